@@ -1,0 +1,94 @@
+# xmig - Xen dom0 relocation service.  One Makefile for everything.
+#
+#   make            build build/bin/{xmigd,xmig,simhv}
+#   make check      unit tests (cmocka) and integration tests (two daemons)
+#   make SAN=1 ...  the same under AddressSanitizer + UBSan
+#   make demo       a live migration between two local daemons on the sim
+#   make install DESTDIR=... PREFIX=/usr
+
+CC ?= gcc
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+PKG_CONFIG ?= pkg-config
+
+CFLAGS ?= -O2 -g
+XCFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter -pthread -Ilib -Itools/simhv -MMD -MP
+LDLIBS_COMMON := -pthread $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
+
+ifeq ($(SAN),1)
+XCFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDSAN := -fsanitize=address,undefined
+BUILD := build-san
+endif
+
+OBJ := $(BUILD)/obj
+BIN := $(BUILD)/bin
+
+LIB_SRCS := $(wildcard lib/*.c)
+SIM_SRCS := $(filter-out tools/simhv/main.c,$(wildcard tools/simhv/*.c))
+XMIGD_SRCS := $(wildcard xmigd/*.c)
+XMIG_SRCS := $(wildcard xmig/*.c)
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
+SIM_OBJS := $(SIM_SRCS:%.c=$(OBJ)/%.o)
+XMIGD_OBJS := $(XMIGD_SRCS:%.c=$(OBJ)/%.o)
+XMIG_OBJS := $(XMIG_SRCS:%.c=$(OBJ)/%.o)
+SIMHV_OBJS := $(OBJ)/tools/simhv/main.o
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Daemon modules that unit tests may link (everything but main).
+XMIGD_LIB_OBJS := $(filter-out $(OBJ)/xmigd/main.o,$(XMIGD_OBJS))
+
+all: $(BIN)/xmigd $(BIN)/xmig $(BIN)/simhv
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BIN)/xmigd: $(XMIGD_OBJS) $(LIB_OBJS) $(SIM_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_COMMON)
+
+$(BIN)/xmig: $(XMIG_OBJS) $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_COMMON)
+
+$(BIN)/simhv: $(SIMHV_OBJS) $(SIM_OBJS) $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_COMMON)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(SIM_OBJS) $(XMIGD_LIB_OBJS) $(BIN)/simhv
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) -Ixmigd $(CFLAGS) $(LDSAN) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON) -lcmocka
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; SIMHV=$(BIN)/simhv $$t; done
+
+integ: all
+	@BUILD=$(BUILD) tests/integ/run.sh
+
+check: all unit integ
+
+deps:
+	@scripts/install-deps.sh --if-missing
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BIN=$(BIN) tools/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/xmig
+	install -m 0755 $(BIN)/xmigd $(DESTDIR)$(PREFIX)/sbin/xmigd
+	install -m 0755 $(BIN)/xmig $(DESTDIR)$(PREFIX)/bin/xmig
+	install -m 0755 $(BIN)/simhv $(DESTDIR)$(PREFIX)/bin/simhv
+	install -m 0644 etc/xmigd.conf $(DESTDIR)/etc/xmig/xmigd.conf
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all unit integ check deps demo install clean
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -1,0 +1,771 @@
+/* conf.c - xmigd.conf: "key = value" lines.
+ *
+ * One table (conf_keys[]) holds every key with its type, field, default and
+ * a line of help: conf_init() sets the defaults by parsing the default text
+ * through the same setters as the file, conf_check() re-validates every
+ * field the same way, and conf_dump() prints every key.
+ *
+ * The parser takes untrusted bytes (it is fuzzed): it works on a bounded
+ * copy of each line, refuses NUL and control bytes, and changes *c only
+ * when the whole buffer parsed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "allow.h"
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+#include "xerr.h"
+
+#define CONF_LINE_MAX 4096
+#define CONF_FILE_MAX (1024 * 1024)
+/* How much of a bad key or value is quoted in a message. */
+#define CONF_QUOTE_MAX 64
+#define MSG_MAX 512
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+enum conf_type {
+	CT_BOOL,	/* yes/no */
+	CT_UINT,	/* unsigned in [min, max] */
+	CT_PORT,	/* uint16_t in [1, 65535] */
+	CT_STRING,	/* char[size] */
+	CT_PATH,	/* char[size], absolute */
+	CT_ALLOW,	/* char[size], compiles with allow_compile */
+	CT_BACKEND,	/* enum conf_backend */
+	CT_SIZE,	/* uint64_t bytes, "16G" */
+	CT_LOGLEVEL,	/* int, enum log_level */
+	CT_FACTOR,	/* double in [min, max] */
+};
+
+struct conf_key {
+	const char *name;
+	enum conf_type type;
+	size_t off;		/* offsetof(struct conf, field) */
+	size_t size;		/* sizeof the field */
+	unsigned min, max;	/* CT_UINT, CT_FACTOR */
+	const char *def;	/* default, as it would be written in the file */
+	const char *help;
+};
+
+#define FIELD(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
+
+static const struct conf_key conf_keys[] = {
+	{ "relocation-server", CT_BOOL, FIELD(relocation_server), 0, 0, "yes",
+	  "accept incoming migrations on the relocation port (yes/no)" },
+	{ "relocation-port", CT_PORT, FIELD(relocation_port), 1, 65535, STR(CONF_DEFAULT_PORT),
+	  "TCP port of the relocation server" },
+	{ "relocation-address", CT_STRING, FIELD(relocation_address), 0, 0, "",
+	  "address (or interface) to listen on; empty = all addresses" },
+	{ "relocation-hosts-allow", CT_ALLOW, FIELD(relocation_hosts_allow), 0, 0,
+	  CONF_DEFAULT_HOSTS_ALLOW,
+	  "peers allowed to connect: CIDRs, addresses and anchored regexes; empty = any host" },
+	{ "control-socket", CT_PATH, FIELD(control_socket), 0, 0, CONF_DEFAULT_CONTROL_SOCKET,
+	  "Unix socket for the xmig command" },
+	{ "state-dir", CT_PATH, FIELD(state_dir), 0, 0, CONF_DEFAULT_STATE_DIR,
+	  "directory for the daemon's state" },
+	{ "backend", CT_BACKEND, FIELD(backend), 0, 0, "auto",
+	  "hypervisor backend: auto, xen or sim" },
+	{ "sim-root", CT_PATH, FIELD(sim_root), 0, 0, CONF_DEFAULT_SIM_ROOT,
+	  "directory of the simulated hypervisor (backend sim)" },
+	{ "sim-memory", CT_SIZE, FIELD(sim_memory), 0, 0, "0",
+	  "memory of the simulated host, e.g. 16G; 0 = physical RAM" },
+	{ "host-name", CT_STRING, FIELD(host_name), 0, 0, "",
+	  "name this host gives its peers; empty = the system's host name" },
+	{ "log-level", CT_LOGLEVEL, FIELD(log_level), 0, 0, "info",
+	  "error, warn, info, verbose or debug" },
+	{ "migration-downtime-ms", CT_UINT, FIELD(downtime_ms), 1, 60000,
+	  STR(CONF_DEFAULT_DOWNTIME_MS),
+	  "target pause of the final stop-and-copy, in milliseconds" },
+	{ "migration-max-rounds", CT_UINT, FIELD(max_rounds), 1, 1000,
+	  STR(CONF_DEFAULT_MAX_ROUNDS),
+	  "most live copy rounds before the final stop-and-copy" },
+	{ "migration-max-factor", CT_FACTOR, FIELD(max_factor), 1, 100,
+	  STR(CONF_DEFAULT_MAX_FACTOR),
+	  "stop copying live after sending this many times the guest's RAM" },
+	{ "max-incoming", CT_UINT, FIELD(max_incoming), 1, 64, STR(CONF_DEFAULT_MAX_INCOMING),
+	  "most incoming migrations at once" },
+};
+
+#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+static const char *const backend_names[] = {
+	[CONF_BACKEND_AUTO] = "auto",
+	[CONF_BACKEND_XEN] = "xen",
+	[CONF_BACKEND_SIM] = "sim",
+};
+
+const char *
+conf_backend_name(enum conf_backend b)
+{
+	if ((unsigned)b >= sizeof(backend_names) / sizeof(backend_names[0]))
+		return "unknown";
+	return backend_names[b];
+}
+
+/* Quote s (at most n bytes) for a message: "...", with control bytes,
+ * quotes and backslashes escaped and long text cut. */
+static void
+quote(char *dst, size_t dstlen, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	if (dstlen < 8) {
+		if (dstlen > 0)
+			dst[0] = '\0';
+		return;
+	}
+	dst[o++] = '"';
+	for (i = 0; i < n && s[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (i >= CONF_QUOTE_MAX || o + 8 >= dstlen) {
+			memcpy(dst + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (ch < 0x20 || ch == 0x7f) {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[ch >> 4];
+			dst[o++] = hex[ch & 0xf];
+		} else {
+			if (ch == '"' || ch == '\\')
+				dst[o++] = '\\';
+			dst[o++] = (char)ch;
+		}
+	}
+	dst[o++] = '"';
+	dst[o] = '\0';
+}
+
+static bool
+ieq(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++) {
+		char x = *a, y = *b;
+
+		if (x >= 'A' && x <= 'Z')
+			x = (char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return *a == *b;
+}
+
+static int
+parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (ieq(v, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (ieq(v, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return XMIG_ERR_INVALID;
+}
+
+/* "3", "2.5", "1.25": digits with an optional fraction, no sign or exponent
+ * (strtod depends on the locale and takes hex, inf and nan). */
+static int
+parse_factor(const char *v, double *out)
+{
+	uint64_t ip = 0, fp = 0, scale = 1;
+	const char *p = v;
+	size_t digits = 0;
+
+	for (; *p >= '0' && *p <= '9'; p++, digits++) {
+		if (digits >= 15)
+			return XMIG_ERR_INVALID;
+		ip = ip * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.') {
+		size_t fd = 0;
+
+		for (p++; *p >= '0' && *p <= '9'; p++, fd++) {
+			if (fd >= 15)
+				return XMIG_ERR_INVALID;
+			fp = fp * 10 + (uint64_t)(*p - '0');
+			scale *= 10;
+		}
+		if (fd == 0)
+			return XMIG_ERR_INVALID;
+	}
+	if (digits == 0 || *p != '\0')
+		return XMIG_ERR_INVALID;
+	*out = (double)ip + (double)fp / (double)scale;
+	return 0;
+}
+
+/* Set key k of c from text v.  On error writes "key: what is wrong" to msg. */
+static int
+key_set(struct conf *c, const struct conf_key *k, const char *v, char *msg, size_t msglen)
+{
+	char *field = (char *)c + k->off;
+	char q[CONF_QUOTE_MAX * 4 + 16];
+	size_t vlen = strlen(v);
+	uint64_t u;
+	double d;
+	int r;
+
+	quote(q, sizeof(q), v, vlen);
+	switch (k->type) {
+	case CT_BOOL: {
+		bool b;
+
+		if (parse_bool(v, &b) != 0) {
+			snprintf(msg, msglen, "%s: %s is not yes or no "
+			    "(also accepted: true/false, on/off, 1/0)", k->name, q);
+			return XMIG_ERR_INVALID;
+		}
+		*(bool *)(void *)field = b;
+		return 0;
+	}
+	case CT_PORT:
+		if (parse_u64(v, 1, 65535, &u) != 0) {
+			snprintf(msg, msglen, "%s: %s is not a port number (1-65535)", k->name, q);
+			return XMIG_ERR_INVALID;
+		}
+		*(uint16_t *)(void *)field = (uint16_t)u;
+		return 0;
+	case CT_UINT:
+		if (parse_u64(v, k->min, k->max, &u) != 0) {
+			snprintf(msg, msglen, "%s: %s is not a number from %u to %u", k->name, q,
+			    k->min, k->max);
+			return XMIG_ERR_INVALID;
+		}
+		*(unsigned *)(void *)field = (unsigned)u;
+		return 0;
+	case CT_FACTOR:
+		if (parse_factor(v, &d) != 0 || d < k->min || d > k->max) {
+			snprintf(msg, msglen, "%s: %s is not a number from %u.0 to %u", k->name, q,
+			    k->min, k->max);
+			return XMIG_ERR_INVALID;
+		}
+		*(double *)(void *)field = d;
+		return 0;
+	case CT_SIZE:
+		if ((r = parse_size(v, &u)) != 0) {
+			snprintf(msg, msglen, "%s: %s is not a size (a number of bytes with an "
+			    "optional K, M, G or T suffix, e.g. 16G; 0 = physical RAM)%s", k->name, q,
+			    r == XMIG_ERR_TOO_LONG ? ": too large" : "");
+			return XMIG_ERR_INVALID;
+		}
+		*(uint64_t *)(void *)field = u;
+		return 0;
+	case CT_BACKEND: {
+		size_t i;
+
+		for (i = 0; i < sizeof(backend_names) / sizeof(backend_names[0]); i++) {
+			if (strcmp(v, backend_names[i]) == 0) {
+				*(enum conf_backend *)(void *)field = (enum conf_backend)i;
+				return 0;
+			}
+		}
+		snprintf(msg, msglen, "%s: %s is not auto, xen or sim", k->name, q);
+		return XMIG_ERR_INVALID;
+	}
+	case CT_LOGLEVEL:
+		if ((r = log_level_parse(v)) < 0) {
+			snprintf(msg, msglen, "%s: %s is not error, warn, info, verbose or debug",
+			    k->name, q);
+			return XMIG_ERR_INVALID;
+		}
+		*(int *)(void *)field = r;
+		return 0;
+	case CT_PATH:
+		if (v[0] != '/') {
+			snprintf(msg, msglen, "%s: %s is not an absolute path", k->name, q);
+			return XMIG_ERR_INVALID;
+		}
+		/* fall through */
+	case CT_STRING:
+	case CT_ALLOW:
+		if (vlen >= k->size) {
+			snprintf(msg, msglen, "%s: value is %zu bytes long, at most %zu allowed%s",
+			    k->name, vlen, k->size - 1,
+			    k->off == offsetof(struct conf, control_socket) ?
+			    " (the size of a Unix socket address)" : "");
+			return XMIG_ERR_TOO_LONG;
+		}
+		if (k->type == CT_ALLOW) {
+			char aerr[MSG_MAX / 2];
+
+			if ((r = allow_compile(v, NULL, aerr, sizeof(aerr))) != 0) {
+				snprintf(msg, msglen, "%s: %s", k->name, aerr);
+				return r;
+			}
+		}
+		memcpy(field, v, vlen + 1);
+		return 0;
+	}
+	snprintf(msg, msglen, "%s: internal error: unknown key type", k->name);
+	return XMIG_ERR_INVALID;
+}
+
+void
+conf_init(struct conf *c)
+{
+	char msg[MSG_MAX];
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NKEYS; i++)
+		(void)key_set(c, &conf_keys[i], conf_keys[i].def, msg, sizeof(msg));
+}
+
+static const struct conf_key *
+key_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(conf_keys[i].name, name) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+/* Optimal string alignment distance (Levenshtein plus transpositions),
+ * case-insensitive, with '_' taken as '-'. */
+#define DIST_MAX_LEN 64
+static size_t
+key_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t d[DIST_MAX_LEN + 1][DIST_MAX_LEN + 1];
+	char x[DIST_MAX_LEN], y[DIST_MAX_LEN];
+
+	if (la > DIST_MAX_LEN || lb > DIST_MAX_LEN)
+		return SIZE_MAX;
+	for (i = 0; i < la; i++) {
+		x[i] = (a[i] >= 'A' && a[i] <= 'Z') ? (char)(a[i] - 'A' + 'a') : a[i];
+		if (x[i] == '_')
+			x[i] = '-';
+	}
+	for (j = 0; j < lb; j++)
+		y[j] = b[j];
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			size_t cost = x[i - 1] == y[j - 1] ? 0 : 1;
+			size_t best = d[i - 1][j - 1] + cost;
+
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The known key closest to name, or NULL when none is close. */
+static const char *
+key_suggest(const char *name)
+{
+	const char *best = NULL;
+	size_t bestd = SIZE_MAX, len = strlen(name), limit, i;
+
+	limit = len >= 12 ? 3 : len >= 5 ? 2 : 1;
+	for (i = 0; i < NKEYS; i++) {
+		size_t dd = key_distance(name, conf_keys[i].name);
+
+		if (dd < bestd) {
+			bestd = dd;
+			best = conf_keys[i].name;
+		}
+	}
+	return bestd <= limit ? best : NULL;
+}
+
+static void
+unknown_key_msg(char *msg, size_t msglen, const char *key)
+{
+	char q[CONF_QUOTE_MAX * 4 + 16];
+	const char *sugg;
+
+	quote(q, sizeof(q), key, strlen(key));
+	if (strncmp(key, "xend-", 5) == 0 && (sugg = key_suggest(key + 5)) != NULL)
+		snprintf(msg, msglen, "unknown key %s (did you mean \"%s\"? xmigd.conf keys "
+		    "have no \"xend-\" prefix)", q, sugg);
+	else if ((sugg = key_suggest(key)) != NULL)
+		snprintf(msg, msglen, "unknown key %s (did you mean \"%s\"?)", q, sugg);
+	else
+		snprintf(msg, msglen, "unknown key %s", q);
+}
+
+static bool
+is_space(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* Parse one NUL-terminated line (no newline).  seen[] holds the line each
+ * key was set on.  On error writes the message (without FILE:LINE). */
+static int
+parse_line(struct conf *c, char *line, unsigned seen[], unsigned lineno, char *msg,
+    size_t msglen)
+{
+	char q[CONF_QUOTE_MAX * 4 + 16];
+	char *p = line, *key, *kend, *eq, *v, *vend;
+	const struct conf_key *k;
+	size_t i;
+
+	for (i = 0; line[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)line[i];
+
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			snprintf(msg, msglen, "control character 0x%02x in line", ch);
+			return XMIG_ERR_INVALID;
+		}
+	}
+	while (is_space(*p))
+		p++;
+	if (*p == '\0' || *p == '#')
+		return 0;
+	eq = strpbrk(p, "=#");
+	if (eq == NULL || *eq != '=') {
+		quote(q, sizeof(q), p, strlen(p));
+		if (*p == '(')
+			snprintf(msg, msglen, "%s: expected \"key = value\" (this looks like "
+			    "xend-config.sxp syntax)", q);
+		else
+			snprintf(msg, msglen, "%s: expected \"key = value\"", q);
+		return XMIG_ERR_INVALID;
+	}
+	key = p;
+	for (kend = eq; kend > key && is_space(kend[-1]); kend--)
+		;
+	if (kend == key) {
+		snprintf(msg, msglen, "missing key before \"=\"");
+		return XMIG_ERR_INVALID;
+	}
+	*kend = '\0';
+	if ((k = key_find(key)) == NULL) {
+		unknown_key_msg(msg, msglen, key);
+		return XMIG_ERR_INVALID;
+	}
+	if (seen[k - conf_keys] != 0) {
+		snprintf(msg, msglen, "duplicate key \"%s\" (already set on line %u)", k->name,
+		    seen[k - conf_keys]);
+		return XMIG_ERR_EXISTS;
+	}
+	seen[k - conf_keys] = lineno;
+
+	for (v = eq + 1; is_space(*v); v++)
+		;
+	if (*v == '"' || *v == '\'') {
+		char qc = *v;
+		char *rest;
+
+		if ((vend = strchr(v + 1, qc)) == NULL) {
+			snprintf(msg, msglen, "%s: unterminated quote (no closing %c)", k->name, qc);
+			return XMIG_ERR_INVALID;
+		}
+		for (rest = vend + 1; is_space(*rest); rest++)
+			;
+		if (*rest != '\0' && *rest != '#') {
+			quote(q, sizeof(q), rest, strlen(rest));
+			snprintf(msg, msglen, "%s: unexpected %s after the closing quote", k->name, q);
+			return XMIG_ERR_INVALID;
+		}
+		v++;
+	} else {
+		if ((vend = strchr(v, '#')) == NULL)
+			vend = v + strlen(v);
+		while (vend > v && is_space(vend[-1]))
+			vend--;
+	}
+	*vend = '\0';
+	return key_set(c, k, v, msg, msglen);
+}
+
+static void
+set_err(char *err, size_t errlen, const char *name, unsigned lineno, const char *msg)
+{
+	if (err == NULL || errlen == 0)
+		return;
+	if (lineno > 0)
+		snprintf(err, errlen, "%s:%u: %s", name, lineno, msg);
+	else
+		snprintf(err, errlen, "%s: %s", name, msg);
+}
+
+int
+conf_parse_buffer(struct conf *c, const char *name, const char *buf, size_t len,
+    char *err, size_t errlen)
+{
+	struct conf *tmp = NULL;
+	unsigned seen[NKEYS] = { 0 };
+	char *line = NULL;
+	char msg[MSG_MAX];
+	size_t pos = 0;
+	unsigned lineno = 0;
+	int r = XMIG_ERR_NOMEM;
+
+	if (name == NULL)
+		name = "(config)";
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	snprintf(msg, sizeof(msg), "out of memory");
+	if ((tmp = malloc(sizeof(*tmp))) == NULL || (line = malloc(CONF_LINE_MAX + 1)) == NULL)
+		goto out;
+	*tmp = *c;
+	if (buf == NULL)
+		len = 0;
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		pos = 3; /* UTF-8 byte order mark */
+	while (pos < len) {
+		const char *start = buf + pos;
+		const char *nl = memchr(start, '\n', len - pos);
+		size_t n = nl != NULL ? (size_t)(nl - start) : len - pos;
+
+		lineno++;
+		pos += n + (nl != NULL ? 1 : 0);
+		if (n > 0 && start[n - 1] == '\r')
+			n--;
+		if (memchr(start, '\0', n) != NULL) {
+			snprintf(msg, sizeof(msg), "NUL byte in line");
+			r = XMIG_ERR_INVALID;
+			goto out;
+		}
+		if (n > CONF_LINE_MAX) {
+			snprintf(msg, sizeof(msg), "line is longer than %d bytes", CONF_LINE_MAX);
+			r = XMIG_ERR_TOO_LONG;
+			goto out;
+		}
+		memcpy(line, start, n);
+		line[n] = '\0';
+		if ((r = parse_line(tmp, line, seen, lineno, msg, sizeof(msg))) != 0)
+			goto out;
+	}
+	*c = *tmp;
+	r = 0;
+out:
+	if (r != 0)
+		set_err(err, errlen, name, lineno, msg);
+	free(tmp);
+	free(line);
+	return r;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	char msg[MSG_MAX];
+	char *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	int fd = -1, r, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		saved = errno;
+		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(saved));
+		r = XMIG_ERR_SYSTEM;
+		goto fail;
+	}
+	if (fstat(fd, &st) != 0) {
+		saved = errno;
+		snprintf(msg, sizeof(msg), "cannot stat: %s", strerror(saved));
+		r = XMIG_ERR_SYSTEM;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		saved = EINVAL;
+		snprintf(msg, sizeof(msg), "not a regular file");
+		r = XMIG_ERR_INVALID;
+		goto fail;
+	}
+	if ((buf = malloc(CONF_FILE_MAX + 1)) == NULL) {
+		saved = ENOMEM;
+		snprintf(msg, sizeof(msg), "out of memory");
+		r = XMIG_ERR_NOMEM;
+		goto fail;
+	}
+	while (len <= CONF_FILE_MAX) {
+		ssize_t n = read(fd, buf + len, CONF_FILE_MAX + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			saved = errno;
+			snprintf(msg, sizeof(msg), "read error: %s", strerror(saved));
+			r = XMIG_ERR_SYSTEM;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > CONF_FILE_MAX) {
+		saved = EFBIG;
+		snprintf(msg, sizeof(msg), "file is larger than %d bytes", CONF_FILE_MAX);
+		r = XMIG_ERR_TOO_LONG;
+		goto fail;
+	}
+	close(fd);
+	r = conf_parse_buffer(c, path, buf, len, err, errlen);
+	free(buf);
+	return r;
+fail:
+	set_err(err, errlen, path, 0, msg);
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+	return r;
+}
+
+/* Text of key k's value in c, as conf_dump writes it (before quoting). */
+static void
+key_format(const struct conf *c, const struct conf_key *k, char *out, size_t outlen)
+{
+	const char *field = (const char *)c + k->off;
+
+	switch (k->type) {
+	case CT_BOOL:
+		snprintf(out, outlen, "%s", *(const bool *)(const void *)field ? "yes" : "no");
+		break;
+	case CT_PORT:
+		snprintf(out, outlen, "%u", (unsigned)*(const uint16_t *)(const void *)field);
+		break;
+	case CT_UINT:
+		snprintf(out, outlen, "%u", *(const unsigned *)(const void *)field);
+		break;
+	case CT_FACTOR: {
+		double d = *(const double *)(const void *)field;
+		char *e;
+
+		/* Enough digits to read back the same double, trailing zeros cut. */
+		snprintf(out, outlen, "%.6f", d);
+		if (strchr(out, '.') != NULL) {
+			for (e = out + strlen(out) - 1; *e == '0'; e--)
+				*e = '\0';
+			if (*e == '.')
+				*e = '\0';
+		}
+		break;
+	}
+	case CT_SIZE: {
+		static const char sfx[] = "KMGT";
+		uint64_t v = *(const uint64_t *)(const void *)field;
+		int i = -1;
+
+		while (v != 0 && (v & 1023) == 0 && i < 3) {
+			v >>= 10;
+			i++;
+		}
+		if (i >= 0)
+			snprintf(out, outlen, "%llu%c", (unsigned long long)v, sfx[i]);
+		else
+			snprintf(out, outlen, "%llu", (unsigned long long)v);
+		break;
+	}
+	case CT_BACKEND:
+		snprintf(out, outlen, "%s", conf_backend_name(*(const enum conf_backend *)(const void *)field));
+		break;
+	case CT_LOGLEVEL:
+		snprintf(out, outlen, "%s", log_level_name((enum log_level)*(const int *)(const void *)field));
+		break;
+	case CT_PATH:
+	case CT_STRING:
+	case CT_ALLOW:
+		snprintf(out, outlen, "%.*s", (int)strnlen(field, k->size), field);
+		break;
+	}
+}
+
+int
+conf_check(const struct conf *c, char *err, size_t errlen)
+{
+	struct conf *scratch;
+	char *val, msg[MSG_MAX];
+	size_t i;
+	int r = 0;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	scratch = malloc(sizeof(*scratch));
+	val = malloc(CONF_STR_MAX + 64);
+	if (scratch == NULL || val == NULL) {
+		set_err(err, errlen, "configuration", 0, "out of memory");
+		r = XMIG_ERR_NOMEM;
+		goto out;
+	}
+	/* Every value must read back through its own setter: this checks the
+	 * ranges of values set by code and compiles the allow-list. */
+	for (i = 0; i < NKEYS; i++) {
+		key_format(c, &conf_keys[i], val, CONF_STR_MAX + 64);
+		if ((r = key_set(scratch, &conf_keys[i], val, msg, sizeof(msg))) != 0) {
+			if (err != NULL && errlen > 0)
+				snprintf(err, errlen, "%s", msg);
+			goto out;
+		}
+	}
+out:
+	free(scratch);
+	free(val);
+	return r;
+}
+
+/* Write v so that the parser reads back exactly v. */
+static void
+dump_value(FILE *out, const char *v)
+{
+	size_t n = strlen(v);
+	bool plain = n > 0 && strchr(v, '#') == NULL && v[0] != '"' && v[0] != '\'' &&
+	    !is_space(v[0]) && !is_space(v[n - 1]);
+
+	if (plain || (strchr(v, '"') != NULL && strchr(v, '\'') != NULL))
+		fprintf(out, "%s\n", v);
+	else if (strchr(v, '"') == NULL)
+		fprintf(out, "\"%s\"\n", v);
+	else
+		fprintf(out, "'%s'\n", v);
+}
+
+void
+conf_dump(const struct conf *c, FILE *out)
+{
+	char *val = malloc(CONF_STR_MAX + 64);
+	size_t i;
+
+	if (val == NULL)
+		return;
+	for (i = 0; i < NKEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+
+		key_format(c, k, val, CONF_STR_MAX + 64);
+		fprintf(out, "# %s (default: %s)\n%s = ", k->help,
+		    k->def[0] != '\0' ? k->def : "\"\"", k->name);
+		dump_value(out, val);
+	}
+	free(val);
+}

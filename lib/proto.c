@@ -1,0 +1,543 @@
+/* proto.c - frames of the xmig relocation protocol, version 1.
+ *
+ * docs/protocol.md is the specification; this file implements its field
+ * tables.  Every decoder treats its input as hostile: fields are consumed in
+ * order through xbuf (which bounds every length before use), then every
+ * value is checked against the set or range the specification allows, and
+ * the payload must be consumed exactly.  Encoders apply the same checks, so
+ * a sender fails locally instead of sending what its peer would refuse.
+ */
+#include <string.h>
+
+#include "proto.h"
+#include "xbuf.h"
+#include "xerr.h"
+
+/* Encoded size of a string field holding at most size - 1 bytes. */
+#define STR_MAX(size) (2u + (uint32_t)(size) - 1u)
+
+#define HELLO_LEN_MAX (2u + 2u + STR_MAX(32) + STR_MAX(16) + STR_MAX(32) + 4u + 8u + 8u + 4u + \
+	STR_MAX(PROTO_HOST_MAX))
+#define PREPARE_LEN_MAX (16u + STR_MAX(PROTO_NAME_MAX) + 16u + 8u + 8u + 4u + 1u + 1u + 4u + \
+	PROTO_CFG_MAX)
+#define REASON_LEN_MAX (2u + 2u + PROTO_REASON_MAX)
+#define ROUND_END_LEN 20u
+#define DOMID_LEN 4u
+#define QUERY_LEN 16u
+#define QUERY_REPLY_LEN 17u
+#define PAGES_LEN_MAX (PAGES_HEAD_LEN + PROTO_PAGES_MAX * (8u + PROTO_PAGE_SIZE))
+
+#define PROTO_MAX_PAGES_LIMIT (1ull << 40)	/* max_pages: 4 PiB of 4 KiB pages */
+#define PROTO_VCPUS_MAX 4096u
+#define PAGE_SIZE_MIN 4096u
+#define PAGE_SIZE_MAX (1u << 20)
+
+_Static_assert(sizeof(((struct msg_hello *)0)->arch) == 32, "HELLO_LEN_MAX assumes arch[32]");
+_Static_assert(sizeof(((struct msg_hello *)0)->hv) == 16, "HELLO_LEN_MAX assumes hv[16]");
+_Static_assert(sizeof(((struct msg_hello *)0)->hv_version) == 32,
+    "HELLO_LEN_MAX assumes hv_version[32]");
+_Static_assert(PAGES_LEN_MAX < FRAME_MAX && PREPARE_LEN_MAX < FRAME_MAX &&
+    PROTO_CONTEXT_MAX < FRAME_MAX && PROTO_RAW_MAX < FRAME_MAX, "FRAME_MAX is above all");
+_Static_assert(PROTO_REASON_MAX < 65536 && PROTO_HOST_MAX < 65536 && PROTO_NAME_MAX < 65536,
+    "strings have a u16 length");
+
+/* ---- header ---- */
+
+void
+frame_hdr_encode(uint8_t out[FRAME_HDR_LEN], uint8_t type, uint16_t flags, uint32_t len)
+{
+	be32_put(out, PROTO_MAGIC);
+	out[4] = PROTO_VERSION;
+	out[5] = type;
+	be16_put(out + 6, flags);
+	be32_put(out + 8, len);
+}
+
+uint32_t
+proto_max_len(uint8_t type)
+{
+	switch (type) {
+	case MSG_HELLO: return HELLO_LEN_MAX;
+	case MSG_PREPARE: return PREPARE_LEN_MAX;
+	case MSG_PREPARE_OK: return 0;
+	case MSG_REFUSE: return REASON_LEN_MAX;
+	case MSG_PAGES: return PAGES_LEN_MAX;
+	case MSG_ROUND_END: return ROUND_END_LEN;
+	case MSG_CONTEXT: return PROTO_CONTEXT_MAX;
+	case MSG_RAW: return PROTO_RAW_MAX;
+	case MSG_STREAM_END: return 0;
+	case MSG_BUILT: return DOMID_LEN;
+	case MSG_GO: return 0;
+	case MSG_DONE: return DOMID_LEN;
+	case MSG_ABORT: return REASON_LEN_MAX;
+	case MSG_QUERY: return QUERY_LEN;
+	case MSG_QUERY_REPLY: return QUERY_REPLY_LEN;
+	default: return 0;
+	}
+}
+
+int
+frame_hdr_decode(const uint8_t in[FRAME_HDR_LEN], struct frame_hdr *h)
+{
+	bool known;
+
+	/* Filled first so that a caller can log what it refused. */
+	h->version = in[4];
+	h->type = in[5];
+	h->flags = be16_get(in + 6);
+	h->len = be32_get(in + 8);
+	if (be32_get(in) != PROTO_MAGIC)
+		return XMIG_ERR_BAD_MAGIC;
+	if (h->version != PROTO_VERSION)
+		return XMIG_ERR_VERSION;
+	if ((h->flags & ~FRAME_F_OPTIONAL) != 0)
+		return XMIG_ERR_INVALID;
+	known = h->type >= 1 && h->type <= MSG_TYPE_MAX;
+	if (!known && !(h->flags & FRAME_F_OPTIONAL))
+		return XMIG_ERR_BAD_TYPE;
+	if (h->len > (known ? proto_max_len(h->type) : FRAME_MAX))
+		return XMIG_ERR_TOO_LONG;
+	return 0;
+}
+
+const char *
+proto_type_str(uint8_t type)
+{
+	static const char *const names[] = {
+		[MSG_HELLO] = "HELLO", [MSG_PREPARE] = "PREPARE",
+		[MSG_PREPARE_OK] = "PREPARE_OK", [MSG_REFUSE] = "REFUSE",
+		[MSG_PAGES] = "PAGES", [MSG_ROUND_END] = "ROUND_END",
+		[MSG_CONTEXT] = "CONTEXT", [MSG_RAW] = "RAW",
+		[MSG_STREAM_END] = "STREAM_END", [MSG_BUILT] = "BUILT", [MSG_GO] = "GO",
+		[MSG_DONE] = "DONE", [MSG_ABORT] = "ABORT", [MSG_QUERY] = "QUERY",
+		[MSG_QUERY_REPLY] = "QUERY_REPLY",
+	};
+
+	if (type < sizeof(names) / sizeof(names[0]) && names[type] != NULL)
+		return names[type];
+	return "UNKNOWN";
+}
+
+const char *
+proto_reason_str(uint16_t code)
+{
+	switch (code) {
+	case REASON_OTHER: return "other";
+	case REASON_VERSION: return "protocol version mismatch";
+	case REASON_INCOMPATIBLE: return "incompatible host or guest";
+	case REASON_NO_MEMORY: return "not enough memory";
+	case REASON_NAME_CLASH: return "domain name in use";
+	case REASON_UUID_CLASH: return "domain uuid in use";
+	case REASON_BUSY: return "busy";
+	case REASON_CANCELLED: return "cancelled";
+	case REASON_PROTOCOL: return "protocol error";
+	case REASON_BACKEND: return "hypervisor operation failed";
+	case REASON_TIMEOUT: return "timed out";
+	case REASON_SHUTDOWN: return "daemon shutting down";
+	case REASON_MAINTENANCE: return "host in maintenance";
+	default: return "unknown reason";
+	}
+}
+
+/* ---- helpers ---- */
+
+static int
+enc_result(const struct xbuf *b)
+{
+	return b->err != 0 ? b->err : (int)b->len;
+}
+
+/* A fixed-size char array from a struct: must be terminated within it. */
+static bool
+fstr_ok(const char *s, size_t size)
+{
+	return strnlen(s, size) < size;
+}
+
+/* A domain name becomes a file name and a xenstore/hypervisor name on the
+ * receiver: non-empty, [A-Za-z0-9._-] only, not "." or "..", and not
+ * starting with '-' (it would read as an option to tools). */
+static bool
+name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= PROTO_NAME_MAX || s[0] == '-' || strcmp(s, ".") == 0 ||
+	    strcmp(s, "..") == 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* ---- HELLO ---- */
+
+static int
+hello_check(const struct msg_hello *m)
+{
+	if (m->proto_min == 0 || m->proto_min > m->proto_max)
+		return XMIG_ERR_INVALID;
+	if (m->page_size < PAGE_SIZE_MIN || m->page_size > PAGE_SIZE_MAX ||
+	    (m->page_size & (m->page_size - 1)) != 0)
+		return XMIG_ERR_INVALID;
+	if (m->arch[0] == '\0' || m->hv[0] == '\0' || m->host[0] == '\0')
+		return XMIG_ERR_INVALID;
+	return 0;
+}
+
+int
+msg_hello_encode(const struct msg_hello *m, uint8_t *buf, size_t cap)
+{
+	struct xbuf b;
+	int r;
+
+	if (!fstr_ok(m->arch, sizeof(m->arch)) || !fstr_ok(m->hv, sizeof(m->hv)) ||
+	    !fstr_ok(m->hv_version, sizeof(m->hv_version)) || !fstr_ok(m->host, sizeof(m->host)))
+		return XMIG_ERR_TOO_LONG;
+	if ((r = hello_check(m)) != 0)
+		return r;
+	xbuf_writer(&b, buf, cap);
+	xbuf_put_u16(&b, m->proto_min);
+	xbuf_put_u16(&b, m->proto_max);
+	xbuf_put_str(&b, m->arch);
+	xbuf_put_str(&b, m->hv);
+	xbuf_put_str(&b, m->hv_version);
+	xbuf_put_u32(&b, m->page_size);
+	xbuf_put_u64(&b, m->mem_total);
+	xbuf_put_u64(&b, m->mem_free);
+	xbuf_put_u32(&b, m->features);
+	xbuf_put_str(&b, m->host);
+	return enc_result(&b);
+}
+
+int
+msg_hello_decode(const uint8_t *p, size_t len, struct msg_hello *m)
+{
+	struct xbuf b;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	xbuf_reader(&b, p, len);
+	xbuf_get_u16(&b, &m->proto_min);
+	xbuf_get_u16(&b, &m->proto_max);
+	xbuf_get_str(&b, m->arch, sizeof(m->arch));
+	xbuf_get_str(&b, m->hv, sizeof(m->hv));
+	xbuf_get_str(&b, m->hv_version, sizeof(m->hv_version));
+	xbuf_get_u32(&b, &m->page_size);
+	xbuf_get_u64(&b, &m->mem_total);
+	xbuf_get_u64(&b, &m->mem_free);
+	xbuf_get_u32(&b, &m->features);	/* unknown bits are ignored */
+	xbuf_get_str(&b, m->host, sizeof(m->host));
+	if ((r = xbuf_get_end(&b)) == 0)
+		r = hello_check(m);
+	if (r != 0)
+		memset(m, 0, sizeof(*m));
+	return r;
+}
+
+/* ---- PREPARE ---- */
+
+static int
+prepare_check(const struct msg_prepare *m)
+{
+	if (!name_ok(m->name))
+		return XMIG_ERR_INVALID;
+	if (m->max_pages > PROTO_MAX_PAGES_LIMIT)
+		return XMIG_ERR_TOO_LONG;
+	if (m->nr_pages < 1 || m->nr_pages > m->max_pages)
+		return XMIG_ERR_INVALID;
+	if (m->vcpus < 1 || m->vcpus > PROTO_VCPUS_MAX)
+		return XMIG_ERR_INVALID;
+	if (m->dom_type > DOMTYPE_HVM || m->live > 1)
+		return XMIG_ERR_INVALID;
+	return 0;
+}
+
+int
+msg_prepare_encode(const struct msg_prepare *m, uint8_t *buf, size_t cap)
+{
+	struct xbuf b;
+	int r;
+
+	if (!fstr_ok(m->name, sizeof(m->name)) || m->cfg_len > PROTO_CFG_MAX)
+		return XMIG_ERR_TOO_LONG;
+	if (m->cfg_len > 0 && m->cfg == NULL)
+		return XMIG_ERR_INVALID;
+	if ((r = prepare_check(m)) != 0)
+		return r;
+	xbuf_writer(&b, buf, cap);
+	xbuf_put_bytes(&b, m->token, sizeof(m->token));
+	xbuf_put_str(&b, m->name);
+	xbuf_put_bytes(&b, m->uuid, sizeof(m->uuid));
+	xbuf_put_u64(&b, m->nr_pages);
+	xbuf_put_u64(&b, m->max_pages);
+	xbuf_put_u32(&b, m->vcpus);
+	xbuf_put_u8(&b, m->dom_type);
+	xbuf_put_u8(&b, m->live);
+	xbuf_put_blob(&b, m->cfg, m->cfg_len);
+	return enc_result(&b);
+}
+
+int
+msg_prepare_decode(const uint8_t *p, size_t len, struct msg_prepare *m)
+{
+	struct xbuf b;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	xbuf_reader(&b, p, len);
+	xbuf_get_bytes(&b, m->token, sizeof(m->token));
+	xbuf_get_str(&b, m->name, sizeof(m->name));
+	xbuf_get_bytes(&b, m->uuid, sizeof(m->uuid));
+	xbuf_get_u64(&b, &m->nr_pages);
+	xbuf_get_u64(&b, &m->max_pages);
+	xbuf_get_u32(&b, &m->vcpus);
+	xbuf_get_u8(&b, &m->dom_type);
+	xbuf_get_u8(&b, &m->live);
+	xbuf_get_blob(&b, &m->cfg, &m->cfg_len, PROTO_CFG_MAX);
+	if ((r = xbuf_get_end(&b)) == 0)
+		r = prepare_check(m);
+	if (r != 0)
+		memset(m, 0, sizeof(*m));
+	return r;
+}
+
+/* ---- REFUSE, ABORT ---- */
+
+int
+msg_reason_encode(const struct msg_reason *m, uint8_t *buf, size_t cap)
+{
+	struct xbuf b;
+
+	/* Never truncated: a text that does not fit is the caller's bug. */
+	if (!fstr_ok(m->text, sizeof(m->text)))
+		return XMIG_ERR_TOO_LONG;
+	xbuf_writer(&b, buf, cap);
+	xbuf_put_u16(&b, m->code);
+	xbuf_put_str(&b, m->text);
+	return enc_result(&b);
+}
+
+int
+msg_reason_decode(const uint8_t *p, size_t len, struct msg_reason *m)
+{
+	struct xbuf b;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	xbuf_reader(&b, p, len);
+	xbuf_get_u16(&b, &m->code);	/* unknown codes are kept: "unknown reason" */
+	xbuf_get_str(&b, m->text, sizeof(m->text));
+	if ((r = xbuf_get_end(&b)) != 0)
+		memset(m, 0, sizeof(*m));
+	return r;
+}
+
+/* ---- ROUND_END ---- */
+
+int
+msg_round_end_encode(const struct msg_round_end *m, uint8_t *buf, size_t cap)
+{
+	struct xbuf b;
+
+	xbuf_writer(&b, buf, cap);
+	xbuf_put_u32(&b, m->round);
+	xbuf_put_u64(&b, m->pages);
+	xbuf_put_u64(&b, m->dirty);
+	return enc_result(&b);
+}
+
+int
+msg_round_end_decode(const uint8_t *p, size_t len, struct msg_round_end *m)
+{
+	struct xbuf b;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	xbuf_reader(&b, p, len);
+	xbuf_get_u32(&b, &m->round);
+	xbuf_get_u64(&b, &m->pages);
+	xbuf_get_u64(&b, &m->dirty);
+	if ((r = xbuf_get_end(&b)) != 0)
+		memset(m, 0, sizeof(*m));
+	return r;
+}
+
+/* ---- BUILT, DONE ---- */
+
+static int
+domid_encode(uint32_t domid, uint8_t *buf, size_t cap)
+{
+	struct xbuf b;
+
+	xbuf_writer(&b, buf, cap);
+	xbuf_put_u32(&b, domid);
+	return enc_result(&b);
+}
+
+static int
+domid_decode(const uint8_t *p, size_t len, uint32_t *domid)
+{
+	struct xbuf b;
+	int r;
+
+	xbuf_reader(&b, p, len);
+	xbuf_get_u32(&b, domid);
+	if ((r = xbuf_get_end(&b)) != 0)
+		*domid = 0;
+	return r;
+}
+
+int
+msg_built_encode(const struct msg_built *m, uint8_t *buf, size_t cap)
+{
+	return domid_encode(m->domid, buf, cap);
+}
+
+int
+msg_built_decode(const uint8_t *p, size_t len, struct msg_built *m)
+{
+	memset(m, 0, sizeof(*m));
+	return domid_decode(p, len, &m->domid);
+}
+
+int
+msg_done_encode(const struct msg_done *m, uint8_t *buf, size_t cap)
+{
+	return domid_encode(m->domid, buf, cap);
+}
+
+int
+msg_done_decode(const uint8_t *p, size_t len, struct msg_done *m)
+{
+	memset(m, 0, sizeof(*m));
+	return domid_decode(p, len, &m->domid);
+}
+
+/* ---- QUERY, QUERY_REPLY ---- */
+
+int
+msg_query_encode(const struct msg_query *m, uint8_t *buf, size_t cap)
+{
+	struct xbuf b;
+
+	xbuf_writer(&b, buf, cap);
+	xbuf_put_bytes(&b, m->token, sizeof(m->token));
+	return enc_result(&b);
+}
+
+int
+msg_query_decode(const uint8_t *p, size_t len, struct msg_query *m)
+{
+	struct xbuf b;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	xbuf_reader(&b, p, len);
+	xbuf_get_bytes(&b, m->token, sizeof(m->token));
+	if ((r = xbuf_get_end(&b)) != 0)
+		memset(m, 0, sizeof(*m));
+	return r;
+}
+
+int
+msg_query_reply_encode(const struct msg_query_reply *m, uint8_t *buf, size_t cap)
+{
+	struct xbuf b;
+
+	if (m->outcome > OUTCOME_ABORTED)
+		return XMIG_ERR_INVALID;
+	xbuf_writer(&b, buf, cap);
+	xbuf_put_bytes(&b, m->token, sizeof(m->token));
+	xbuf_put_u8(&b, m->outcome);
+	return enc_result(&b);
+}
+
+int
+msg_query_reply_decode(const uint8_t *p, size_t len, struct msg_query_reply *m)
+{
+	struct xbuf b;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	xbuf_reader(&b, p, len);
+	xbuf_get_bytes(&b, m->token, sizeof(m->token));
+	xbuf_get_u8(&b, &m->outcome);
+	if ((r = xbuf_get_end(&b)) == 0 && m->outcome > OUTCOME_ABORTED)
+		r = XMIG_ERR_INVALID;
+	if (r != 0)
+		memset(m, 0, sizeof(*m));
+	return r;
+}
+
+/* ---- empty payloads ---- */
+
+int
+msg_empty_decode(const uint8_t *p, size_t len)
+{
+	(void)p;
+	return len != 0 ? XMIG_ERR_TRAILING : 0;
+}
+
+/* ---- PAGES ---- */
+
+int
+pages_head_decode(const uint8_t head[PAGES_HEAD_LEN], uint32_t frame_len, uint32_t *round,
+    uint32_t *count)
+{
+	uint32_t rd, n;
+
+	*round = 0;
+	*count = 0;
+	if (frame_len > PAGES_LEN_MAX)
+		return XMIG_ERR_TOO_LONG;
+	if (frame_len < PAGES_HEAD_LEN)
+		return XMIG_ERR_TRUNCATED;
+	rd = be32_get(head);
+	n = be32_get(head + 4);
+	if (n > PROTO_PAGES_MAX)
+		return XMIG_ERR_TOO_LONG;
+	if (n == 0)
+		return XMIG_ERR_INVALID;
+	if ((uint64_t)PAGES_HEAD_LEN + 8ull * n > frame_len)
+		return XMIG_ERR_TRUNCATED;
+	*round = rd;
+	*count = n;
+	return 0;
+}
+
+int
+pages_entries_check(const uint64_t *entries, uint32_t count, uint32_t frame_len,
+    uint64_t nr_pages, uint32_t *n_normal)
+{
+	uint64_t want;
+	uint32_t i, normal = 0;
+
+	*n_normal = 0;
+	if (count > PROTO_PAGES_MAX)
+		return XMIG_ERR_TOO_LONG;
+	if (count == 0)
+		return XMIG_ERR_INVALID;
+	for (i = 0; i < count; i++) {
+		unsigned kind = page_entry_kind(entries[i]);
+
+		if (kind != PAGE_NORMAL && kind != PAGE_ZERO)
+			return XMIG_ERR_INVALID;
+		if (page_entry_pfn(entries[i]) >= nr_pages)
+			return XMIG_ERR_INVALID;
+		if (kind == PAGE_NORMAL)
+			normal++;
+	}
+	want = (uint64_t)PAGES_HEAD_LEN + 8ull * count + (uint64_t)normal * PROTO_PAGE_SIZE;
+	if (frame_len < want)
+		return XMIG_ERR_TRUNCATED;
+	if (frame_len > want)
+		return XMIG_ERR_TRAILING;
+	*n_normal = normal;
+	return 0;
+}

@@ -1,0 +1,193 @@
+/* proto.h - the xmig relocation protocol, version 1 (docs/protocol.md).
+ *
+ * Every frame is a 12-byte header followed by a payload:
+ *
+ *   u32 magic "XMIG"  u8 version  u8 type  u16 flags  u32 length
+ *
+ * all big-endian.  The header is validated before anything is allocated:
+ * the magic, the version, a known type (or an unknown one flagged
+ * OPTIONAL, which the reader skips), and a length within that type's
+ * maximum.  Payloads are encoded field by field (xbuf), never as raw
+ * structs.  PAGES frames are special: their page data is read straight into
+ * guest memory after the entry list has been validated, so the decoder
+ * exposes the entry list and the data length separately.
+ */
+#ifndef XMIG_PROTO_H
+#define XMIG_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_MAGIC 0x584d4947u	/* "XMIG" */
+#define PROTO_VERSION 1
+#define FRAME_HDR_LEN 12
+#define FRAME_F_OPTIONAL 0x0001	/* receiver may skip it if it does not know the type */
+
+#define PROTO_PAGE_SIZE 4096u
+#define PROTO_PAGES_MAX 512u		/* pages per PAGES frame */
+#define PROTO_NAME_MAX 64		/* domain names, incl. NUL */
+#define PROTO_HOST_MAX 256
+#define PROTO_REASON_MAX 512
+#define PROTO_CFG_MAX (64u << 10)	/* backend config blob in PREPARE */
+#define PROTO_CONTEXT_MAX (1u << 20)	/* vCPU/device context */
+#define PROTO_RAW_MAX (4u << 20)	/* opaque backend stream chunk (Xen) */
+/* Above every per-type maximum: a header claiming more is refused outright. */
+#define FRAME_MAX (PROTO_RAW_MAX + 64u)
+
+enum msg_type {
+	MSG_HELLO = 1,		/* both ways, first frame */
+	MSG_PREPARE = 2,	/* S->R: the domain to be received */
+	MSG_PREPARE_OK = 3,	/* R->S */
+	MSG_REFUSE = 4,		/* R->S: prepare refused, with reason */
+	MSG_PAGES = 5,		/* S->R: a batch of pages */
+	MSG_ROUND_END = 6,	/* S->R: end of a pre-copy round (optional) */
+	MSG_CONTEXT = 7,	/* S->R: vCPU context, after the last pages */
+	MSG_RAW = 8,		/* S->R: opaque backend stream chunk */
+	MSG_STREAM_END = 9,	/* S->R: everything sent, build the domain */
+	MSG_BUILT = 10,		/* R->S: domain built, paused */
+	MSG_GO = 11,		/* S->R: commit: unpause it (point of no return) */
+	MSG_DONE = 12,		/* R->S: running on the destination */
+	MSG_ABORT = 13,		/* either way: give up, with reason */
+	MSG_QUERY = 14,		/* S->R: outcome of an earlier job (by token) */
+	MSG_QUERY_REPLY = 15,	/* R->S */
+	MSG_TYPE_MAX = 15,
+};
+
+/* Reason codes in REFUSE and ABORT. */
+enum proto_reason {
+	REASON_OTHER = 0,
+	REASON_VERSION = 1,	/* protocol version */
+	REASON_INCOMPATIBLE = 2, /* arch, hypervisor, page size, guest type */
+	REASON_NO_MEMORY = 3,
+	REASON_NAME_CLASH = 4,
+	REASON_UUID_CLASH = 5,
+	REASON_BUSY = 6,	/* too many incoming migrations */
+	REASON_CANCELLED = 7,
+	REASON_PROTOCOL = 8,	/* malformed or unexpected frame */
+	REASON_BACKEND = 9,	/* hypervisor operation failed */
+	REASON_TIMEOUT = 10,
+	REASON_SHUTDOWN = 11,	/* daemon stopping */
+	REASON_MAINTENANCE = 12,
+};
+
+/* Outcome in QUERY_REPLY. */
+enum proto_outcome { OUTCOME_UNKNOWN = 0, OUTCOME_IN_PROGRESS = 1, OUTCOME_COMMITTED = 2,
+	OUTCOME_ABORTED = 3 };
+
+/* Page kinds in PAGES entries (top 4 bits of each u64 entry). */
+enum page_kind { PAGE_NORMAL = 0, PAGE_ZERO = 1 };
+#define PAGE_ENTRY_PFN_MASK ((1ull << 60) - 1)
+
+struct frame_hdr {
+	uint8_t version;
+	uint8_t type;
+	uint16_t flags;
+	uint32_t len;
+};
+
+struct msg_hello {
+	uint16_t proto_min, proto_max;
+	char arch[32];		/* "x86_64" */
+	char hv[16];		/* "sim" or "xen" */
+	char hv_version[32];
+	uint32_t page_size;
+	uint64_t mem_total, mem_free;
+	uint32_t features;	/* bit set, none defined in v1 */
+	char host[PROTO_HOST_MAX];
+};
+
+enum proto_dom_type { DOMTYPE_SIM = 0, DOMTYPE_PV = 1, DOMTYPE_PVH = 2, DOMTYPE_HVM = 3 };
+
+struct msg_prepare {
+	uint8_t token[16];	/* random job identity, for QUERY */
+	char name[PROTO_NAME_MAX];
+	uint8_t uuid[16];
+	uint64_t nr_pages;
+	uint64_t max_pages;
+	uint32_t vcpus;
+	uint8_t dom_type;	/* enum proto_dom_type */
+	uint8_t live;
+	const uint8_t *cfg;	/* backend config, points into the payload */
+	uint32_t cfg_len;
+};
+
+struct msg_reason {		/* REFUSE and ABORT */
+	uint16_t code;		/* enum proto_reason */
+	char text[PROTO_REASON_MAX];
+};
+
+struct msg_round_end {
+	uint32_t round;
+	uint64_t pages;		/* pages sent in the round */
+	uint64_t dirty;		/* pages dirty at its end */
+};
+
+struct msg_built {
+	uint32_t domid;		/* destination's id of the new domain */
+};
+
+struct msg_done {
+	uint32_t domid;
+};
+
+struct msg_query {
+	uint8_t token[16];
+};
+
+struct msg_query_reply {
+	uint8_t token[16];
+	uint8_t outcome;	/* enum proto_outcome */
+};
+
+/* The fixed part of a PAGES payload: u32 round, u32 count, then count u64
+ * entries ((kind << 60) | pfn), then PROTO_PAGE_SIZE bytes per NORMAL entry
+ * in entry order. */
+#define PAGES_HEAD_LEN 8
+
+/* Frame header.  decode returns 0, or XMIG_ERR_BAD_MAGIC / _VERSION /
+ * _BAD_TYPE (unknown and not optional) / _TOO_LONG. */
+void frame_hdr_encode(uint8_t out[FRAME_HDR_LEN], uint8_t type, uint16_t flags, uint32_t len);
+int frame_hdr_decode(const uint8_t in[FRAME_HDR_LEN], struct frame_hdr *h);
+/* Maximum payload length of a type (0 for unknown). */
+uint32_t proto_max_len(uint8_t type);
+const char *proto_type_str(uint8_t type);
+const char *proto_reason_str(uint16_t code);
+
+/* Each encoder writes the payload (not the header) into buf and returns its
+ * length, or a negative XMIG_ERR_*.  Each decoder validates everything and
+ * consumes the payload exactly (XMIG_ERR_TRAILING on leftovers). */
+int msg_hello_encode(const struct msg_hello *m, uint8_t *buf, size_t cap);
+int msg_hello_decode(const uint8_t *p, size_t len, struct msg_hello *m);
+int msg_prepare_encode(const struct msg_prepare *m, uint8_t *buf, size_t cap);
+int msg_prepare_decode(const uint8_t *p, size_t len, struct msg_prepare *m);
+int msg_reason_encode(const struct msg_reason *m, uint8_t *buf, size_t cap);
+int msg_reason_decode(const uint8_t *p, size_t len, struct msg_reason *m);
+int msg_round_end_encode(const struct msg_round_end *m, uint8_t *buf, size_t cap);
+int msg_round_end_decode(const uint8_t *p, size_t len, struct msg_round_end *m);
+int msg_built_encode(const struct msg_built *m, uint8_t *buf, size_t cap);
+int msg_built_decode(const uint8_t *p, size_t len, struct msg_built *m);
+int msg_done_encode(const struct msg_done *m, uint8_t *buf, size_t cap);
+int msg_done_decode(const uint8_t *p, size_t len, struct msg_done *m);
+int msg_query_encode(const struct msg_query *m, uint8_t *buf, size_t cap);
+int msg_query_decode(const uint8_t *p, size_t len, struct msg_query *m);
+int msg_query_reply_encode(const struct msg_query_reply *m, uint8_t *buf, size_t cap);
+int msg_query_reply_decode(const uint8_t *p, size_t len, struct msg_query_reply *m);
+/* Empty payloads (STREAM_END, GO, PREPARE_OK): decode checks len == 0. */
+int msg_empty_decode(const uint8_t *p, size_t len);
+
+/* PAGES.  pages_head_decode checks the frame length against count first
+ * (8 + 8 * count <= len, count <= PROTO_PAGES_MAX); pages_entries_check then
+ * validates every entry (known kind, pfn < nr_pages) and that the frame
+ * length equals head + entries + data exactly, returning the number of
+ * NORMAL pages in *n_normal. */
+int pages_head_decode(const uint8_t head[PAGES_HEAD_LEN], uint32_t frame_len,
+    uint32_t *round, uint32_t *count);
+int pages_entries_check(const uint64_t *entries /* host order */, uint32_t count,
+    uint32_t frame_len, uint64_t nr_pages, uint32_t *n_normal);
+static inline uint64_t page_entry(uint64_t pfn, unsigned kind)
+{ return ((uint64_t)kind << 60) | (pfn & PAGE_ENTRY_PFN_MASK); }
+static inline uint64_t page_entry_pfn(uint64_t e) { return e & PAGE_ENTRY_PFN_MASK; }
+static inline unsigned page_entry_kind(uint64_t e) { return (unsigned)(e >> 60); }
+
+#endif

@@ -1,0 +1,330 @@
+/* util.c - small helpers shared by every program. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "util.h"
+#include "xerr.h"
+
+static uint64_t
+clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	if (clock_gettime(id, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t
+now_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
+}
+
+uint64_t
+now_ms(void)
+{
+	return clock_us(CLOCK_MONOTONIC) / 1000u;
+}
+
+uint64_t
+wall_ms(void)
+{
+	return clock_us(CLOCK_REALTIME) / 1000u;
+}
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static char
+lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Leading decimal digits of s into *out; *end set past them.  Fails on no
+ * digits or overflow. */
+static int
+parse_digits(const char *s, uint64_t *out, const char **end)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (!is_digit(*p))
+		return XMIG_ERR_INVALID;
+	for (; is_digit(*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return XMIG_ERR_TOO_LONG;
+		v = v * 10 + d;
+	}
+	*out = v;
+	*end = p;
+	return 0;
+}
+
+int
+parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v;
+	const char *p;
+	unsigned shift = 0;
+	int r;
+
+	if (s == NULL || out == NULL)
+		return XMIG_ERR_INVALID;
+	if ((r = parse_digits(s, &v, &p)) != 0)
+		return r;
+	switch (lower(*p)) {
+	case 'k': shift = 10; p++; break;
+	case 'm': shift = 20; p++; break;
+	case 'g': shift = 30; p++; break;
+	case 't': shift = 40; p++; break;
+	default: break;
+	}
+	/* Optional "iB" (only after a multiplier) or "B". */
+	if (shift != 0 && lower(p[0]) == 'i' && lower(p[1]) == 'b')
+		p += 2;
+	else if (lower(p[0]) == 'b')
+		p++;
+	if (*p != '\0')
+		return XMIG_ERR_INVALID;
+	if (shift != 0 && v > (UINT64_MAX >> shift))
+		return XMIG_ERR_TOO_LONG;
+	*out = v << shift;
+	return 0;
+}
+
+int
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+	const char *p;
+	int r;
+
+	if (s == NULL || out == NULL)
+		return XMIG_ERR_INVALID;
+	if ((r = parse_digits(s, &v, &p)) != 0)
+		return XMIG_ERR_INVALID;
+	if (*p != '\0' || v < min || v > max)
+		return XMIG_ERR_INVALID;
+	*out = v;
+	return 0;
+}
+
+/* A host part: non-empty, no whitespace, controls or brackets. */
+static int
+copy_host(const char *s, size_t n, char *host, size_t hostlen)
+{
+	size_t i;
+
+	if (n == 0)
+		return XMIG_ERR_INVALID;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f || c == '[' || c == ']')
+			return XMIG_ERR_INVALID;
+	}
+	if (host == NULL || n >= hostlen)
+		return XMIG_ERR_TOO_LONG;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	return 0;
+}
+
+static int
+parse_port(const char *s, uint16_t *port)
+{
+	uint64_t v;
+
+	if (parse_u64(s, 1, 65535, &v) != 0)
+		return XMIG_ERR_INVALID;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int
+parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *colon, *close;
+	uint16_t p = 0;
+	bool have_port = false;
+	int r;
+
+	if (s == NULL)
+		return XMIG_ERR_INVALID;
+	if (s[0] == '[') {
+		/* "[v6]" or "[v6]:port" */
+		if ((close = strchr(s + 1, ']')) == NULL)
+			return XMIG_ERR_INVALID;
+		if (close[1] == ':') {
+			if ((r = parse_port(close + 2, &p)) != 0)
+				return r;
+			have_port = true;
+		} else if (close[1] != '\0')
+			return XMIG_ERR_INVALID;
+		if ((r = copy_host(s + 1, (size_t)(close - s - 1), host, hostlen)) != 0)
+			return r;
+	} else if ((colon = strchr(s, ':')) != NULL && strchr(colon + 1, ':') == NULL) {
+		/* exactly one colon: "host:port" */
+		if ((r = parse_port(colon + 1, &p)) != 0)
+			return r;
+		have_port = true;
+		if ((r = copy_host(s, (size_t)(colon - s), host, hostlen)) != 0)
+			return r;
+	} else {
+		/* "host", or a bare IPv6 address (two or more colons) */
+		if ((r = copy_host(s, strlen(s), host, hostlen)) != 0)
+			return r;
+	}
+	if (have_port && port != NULL)
+		*port = p;
+	return 0;
+}
+
+size_t
+strlcpy_x(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size > 0) {
+		size_t c = n < size - 1 ? n : size - 1;
+
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+void
+uuid_format(const uint8_t uuid[16], char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[uuid[i] >> 4];
+		out[o++] = hex[uuid[i] & 0xf];
+	}
+	out[o] = '\0';
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+uuid_parse(const char *s, uint8_t uuid[16])
+{
+	uint8_t tmp[16];
+	size_t i, b = 0;
+
+	if (s == NULL)
+		return XMIG_ERR_INVALID;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return XMIG_ERR_INVALID;
+			continue;
+		}
+		int hi = hexval(s[i]), lo;
+
+		if (hi < 0)
+			return XMIG_ERR_INVALID;
+		i++;
+		if ((lo = hexval(s[i])) < 0)
+			return XMIG_ERR_INVALID;
+		tmp[b++] = (uint8_t)(hi << 4 | lo);
+	}
+	if (s[36] != '\0')
+		return XMIG_ERR_INVALID;
+	memcpy(uuid, tmp, sizeof(tmp));
+	return 0;
+}
+
+int
+random_bytes(void *buf, size_t len)
+{
+	unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return XMIG_ERR_SYSTEM;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+mkdir_one(const char *path, unsigned mode)
+{
+	struct stat st;
+
+	if (mkdir(path, (mode_t)mode) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return XMIG_ERR_SYSTEM;
+	if (stat(path, &st) != 0)
+		return XMIG_ERR_SYSTEM;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return XMIG_ERR_SYSTEM;
+	}
+	return 0;
+}
+
+int
+mkdir_p(const char *path, unsigned mode)
+{
+	char buf[PATH_MAX];
+	size_t n, i;
+	int r;
+
+	if (path == NULL || path[0] == '\0') {
+		errno = EINVAL;
+		return XMIG_ERR_INVALID;
+	}
+	if ((n = strlen(path)) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return XMIG_ERR_TOO_LONG;
+	}
+	memcpy(buf, path, n + 1);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	for (i = 1; i < n; i++) {
+		if (buf[i] != '/' || buf[i - 1] == '/')
+			continue;
+		buf[i] = '\0';
+		r = mkdir_one(buf, mode);
+		buf[i] = '/';
+		if (r != 0)
+			return r;
+	}
+	return mkdir_one(buf, mode);
+}

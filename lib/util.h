@@ -1,0 +1,32 @@
+/* util.h - small helpers shared by every program. */
+#ifndef XMIG_UTIL_H
+#define XMIG_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Monotonic clock in microseconds / milliseconds. */
+uint64_t now_us(void);
+uint64_t now_ms(void);
+/* Wall clock in milliseconds since the epoch. */
+uint64_t wall_ms(void);
+/* Parse a size such as "256M", "1G", "4096", "16MiB", "1g" into bytes
+ * (suffixes K, M, G, T with optional "iB"/"B"; powers of 1024). */
+int parse_size(const char *s, uint64_t *out);
+/* Parse an unsigned decimal with range check. */
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Split "host", "host:port", "[v6]:port" or "v6" into host and port
+ * (port left unchanged when absent). */
+int parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port);
+/* Snprintf that never overflows and always terminates. */
+size_t strlcpy_x(char *dst, const char *src, size_t size);
+/* Format a UUID (16 bytes) as 8-4-4-4-12 text into out[37]. */
+void uuid_format(const uint8_t uuid[16], char out[37]);
+int uuid_parse(const char *s, uint8_t uuid[16]);
+/* Random bytes from getrandom(). */
+int random_bytes(void *buf, size_t len);
+/* Create a directory and its parents (mode 0755), ok if it exists. */
+int mkdir_p(const char *path, unsigned mode);
+
+#endif

@@ -1,0 +1,366 @@
+/* xfer.c - TCP transport with deadlines, counters and a sticky error. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "xbuf.h"
+#include "xerr.h"
+#include "xfer.h"
+
+void
+xconn_init(struct xconn *c, int fd, int timeout_ms)
+{
+	int one = 1;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->timeout_ms = timeout_ms;
+	if (fd >= 0) {
+		/* Non-blocking: every wait goes through poll() with a deadline. */
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+}
+
+void
+xconn_close(struct xconn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static int
+xconn_fail(struct xconn *c, int r)
+{
+	if (c->err == 0)
+		c->err = r;
+	return c->err;
+}
+
+/* Wait until fd is ready for `events`, within the connection's timeout. */
+static int
+xconn_wait(struct xconn *c, short events)
+{
+	struct pollfd p = { .fd = c->fd, .events = events };
+	int n, t;
+
+	do {
+		t = c->timeout_ms;
+		/* An overall deadline caps the wait, so trickled bytes cannot
+		 * hold a connection open forever. */
+		if (c->deadline_us) {
+			uint64_t now = now_us();
+			int left = now >= c->deadline_us ? 0
+			    : (int)((c->deadline_us - now + 999) / 1000);
+
+			if (t < 0 || left < t)
+				t = left;
+		}
+		n = poll(&p, 1, t);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return XMIG_ERR_SYSTEM;
+	if (n == 0)
+		return XMIG_ERR_TIMEOUT;
+	return 0;
+}
+
+int
+xconn_writev_all(struct xconn *c, struct iovec *iov, int iovcnt)
+{
+	struct msghdr mh;
+	ssize_t n;
+	int r;
+
+	if (c->err)
+		return c->err;
+	while (iovcnt > 0) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)iovcnt;
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if ((r = xconn_wait(c, POLLOUT)) != 0)
+					return xconn_fail(c, r);
+				continue;
+			}
+			return xconn_fail(c, errno == EPIPE || errno == ECONNRESET
+			    ? XMIG_ERR_EOF : XMIG_ERR_SYSTEM);
+		}
+		c->tx_bytes += (uint64_t)n;
+		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			iovcnt--;
+		}
+		if (iovcnt > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+int
+xconn_write_all(struct xconn *c, const void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	return xconn_writev_all(c, &iov, 1);
+}
+
+int
+xconn_readv_exact(struct xconn *c, struct iovec *iov, int iovcnt)
+{
+	ssize_t n;
+	int r;
+
+	if (c->err)
+		return c->err;
+	while (iovcnt > 0) {
+		if (iov->iov_len == 0) {
+			iov++;
+			iovcnt--;
+			continue;
+		}
+		n = readv(c->fd, iov, iovcnt > 1024 ? 1024 : iovcnt);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if ((r = xconn_wait(c, POLLIN)) != 0)
+					return xconn_fail(c, r);
+				continue;
+			}
+			return xconn_fail(c, errno == ECONNRESET ? XMIG_ERR_EOF
+			    : XMIG_ERR_SYSTEM);
+		}
+		if (n == 0)
+			return xconn_fail(c, XMIG_ERR_EOF);
+		c->rx_bytes += (uint64_t)n;
+		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			iovcnt--;
+		}
+		if (iovcnt > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+int
+xconn_read_exact(struct xconn *c, void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+	return xconn_readv_exact(c, &iov, 1);
+}
+
+int
+xconn_skip(struct xconn *c, size_t len)
+{
+	uint8_t junk[4096];
+	int r;
+
+	while (len > 0) {
+		size_t n = len < sizeof(junk) ? len : sizeof(junk);
+
+		if ((r = xconn_read_exact(c, junk, n)) != 0)
+			return r;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+xconn_send_frame(struct xconn *c, uint8_t type, const void *payload, uint32_t len)
+{
+	uint8_t hdr[FRAME_HDR_LEN];
+	struct iovec iov[2] = {
+		{ .iov_base = hdr, .iov_len = sizeof(hdr) },
+		{ .iov_base = (void *)payload, .iov_len = len },
+	};
+
+	frame_hdr_encode(hdr, type, 0, len);
+	return xconn_writev_all(c, iov, len ? 2 : 1);
+}
+
+int
+xconn_recv_hdr(struct xconn *c, struct frame_hdr *h)
+{
+	uint8_t hdr[FRAME_HDR_LEN];
+	int r;
+
+	for (;;) {
+		if ((r = xconn_read_exact(c, hdr, sizeof(hdr))) != 0)
+			return r;
+		if ((r = frame_hdr_decode(hdr, h)) != 0)
+			return xconn_fail(c, r);
+		if (h->type >= 1 && h->type <= MSG_TYPE_MAX)
+			return 0;
+		/* Unknown but optional: skip it. */
+		if ((r = xconn_skip(c, h->len)) != 0)
+			return r;
+	}
+}
+
+int
+xconn_recv_frame(struct xconn *c, struct frame_hdr *h, uint8_t *buf, size_t cap)
+{
+	int r;
+
+	if ((r = xconn_recv_hdr(c, h)) != 0)
+		return r;
+	if (h->len > cap)
+		return xconn_fail(c, XMIG_ERR_TOO_LONG);
+	return xconn_read_exact(c, buf, h->len);
+}
+
+int
+xconn_connect(struct xconn *c, const char *host, uint16_t port, int timeout_ms,
+    char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char portstr[8];
+	int fd = -1, gr, r = XMIG_ERR_SYSTEM, saved = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	if ((gr = getaddrinfo(host, portstr, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(gr));
+		return XMIG_ERR_NOT_FOUND;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		struct pollfd p;
+		int soerr = 0, n;
+		socklen_t sl = sizeof(soerr);
+
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    ai->ai_protocol);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			goto connected;
+		if (errno != EINPROGRESS) {
+			saved = errno;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		p.fd = fd;
+		p.events = POLLOUT;
+		do {
+			n = poll(&p, 1, timeout_ms);
+		} while (n < 0 && errno == EINTR);
+		if (n == 0) {
+			saved = ETIMEDOUT;
+		} else if (n > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
+		    soerr == 0) {
+			goto connected;
+		} else {
+			saved = soerr ? soerr : errno;
+		}
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	snprintf(err, errlen, "cannot connect to %s port %u: %s", host, port,
+	    strerror(saved ? saved : ECONNREFUSED));
+	errno = saved;
+	return saved == ETIMEDOUT ? XMIG_ERR_TIMEOUT : r;
+connected:
+	xconn_init(c, fd, timeout_ms);
+	{
+		char a[64];
+
+		sockaddr_str(ai->ai_addr, ai->ai_addrlen, a, sizeof(a), c->peer,
+		    sizeof(c->peer));
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+void
+sockaddr_str(const struct sockaddr *sa, socklen_t len, char *addr, size_t addrlen,
+    char *full, size_t fulllen)
+{
+	char h[NI_MAXHOST] = "?", s[NI_MAXSERV] = "?";
+
+	getnameinfo(sa, len, h, sizeof(h), s, sizeof(s), NI_NUMERICHOST | NI_NUMERICSERV);
+	/* Show IPv4-mapped peers as plain IPv4. */
+	const char *hp = strncmp(h, "::ffff:", 7) == 0 && strchr(h + 7, '.') ? h + 7 : h;
+	if (addr != NULL)
+		strlcpy_x(addr, hp, addrlen);
+	if (full != NULL)
+		snprintf(full, fulllen, strchr(hp, ':') ? "[%s]:%s" : "%s:%s", hp, s);
+}
+
+int
+xconn_listen(const char *addr, uint16_t port, int *fds, int maxfds, int *nfds,
+    char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char portstr[8];
+	int gr, one = 1;
+
+	*nfds = 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	if ((gr = getaddrinfo(addr && *addr ? addr : NULL, portstr, &hints, &res)) != 0) {
+		snprintf(err, errlen, "relocation-address %s: %s", addr, gai_strerror(gr));
+		return XMIG_ERR_INVALID;
+	}
+	for (ai = res; ai != NULL && *nfds < maxfds; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+			int e = errno;
+
+			close(fd);
+			/* An IPv6-less host still serves IPv4. */
+			if (ai->ai_family == AF_INET6 && (e == EAFNOSUPPORT || e == EADDRNOTAVAIL))
+				continue;
+			snprintf(err, errlen, "cannot listen on %s port %u: %s",
+			    addr && *addr ? addr : "*", port, strerror(e));
+			while (*nfds > 0)
+				close(fds[--*nfds]);
+			freeaddrinfo(res);
+			errno = e;
+			return XMIG_ERR_SYSTEM;
+		}
+		fds[(*nfds)++] = fd;
+	}
+	freeaddrinfo(res);
+	if (*nfds == 0) {
+		snprintf(err, errlen, "no address to listen on for port %u", port);
+		return XMIG_ERR_INVALID;
+	}
+	return 0;
+}

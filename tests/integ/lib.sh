@@ -1,0 +1,122 @@
+# lib.sh - helpers for xmig integration tests.  Source it, set tid first.
+#
+# Each test gets its own directory under /dev/shm (sim guest RAM lives
+# there), its own daemons on loopback ports, control sockets and sim roots,
+# and removes all of it on exit, whatever happened.
+
+set -u
+ROOTDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+BIN=$ROOTDIR/$BUILD/bin
+T=$(mktemp -d /dev/shm/xmig-test.XXXXXX)
+DAEMONS=()
+PORT_BASE=$((20000 + (RANDOM % 2000) * 10))
+
+trace() { echo "[$tid] $*"; }
+
+dump_logs() {
+	local f
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		echo "---- $(basename "$f") (last 30 lines)"
+		tail -n 30 "$f"
+	done
+}
+
+fail() {
+	echo "FAIL [$tid]: $*"
+	dump_logs
+	exit 1
+}
+
+cleanup() {
+	local pid r
+	for pid in "${DAEMONS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${DAEMONS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null
+	done
+	# Destroy every sim domain the test made (their processes outlive daemons).
+	for r in "$T"/*/sim; do
+		[ -d "$r" ] || continue
+		"$BIN/simhv" -r "$r" list --json 2>/dev/null | jq -r '.[].id' 2>/dev/null |
+		    while read -r id; do
+			"$BIN/simhv" -r "$r" destroy "$id" >/dev/null 2>&1
+		done
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# port_of NAME: the relocation port of host NAME (a, b, c ...)
+port_of() {
+	local i
+	i=$(printf '%d' "'$1")
+	echo $((PORT_BASE + i - 97))
+}
+
+# write_conf NAME [extra "key = value" lines...]
+write_conf() {
+	local h=$1; shift
+	mkdir -p "$T/$h/sim" "$T/$h/state"
+	{
+		echo "relocation-server = yes"
+		echo "relocation-port = $(port_of "$h")"
+		echo "relocation-address = 127.0.0.1"
+		echo "control-socket = $T/$h.sock"
+		echo "state-dir = $T/$h/state"
+		echo "backend = sim"
+		echo "sim-root = $T/$h/sim"
+		echo "host-name = host-$h"
+		echo "log-level = verbose"
+		for l in "$@"; do echo "$l"; done
+	} >"$T/$h.conf"
+}
+
+# start_xmigd NAME: start a daemon with $T/NAME.conf (written if missing).
+start_xmigd() {
+	local h=$1 pid
+	[ -f "$T/$h.conf" ] || write_conf "$h"
+	XMIG_SIMHV="$BIN/simhv" "$BIN/xmigd" -f -c "$T/$h.conf" >>"$T/$h.log" 2>&1 &
+	pid=$!
+	DAEMONS+=("$pid")
+	eval "PID_$h=$pid"
+	for _ in $(seq 100); do
+		[ -S "$T/$h.sock" ] && "$BIN/xmig" -S "$T/$h.sock" status >/dev/null 2>&1 && return 0
+		kill -0 "$pid" 2>/dev/null || fail "xmigd $h exited at start-up"
+		sleep 0.05
+	done
+	fail "xmigd $h did not come up"
+}
+
+# xmig_on NAME args...: run xmig against host NAME's daemon.
+xmig_on() { local h=$1; shift; "$BIN/xmig" -S "$T/$h.sock" "$@"; }
+# simhv_on NAME args...: run simhv on host NAME's sim root.
+simhv_on() { local h=$1; shift; "$BIN/simhv" -r "$T/$h/sim" "$@"; }
+
+# A domain's state on a host ("" when absent).
+dom_state() {
+	simhv_on "$1" list --json | jq -r --arg n "$2" '.[] | select(.name == $n) | .state' 
+}
+
+# json_get FILE KEY: a top-level field of a JSON object.
+json_get() { jq -r --arg k "$2" '.[$k]' "$1"; }
+
+# Wait until `xmig job` on host NAME reports iteration >= N for job JOB.
+wait_iteration() {
+	local h=$1 job=$2 n=$3 it
+	for _ in $(seq 300); do
+		it=$(xmig_on "$h" job "$job" --json 2>/dev/null | jq -r '.iteration // 0' 2>/dev/null)
+		[ -n "$it" ] && [ "$it" -ge "$n" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+expect_verify_ok() {
+	local h=$1 d=$2 out
+	out=$(simhv_on "$h" verify "$d" 2>&1) || fail "verify of $d on $h failed: $out"
+	trace "$out"
+}

@@ -1,0 +1,254 @@
+/* ctlsrv.c - requests from xmig over the Unix control socket.
+ *
+ * One short-lived thread per client.  A malformed request gets an error
+ * reply and the client is dropped; nothing a client sends can stop the
+ * daemon.  "migrate" and "watch" stream progress events until the job ends.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "ctlsrv.h"
+#include "engine.h"
+#include "log.h"
+#include "util.h"
+#include "xerr.h"
+
+#define CTL_PROGRESS_MS 200
+
+struct ctl_client {
+	struct xmigd *d;
+	int fd;
+};
+
+static int
+ctl_reply_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+ctl_reply_error(int fd, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	json_t *o;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	o = json_pack("{s:b, s:s}", "ok", 0, "error", buf);
+	r = ctl_send(fd, o);
+	json_decref(o);
+	return r;
+}
+
+/* Send o (stealing the reference). */
+static int
+ctl_reply(int fd, json_t *o)
+{
+	int r = ctl_send(fd, o);
+
+	json_decref(o);
+	return r;
+}
+
+static int
+ctl_watch(int fd, struct job *j)
+{
+	for (;;) {
+		bool done;
+		json_t *jo;
+
+		job_lock();
+		done = job_finished(j);
+		job_unlock();
+		jo = job_to_json(j);
+		if (ctl_reply(fd, json_pack("{s:s, s:o}", "event", done ? "done" : "progress",
+		    "job", jo)) != 0)
+			return -1;	/* the client went away; the job goes on */
+		if (done)
+			return 0;
+		usleep(CTL_PROGRESS_MS * 1000);
+	}
+}
+
+static int
+ctl_json_uint(json_t *req, const char *key, unsigned max, unsigned *out)
+{
+	json_t *v = json_object_get(req, key);
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > (json_int_t)max)
+		return -1;
+	*out = (unsigned)json_integer_value(v);
+	return 0;
+}
+
+static int
+ctl_migrate(struct ctl_client *cl, json_t *req)
+{
+	struct send_req sr;
+	const char *dom = json_string_value(json_object_get(req, "domain"));
+	const char *host = json_string_value(json_object_get(req, "host"));
+	unsigned port = CONF_DEFAULT_PORT;
+	char err[512];
+	struct job *j;
+
+	memset(&sr, 0, sizeof(sr));
+	if (dom == NULL || !*dom || host == NULL || !*host)
+		return ctl_reply_error(cl->fd, "migrate needs a domain and a host");
+	if (strlen(dom) >= sizeof(sr.domain) || strlen(host) >= sizeof(sr.host))
+		return ctl_reply_error(cl->fd, "domain or host name too long");
+	if (ctl_json_uint(req, "port", 65535, &port) != 0 || port == 0 ||
+	    ctl_json_uint(req, "downtime_ms", 600000, &sr.downtime_ms) != 0 ||
+	    ctl_json_uint(req, "max_rounds", 100000, &sr.max_rounds) != 0)
+		return ctl_reply_error(cl->fd, "bad number in migrate request");
+	strlcpy_x(sr.domain, dom, sizeof(sr.domain));
+	strlcpy_x(sr.host, host, sizeof(sr.host));
+	sr.port = (uint16_t)port;
+	sr.live = json_is_true(json_object_get(req, "live"));
+	if ((j = engine_send_start(cl->d, &sr, err, sizeof(err))) == NULL)
+		return ctl_reply_error(cl->fd, "%s", err);
+	if (ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "job", job_to_json(j))) != 0)
+		return -1;
+	if (json_is_true(json_object_get(req, "watch")))
+		return ctl_watch(cl->fd, j);
+	return 0;
+}
+
+static struct job *
+ctl_job_arg(struct ctl_client *cl, json_t *req)
+{
+	json_t *v = json_object_get(req, "id");
+	struct job *j;
+
+	if (!json_is_integer(v)) {
+		ctl_reply_error(cl->fd, "missing job id");
+		return NULL;
+	}
+	if ((j = job_get((unsigned)json_integer_value(v))) == NULL)
+		ctl_reply_error(cl->fd, "no job %lld", (long long)json_integer_value(v));
+	return j;
+}
+
+static int
+ctl_list(struct ctl_client *cl)
+{
+	struct hv *hv = cl->d->hv;
+	struct hv_dominfo *doms = NULL;
+	size_t n = 0, i;
+	json_t *a;
+	int r;
+
+	if ((r = hv->ops->list(hv, &doms, &n)) != 0)
+		return ctl_reply_error(cl->fd, "cannot list domains: %s", xmig_strerror(r));
+	a = json_array();
+	for (i = 0; i < n; i++) {
+		char uuid[37];
+
+		uuid_format(doms[i].uuid, uuid);
+		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:s}",
+		    "id", (json_int_t)doms[i].id, "name", doms[i].name, "uuid", uuid,
+		    "memory_bytes", (json_int_t)doms[i].memory, "vcpus", (json_int_t)doms[i].vcpus,
+		    "state", hv_state_name(doms[i].state), "type", hv_type_name(doms[i].type)));
+	}
+	free(doms);
+	return ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "domains", a));
+}
+
+static int
+ctl_dispatch(struct ctl_client *cl, json_t *req)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	struct xmigd *d = cl->d;
+	struct job *j;
+
+	if (cmd == NULL)
+		return ctl_reply_error(cl->fd, "request without \"cmd\"");
+	if (strcmp(cmd, "status") == 0)
+		return ctl_reply(cl->fd, json_pack("{s:b, s:s, s:s, s:s, s:i, s:b, s:i}",
+		    "ok", 1, "host", d->host_name, "backend", d->hv->ops->name,
+		    "version", XMIG_VERSION, "relocation_port", d->conf.relocation_port,
+		    "relocation_server", d->conf.relocation_server, "pid", (int)getpid()));
+	if (strcmp(cmd, "list") == 0)
+		return ctl_list(cl);
+	if (strcmp(cmd, "migrate") == 0)
+		return ctl_migrate(cl, req);
+	if (strcmp(cmd, "jobs") == 0)
+		return ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "jobs", jobs_to_json()));
+	if (strcmp(cmd, "job") == 0) {
+		if ((j = ctl_job_arg(cl, req)) == NULL)
+			return 0;
+		return ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "job", job_to_json(j)));
+	}
+	if (strcmp(cmd, "watch") == 0) {
+		if ((j = ctl_job_arg(cl, req)) == NULL)
+			return 0;
+		if (ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "job", job_to_json(j))))
+			return -1;
+		return ctl_watch(cl->fd, j);
+	}
+	if (strcmp(cmd, "cancel") == 0) {
+		bool finished;
+
+		if ((j = ctl_job_arg(cl, req)) == NULL)
+			return 0;
+		job_lock();
+		finished = job_finished(j);
+		job_unlock();
+		if (finished)
+			return ctl_reply_error(cl->fd, "job %u has already ended (%s)", j->id,
+			    job_result_name(j));
+		atomic_store(&j->cancel, true);
+		jlog(LOG_LVL_INFO, j->id, "cancel requested");
+		return ctl_reply(cl->fd, json_pack("{s:b}", "ok", 1));
+	}
+	return ctl_reply_error(cl->fd, "unknown command \"%s\"", cmd);
+}
+
+static void *
+ctl_thread(void *arg)
+{
+	struct ctl_client *cl = arg;
+	json_t *req;
+	int r;
+
+	/* A client may send several requests; it is dropped on any error. */
+	while ((r = ctl_recv(cl->fd, &req, 60000)) == 0) {
+		r = ctl_dispatch(cl, req);
+		json_decref(req);
+		if (r != 0)
+			break;
+	}
+	if (r != 0 && r != XMIG_ERR_EOF && r != -1)
+		log_debug("control client dropped: %s", xmig_strerror(r));
+	close(cl->fd);
+	free(cl);
+	return NULL;
+}
+
+void
+ctlsrv_client_start(struct xmigd *d, int fd)
+{
+	struct ctl_client *cl = calloc(1, sizeof(*cl));
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (cl == NULL) {
+		close(fd);
+		return;
+	}
+	cl->d = d;
+	cl->fd = fd;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, ctl_thread, cl) != 0) {
+		close(fd);
+		free(cl);
+	}
+	pthread_attr_destroy(&attr);
+}

@@ -1,0 +1,430 @@
+/* engine_recv.c - the receiving end of a migration.
+ *
+ * One thread per accepted connection.  The frames allowed at each step are
+ * exactly the ones read there; anything else ends the job with a protocol
+ * error (never the daemon).  Page data is read from the socket straight
+ * into the new domain's memory, after the entry list naming the pages has
+ * been checked against the size PREPARE accepted.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "engine_int.h"
+#include "log.h"
+#include "util.h"
+#include "xbuf.h"
+#include "xerr.h"
+
+struct recv_ctx {
+	struct hv_restore_io io;	/* first: the backend's callbacks get &io */
+	struct xmigd *d;
+	struct job *j;
+	struct xconn c;
+	uint64_t nr_pages;
+	uint32_t page_size;
+	uint8_t *buf;			/* CONTEXT / RAW payloads */
+	uint64_t entries[PROTO_PAGES_MAX];
+	struct iovec iov[PROTO_PAGES_MAX];
+	char why[512];
+};
+
+static int
+recv_pages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
+{
+	uint8_t head[PAGES_HEAD_LEN];
+	uint32_t round, count, n_normal, i, k = 0;
+	int r;
+
+	if ((r = xconn_read_exact(&s->c, head, sizeof(head))) != 0)
+		return r;
+	if ((r = pages_head_decode(head, fh->len, &round, &count)) != 0)
+		return r;
+	if ((r = xconn_read_exact(&s->c, s->entries, 8ull * count)) != 0)
+		return r;
+	for (i = 0; i < count; i++)
+		s->entries[i] = be64_get((const uint8_t *)&s->entries[i]);
+	if ((r = pages_entries_check(s->entries, count, fh->len, s->nr_pages, &n_normal)) != 0)
+		return r;
+	for (i = 0; i < count; i++) {
+		uint64_t pfn = page_entry_pfn(s->entries[i]);
+		uint8_t *dst = s->io.page_dest(s->io.bctx, pfn);
+
+		if (page_entry_kind(s->entries[i]) == PAGE_ZERO) {
+			/* A fresh domain is zero already: write only what differs,
+			 * so an idle guest costs no memory here either. */
+			const uint64_t *w = (const uint64_t *)(void *)dst;
+			unsigned x;
+
+			for (x = 0; x < s->page_size / 8; x++)
+				if (w[x] != 0) {
+					memset(dst, 0, s->page_size);
+					break;
+				}
+		} else {
+			s->iov[k].iov_base = dst;
+			s->iov[k].iov_len = s->page_size;
+			k++;
+		}
+	}
+	if ((r = xconn_readv_exact(&s->c, s->iov, (int)k)) != 0)
+		return r;
+	job_lock();
+	s->j->pages_sent += count;
+	s->j->zero_pages += count - n_normal;
+	s->j->normal_pages += n_normal;
+	s->j->bytes_sent = s->c.rx_bytes;
+	s->j->iteration = round + 1;
+	job_unlock();
+	rec->type = HV_REC_PAGES;
+	rec->count = count;
+	return 0;
+}
+
+static int
+io_next(struct hv_restore_io *io, struct hv_rec *rec)
+{
+	struct recv_ctx *s = (struct recv_ctx *)io;
+	struct frame_hdr fh;
+	struct msg_reason m;
+	struct msg_round_end re;
+	int r;
+
+	memset(rec, 0, sizeof(*rec));
+	if (atomic_load(&s->j->cancel) || atomic_load(&s->d->stopping))
+		return XMIG_ERR_INTERRUPTED;
+	if ((r = xconn_recv_hdr(&s->c, &fh)) != 0)
+		return r;
+	switch (fh.type) {
+	case MSG_PAGES:
+		return recv_pages(s, &fh, rec);
+	case MSG_ROUND_END:
+		if ((r = xconn_read_exact(&s->c, s->buf, fh.len)) != 0 ||
+		    (r = msg_round_end_decode(s->buf, fh.len, &re)) != 0)
+			return r;
+		rec->type = HV_REC_ROUND_END;
+		return 0;
+	case MSG_CONTEXT:
+	case MSG_RAW:
+		if ((r = xconn_read_exact(&s->c, s->buf, fh.len)) != 0)
+			return r;
+		rec->type = fh.type == MSG_CONTEXT ? HV_REC_CONTEXT : HV_REC_RAW;
+		rec->data = s->buf;
+		rec->len = fh.len;
+		if (fh.type == MSG_RAW) {
+			job_lock();
+			s->j->bytes_sent = s->c.rx_bytes;
+			job_unlock();
+		}
+		return 0;
+	case MSG_STREAM_END:
+		if ((r = msg_empty_decode(NULL, fh.len)) != 0)
+			return r;
+		rec->type = HV_REC_END;
+		return 0;
+	case MSG_ABORT:
+		if ((r = xconn_read_exact(&s->c, s->buf, fh.len)) == 0 &&
+		    msg_reason_decode(s->buf, fh.len, &m) == 0)
+			job_set_error(s->j, "sender aborted: %s", m.text);
+		return XMIG_ERR_PEER_ABORT;
+	default:
+		job_set_error(s->j, "protocol error: %s during the memory stream",
+		    proto_type_str(fh.type));
+		return XMIG_ERR_UNEXPECTED;
+	}
+}
+
+static void
+recv_refuse(struct recv_ctx *s, uint16_t code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+recv_refuse(struct recv_ctx *s, uint16_t code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->why, sizeof(s->why), fmt, ap);
+	va_end(ap);
+	if (s->j != NULL)
+		job_set_error(s->j, "refused: %s", s->why);
+	else
+		log_warn("refused %s: %s", s->c.peer, s->why);
+	engine_send_reason(&s->c, MSG_REFUSE, code, s->why);
+}
+
+static void
+recv_query(struct recv_ctx *s, const uint8_t *p, uint32_t len)
+{
+	struct msg_query q;
+	struct msg_query_reply qr;
+	struct job *j;
+	char rec[32];
+	const char *o;
+	uint8_t buf[64];
+	int n;
+
+	if (msg_query_decode(p, len, &q) != 0) {
+		recv_refuse(s, REASON_PROTOCOL, "malformed QUERY");
+		return;
+	}
+	memset(&qr, 0, sizeof(qr));
+	memcpy(qr.token, q.token, 16);
+	qr.outcome = OUTCOME_UNKNOWN;
+	j = job_find_token(q.token);
+	o = state_lookup(q.token, rec, sizeof(rec));
+	if (o != NULL && strcmp(o, "committed") == 0)
+		qr.outcome = OUTCOME_COMMITTED;
+	else if (j != NULL && !j->thread_done)
+		qr.outcome = OUTCOME_IN_PROGRESS;
+	else if (o != NULL)
+		qr.outcome = OUTCOME_ABORTED;	/* aborted, or building when we died */
+	log_info("query from %s: outcome %u", s->c.peer, qr.outcome);
+	if ((n = msg_query_reply_encode(&qr, buf, sizeof(buf))) > 0)
+		xconn_send_frame(&s->c, MSG_QUERY_REPLY, buf, (uint32_t)n);
+}
+
+static uint16_t
+recv_reason_for(int r)
+{
+	switch (r) {
+	case XMIG_ERR_NO_SPACE: return REASON_NO_MEMORY;
+	case XMIG_ERR_EXISTS: return REASON_UUID_CLASH;
+	case XMIG_ERR_INCOMPATIBLE: return REASON_INCOMPATIBLE;
+	default: return REASON_OTHER;
+	}
+}
+
+static void
+recv_conn(struct recv_ctx *s)
+{
+	struct hv *hv = s->d->hv;
+	struct msg_hello ours, peer;
+	struct msg_prepare mp;
+	struct msg_built mb;
+	struct msg_done md;
+	struct hv_dom_spec spec;
+	struct hv_dominfo di;
+	struct frame_hdr fh;
+	struct job *j;
+	uint8_t small[64];
+	uint32_t domid = 0;
+	bool built = false;
+	int r, n;
+
+	/* Handshake under a deadline: a silent peer is dropped. */
+	s->c.timeout_ms = ENGINE_HELLO_TIMEOUT_MS;
+	s->c.deadline_us = now_us() + ENGINE_HELLO_TIMEOUT_MS * 1000ull;
+	if ((r = engine_recv_hello(&s->c, &peer, s->why, sizeof(s->why))) != 0) {
+		log_warn("connection from %s dropped: %s", s->c.peer, s->why);
+		return;
+	}
+	if ((r = engine_build_hello(s->d, &ours)) != 0 || engine_send_hello(&s->c, &ours) != 0)
+		return;
+	if ((n = engine_check_hello(&ours, &peer, s->why, sizeof(s->why))) != 0) {
+		log_warn("refused %s: %s", s->c.peer, s->why);
+		engine_send_reason(&s->c, MSG_ABORT, (uint16_t)n, s->why);
+		return;
+	}
+	s->c.deadline_us = now_us() + ENGINE_HELLO_TIMEOUT_MS * 1000ull;
+	if ((r = xconn_recv_frame(&s->c, &fh, s->buf, PROTO_CFG_MAX + 4096)) != 0) {
+		if (r != XMIG_ERR_EOF)
+			log_warn("%s: no PREPARE: %s", s->c.peer, xmig_strerror(r));
+		return;
+	}
+	s->c.deadline_us = 0;	/* from here each step has its own timeout */
+	if (fh.type == MSG_QUERY) {
+		recv_query(s, s->buf, fh.len);
+		return;
+	}
+	if (fh.type != MSG_PREPARE) {
+		recv_refuse(s, REASON_PROTOCOL, "expected PREPARE, got %s",
+		    proto_type_str(fh.type));
+		return;
+	}
+	if ((r = msg_prepare_decode(s->buf, fh.len, &mp)) != 0) {
+		recv_refuse(s, REASON_PROTOCOL, "malformed PREPARE: %s", xmig_strerror(r));
+		return;
+	}
+
+	/* The job exists from PREPARE on: it shows in 'xmig jobs' here. */
+	if ((j = job_new(true)) == NULL) {
+		recv_refuse(s, REASON_BUSY, "too many jobs");
+		return;
+	}
+	s->j = j;
+	job_lock();
+	memcpy(j->token, mp.token, 16);
+	strlcpy_x(j->domain, mp.name, sizeof(j->domain));
+	strlcpy_x(j->peer, s->c.peer, sizeof(j->peer));
+	j->live = mp.live;
+	j->memory_bytes = mp.nr_pages * ours.page_size;
+	j->remaining_pages = mp.nr_pages;
+	job_unlock();
+	jlog(LOG_LVL_INFO, j->id, "incoming %s migration of %s (%llu MiB) from %s (%s)",
+	    mp.live ? "live" : "offline", mp.name,
+	    (unsigned long long)(j->memory_bytes >> 20), peer.host, s->c.peer);
+
+	memset(&spec, 0, sizeof(spec));
+	engine_decorate(spec.name, sizeof(spec.name), mp.name, SUFFIX_INCOMING);
+	memcpy(spec.uuid, mp.uuid, 16);
+	spec.nr_pages = mp.nr_pages;
+	spec.max_pages = mp.max_pages;
+	spec.vcpus = mp.vcpus;
+	spec.type = (enum hv_dom_type)mp.dom_type;
+	spec.cfg = mp.cfg;
+	spec.cfg_len = mp.cfg_len;
+	s->nr_pages = mp.nr_pages;
+	s->page_size = ours.page_size;
+
+	if (jobs_running_incoming() > s->d->conf.max_incoming) {
+		recv_refuse(s, REASON_BUSY, "%s already receives %u migrations (max-incoming)",
+		    s->d->host_name, s->d->conf.max_incoming);
+		goto failed;
+	}
+	if (hv->ops->lookup(hv, mp.name, &di) == 0) {
+		recv_refuse(s, REASON_NAME_CLASH, "a domain named %s already exists on %s "
+		    "(id %u)", mp.name, s->d->host_name, di.id);
+		goto failed;
+	}
+	if (hv->ops->lookup(hv, spec.name, &di) == 0) {
+		recv_refuse(s, REASON_BUSY, "%s is still here from an earlier migration of %s",
+		    spec.name, mp.name);
+		goto failed;
+	}
+	if ((r = hv->ops->check_incoming(hv, &spec, s->why, sizeof(s->why))) != 0) {
+		char why[sizeof(s->why)];
+
+		strlcpy_x(why, s->why, sizeof(why));
+		recv_refuse(s, recv_reason_for(r), "%s", why);
+		goto failed;
+	}
+	if ((r = state_record(mp.token, "building", 0, mp.name)) != 0) {
+		recv_refuse(s, REASON_OTHER, "cannot write to the state directory: %s",
+		    xmig_strerror(r));
+		goto failed;
+	}
+	if ((r = xconn_send_frame(&s->c, MSG_PREPARE_OK, NULL, 0)) != 0)
+		goto aborted;
+	job_set_state(j, JOB_PREPARE, JOB_PRECOPY);
+
+	/* The memory stream, into a new paused domain. */
+	s->c.timeout_ms = ENGINE_STREAM_TIMEOUT_MS;
+	if ((r = hv->ops->restore(hv, &spec, &s->io, &domid)) != 0) {
+		job_set_error(j, "receiving %s failed: %s", mp.name, xmig_strerror(r));
+		if (r != XMIG_ERR_PEER_ABORT)
+			engine_send_reason(&s->c, MSG_ABORT, r == XMIG_ERR_INTERRUPTED ?
+			    REASON_CANCELLED : REASON_BACKEND, j->error);
+		goto aborted;
+	}
+	built = true;
+	job_lock();
+	j->domid = domid;
+	j->remaining_pages = 0;
+	job_unlock();
+	state_record(mp.token, "building", domid, mp.name);
+	mb.domid = domid;
+	job_set_state(j, JOB_PRECOPY, JOB_COMMITTING);
+	if ((n = msg_built_encode(&mb, small, sizeof(small))) < 0 ||
+	    (r = xconn_send_frame(&s->c, MSG_BUILT, small, (uint32_t)n)) != 0) {
+		job_set_error(j, "lost %s before the go-ahead", s->c.peer);
+		goto aborted;
+	}
+
+	/* Wait for GO.  Without it the copy here must never run. */
+	s->c.timeout_ms = ENGINE_COMMIT_TIMEOUT_MS;
+	if ((r = xconn_recv_frame(&s->c, &fh, s->buf, PROTO_REASON_MAX + 8)) != 0 ||
+	    fh.type != MSG_GO || msg_empty_decode(NULL, fh.len) != 0) {
+		struct msg_reason m;
+
+		if (r == 0 && fh.type == MSG_ABORT && msg_reason_decode(s->buf, fh.len, &m) == 0)
+			job_set_error(j, "sender aborted: %s", m.text);
+		else
+			job_set_error(j, "no go-ahead from %s: %s", s->c.peer,
+			    r ? xmig_strerror(r) : proto_type_str(fh.type));
+		goto aborted;
+	}
+	/* Committed: recorded before the guest runs, so a QUERY after a crash
+	 * never makes the source resume a guest that already ran here. */
+	if ((r = state_record(mp.token, "committed", domid, mp.name)) != 0) {
+		job_set_error(j, "cannot record the commit: %s", xmig_strerror(r));
+		engine_send_reason(&s->c, MSG_ABORT, REASON_OTHER, j->error);
+		goto aborted;
+	}
+	if ((r = hv->ops->rename(hv, domid, mp.name)) != 0)
+		jlog(LOG_LVL_WARN, j->id, "cannot rename %s to %s: %s", spec.name, mp.name,
+		    xmig_strerror(r));
+	if ((r = hv->ops->unpause(hv, domid)) != 0) {
+		job_set_error(j, "cannot start %s: %s", mp.name, xmig_strerror(r));
+		state_record(mp.token, "aborted", domid, mp.name);
+		engine_send_reason(&s->c, MSG_ABORT, REASON_BACKEND, j->error);
+		goto aborted;
+	}
+	md.domid = domid;
+	if ((n = msg_done_encode(&md, small, sizeof(small))) > 0)
+		xconn_send_frame(&s->c, MSG_DONE, small, (uint32_t)n);
+	job_set_state(j, -1, JOB_DONE);
+	jlog(LOG_LVL_INFO, j->id, "%s is running here (id %u)", mp.name, domid);
+	return;
+
+aborted:
+	if (built && (r = hv->ops->destroy(hv, domid)) != 0)
+		jlog(LOG_LVL_ERROR, j->id, "cannot destroy the partial copy %s (id %u): %s",
+		    spec.name, domid, xmig_strerror(r));
+	state_record(mp.token, "aborted", domid, mp.name);
+failed:
+	job_set_state(j, -1, atomic_load(&j->cancel) ? JOB_CANCELLED : JOB_FAILED);
+}
+
+static void *
+recv_thread(void *arg)
+{
+	struct recv_ctx *s = arg;
+
+	recv_conn(s);
+	if (s->j != NULL) {
+		job_lock();
+		s->j->thread_done = true;
+		job_unlock();
+	}
+	xconn_close(&s->c);
+	free(s->buf);
+	free(s);
+	return NULL;
+}
+
+void
+engine_recv_start(struct xmigd *d, int fd, const char *peer)
+{
+	struct recv_ctx *s = calloc(1, sizeof(*s));
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (s != NULL)
+		s->buf = malloc(PROTO_RAW_MAX > PROTO_CFG_MAX + 4096 ? PROTO_RAW_MAX
+		    : PROTO_CFG_MAX + 4096);
+	if (s == NULL || s->buf == NULL) {
+		log_error("out of memory for a connection from %s", peer);
+		if (s)
+			free(s);
+		close(fd);
+		return;
+	}
+	s->d = d;
+	xconn_init(&s->c, fd, ENGINE_HELLO_TIMEOUT_MS);
+	strlcpy_x(s->c.peer, peer, sizeof(s->c.peer));
+	s->io.next = io_next;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, recv_thread, s) != 0) {
+		log_error("cannot start a thread for %s", peer);
+		xconn_close(&s->c);
+		free(s->buf);
+		free(s);
+	}
+	pthread_attr_destroy(&attr);
+}

@@ -1,0 +1,619 @@
+/* engine_send.c - the sending end of a migration.
+ *
+ * send_job() is a flat list of steps.  Its failure paths are named by what
+ * can still be done: before the source is touched, while it can be resumed,
+ * and past the point of no return (GO sent), where the outcome must be
+ * learnt from the receiver before the source copy is either destroyed or
+ * resumed.  See docs/protocol.md for the handshake.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "engine_int.h"
+#include "log.h"
+#include "policy.h"
+#include "util.h"
+#include "xbuf.h"
+#include "xerr.h"
+
+struct send_ctx {
+	struct hv_save_io io;	/* first: the backend's callbacks get &io */
+	struct xmigd *d;
+	struct job *j;
+	struct send_req req;
+	struct xconn c;
+	struct hv_dominfo dom;
+	struct policy_cfg pcfg;
+	uint32_t page_size;
+	uint64_t nr_pages;
+	/* per-round measurements */
+	uint64_t round_t0_us, round_tx0;
+	double bandwidth;	/* bytes/s, smoothed */
+	/* one PAGES frame */
+	uint8_t head[FRAME_HDR_LEN + PAGES_HEAD_LEN];
+	uint64_t entries[PROTO_PAGES_MAX];
+	struct iovec iov[PROTO_PAGES_MAX + 2];
+};
+
+static bool
+page_is_zero(const uint8_t *p, size_t len)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)p;
+	size_t i, n = len / 8;
+
+	/* Eight words at a time: random pages fail on the first block. */
+	for (i = 0; i < n; i += 8)
+		if ((w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] |
+		    w[i + 7]) != 0)
+			return false;
+	return true;
+}
+
+static int
+send_frame_pages(struct send_ctx *s, unsigned round, const uint64_t *pfns, unsigned n,
+    const uint8_t *base)
+{
+	unsigned i, normal = 0, iovcnt = 2;
+	uint32_t len;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		const uint8_t *p = base + pfns[i] * s->page_size;
+
+		if (page_is_zero(p, s->page_size)) {
+			be64_put((uint8_t *)&s->entries[i], page_entry(pfns[i], PAGE_ZERO));
+		} else {
+			be64_put((uint8_t *)&s->entries[i], page_entry(pfns[i], PAGE_NORMAL));
+			s->iov[iovcnt].iov_base = (void *)p;
+			s->iov[iovcnt].iov_len = s->page_size;
+			iovcnt++;
+			normal++;
+		}
+	}
+	len = PAGES_HEAD_LEN + 8 * n + normal * s->page_size;
+	frame_hdr_encode(s->head, MSG_PAGES, 0, len);
+	be32_put(s->head + FRAME_HDR_LEN, round);
+	be32_put(s->head + FRAME_HDR_LEN + 4, n);
+	s->iov[0].iov_base = s->head;
+	s->iov[0].iov_len = sizeof(s->head);
+	s->iov[1].iov_base = s->entries;
+	s->iov[1].iov_len = 8 * n;
+	if ((r = xconn_writev_all(&s->c, s->iov, (int)iovcnt)) != 0)
+		return r;
+	job_lock();
+	s->j->pages_sent += n;
+	s->j->zero_pages += n - normal;
+	s->j->normal_pages += normal;
+	s->j->bytes_sent = s->c.tx_bytes;
+	s->j->remaining_pages = s->j->remaining_pages > n ? s->j->remaining_pages - n : 0;
+	job_unlock();
+	return 0;
+}
+
+static int
+io_pages(struct hv_save_io *io, unsigned round, const uint64_t *pfns, unsigned n,
+    const uint8_t *base)
+{
+	struct send_ctx *s = (struct send_ctx *)io;
+	int r;
+
+	while (n > 0) {
+		unsigned k = n < PROTO_PAGES_MAX ? n : PROTO_PAGES_MAX;
+
+		if ((r = send_frame_pages(s, round, pfns, k, base)) != 0)
+			return r;
+		pfns += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static int
+io_round_end(struct hv_save_io *io, unsigned round, uint64_t sent, uint64_t dirty)
+{
+	struct send_ctx *s = (struct send_ctx *)io;
+	struct msg_round_end m = { .round = round, .pages = sent, .dirty = dirty };
+	uint64_t now = now_us(), dt = now - s->round_t0_us, bytes = s->c.tx_bytes - s->round_tx0;
+	uint8_t buf[32];
+	int n;
+
+	/* Only rounds big enough to time say anything about the link. */
+	if (bytes >= (1u << 20) && dt >= 2000) {
+		double bw = (double)bytes * 1e6 / (double)dt;
+
+		s->bandwidth = s->bandwidth > 0 ? 0.5 * s->bandwidth + 0.5 * bw : bw;
+	}
+	job_lock();
+	s->j->iteration = round + 1;
+	s->j->remaining_pages = dirty;
+	if (dt > 0)
+		s->j->dirty_rate = dirty * 1000000ull / dt;
+	s->j->throughput = (uint64_t)s->bandwidth;
+	s->j->expected_downtime_ms = policy_expected_downtime_ms(dirty, s->page_size,
+	    s->bandwidth);
+	job_unlock();
+	jlog(LOG_LVL_VERBOSE, s->j->id, "round %u: %llu pages sent, %llu dirty, %.0f MiB/s",
+	    round, (unsigned long long)sent, (unsigned long long)dirty,
+	    s->bandwidth / (1 << 20));
+	s->round_t0_us = now;
+	s->round_tx0 = s->c.tx_bytes;
+	if ((n = msg_round_end_encode(&m, buf, sizeof(buf))) < 0)
+		return n;
+	return xconn_send_frame(&s->c, MSG_ROUND_END, buf, (uint32_t)n);
+}
+
+static void
+io_suspended(struct hv_save_io *io)
+{
+	struct send_ctx *s = (struct send_ctx *)io;
+
+	job_lock();
+	s->j->t_pause_us = now_us();
+	job_unlock();
+	job_set_state(s->j, JOB_PRECOPY, JOB_STOPCOPY);
+}
+
+static int
+io_context(struct hv_save_io *io, const void *blob, size_t len)
+{
+	struct send_ctx *s = (struct send_ctx *)io;
+
+	if (len > PROTO_CONTEXT_MAX)
+		return XMIG_ERR_TOO_LONG;
+	return xconn_send_frame(&s->c, MSG_CONTEXT, blob, (uint32_t)len);
+}
+
+static int
+io_raw(struct hv_save_io *io, const void *buf, size_t len)
+{
+	struct send_ctx *s = (struct send_ctx *)io;
+	const uint8_t *p = buf;
+	int r;
+
+	while (len > 0) {
+		size_t k = len < PROTO_RAW_MAX ? len : PROTO_RAW_MAX;
+
+		if ((r = xconn_send_frame(&s->c, MSG_RAW, p, (uint32_t)k)) != 0)
+			return r;
+		job_lock();
+		s->j->bytes_sent = s->c.tx_bytes;
+		job_unlock();
+		p += k;
+		len -= k;
+	}
+	return 0;
+}
+
+static bool
+io_cancelled(struct hv_save_io *io)
+{
+	struct send_ctx *s = (struct send_ctx *)io;
+
+	return atomic_load(&s->j->cancel) || atomic_load(&s->d->stopping);
+}
+
+static int
+send_policy(struct hv_precopy_stats st, void *opaque)
+{
+	struct send_ctx *s = opaque;
+	struct policy_input in = {
+		.iteration = st.iteration,
+		.total_pages = st.total_written,
+		.dirty_pages = st.dirty_count,
+		.mem_pages = s->nr_pages,
+		.page_size = s->page_size,
+		.bandwidth = s->bandwidth,
+		.cancelled = io_cancelled(&s->io),
+	};
+	enum policy_why why;
+	enum policy_decision dec = policy_decide(&s->pcfg, &in, &why);
+
+	if (dec == POLICY_STOP) {
+		job_lock();
+		strlcpy_x(s->j->stop_reason, policy_why_str(why), sizeof(s->j->stop_reason));
+		job_unlock();
+		jlog(LOG_LVL_VERBOSE, s->j->id, "stop-and-copy after %u rounds (%s), %ld dirty",
+		    st.iteration, policy_why_str(why), st.dirty_count);
+	}
+	return dec == POLICY_ABORT ? HV_POLICY_ABORT
+	    : dec == POLICY_STOP ? HV_POLICY_STOP_AND_COPY : HV_POLICY_CONTINUE;
+}
+
+/* Read one frame expecting `want`; ABORT/REFUSE from the peer become its
+ * reason in the job's error. */
+static int
+send_expect(struct send_ctx *s, uint8_t want, uint8_t *buf, size_t cap, uint32_t *len,
+    int timeout_ms)
+{
+	struct frame_hdr fh;
+	int r;
+
+	s->c.timeout_ms = timeout_ms;
+	for (;;) {
+		if ((r = xconn_recv_frame(&s->c, &fh, buf, cap)) != 0)
+			return r;
+		if (fh.type == want)
+			break;
+		if (fh.type == MSG_ABORT || fh.type == MSG_REFUSE) {
+			struct msg_reason m;
+
+			if (msg_reason_decode(buf, fh.len, &m) == 0)
+				job_set_error(s->j, "%s refused: %s", s->req.host, m.text);
+			else
+				job_set_error(s->j, "%s aborted the migration", s->req.host);
+			return XMIG_ERR_PEER_ABORT;
+		}
+		job_set_error(s->j, "%s sent %s while %s was expected", s->req.host,
+		    proto_type_str(fh.type), proto_type_str(want));
+		return XMIG_ERR_UNEXPECTED;
+	}
+	*len = fh.len;
+	return 0;
+}
+
+/* A write failed mid-stream: the receiver may have said why before closing. */
+static void
+send_fetch_peer_reason(struct send_ctx *s)
+{
+	uint8_t buf[PROTO_REASON_MAX + 8];
+	uint32_t len;
+	int saved = s->c.err;
+
+	s->c.err = 0;
+	if (send_expect(s, MSG_ABORT, buf, sizeof(buf), &len, 500) == 0) {
+		struct msg_reason m;
+
+		if (msg_reason_decode(buf, len, &m) == 0)
+			job_set_error(s->j, "%s aborted: %s", s->req.host, m.text);
+	}
+	s->c.err = saved;
+}
+
+/* After a lost DONE: ask the receiver, over a new connection, what became of
+ * the job.  Returns an OUTCOME_*; OUTCOME_UNKNOWN when unreachable and
+ * *reached is false. */
+static int
+send_query_outcome(struct send_ctx *s, const uint8_t token[16], bool *reached)
+{
+	unsigned attempt;
+
+	*reached = false;
+	for (attempt = 0; attempt < 8 && !atomic_load(&s->d->stopping); attempt++) {
+		struct xconn qc;
+		struct msg_hello ours, peer;
+		struct msg_query q;
+		struct msg_query_reply qr;
+		struct frame_hdr fh;
+		uint8_t buf[1024];
+		char why[256];
+		int n;
+
+		if (attempt > 0)
+			sleep(attempt < 3 ? 1 : 2);
+		if (xconn_connect(&qc, s->req.host, s->req.port, 3000, why, sizeof(why)) != 0)
+			continue;
+		memcpy(q.token, token, 16);
+		if (engine_build_hello(s->d, &ours) != 0 || engine_send_hello(&qc, &ours) != 0 ||
+		    engine_recv_hello(&qc, &peer, why, sizeof(why)) != 0 ||
+		    (n = msg_query_encode(&q, buf, sizeof(buf))) < 0 ||
+		    xconn_send_frame(&qc, MSG_QUERY, buf, (uint32_t)n) != 0 ||
+		    xconn_recv_frame(&qc, &fh, buf, sizeof(buf)) != 0 ||
+		    fh.type != MSG_QUERY_REPLY || msg_query_reply_decode(buf, fh.len, &qr) != 0 ||
+		    memcmp(qr.token, token, 16) != 0) {
+			xconn_close(&qc);
+			continue;
+		}
+		xconn_close(&qc);
+		if (qr.outcome == OUTCOME_IN_PROGRESS)
+			continue;	/* the receiver has not settled yet */
+		*reached = true;
+		return qr.outcome;
+	}
+	return OUTCOME_UNKNOWN;
+}
+
+/* Put the source back as it was: original name, running (or paused if it
+ * was paused), log-dirty off. */
+static void
+send_restore_source(struct send_ctx *s, bool renamed)
+{
+	struct hv *hv = s->d->hv;
+	int r;
+
+	if (renamed && (r = hv->ops->rename(hv, s->dom.id, s->dom.name)) != 0)
+		jlog(LOG_LVL_ERROR, s->j->id, "cannot rename domain %u back to %s: %s",
+		    s->dom.id, s->dom.name, xmig_strerror(r));
+	if ((r = hv->ops->resume(hv, s->dom.id)) != 0)
+		jlog(LOG_LVL_ERROR, s->j->id, "cannot resume domain %s: %s", s->dom.name,
+		    xmig_strerror(r));
+	else if (s->dom.state == HV_PAUSED)
+		hv->ops->pause(hv, s->dom.id);
+	else
+		jlog(LOG_LVL_INFO, s->j->id, "domain %s resumed on this host", s->dom.name);
+}
+
+static void
+send_job(struct send_ctx *s)
+{
+	struct hv *hv = s->d->hv;
+	struct job *j = s->j;
+	struct msg_hello ours, peer;
+	struct msg_prepare mp;
+	struct msg_done md;
+	struct msg_built mb;
+	struct hv_save_opts so;
+	uint8_t *buf = NULL;
+	void *cfg = NULL;
+	size_t cfg_len = 0;
+	char why[512], away[HV_NAME_MAX];
+	uint32_t len;
+	bool renamed = false, reached;
+	int r, n, outcome;
+
+	if ((buf = malloc(PROTO_CFG_MAX + 4096)) == NULL) {
+		job_set_error(j, "out of memory");
+		goto failed;
+	}
+	/* 1. connect and greet: nothing has touched the domain yet */
+	if ((r = xconn_connect(&s->c, s->req.host, s->req.port, ENGINE_CONNECT_TIMEOUT_MS, why,
+	    sizeof(why))) != 0) {
+		job_set_error(j, "%s", why);
+		goto failed;
+	}
+	s->c.timeout_ms = ENGINE_HELLO_TIMEOUT_MS;
+	if ((r = engine_build_hello(s->d, &ours)) != 0 ||
+	    (r = engine_send_hello(&s->c, &ours)) != 0) {
+		job_set_error(j, "cannot greet %s: %s", s->req.host, xmig_strerror(r));
+		goto failed;
+	}
+	if ((r = engine_recv_hello(&s->c, &peer, why, sizeof(why))) != 0) {
+		job_set_error(j, "%s", why);
+		goto failed;
+	}
+	if ((n = engine_check_hello(&ours, &peer, why, sizeof(why))) != 0) {
+		job_set_error(j, "%s", why);
+		engine_send_reason(&s->c, MSG_ABORT, (uint16_t)n, why);
+		goto failed;
+	}
+	job_set_state(j, JOB_CONNECTING, JOB_PREPARE);
+
+	/* 2. prepare: the receiver checks capacity, clashes, compatibility */
+	if ((r = hv->ops->get_config(hv, s->dom.id, &cfg, &cfg_len)) != 0) {
+		job_set_error(j, "cannot read the configuration of %s: %s", s->dom.name,
+		    xmig_strerror(r));
+		goto failed;
+	}
+	memset(&mp, 0, sizeof(mp));
+	random_bytes(mp.token, sizeof(mp.token));
+	memcpy(j->token, mp.token, 16);
+	strlcpy_x(mp.name, s->dom.name, sizeof(mp.name));
+	memcpy(mp.uuid, s->dom.uuid, 16);
+	mp.nr_pages = s->nr_pages;
+	mp.max_pages = s->dom.maxmem / s->page_size;
+	if (mp.max_pages < mp.nr_pages)
+		mp.max_pages = mp.nr_pages;
+	mp.vcpus = s->dom.vcpus;
+	mp.dom_type = (uint8_t)s->dom.type;
+	mp.live = s->req.live;
+	mp.cfg = cfg;
+	mp.cfg_len = (uint32_t)cfg_len;
+	if ((n = msg_prepare_encode(&mp, buf, PROTO_CFG_MAX + 4096)) < 0 ||
+	    (r = xconn_send_frame(&s->c, MSG_PREPARE, buf, (uint32_t)n)) != 0) {
+		job_set_error(j, "cannot send PREPARE to %s: %s", s->req.host,
+		    xmig_strerror(n < 0 ? n : r));
+		goto failed;
+	}
+	if ((r = send_expect(s, MSG_PREPARE_OK, buf, 4096, &len, ENGINE_BUILD_TIMEOUT_MS)) != 0) {
+		job_set_error(j, "%s did not accept %s: %s", s->req.host, s->dom.name,
+		    xmig_strerror(r));
+		goto failed;
+	}
+
+	/* 3. the memory: from here on the source must be resumed on failure */
+	job_lock();
+	j->setup_ms = (now_us() - j->t_start_us) / 1000;
+	j->remaining_pages = s->nr_pages;
+	job_unlock();
+	job_set_state(j, JOB_PREPARE, JOB_PRECOPY);
+	s->c.timeout_ms = ENGINE_STREAM_TIMEOUT_MS;
+	s->round_t0_us = now_us();
+	s->round_tx0 = s->c.tx_bytes;
+	so.live = s->req.live;
+	so.policy = send_policy;
+	so.policy_opaque = s;
+	if ((r = hv->ops->save(hv, s->dom.id, &s->io, &so)) != 0) {
+		if (r == XMIG_ERR_INTERRUPTED) {
+			job_set_error(j, "cancelled");
+			engine_send_reason(&s->c, MSG_ABORT, REASON_CANCELLED, "cancelled by the "
+			    "operator on the source");
+		} else {
+			if (s->c.err)
+				send_fetch_peer_reason(s);
+			job_set_error(j, "sending %s to %s failed: %s", s->dom.name, s->req.host,
+			    xmig_strerror(r));
+			engine_send_reason(&s->c, MSG_ABORT, REASON_BACKEND, j->error);
+		}
+		goto resume;
+	}
+	if ((r = xconn_send_frame(&s->c, MSG_STREAM_END, NULL, 0)) != 0) {
+		job_set_error(j, "sending to %s failed: %s", s->req.host, xmig_strerror(r));
+		goto resume;
+	}
+	job_set_state(j, JOB_STOPCOPY, JOB_COMMITTING);
+	if ((r = send_expect(s, MSG_BUILT, buf, 4096, &len, ENGINE_BUILD_TIMEOUT_MS)) != 0 ||
+	    (r = msg_built_decode(buf, len, &mb)) != 0) {
+		job_set_error(j, "%s did not build %s: %s", s->req.host, s->dom.name,
+		    xmig_strerror(r));
+		goto resume;
+	}
+	if (atomic_load(&j->cancel)) {
+		job_set_error(j, "cancelled");
+		engine_send_reason(&s->c, MSG_ABORT, REASON_CANCELLED, "cancelled");
+		goto resume;
+	}
+
+	/* 4. commit.  Rename first, so the copy left here, paused, can be told
+	 * apart while the outcome is unknown.  Sending GO is the point of no
+	 * return. */
+	engine_decorate(away, sizeof(away), s->dom.name, SUFFIX_MIGRATED);
+	if ((r = hv->ops->rename(hv, s->dom.id, away)) != 0)
+		jlog(LOG_LVL_WARN, j->id, "cannot rename %s to %s: %s", s->dom.name, away,
+		    xmig_strerror(r));
+	else
+		renamed = true;
+	if ((r = xconn_send_frame(&s->c, MSG_GO, NULL, 0)) != 0 ||
+	    (r = send_expect(s, MSG_DONE, buf, 4096, &len, ENGINE_COMMIT_TIMEOUT_MS)) != 0 ||
+	    (r = msg_done_decode(buf, len, &md)) != 0) {
+		if (r == XMIG_ERR_PEER_ABORT)
+			goto resume;	/* the receiver refused GO: it destroyed its copy */
+		jlog(LOG_LVL_WARN, j->id, "lost %s after GO (%s): asking it for the outcome",
+		    s->req.host, xmig_strerror(r));
+		xconn_close(&s->c);
+		outcome = send_query_outcome(s, j->token, &reached);
+		if (outcome == OUTCOME_COMMITTED)
+			goto committed;
+		if (reached) {
+			job_set_error(j, "%s did not commit %s", s->req.host, s->dom.name);
+			goto resume;
+		}
+		job_set_error(j, "lost contact with %s after the go-ahead; %s is left paused "
+		    "here as %s until the outcome is known: check 'xmig list' on %s, then "
+		    "destroy or unpause this copy", s->req.host, s->dom.name,
+		    renamed ? away : s->dom.name, s->req.host);
+		job_set_state(j, -1, JOB_AMBIGUOUS);
+		goto out;
+	}
+	mb.domid = md.domid;
+committed:
+	job_lock();
+	j->downtime_ms = (now_us() - j->t_pause_us) / 1000;
+	j->dest_domid = mb.domid;
+	j->remaining_pages = 0;
+	job_unlock();
+	if ((r = hv->ops->destroy(hv, s->dom.id)) != 0)
+		jlog(LOG_LVL_ERROR, j->id, "%s runs on %s but the source copy could not be "
+		    "destroyed: %s", s->dom.name, s->req.host, xmig_strerror(r));
+	job_set_state(j, -1, JOB_DONE);
+	jlog(LOG_LVL_INFO, j->id, "%s migrated %s to %s: %llu ms, downtime %llu ms, "
+	    "%u rounds, %llu bytes", s->dom.name, s->req.live ? "live" : "offline", s->req.host,
+	    (unsigned long long)j->total_ms, (unsigned long long)j->downtime_ms, j->iteration,
+	    (unsigned long long)j->bytes_sent);
+	goto out;
+
+resume:
+	send_restore_source(s, renamed);
+failed:
+	job_set_state(j, -1, atomic_load(&j->cancel) ? JOB_CANCELLED : JOB_FAILED);
+out:
+	xconn_close(&s->c);
+	free(cfg);
+	free(buf);
+}
+
+static void *
+send_thread(void *arg)
+{
+	struct send_ctx *s = arg;
+	struct job *j = s->j;
+
+	send_job(s);
+	free(s);
+	job_lock();
+	j->thread_done = true;
+	job_unlock();
+	return NULL;
+}
+
+struct job *
+engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t errlen)
+{
+	struct hv_host_info hi;
+	struct send_ctx *s;
+	struct job *j;
+	pthread_t t;
+	pthread_attr_t attr;
+	int r;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->d = d;
+	s->req = *req;
+	xconn_init(&s->c, -1, -1);
+	if ((r = d->hv->ops->lookup(d->hv, req->domain, &s->dom)) != 0) {
+		snprintf(err, errlen, r == XMIG_ERR_NOT_FOUND ? "no domain '%s' on this host"
+		    : "cannot look up domain '%s': %s", req->domain, xmig_strerror(r));
+		goto fail;
+	}
+	if (s->dom.state != HV_RUNNING && s->dom.state != HV_PAUSED) {
+		snprintf(err, errlen, "domain %s is %s; only running or paused domains can be "
+		    "migrated", s->dom.name, hv_state_name(s->dom.state));
+		goto fail;
+	}
+	if (strstr(s->dom.name, SUFFIX_MIGRATED) || strstr(s->dom.name, SUFFIX_INCOMING)) {
+		snprintf(err, errlen, "domain %s is the leftover of a migration, not a domain "
+		    "to migrate", s->dom.name);
+		goto fail;
+	}
+	if (strlen(s->dom.name) >= PROTO_NAME_MAX) {
+		snprintf(err, errlen, "domain name %s is longer than the %d characters the "
+		    "relocation protocol carries", s->dom.name, PROTO_NAME_MAX - 1);
+		goto fail;
+	}
+	if (job_domain_busy(s->dom.id)) {
+		snprintf(err, errlen, "domain %s is already being migrated", s->dom.name);
+		goto fail;
+	}
+	if ((r = d->hv->ops->host_info(d->hv, &hi)) != 0) {
+		snprintf(err, errlen, "cannot read host facts: %s", xmig_strerror(r));
+		goto fail;
+	}
+	s->page_size = hi.page_size;
+	s->nr_pages = s->dom.memory / hi.page_size;
+	s->pcfg.downtime_ms = req->downtime_ms ? req->downtime_ms : d->conf.downtime_ms;
+	s->pcfg.max_rounds = req->max_rounds ? req->max_rounds : d->conf.max_rounds;
+	s->pcfg.max_factor = d->conf.max_factor;
+	s->io.pages = io_pages;
+	s->io.round_end = io_round_end;
+	s->io.suspended = io_suspended;
+	s->io.context = io_context;
+	s->io.raw = io_raw;
+	s->io.cancelled = io_cancelled;
+	if ((j = job_new(false)) == NULL) {
+		snprintf(err, errlen, "too many jobs");
+		goto fail;
+	}
+	s->j = j;
+	job_lock();
+	strlcpy_x(j->domain, s->dom.name, sizeof(j->domain));
+	snprintf(j->peer, sizeof(j->peer), strchr(req->host, ':') ? "[%s]:%u" : "%s:%u",
+	    req->host, req->port);
+	j->live = req->live;
+	j->domid = s->dom.id;
+	j->memory_bytes = s->dom.memory;
+	job_unlock();
+	jlog(LOG_LVL_INFO, j->id, "migrating %s (%s) to %s", s->dom.name,
+	    req->live ? "live" : "offline", j->peer);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, send_thread, s) != 0) {
+		pthread_attr_destroy(&attr);
+		job_set_error(j, "cannot start a thread");
+		job_set_state(j, -1, JOB_FAILED);
+		job_lock();
+		j->thread_done = true;
+		job_unlock();
+		free(s);
+		return j;
+	}
+	pthread_attr_destroy(&attr);
+	return j;
+fail:
+	free(s);
+	return NULL;
+}

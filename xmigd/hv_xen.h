@@ -1,0 +1,68 @@
+/* hv_xen.h - the Xen backend (libxenctrl, libxenguest, libxenstore).
+ *
+ * hv_xen_open() exists only in builds with -DHAVE_XEN (libxen-dev present).
+ * The configuration blob that travels in PREPARE is plain C with no Xen
+ * headers, so it is built and unit-tested everywhere (hv_xen_cfg.c).
+ */
+#ifndef XMIG_HV_XEN_H
+#define XMIG_HV_XEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "hv.h"
+
+struct hv;
+
+#ifdef HAVE_XEN
+int hv_xen_open(const struct conf *c, struct hv **out, char *err, size_t errlen);
+#endif
+
+#define XEN_CFG_MAGIC 0x58454e43u	/* "XENC" */
+#define XEN_CFG_VERSION 1
+#define XEN_CFG_MAX_VCPUS 128		/* HVM-container limit in Xen 4.17 */
+#define XEN_CFG_MAX_VIFS 8
+#define XEN_CFG_MAC_LEN 18		/* "aa:bb:cc:dd:ee:ff" + NUL */
+#define XEN_CFG_IFNAME_LEN 16		/* IFNAMSIZ */
+#define XEN_CFG_MAX_KB (1ull << 40)	/* 1 PiB: anything larger is garbage */
+
+struct xen_cfg_vif {
+	uint32_t devid;
+	char mac[XEN_CFG_MAC_LEN];
+	char bridge[XEN_CFG_IFNAME_LEN];
+};
+
+/* What the receiver needs to build the same domain, beyond PREPARE's
+ * fields: read from the hypervisor and xenstore on the sender. */
+struct xen_cfg {
+	uint8_t type;			/* enum hv_dom_type: PV, PVH or HVM */
+	char name[HV_NAME_MAX];		/* name at the source */
+	uint8_t uuid[16];
+	uint32_t max_vcpus;		/* max_vcpu_id + 1 */
+	uint8_t online[XEN_CFG_MAX_VCPUS / 8];	/* cpu/N/availability, bit N */
+	uint64_t max_memkb;		/* maxmem (xc_domain_setmaxmem) */
+	uint64_t target_kb;		/* memory/target */
+	uint64_t static_max_kb;		/* memory/static-max */
+	uint32_t cdf_flags;		/* XEN_DOMCTL_CDF_* at creation */
+	uint32_t emulation_flags;	/* XEN_X86_EMU_* */
+	uint32_t misc_flags;
+	uint64_t paging_pool;		/* HAP pool bytes (HVM containers) */
+	uint64_t timer_mode;		/* HVM_PARAM_TIMER_MODE */
+	uint32_t tsc_mode;
+	uint64_t console_limit;		/* console/limit, 0 = xenconsoled's default */
+	uint32_t nvifs;
+	struct xen_cfg_vif vifs[XEN_CFG_MAX_VIFS];
+};
+
+/* Encode into a malloc'ed buffer (caller frees *blob). */
+int xen_cfg_encode(const struct xen_cfg *cfg, void **blob, size_t *len);
+/* Decode and validate untrusted bytes; why gets one line on failure. */
+int xen_cfg_decode(const void *blob, size_t len, struct xen_cfg *cfg, char *why,
+    size_t whylen);
+/* A MAC of the form aa:bb:cc:dd:ee:ff; an interface name safe to put in
+ * a path (letters, digits, '.', '-', '_', 1..15 characters). */
+int xen_cfg_mac_ok(const char *mac);
+int xen_cfg_ifname_ok(const char *name);
+
+#endif

@@ -1,0 +1,286 @@
+/* jobs.c - the job table. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs.h"
+#include "log.h"
+#include "util.h"
+
+#define JOBS_MAX 256
+
+static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct job *jobs[JOBS_MAX];
+static unsigned njobs;
+static unsigned next_id = 1;
+
+void
+jobs_init(void)
+{
+	njobs = 0;
+}
+
+void
+job_lock(void)
+{
+	pthread_mutex_lock(&jobs_mu);
+}
+
+void
+job_unlock(void)
+{
+	pthread_mutex_unlock(&jobs_mu);
+}
+
+bool
+job_finished(const struct job *j)
+{
+	return j->state >= JOB_DONE;
+}
+
+/* Caller holds the lock. */
+static void
+jobs_trim_locked(unsigned keep)
+{
+	unsigned i, finished = 0, w = 0;
+
+	for (i = 0; i < njobs; i++)
+		if (job_finished(jobs[i]) && jobs[i]->thread_done)
+			finished++;
+	for (i = 0; i < njobs; i++) {
+		struct job *j = jobs[i];
+
+		if (finished > keep && job_finished(j) && j->thread_done) {
+			free(j);
+			finished--;
+			continue;
+		}
+		jobs[w++] = j;
+	}
+	njobs = w;
+}
+
+void
+jobs_trim(unsigned keep)
+{
+	job_lock();
+	jobs_trim_locked(keep);
+	job_unlock();
+}
+
+struct job *
+job_new(bool incoming)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return NULL;
+	j->incoming = incoming;
+	j->state = incoming ? JOB_PREPARE : JOB_CONNECTING;
+	j->started_wall_ms = wall_ms();
+	j->t_start_us = now_us();
+	atomic_init(&j->cancel, false);
+	job_lock();
+	if (njobs == JOBS_MAX)
+		jobs_trim_locked(JOBS_MAX / 2);
+	if (njobs == JOBS_MAX) {
+		job_unlock();
+		free(j);
+		return NULL;
+	}
+	j->id = next_id++;
+	jobs[njobs++] = j;
+	job_unlock();
+	return j;
+}
+
+struct job *
+job_get(unsigned id)
+{
+	struct job *found = NULL;
+	unsigned i;
+
+	job_lock();
+	for (i = 0; i < njobs; i++)
+		if (jobs[i]->id == id)
+			found = jobs[i];
+	job_unlock();
+	return found;
+}
+
+struct job *
+job_find_token(const uint8_t token[16])
+{
+	struct job *found = NULL;
+	unsigned i;
+
+	job_lock();
+	for (i = 0; i < njobs; i++)
+		if (jobs[i]->incoming && memcmp(jobs[i]->token, token, 16) == 0)
+			found = jobs[i];
+	job_unlock();
+	return found;
+}
+
+bool
+job_domain_busy(uint32_t domid)
+{
+	bool busy = false;
+	unsigned i;
+
+	job_lock();
+	for (i = 0; i < njobs; i++)
+		if (!jobs[i]->incoming && jobs[i]->domid == domid && !job_finished(jobs[i]))
+			busy = true;
+	job_unlock();
+	return busy;
+}
+
+unsigned
+jobs_running_incoming(void)
+{
+	unsigned i, n = 0;
+
+	job_lock();
+	for (i = 0; i < njobs; i++)
+		if (jobs[i]->incoming && !jobs[i]->thread_done)
+			n++;
+	job_unlock();
+	return n;
+}
+
+const char *
+job_state_name(enum job_state s)
+{
+	static const char *const names[] = {
+		[JOB_CONNECTING] = "connecting", [JOB_PREPARE] = "prepare",
+		[JOB_PRECOPY] = "precopy", [JOB_STOPCOPY] = "stop-and-copy",
+		[JOB_COMMITTING] = "committing", [JOB_DONE] = "done",
+		[JOB_FAILED] = "failed", [JOB_CANCELLED] = "cancelled",
+		[JOB_AMBIGUOUS] = "ambiguous",
+	};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
+const char *
+job_result_name(const struct job *j)
+{
+	switch (j->state) {
+	case JOB_DONE: return "success";
+	case JOB_FAILED: return "failed";
+	case JOB_CANCELLED: return "cancelled";
+	case JOB_AMBIGUOUS: return "ambiguous";
+	default: return NULL;
+	}
+}
+
+bool
+job_set_state(struct job *j, int from, enum job_state to)
+{
+	enum job_state old;
+	bool ok;
+
+	job_lock();
+	old = j->state;
+	ok = from < 0 ? !job_finished(j) : (int)old == from;
+	if (ok) {
+		j->state = to;
+		if (to >= JOB_DONE)
+			j->total_ms = (now_us() - j->t_start_us) / 1000;
+	}
+	job_unlock();
+	if (ok)
+		jlog(LOG_LVL_VERBOSE, j->id, "%s -> %s", job_state_name(old), job_state_name(to));
+	return ok;
+}
+
+void
+job_set_error(struct job *j, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	bool first;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	job_lock();
+	first = j->error[0] == '\0';
+	if (first)
+		strlcpy_x(j->error, buf, sizeof(j->error));
+	job_unlock();
+	jlog(first ? LOG_LVL_ERROR : LOG_LVL_VERBOSE, j->id, "%s", buf);
+}
+
+static json_t *
+job_to_json_locked(const struct job *j)
+{
+	const char *res = job_result_name(j);
+	uint64_t total = job_finished(j) ? j->total_ms : (now_us() - j->t_start_us) / 1000;
+
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I,"
+	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+	    "id", (json_int_t)j->id,
+	    "direction", j->incoming ? "in" : "out",
+	    "domain", j->domain,
+	    "peer", j->peer,
+	    "mode", j->live ? "live" : "offline",
+	    "state", job_state_name(j->state),
+	    "result", res ? json_string(res) : json_null(),
+	    "error", j->error[0] ? json_string(j->error) : json_null(),
+	    "iteration", (json_int_t)j->iteration,
+	    "bytes_sent", (json_int_t)j->bytes_sent,
+	    "pages_sent", (json_int_t)j->pages_sent,
+	    "zero_pages", (json_int_t)j->zero_pages,
+	    "normal_pages", (json_int_t)j->normal_pages,
+	    "memory_bytes", (json_int_t)j->memory_bytes,
+	    "remaining_pages", (json_int_t)j->remaining_pages,
+	    "dirty_rate", (json_int_t)j->dirty_rate,
+	    "throughput_bps", (json_int_t)j->throughput,
+	    "total_ms", (json_int_t)total,
+	    "downtime_ms", (json_int_t)j->downtime_ms,
+	    "setup_ms", (json_int_t)j->setup_ms,
+	    "expected_downtime_ms", (json_int_t)j->expected_downtime_ms,
+	    "started", (json_int_t)j->started_wall_ms,
+	    "dest_domid", (json_int_t)j->dest_domid,
+	    "domid", (json_int_t)j->domid,
+	    "stop_reason", j->stop_reason);
+}
+
+json_t *
+job_to_json(const struct job *j)
+{
+	json_t *o;
+
+	job_lock();
+	o = job_to_json_locked(j);
+	job_unlock();
+	return o;
+}
+
+json_t *
+jobs_to_json(void)
+{
+	json_t *a = json_array();
+	unsigned i;
+
+	job_lock();
+	for (i = 0; i < njobs; i++)
+		json_array_append_new(a, job_to_json_locked(jobs[i]));
+	job_unlock();
+	return a;
+}
+
+void
+jobs_cancel_all(void)
+{
+	unsigned i;
+
+	job_lock();
+	for (i = 0; i < njobs; i++)
+		atomic_store(&jobs[i]->cancel, true);
+	job_unlock();
+}

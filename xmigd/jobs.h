@@ -1,0 +1,87 @@
+/* jobs.h - the table of migration jobs, outgoing and incoming.
+ *
+ * One mutex guards the table and every job's fields; engine threads update
+ * their job through the helpers below and control clients read snapshots
+ * (job_to_json).  State changes go through job_set_state(), which checks
+ * the old state and logs "A -> B", so a cancel racing a completion is
+ * settled by whichever gets there first.  A job keeps its first error.
+ */
+#ifndef XMIG_JOBS_H
+#define XMIG_JOBS_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum job_state {
+	JOB_CONNECTING, JOB_PREPARE, JOB_PRECOPY, JOB_STOPCOPY, JOB_COMMITTING,
+	JOB_DONE, JOB_FAILED, JOB_CANCELLED, JOB_AMBIGUOUS,
+};
+
+struct job {
+	unsigned id;
+	bool incoming;
+	bool live;
+	char domain[64];
+	char peer[300];		/* host:port */
+	uint8_t token[16];
+	uint32_t domid;		/* local domain id */
+	uint32_t dest_domid;
+	enum job_state state;
+	char error[512];	/* first error */
+	atomic_bool cancel;
+	bool thread_done;
+
+	/* statistics, like QEMU's query-migrate */
+	unsigned iteration;
+	uint64_t bytes_sent;	/* on the wire */
+	uint64_t pages_sent;
+	uint64_t zero_pages;
+	uint64_t normal_pages;
+	uint64_t memory_bytes;
+	uint64_t remaining_pages;
+	uint64_t dirty_rate;	/* pages/s */
+	uint64_t throughput;	/* bytes/s */
+	uint64_t expected_downtime_ms;
+	uint64_t downtime_ms;
+	uint64_t setup_ms;
+	uint64_t total_ms;
+	uint64_t started_wall_ms;
+	uint64_t t_start_us;	/* monotonic */
+	uint64_t t_pause_us;
+	char stop_reason[32];
+};
+
+void jobs_init(void);
+/* New job in state CONNECTING (or PREPARE for incoming); NULL when out of
+ * memory.  The table keeps the pointer until jobs_trim() drops it. */
+struct job *job_new(bool incoming);
+/* Look up by id; NULL if unknown.  The pointer stays valid (finished jobs
+ * are only trimmed when no thread uses them). */
+struct job *job_get(unsigned id);
+/* Incoming job by token (for QUERY). */
+struct job *job_find_token(const uint8_t token[16]);
+/* True when an outgoing job for domid is still running. */
+bool job_domain_busy(uint32_t domid);
+unsigned jobs_running_incoming(void);
+
+void job_lock(void);
+void job_unlock(void);
+/* Move from `from` (or any running state when from < 0) to `to`.  Returns
+ * false when the job was not in `from`. */
+bool job_set_state(struct job *j, int from, enum job_state to);
+/* Record the first error and log it. */
+void job_set_error(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool job_finished(const struct job *j);
+const char *job_state_name(enum job_state s);
+const char *job_result_name(const struct job *j);	/* NULL while running */
+
+json_t *job_to_json(const struct job *j);	/* takes the lock */
+json_t *jobs_to_json(void);
+/* Ask every running job to stop. */
+void jobs_cancel_all(void);
+/* Drop finished jobs beyond the most recent `keep`. */
+void jobs_trim(unsigned keep);
+
+#endif

@@ -1,0 +1,277 @@
+/* main.c - xmigd: options, start-up, the accept loop, shutdown.
+ *
+ * The main thread only accepts: relocation connections (allow-list checked
+ * on the peer's address before a single byte is read) and control clients
+ * (peer credentials checked).  Every migration and every control client
+ * runs in its own thread.  Signals arrive through a signalfd in the same
+ * poll loop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "ctlsrv.h"
+#include "daemon.h"
+#include "engine.h"
+#include "log.h"
+#include "util.h"
+#include "xerr.h"
+#include "xfer.h"
+
+#define MAX_LISTEN 4
+#define SHUTDOWN_WAIT_S 15
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: xmigd [-f] [-c FILE]\n"
+	    "       xmigd --check-config [-c FILE]\n"
+	    "       xmigd --dump-config [-c FILE]\n"
+	    "\n"
+	    "  -c, --config FILE   configuration (default /etc/xmig/xmigd.conf)\n"
+	    "  -f, --foreground    stay in the foreground and log to stderr\n"
+	    "  -n, --check-config  check the configuration, print \"configuration OK\"\n"
+	    "  -T, --dump-config   print the effective configuration\n"
+	    "  -v, --verbose       log level verbose (twice: debug)\n"
+	    "  -V, --version       print the version\n");
+}
+
+/* Relocation accept: the allow-list decides before anything is read. */
+static void
+accept_relocation(struct xmigd *d, int lfd)
+{
+	static struct log_ratelimit rl;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char addr[64], full[128], name[NI_MAXHOST];
+	const char *hostname = NULL;
+	int fd;
+
+	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	sockaddr_str((struct sockaddr *)&ss, sl, addr, sizeof(addr), full, sizeof(full));
+	if (!allow_match(d->allow, (struct sockaddr *)&ss, sl, NULL) &&
+	    allow_wants_name(d->allow) &&
+	    getnameinfo((struct sockaddr *)&ss, sl, name, sizeof(name), NULL, 0,
+	    NI_NAMEREQD) == 0)
+		hostname = name;
+	if (!allow_match(d->allow, (struct sockaddr *)&ss, sl, hostname)) {
+		log_ratelimited(&rl, 10, LOG_LVL_WARN, "refused relocation connection from %s%s%s%s: "
+		    "not in relocation-hosts-allow", full, hostname ? " (" : "",
+		    hostname ? hostname : "", hostname ? ")" : "");
+		close(fd);
+		return;
+	}
+	log_verbose("relocation connection from %s", full);
+	engine_recv_start(d, fd, full);
+}
+
+/* Control accept: only root or the daemon's own user may drive it. */
+static void
+accept_control(struct xmigd *d, int lfd)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		log_warn("control connection from uid %u refused", (unsigned)cred.uid);
+		close(fd);
+		return;
+	}
+	ctlsrv_client_start(d, fd);
+}
+
+static void
+wait_for_jobs(void)
+{
+	unsigned i;
+	json_t *a;
+
+	for (i = 0; i < SHUTDOWN_WAIT_S * 10; i++) {
+		size_t k, running = 0;
+		json_t *jo;
+
+		a = jobs_to_json();
+		json_array_foreach(a, k, jo)
+			if (json_is_null(json_object_get(jo, "result")))
+				running++;
+		json_decref(a);
+		if (running == 0)
+			return;
+		usleep(100000);
+	}
+	log_warn("jobs still running at shutdown");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "dump-config", no_argument, NULL, 'T' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct xmigd d;
+	const char *cfgpath = "/etc/xmig/xmigd.conf";
+	bool foreground = false, check = false, dump = false;
+	int verbose = 0, opt, r, lfds[MAX_LISTEN], nl = 0, cfd = -1, sfd, i;
+	char err[1024];
+	struct pollfd pfd[MAX_LISTEN + 2];
+	sigset_t mask;
+
+	while ((opt = getopt_long(argc, argv, "c:fnTvVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cfgpath = optarg; break;
+		case 'f': foreground = true; break;
+		case 'n': check = true; break;
+		case 'T': dump = true; break;
+		case 'v': verbose++; break;
+		case 'V': printf("xmigd %s\n", XMIG_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "xmigd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	log_init("xmigd", false, LOG_LVL_INFO);
+	conf_init(&d.conf);
+	if ((r = conf_load(&d.conf, cfgpath, err, sizeof(err))) != 0 ||
+	    (r = conf_check(&d.conf, err, sizeof(err))) != 0) {
+		fprintf(stderr, "xmigd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (dump) {
+		conf_dump(&d.conf, stdout);
+		return 0;
+	}
+	if (verbose)
+		d.conf.log_level = verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_VERBOSE;
+	log_init("xmigd", !foreground, (enum log_level)d.conf.log_level);
+	if ((r = allow_compile(d.conf.relocation_hosts_allow, &d.allow, err, sizeof(err))) != 0) {
+		log_error("relocation-hosts-allow: %s", err);
+		return 1;
+	}
+	if (allow_is_open(d.allow))
+		log_warn("relocation-hosts-allow is empty: any host may connect");
+	if (d.conf.host_name[0])
+		strlcpy_x(d.host_name, d.conf.host_name, sizeof(d.host_name));
+	else if (gethostname(d.host_name, sizeof(d.host_name) - 1) != 0)
+		strlcpy_x(d.host_name, "localhost", sizeof(d.host_name));
+	jobs_init();
+
+	/* Block the signals in every thread; the main loop reads them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
+		log_error("signalfd: %s", strerror(errno));
+		return 1;
+	}
+	if ((r = hv_open(&d.conf, &d.hv, err, sizeof(err))) != 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	if ((r = state_init(d.conf.state_dir, err, sizeof(err))) != 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (d.conf.relocation_server &&
+	    (r = xconn_listen(d.conf.relocation_address, d.conf.relocation_port, lfds,
+	    MAX_LISTEN, &nl, err, sizeof(err))) != 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	{
+		char dir[sizeof(d.conf.control_socket)], *slash;
+
+		strlcpy_x(dir, d.conf.control_socket, sizeof(dir));
+		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+			*slash = '\0';
+			mkdir_p(dir, 0755);
+		}
+	}
+	if ((cfd = ctl_listen(d.conf.control_socket, 0600)) < 0) {
+		log_error("control-socket %s: %s", d.conf.control_socket, xmig_strerror(cfd));
+		return 1;
+	}
+	state_reconcile(&d);
+	if (!foreground && daemon(0, 0) != 0) {
+		log_error("cannot daemonize: %s", strerror(errno));
+		return 1;
+	}
+	log_info("xmigd %s on %s: backend %s, relocation %s port %u, control %s", XMIG_VERSION,
+	    d.host_name, d.hv->ops->name, d.conf.relocation_server ? "on" : "off",
+	    d.conf.relocation_port, d.conf.control_socket);
+
+	while (!atomic_load(&d.stopping)) {
+		int np = 0;
+
+		for (i = 0; i < nl; i++)
+			pfd[np++] = (struct pollfd){ .fd = lfds[i], .events = POLLIN };
+		pfd[np++] = (struct pollfd){ .fd = cfd, .events = POLLIN };
+		pfd[np++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		if (poll(pfd, (nfds_t)np, 10000) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < nl; i++)
+			if (pfd[i].revents & POLLIN)
+				accept_relocation(&d, lfds[i]);
+		if (pfd[nl].revents & POLLIN)
+			accept_control(&d, cfd);
+		if (pfd[nl + 1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					log_info("SIGHUP: configuration reload is not supported "
+					    "yet; restart xmigd to apply changes");
+				} else {
+					log_info("signal %u: shutting down", si.ssi_signo);
+					atomic_store(&d.stopping, true);
+				}
+			}
+		}
+		jobs_trim(64);
+	}
+	for (i = 0; i < nl; i++)
+		close(lfds[i]);
+	close(cfd);
+	unlink(d.conf.control_socket);
+	jobs_cancel_all();
+	wait_for_jobs();
+	log_info("stopped");
+	return 0;
+}

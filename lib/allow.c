@@ -224,7 +224,7 @@ parens_balanced(const char *s, size_t n)
 /* Rough count of the nodes glibc's regcomp builds for s[*i..n), stopping at
  * the ')' closing a group when depth > 0.  regcomp copies a subexpression
  * for each repetition it must unroll ("x+" is "xx*", "x{3,5}" five copies),
- * so stacked or nested repetitions ("a+++++", "((a{99}){99}){99}") grow
+ * so nested repetitions ("((a+)+)+...", "((a{99}){99}){99}") grow
  * exponentially and can take gigabytes; such entries are refused. */
 #define ALLOW_RE_COST_MAX 1000
 #define ALLOW_RE_COST_TOTAL 20000
@@ -337,6 +337,41 @@ regex_cost(const char *s, size_t n, size_t *i, unsigned depth)
 	return total;
 }
 
+/* True when a repetition operator directly follows another ("a+*", "a??",
+ * "a{2}+"): POSIX leaves it undefined, and glibc's regcomp takes time
+ * exponential in the length of such a run ("r??????++++++++"). */
+static bool
+has_stacked_repeat(const char *s, size_t n)
+{
+	bool prev = false;
+	size_t i = 0, j;
+
+	while (i < n) {
+		char c = s[i];
+
+		if (c == '*' || c == '+' || c == '?') {
+			if (prev)
+				return true;
+			prev = true;
+			i++;
+		} else if (c == '{' && bound_copies(s, n, &i) != 0) {
+			if (prev)
+				return true;
+			prev = true; /* i is past the '}' */
+		} else if (c == '\\') {
+			prev = false;
+			i += i + 1 < n ? 2 : 1;
+		} else if (c == '[' && (j = bracket_end(s, i, n)) != 0) {
+			prev = false;
+			i = j + 1;
+		} else {
+			prev = false;
+			i++;
+		}
+	}
+	return false;
+}
+
 /* True when s has a back-reference (\1 to \9) outside brackets: glibc
  * supports them in extended regexes too, and matching them can take
  * exponential time on a host name the peer's DNS chose. */
@@ -375,6 +410,11 @@ compile_regex(struct allow_entry *e, const char *s, size_t n, size_t *budget, ch
 		snprintf(err, errlen, "%s: bad regular expression: unmatched \")\"", q);
 		return XMIG_ERR_INVALID;
 	}
+	if (has_stacked_repeat(s, n)) {
+		snprintf(err, errlen, "%s: bad regular expression: a repetition (*, +, ?, {n}) "
+		    "right after another one", q);
+		return XMIG_ERR_INVALID;
+	}
 	if (has_backref(s, n)) {
 		snprintf(err, errlen, "%s: back-references (\\1 to \\9) are not supported", q);
 		return XMIG_ERR_INVALID;
@@ -384,7 +424,7 @@ compile_regex(struct allow_entry *e, const char *s, size_t n, size_t *budget, ch
 
 		if (cost > ALLOW_RE_COST_MAX || cost > *budget) {
 			snprintf(err, errlen, "%s: regular expression too complex (%s)", q,
-			    cost > ALLOW_RE_COST_MAX ? "stacked or large repetitions" :
+			    cost > ALLOW_RE_COST_MAX ? "repetitions too large or nested too deep" :
 			    "the regexes of the list are too big together");
 			return XMIG_ERR_TOO_LONG;
 		}

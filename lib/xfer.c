@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,6 +28,38 @@ xconn_init(struct xconn *c, int fd, int timeout_ms)
 		/* Non-blocking: every wait goes through poll() with a deadline. */
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+}
+
+void
+xconn_set_rate(struct xconn *c, uint64_t bytes_per_s)
+{
+	c->rate = bytes_per_s;
+	c->rate_t0_us = 0;
+	c->rate_bytes = 0;
+}
+
+/* Pace writes: sleep until sending `n` more bytes keeps the average since
+ * the window started at the limit.  The window restarts after an idle
+ * second, so a pause is not paid back with a burst. */
+static void
+xconn_pace(struct xconn *c, uint64_t n)
+{
+	uint64_t now = now_us(), due;
+
+	if (c->rate_t0_us == 0 || now > c->rate_t0_us + (c->rate_bytes * 1000000 / c->rate) +
+	    1000000) {
+		c->rate_t0_us = now;
+		c->rate_bytes = 0;
+	}
+	c->rate_bytes += n;
+	due = c->rate_t0_us + (uint64_t)((double)c->rate_bytes * 1e6 / (double)c->rate);
+	if (due > now) {
+		struct timespec ts = { .tv_sec = (time_t)((due - now) / 1000000),
+			.tv_nsec = (long)((due - now) % 1000000) * 1000 };
+
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
 	}
 }
 
@@ -83,6 +116,14 @@ xconn_writev_all(struct xconn *c, struct iovec *iov, int iovcnt)
 
 	if (c->err)
 		return c->err;
+	if (c->rate) {
+		uint64_t total = 0;
+		int i;
+
+		for (i = 0; i < iovcnt; i++)
+			total += iov[i].iov_len;
+		xconn_pace(c, total);
+	}
 	while (iovcnt > 0) {
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = iov;

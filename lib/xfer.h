@@ -24,10 +24,14 @@ struct xconn {
 	int timeout_ms;		/* per read/write wait, -1 = none */
 	uint64_t deadline_us;	/* absolute (now_us) limit for every wait, 0 = none */
 	uint64_t tx_bytes, rx_bytes;
+	uint64_t rate;		/* write limit in bytes/s, 0 = none */
+	uint64_t rate_t0_us, rate_bytes;	/* pacing window */
 	char peer[128];		/* "addr:port" for messages */
 };
 
 void xconn_init(struct xconn *c, int fd, int timeout_ms);
+/* Limit writes to `bytes_per_s` (0 = unlimited), e.g. xm's -r option. */
+void xconn_set_rate(struct xconn *c, uint64_t bytes_per_s);
 /* Resolve host, connect with a deadline (tries every address). */
 int xconn_connect(struct xconn *c, const char *host, uint16_t port, int timeout_ms,
     char *err, size_t errlen);

@@ -105,7 +105,8 @@ ctl_migrate(struct ctl_client *cl, json_t *req)
 		return ctl_reply_error(cl->fd, "domain or host name too long");
 	if (ctl_json_uint(req, "port", 65535, &port) != 0 || port == 0 ||
 	    ctl_json_uint(req, "downtime_ms", 600000, &sr.downtime_ms) != 0 ||
-	    ctl_json_uint(req, "max_rounds", 100000, &sr.max_rounds) != 0)
+	    ctl_json_uint(req, "max_rounds", 100000, &sr.max_rounds) != 0 ||
+	    ctl_json_uint(req, "bandwidth_mbit", 10000000, &sr.bandwidth_mbit) != 0)
 		return ctl_reply_error(cl->fd, "bad number in migrate request");
 	strlcpy_x(sr.domain, dom, sizeof(sr.domain));
 	strlcpy_x(sr.host, host, sizeof(sr.host));

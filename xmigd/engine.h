@@ -21,6 +21,7 @@ struct send_req {
 	bool live;
 	unsigned downtime_ms;	/* 0 = config default */
 	unsigned max_rounds;	/* 0 = config default */
+	unsigned bandwidth_mbit;	/* stream limit (xm's -r), 0 = none */
 };
 
 /* Validate the request against local facts and start the job thread.

@@ -28,6 +28,8 @@ struct recv_ctx {
 	uint64_t nr_pages;
 	uint32_t page_size;
 	uint8_t *buf;			/* CONTEXT / RAW payloads */
+	uint64_t *written;		/* pages written by this stream, 1 bit each */
+	bool accepted;			/* PREPARE_OK sent */
 	uint64_t entries[PROTO_PAGES_MAX];
 	struct iovec iov[PROTO_PAGES_MAX];
 	char why[512];
@@ -53,19 +55,18 @@ recv_pages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 	for (i = 0; i < count; i++) {
 		uint64_t pfn = page_entry_pfn(s->entries[i]);
 		uint8_t *dst = s->io.page_dest(s->io.bctx, pfn);
+		uint64_t bit = 1ull << (pfn % 64);
 
 		if (page_entry_kind(s->entries[i]) == PAGE_ZERO) {
-			/* A fresh domain is zero already: write only what differs,
-			 * so an idle guest costs no memory here either. */
-			const uint64_t *w = (const uint64_t *)(void *)dst;
-			unsigned x;
-
-			for (x = 0; x < s->page_size / 8; x++)
-				if (w[x] != 0) {
-					memset(dst, 0, s->page_size);
-					break;
-				}
+			/* The new domain starts zero: only a page this stream wrote
+			 * before needs clearing, so an idle guest's memory is never
+			 * touched here. */
+			if (s->written[pfn / 64] & bit) {
+				memset(dst, 0, s->page_size);
+				s->written[pfn / 64] &= ~bit;
+			}
 		} else {
+			s->written[pfn / 64] |= bit;
 			s->iov[k].iov_base = dst;
 			s->iov[k].iov_len = s->page_size;
 			k++;
@@ -136,6 +137,19 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 		    proto_type_str(fh.type));
 		return XMIG_ERR_UNEXPECTED;
 	}
+}
+
+static int
+io_ready(struct hv_restore_io *io)
+{
+	struct recv_ctx *s = (struct recv_ctx *)io;
+	int r;
+
+	if ((r = xconn_send_frame(&s->c, MSG_PREPARE_OK, NULL, 0)) != 0)
+		return r;
+	s->accepted = true;
+	job_set_state(s->j, JOB_PREPARE, JOB_PRECOPY);
+	return 0;
 }
 
 static void
@@ -280,6 +294,11 @@ recv_conn(struct recv_ctx *s)
 	spec.cfg_len = mp.cfg_len;
 	s->nr_pages = mp.nr_pages;
 	s->page_size = ours.page_size;
+	if ((s->written = calloc((mp.nr_pages + 63) / 64, sizeof(uint64_t))) == NULL) {
+		recv_refuse(s, REASON_NO_MEMORY, "out of memory for %llu pages",
+		    (unsigned long long)mp.nr_pages);
+		goto failed;
+	}
 
 	if (jobs_running_incoming() > s->d->conf.max_incoming) {
 		recv_refuse(s, REASON_BUSY, "%s already receives %u migrations (max-incoming)",
@@ -308,13 +327,16 @@ recv_conn(struct recv_ctx *s)
 		    xmig_strerror(r));
 		goto failed;
 	}
-	if ((r = xconn_send_frame(&s->c, MSG_PREPARE_OK, NULL, 0)) != 0)
-		goto aborted;
-	job_set_state(j, JOB_PREPARE, JOB_PRECOPY);
-
-	/* The memory stream, into a new paused domain. */
+	/* The memory stream, into a new paused domain; io_ready() accepts the
+	 * migration once the backend has created it. */
 	s->c.timeout_ms = ENGINE_STREAM_TIMEOUT_MS;
 	if ((r = hv->ops->restore(hv, &spec, &s->io, &domid)) != 0) {
+		if (!s->accepted) {
+			recv_refuse(s, recv_reason_for(r), "cannot create %s here: %s", mp.name,
+			    xmig_strerror(r));
+			state_record(mp.token, "aborted", 0, mp.name);
+			goto failed;
+		}
 		job_set_error(j, "receiving %s failed: %s", mp.name, xmig_strerror(r));
 		if (r != XMIG_ERR_PEER_ABORT)
 			engine_send_reason(&s->c, MSG_ABORT, r == XMIG_ERR_INTERRUPTED ?
@@ -392,6 +414,7 @@ recv_thread(void *arg)
 		job_unlock();
 	}
 	xconn_close(&s->c);
+	free(s->written);
 	free(s->buf);
 	free(s);
 	return NULL;
@@ -418,6 +441,7 @@ engine_recv_start(struct xmigd *d, int fd, const char *peer)
 	xconn_init(&s->c, fd, ENGINE_HELLO_TIMEOUT_MS);
 	strlcpy_x(s->c.peer, peer, sizeof(s->c.peer));
 	s->io.next = io_next;
+	s->io.ready = io_ready;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, recv_thread, s) != 0) {

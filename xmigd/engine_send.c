@@ -141,6 +141,9 @@ io_round_end(struct hv_save_io *io, unsigned round, uint64_t sent, uint64_t dirt
 	    s->bandwidth / (1 << 20));
 	s->round_t0_us = now;
 	s->round_tx0 = s->c.tx_bytes;
+	job_lock();
+	s->j->bytes_sent = s->c.tx_bytes;
+	job_unlock();
 	if ((n = msg_round_end_encode(&m, buf, sizeof(buf))) < 0)
 		return n;
 	return xconn_send_frame(&s->c, MSG_ROUND_END, buf, (uint32_t)n);
@@ -365,6 +368,8 @@ send_job(struct send_ctx *s)
 		goto failed;
 	}
 	s->c.timeout_ms = ENGINE_HELLO_TIMEOUT_MS;
+	if (s->req.bandwidth_mbit)
+		xconn_set_rate(&s->c, (uint64_t)s->req.bandwidth_mbit * 1000000 / 8);
 	if ((r = engine_build_hello(s->d, &ours)) != 0 ||
 	    (r = engine_send_hello(&s->c, &ours)) != 0) {
 		job_set_error(j, "cannot greet %s: %s", s->req.host, xmig_strerror(r));

@@ -97,6 +97,11 @@ struct hv_restore_io {
 	int (*next)(struct hv_restore_io *io, struct hv_rec *rec);
 	void *(*page_dest)(void *bctx, uint64_t pfn);	/* set by the backend */
 	void *bctx;
+	/* The backend calls this once the domain exists and its memory is
+	 * reserved, before the first next(): only then does the engine accept
+	 * the migration (PREPARE_OK), so allocation is neither a late failure
+	 * nor part of the downtime. */
+	int (*ready)(struct hv_restore_io *io);
 };
 
 /* What the receiver is asked to build (from PREPARE). */

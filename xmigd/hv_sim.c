@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,6 +300,77 @@ sim_check_incoming(struct hv *hv, const struct hv_dom_spec *spec, char *why, siz
 	return r;
 }
 
+/* Unmapping a big guest takes tens of milliseconds and holds the process's
+ * memory-map lock, so every other mapping waits for it; done at the end of
+ * a save or restore it would land in the downtime.  Handles are therefore
+ * parked here and closed by a janitor thread a second later. */
+struct sim_parked {
+	struct simdom *d;
+	uint64_t since_ms;
+	struct sim_parked *next;
+};
+
+static pthread_mutex_t sim_park_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sim_parked *sim_parked;
+static bool sim_janitor_running;
+
+static void *
+sim_janitor(void *arg)
+{
+	for (;;) {
+		struct sim_parked **pp, *p, *done = NULL;
+		bool empty;
+
+		sleep(1);
+		pthread_mutex_lock(&sim_park_mu);
+		for (pp = &sim_parked; (p = *pp) != NULL;) {
+			if (now_ms() - p->since_ms >= 1000) {
+				*pp = p->next;
+				p->next = done;
+				done = p;
+			} else {
+				pp = &p->next;
+			}
+		}
+		empty = sim_parked == NULL;
+		if (empty)
+			sim_janitor_running = false;
+		pthread_mutex_unlock(&sim_park_mu);
+		while ((p = done) != NULL) {
+			done = p->next;
+			simdom_close(p->d);
+			free(p);
+		}
+		if (empty)
+			return arg;
+	}
+}
+
+static void
+sim_close_later(struct simdom *d)
+{
+	struct sim_parked *p = malloc(sizeof(*p));
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (p == NULL) {
+		simdom_close(d);
+		return;
+	}
+	p->d = d;
+	p->since_ms = now_ms();
+	pthread_mutex_lock(&sim_park_mu);
+	p->next = sim_parked;
+	sim_parked = p;
+	if (!sim_janitor_running) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		sim_janitor_running = pthread_create(&t, &attr, sim_janitor, NULL) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	pthread_mutex_unlock(&sim_park_mu);
+}
+
 /* Hand the pfns whose bits are set in bm to the engine, in batches. */
 static int
 sim_send_bitmap(struct hv_save_io *io, struct simdom *d, unsigned round,
@@ -309,7 +381,7 @@ sim_send_bitmap(struct hv_save_io *io, struct simdom *d, unsigned round,
 	int r;
 
 	for (w = 0; w < nwords; w++) {
-		uint64_t bits = bm ? bm[w] : ~0ull;
+		uint64_t bits = bm[w];
 
 		while (bits) {
 			uint64_t pfn = w * 64 + (unsigned)__builtin_ctzll(bits);
@@ -381,9 +453,11 @@ sim_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 	if (opts->live) {
 		if ((r = simdom_logdirty(d, true)) != 0)
 			goto out;
-		/* Round 0: every page.  Later rounds: what was dirtied meanwhile. */
+		/* Round 0: every populated page (the receiver's new domain is zero
+		 * already).  Later rounds: what was dirtied meanwhile. */
 		sent = 0;
-		if ((r = sim_send_bitmap(io, d, round, NULL, pfns, &sent)) != 0)
+		simdom_populated(d, bm);
+		if ((r = sim_send_bitmap(io, d, round, bm, pfns, &sent)) != 0)
 			goto out;
 		total += sent;
 		for (;;) {
@@ -437,7 +511,8 @@ sim_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 			goto out;
 		io->suspended(io);
 		sent = 0;
-		if ((r = sim_send_bitmap(io, d, 0, NULL, pfns, &sent)) != 0)
+		simdom_populated(d, bm);
+		if ((r = sim_send_bitmap(io, d, 0, bm, pfns, &sent)) != 0)
 			goto out;
 		if ((r = io->round_end(io, 0, sent, 0)) != 0)
 			goto out;
@@ -446,7 +521,7 @@ sim_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 out:
 	free(bm);
 	free(pfns);
-	simdom_close(d);
+	sim_close_later(d);
 	return r;
 }
 
@@ -497,8 +572,14 @@ sim_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	p.fill = SIM_FILL_NONE;
 	if ((r = simdom_create(sim_priv(hv)->root, &p, &d)) != 0)
 		return r;
+	/* The process starts now, paused, so that only the vCPU context is
+	 * left to set when the stream ends (it is read on unpause). */
+	if ((r = simdom_start(d, sim_priv(hv)->simhv, true)) != 0)
+		goto fail;
 	io->page_dest = sim_page_dest;
 	io->bctx = d;
+	if ((r = io->ready(io)) != 0)
+		goto fail;
 	for (;;) {
 		if ((r = io->next(io, &rec)) != 0)
 			goto fail;
@@ -517,10 +598,8 @@ sim_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 		r = XMIG_ERR_TRUNCATED;
 		goto fail;
 	}
-	if ((r = simdom_start(d, sim_priv(hv)->simhv, true)) != 0)
-		goto fail;
 	*domid = d->domid;
-	simdom_close(d);
+	sim_close_later(d);
 	return 0;
 fail:
 	simdom_destroy(d);

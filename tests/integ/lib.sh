@@ -30,7 +30,7 @@ fail() {
 }
 
 cleanup() {
-	local pid r
+	local pid r rc=$?
 	for pid in "${DAEMONS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
@@ -46,7 +46,14 @@ cleanup() {
 			"$BIN/simhv" -r "$r" destroy "$id" >/dev/null 2>&1
 		done
 	done
+	# Under SAN=1 a sanitizer report in any daemon's log fails the test.
+	if grep -l -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/*.log 2>/dev/null; then
+		echo "FAIL [$tid]: sanitizer report in a daemon log"
+		grep -h -A 20 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/*.log | head -60
+		rc=1
+	fi
 	rm -rf "$T"
+	exit $rc
 }
 trap cleanup EXIT
 
@@ -110,6 +117,17 @@ wait_iteration() {
 	for _ in $(seq 300); do
 		it=$(xmig_on "$h" job "$job" --json 2>/dev/null | jq -r '.iteration // 0' 2>/dev/null)
 		[ -n "$it" ] && [ "$it" -ge "$n" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# Wait until job JOB on host NAME has sent at least N bytes.
+wait_bytes() {
+	local h=$1 job=$2 n=$3 b
+	for _ in $(seq 400); do
+		b=$(xmig_on "$h" job "$job" --json 2>/dev/null | jq -r '.bytes_sent // 0' 2>/dev/null)
+		[ -n "$b" ] && [ "$b" -ge "$n" ] && return 0
 		sleep 0.05
 	done
 	return 1

@@ -340,7 +340,10 @@ static const struct bad_case bad_cases[] = {
 	{ "*x", { "\"*x\"", "bad regular expression" } },
 	{ "^localhost\\\\.localdomain$", { "\"^localhost\\\\.localdomain$\"", "doubled backslash" } },
 	/* regcomp unrolls repetitions: these would take gigabytes */
-	{ "a++++++++++++++++++++++++++++++++++++++++", { "\"a+++", "too complex" } },
+	{ "a++++++++++++++++++++++++++++++++++++++++", { "\"a+++", "right after another" } },
+	{ "r???????++++++++???", { "\"r???????++++++++???\"", "right after another" } },
+	{ "x{2}*", { "\"x{2}*\"", "right after another" } },
+	{ "((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)", { "\"((((", "too complex" } },
 	{ "((a{99}){99}){99}", { "\"((a{99}){99}){99}\"", "too complex" } },
 	{ "(x+){4000}", { "\"(x+){4000}\"", "too complex" } },
 	{ "(a*)*\\1", { "\"(a*)*\\1\"", "back-references" } },

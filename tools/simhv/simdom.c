@@ -1360,6 +1360,44 @@ simdom_check_page(struct simdom_check *k, uint64_t pfn, const uint8_t *page)
 	return XMIG_ERR_INVALID;
 }
 
+uint64_t
+simdom_populated(struct simdom *d, uint64_t *bm)
+{
+	uint64_t nwords = (d->nr_pages + 63) / 64, pfn = 0, count = 0, data, hole;
+	char path[PATH_MAX];
+	int fd = -1;
+
+	memset(bm, 0, nwords * sizeof(*bm));
+	if (simdom_path(path, sizeof(path), d->root, d->domid, "mem") == 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (pfn < d->nr_pages) {
+		off_t o = fd >= 0 ? lseek(fd, (off_t)(pfn * SIM_PAGE_SIZE), SEEK_DATA) : -1;
+
+		if (o < 0 && fd >= 0 && errno == ENXIO)
+			break;		/* only holes from here on */
+		if (o < 0) {
+			data = pfn;	/* no hole support: everything counts */
+			hole = d->nr_pages;
+		} else {
+			data = (uint64_t)o / SIM_PAGE_SIZE;
+			o = lseek(fd, o, SEEK_HOLE);
+			hole = o >= 0 ? ((uint64_t)o + SIM_PAGE_SIZE - 1) / SIM_PAGE_SIZE
+			    : d->nr_pages;
+		}
+		if (hole > d->nr_pages)
+			hole = d->nr_pages;
+		if (data <= pfn && hole <= pfn)
+			hole = pfn + 1;	/* never loop in place */
+		for (pfn = data; pfn < hole; pfn++) {
+			bm[pfn / 64] |= 1ull << (pfn % 64);
+			count++;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return count;
+}
+
 /* Walk the data pages; holes in the file read as zero without touching
  * (and allocating) them, which keeps verify of a sparse domain cheap. */
 static int

@@ -121,6 +121,11 @@ int simdom_logdirty(struct simdom *d, bool on);
  * caller-allocated, (nr_pages+63)/64 words).  Returns the number of dirty
  * pages. */
 uint64_t simdom_dirty_fetch_clear(struct simdom *d, uint64_t *dst);
+/* Set in bm (nr_pages bits, caller-allocated) the pages that hold memory:
+ * holes in the sparse RAM file were never written and read as zero, like
+ * unpopulated guest pages on Xen, so a first copy need not send them.
+ * Returns the number of populated pages. */
+uint64_t simdom_populated(struct simdom *d, uint64_t *bm);
 /* Auto-converge: slow the workload to (100 - pct)% of its dirty rate. */
 int simdom_throttle(struct simdom *d, unsigned pct);
 

@@ -76,7 +76,7 @@ deps:
 	@scripts/install-deps.sh --if-missing
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@BIN=$(BIN) tools/demo.sh
 
 install: all

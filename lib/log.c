@@ -131,6 +131,14 @@ append_escaped(char *dst, size_t *len, size_t size, const char *src)
 	*len = o;
 }
 
+static atomic_bool log_timestamps;
+
+void
+log_set_timestamps(bool on)
+{
+	atomic_store(&log_timestamps, on);
+}
+
 static void
 log_emit(enum log_level lvl, const char *msg)
 {
@@ -144,7 +152,17 @@ log_emit(enum log_level lvl, const char *msg)
 		errno = saved;
 		return;
 	}
-	len = (size_t)snprintf(line, sizeof(line), "%s: %s",
+	if (atomic_load(&log_timestamps)) {
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		len = strftime(line, sizeof(line), "%H:%M:%S", &tm);
+		len += (size_t)snprintf(line + len, sizeof(line) - len, ".%03ld ",
+		    ts.tv_nsec / 1000000);
+	}
+	len += (size_t)snprintf(line + len, sizeof(line) - len, "%s: %s",
 	    log_ident[0] != '\0' ? log_ident : program_invocation_short_name,
 	    lvl == LOG_LVL_ERROR ? "error: " : lvl == LOG_LVL_WARN ? "warning: " : "");
 	if (len >= sizeof(line))

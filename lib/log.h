@@ -14,6 +14,9 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_VERBOSE,
 /* ident: program name; use_syslog: false = stderr. */
 void log_init(const char *ident, bool use_syslog, enum log_level level);
 void log_set_level(enum log_level level);
+/* Prefix stderr lines with the wall-clock time (HH:MM:SS.mmm), for a
+ * daemon in the foreground; syslog stamps its own. */
+void log_set_timestamps(bool on);
 enum log_level log_get_level(void);
 /* Parses "error|warn|info|verbose|debug"; returns -1 when unknown. */
 int log_level_parse(const char *s);

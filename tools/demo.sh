@@ -37,8 +37,8 @@ for h in a b; do
 	for _ in $(seq 100); do [ -S "$D/$h.sock" ] && break; sleep 0.05; done
 done
 echo "== two daemons: demo-a (port $port) and demo-b (port $((port + 1)))"
-echo "== creating a busy 256 MiB domain on demo-a (20000 pages/s into a 32 MiB working set)"
-"$BIN/simhv" -r "$D/a" create demo --memory 256M --vcpus 2 --dirty-rate 20000 --wws 32M
+echo "== creating a busy 256 MiB domain on demo-a (all RAM non-zero, 20000 pages/s into a 32 MiB working set)"
+"$BIN/simhv" -r "$D/a" create demo --memory 256M --fill random --vcpus 2 --dirty-rate 20000 --wws 32M
 "$BIN/xmig" -S "$D/a.sock" list
 echo "== xmig migrate -l demo 127.0.0.1:$((port + 1))"
 "$BIN/xmig" -S "$D/a.sock" migrate -l demo "127.0.0.1:$((port + 1))"

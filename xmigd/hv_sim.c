@@ -244,7 +244,7 @@ sim_parse_config(const struct hv_dom_spec *spec, struct simdom_params *p, char *
 	xbuf_get_u64(&b, &p->dirty_rate);
 	xbuf_get_u64(&b, &p->wws);
 	xbuf_get_u8(&b, &fill);
-	if ((r = xbuf_get_end(&b)) != 0 || fill > SIM_FILL_RANDOM ||
+	if ((r = xbuf_get_end(&b)) != 0 || fill > SIM_FILL_NONE ||
 	    p->wws > spec->nr_pages * SIM_PAGE_SIZE) {
 		snprintf(why, whylen, "malformed sim domain configuration");
 		return r ? r : XMIG_ERR_INVALID;

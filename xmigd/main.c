@@ -174,6 +174,7 @@ main(int argc, char **argv)
 	if (verbose)
 		d.conf.log_level = verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_VERBOSE;
 	log_init("xmigd", !foreground, (enum log_level)d.conf.log_level);
+	log_set_timestamps(foreground);
 	if ((r = allow_compile(d.conf.relocation_hosts_allow, &d.allow, err, sizeof(err))) != 0) {
 		log_error("relocation-hosts-allow: %s", err);
 		return 1;

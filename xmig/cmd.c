@@ -1,0 +1,571 @@
+/* cmd.c - xmig's commands: check the arguments, ask xmigd, print.
+ *
+ * Arguments are validated here, before any connection, so that a typo is
+ * a usage error (exit 2) naming the argument rather than a refusal from the
+ * daemon.  Every failure prints exactly one line to stderr.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "proto.h"
+#include "util.h"
+#include "xerr.h"
+#include "xmig.h"
+
+/* How long xmigd may take to answer a request. */
+#define REPLY_TIMEOUT_MS 60000
+/* Progress events come every 200 ms; this much silence means xmigd is stuck. */
+#define WATCH_IDLE_MS 60000
+/* How often the watch loop looks at the Ctrl-C flag. */
+#define WATCH_TICK_MS 200
+
+enum { OPT_JSON = 1000, OPT_DOWNTIME, OPT_MAX_ROUNDS };
+
+/* xmigd's limits for the migrate request's numbers (ctlsrv.c). */
+#define MAX_DOWNTIME_MS 600000
+#define MAX_ROUNDS 100000
+#define MAX_MBIT 10000000
+
+static const struct opt opts_json[] = {
+	{ 0, "json", false, OPT_JSON },
+	{ 0, NULL, false, 0 },
+};
+
+static volatile sig_atomic_t got_sigint;
+
+static void
+on_sigint(int sig)
+{
+	(void)sig;
+	got_sigint = 1;
+}
+
+/* ---- talking to xmigd ---- */
+
+static int
+daemon_connect(const struct cli *cli, int *fd)
+{
+	int r = ctl_connect(cli->socket);
+
+	if (r >= 0) {
+		*fd = r;
+		return EXIT_OK;
+	}
+	if (r == XMIG_ERR_SYSTEM && (errno == ENOENT || errno == ECONNREFUSED))
+		fprintf(stderr, "xmig: cannot connect to xmigd at %s: %s; xmigd may not be "
+		    "running (or give its socket with -S)\n", cli->socket, strerror(errno));
+	else if (r == XMIG_ERR_SYSTEM && errno == EACCES)
+		fprintf(stderr, "xmig: cannot connect to xmigd at %s: %s; run xmig as root\n",
+		    cli->socket, strerror(errno));
+	else
+		fprintf(stderr, "xmig: cannot connect to xmigd at %s: %s\n", cli->socket,
+		    xmig_strerror(r));
+	return EXIT_NO_DAEMON;
+}
+
+/* Send req (the reference is consumed) and read the first reply, which
+ * has a boolean "ok".  Returns an exit code; *reply is set on EXIT_OK. */
+static int
+daemon_request(const struct cli *cli, int fd, json_t *req, json_t **reply)
+{
+	int r;
+
+	*reply = NULL;
+	r = req ? ctl_send(fd, req) : XMIG_ERR_NOMEM;
+	json_decref(req);
+	if (r != 0) {
+		fprintf(stderr, "xmig: cannot send to xmigd at %s: %s\n", cli->socket,
+		    xmig_strerror(r));
+		return EXIT_NO_DAEMON;
+	}
+	if ((r = ctl_recv(fd, reply, REPLY_TIMEOUT_MS)) != 0) {
+		fprintf(stderr, "xmig: no reply from xmigd at %s: %s\n", cli->socket,
+		    xmig_strerror(r));
+		return EXIT_NO_DAEMON;
+	}
+	if (!json_is_boolean(json_object_get(*reply, "ok"))) {
+		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no \"ok\")\n",
+		    cli->socket);
+		json_decref(*reply);
+		*reply = NULL;
+		return EXIT_NO_DAEMON;
+	}
+	return EXIT_OK;
+}
+
+/* One request, one reply, connection closed. */
+static int
+daemon_call(const struct cli *cli, json_t *req, json_t **reply)
+{
+	int fd, rc;
+
+	*reply = NULL;
+	if ((rc = daemon_connect(cli, &fd)) != EXIT_OK) {
+		json_decref(req);
+		return rc;
+	}
+	rc = daemon_request(cli, fd, req, reply);
+	close(fd);
+	return rc;
+}
+
+/* xmigd said no: "xmig: [what: ]reason", exit 1. */
+static int
+refused(const json_t *reply, const char *what)
+{
+	char err[600];
+
+	clean(err, sizeof(err), jstr(reply, "error"));
+	if (what)
+		fprintf(stderr, "xmig: %s: %s\n", what, err[0] ? err : "refused by xmigd");
+	else
+		fprintf(stderr, "xmig: %s\n", err[0] ? err : "refused by xmigd");
+	return EXIT_FAILED;
+}
+
+/* ---- argument checks ---- */
+
+static int
+parse_job_id(const char *cmd, const char *s, unsigned *id)
+{
+	uint64_t v;
+
+	if (s == NULL)
+		return usage_error(cmd, "missing JOB (a job number from 'xmig jobs')");
+	if (parse_u64(s, 1, UINT32_MAX, &v) != 0)
+		return usage_error(cmd, "bad job number '%s'", s);
+	*id = (unsigned)v;
+	return EXIT_OK;
+}
+
+/* Commands of the form "xmig CMD [--json] [JOB]" (json NULL: no --json).
+ * Returns EXIT_OK, EXIT_USAGE, or -1 when help was printed. */
+static int
+parse_simple(const char *cmd, int argc, char **argv, bool want_job, bool *json, unsigned *id)
+{
+	const char *v, *job = NULL;
+	struct argp p;
+	int c;
+
+	argp_init(&p, cmd, argc, argv);
+	while ((c = argp_next(&p, json ? opts_json : opts_json + 1, &v)) != ARGP_END) {
+		switch (c) {
+		case ARGP_ERROR:
+			return EXIT_USAGE;
+		case ARGP_HELP:
+			print_usage(stdout, cmd);
+			return -1;
+		case OPT_JSON:
+			*json = true;
+			break;
+		case ARGP_POS:
+			if (!want_job || job)
+				return usage_error(cmd, "unexpected argument '%s'", v);
+			job = v;
+			break;
+		}
+	}
+	return want_job ? parse_job_id(cmd, job, id) : EXIT_OK;
+}
+
+/* ---- watching a job ---- */
+
+static void
+send_cancel(const struct cli *cli, unsigned id)
+{
+	json_t *reply;
+	int rc;
+
+	rc = daemon_call(cli, json_pack("{s:s, s:I}", "cmd", "cancel", "id", (json_int_t)id),
+	    &reply);
+	if (rc == EXIT_OK && !json_is_true(json_object_get(reply, "ok"))) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "cannot cancel job %u", id);
+		refused(reply, what);
+	}
+	json_decref(reply);
+}
+
+/* Follow the event stream on fd until the job's "done" event.  job is the
+ * first reply's job.  Returns the exit code for the result. */
+static int
+watch_stream(const struct cli *cli, int fd, const json_t *job, const char *peer, bool json,
+    bool cancel_on_sigint)
+{
+	bool progress = !json && isatty(STDERR_FILENO);
+	unsigned id = (unsigned)ju64(job, "id");
+	char dom[80], pr[300];
+	json_t *last = json_deep_copy(job), *m;
+	uint64_t last_msg = now_ms();
+	bool cancelled = false;
+	int rc, r;
+
+	if (peer == NULL)
+		peer = jstr(job, "peer") ? jstr(job, "peer") : "?";
+	/* Keep our own copy of the peer: job references die with their message. */
+	snprintf(pr, sizeof(pr), "%s", peer);
+	clean(dom, sizeof(dom), jstr(job, "domain"));
+	if (progress && last)
+		progress_show(last, pr);
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		const char *ev;
+		json_t *jo;
+		bool done;
+		int n;
+
+		if (cancel_on_sigint && got_sigint && !cancelled) {
+			cancelled = true;
+			progress_clear();
+			fprintf(stderr, "xmig: cancelling job %u; %s stays on this host "
+			    "(Ctrl-C again to stop waiting)\n", id, dom);
+			send_cancel(cli, id);
+		}
+		n = poll(&pfd, 1, WATCH_TICK_MS);
+		if (n < 0 && errno != EINTR) {
+			r = XMIG_ERR_SYSTEM;
+			goto lost;
+		}
+		if (n <= 0) {
+			if (now_ms() - last_msg > WATCH_IDLE_MS) {
+				r = XMIG_ERR_TIMEOUT;
+				goto lost;
+			}
+			continue;
+		}
+		/* Events are small and sent whole: once one starts, it is there. */
+		if ((r = ctl_recv(fd, &m, 10000)) != 0)
+			goto lost;
+		last_msg = now_ms();
+		ev = jstr(m, "event");
+		jo = json_object_get(m, "job");
+		if (ev == NULL || !json_is_object(jo) ||
+		    (strcmp(ev, "progress") != 0 && strcmp(ev, "done") != 0)) {
+			json_decref(m);
+			r = XMIG_ERR_UNEXPECTED;
+			goto lost;
+		}
+		json_decref(last);
+		last = json_incref(jo);
+		done = strcmp(ev, "done") == 0;
+		json_decref(m);	/* ev points into m */
+		if (done)
+			break;
+		if (progress)
+			progress_show(last, pr);
+	}
+	progress_clear();
+	rc = print_result(last, pr, json);
+	json_decref(last);
+	return rc;
+
+lost:
+	progress_clear();
+	fprintf(stderr, "xmig: lost contact with xmigd while watching job %u (%s); the "
+	    "migration may go on: see 'xmig job %u'\n", id,
+	    r == XMIG_ERR_UNEXPECTED ? "unexpected message" : xmig_strerror(r), id);
+	json_decref(last);
+	return EXIT_NO_DAEMON;
+}
+
+/* ---- the commands ---- */
+
+/* How the destination is shown: as typed, with the port when it is not
+ * the default. */
+static void
+peer_display(char *buf, size_t n, const char *host, uint16_t port)
+{
+	bool v6 = strchr(host, ':') != NULL;
+
+	if (port == CONF_DEFAULT_PORT)
+		snprintf(buf, n, "%s", host);
+	else
+		snprintf(buf, n, v6 ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
+}
+
+int
+cmd_migrate(const struct cli *cli, int argc, char **argv)
+{
+	static const struct opt opts[] = {
+		{ 'l', "live", false, 'l' },
+		{ 'p', "port", true, 'p' },
+		{ 'r', "resource", true, 'r' },
+		{ 0, "json", false, OPT_JSON },
+		{ 0, "downtime", true, OPT_DOWNTIME },
+		{ 0, "max-rounds", true, OPT_MAX_ROUNDS },
+		{ 0, NULL, false, 0 },
+	};
+	const char *pos[2] = { NULL, NULL }, *v;
+	const char *port_arg = NULL;
+	char host[PROTO_HOST_MAX], shown[PROTO_HOST_MAX + 16];
+	uint64_t downtime = 0, rounds = 0, mbit = 0, u;
+	uint16_t port = CONF_DEFAULT_PORT;
+	bool live = false, json = false;
+	struct sigaction sa;
+	json_t *req, *reply;
+	struct argp p;
+	int npos = 0, c, fd, rc;
+	size_t i;
+
+	argp_init(&p, "migrate", argc, argv);
+	while ((c = argp_next(&p, opts, &v)) != ARGP_END) {
+		switch (c) {
+		case ARGP_ERROR:
+			return EXIT_USAGE;
+		case ARGP_HELP:
+			print_usage(stdout, "migrate");
+			return EXIT_OK;
+		case ARGP_POS:
+			if (npos == 2)
+				return usage_error("migrate", "unexpected argument '%s'", v);
+			pos[npos++] = v;
+			break;
+		case 'l':
+			live = true;
+			break;
+		case 'p':
+			port_arg = v;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case 'r':
+			if (parse_u64(v, 1, MAX_MBIT, &mbit) != 0)
+				return usage_error("migrate", "bad rate '%s' (1-%u Mbit/s)", v, MAX_MBIT);
+			break;
+		case OPT_DOWNTIME:
+			if (parse_u64(v, 1, MAX_DOWNTIME_MS, &downtime) != 0)
+				return usage_error("migrate", "bad downtime '%s' (1-%u ms)", v,
+				    MAX_DOWNTIME_MS);
+			break;
+		case OPT_MAX_ROUNDS:
+			if (parse_u64(v, 1, MAX_ROUNDS, &rounds) != 0)
+				return usage_error("migrate", "bad round count '%s' (1-%u)", v, MAX_ROUNDS);
+			break;
+		}
+	}
+	if (npos < 2)
+		return usage_error("migrate", npos == 0 ? "missing DOM and HOST" : "missing HOST");
+	if (pos[0][0] == '\0')
+		return usage_error("migrate", "empty domain name");
+	if (strlen(pos[0]) >= PROTO_NAME_MAX)
+		return usage_error("migrate", "domain name '%s' is too long (at most %d characters)",
+		    pos[0], PROTO_NAME_MAX - 1);
+	for (i = 0; pos[0][i]; i++)
+		if ((unsigned char)pos[0][i] < ' ' || pos[0][i] == 0x7f)
+			return usage_error("migrate", "bad character in domain name");
+	if (pos[1][0] == '\0')
+		return usage_error("migrate", "empty host name");
+	if (parse_hostport(pos[1], host, sizeof(host), &port) != 0)
+		return usage_error("migrate", "bad host '%s' (HOST, HOST:PORT, IPv6 or "
+		    "[IPv6]:PORT; ports 1-65535)", pos[1]);
+	if (port_arg) {
+		if (parse_u64(port_arg, 1, 65535, &u) != 0)
+			return usage_error("migrate", "bad port '%s' (1-65535)", port_arg);
+		port = (uint16_t)u;
+	}
+	peer_display(shown, sizeof(shown), host, port);
+
+	req = json_pack("{s:s, s:s, s:s, s:i, s:b, s:b}", "cmd", "migrate", "domain", pos[0],
+	    "host", host, "port", (int)port, "live", live, "watch", 1);
+	if (req && downtime)
+		json_object_set_new(req, "downtime_ms", json_integer((json_int_t)downtime));
+	if (req && rounds)
+		json_object_set_new(req, "max_rounds", json_integer((json_int_t)rounds));
+	if (req && mbit)
+		json_object_set_new(req, "bandwidth_mbit", json_integer((json_int_t)mbit));
+
+	/* Ctrl-C from here on cancels the job once it has an id; a second
+	 * one kills xmig (SA_RESETHAND) and xmigd goes on cancelling.  An
+	 * ignored SIGINT (nohup, a script's background job) stays ignored. */
+	if (sigaction(SIGINT, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sigint;
+		sa.sa_flags = SA_RESETHAND;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+	}
+
+	if ((rc = daemon_connect(cli, &fd)) != EXIT_OK) {
+		json_decref(req);
+		return rc;
+	}
+	if ((rc = daemon_request(cli, fd, req, &reply)) != EXIT_OK) {
+		close(fd);
+		return rc;
+	}
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		char what[400];
+
+		snprintf(what, sizeof(what), "cannot migrate %s to %s", pos[0], shown);
+		rc = refused(reply, what);
+	} else if (!json_is_object(json_object_get(reply, "job"))) {
+		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no job)\n", cli->socket);
+		rc = EXIT_NO_DAEMON;
+	} else {
+		rc = watch_stream(cli, fd, json_object_get(reply, "job"), shown, json, true);
+	}
+	json_decref(reply);
+	close(fd);
+	return rc;
+}
+
+int
+cmd_watch(const struct cli *cli, int argc, char **argv)
+{
+	json_t *reply;
+	bool json = false;
+	unsigned id = 0;
+	int fd, rc;
+
+	if ((rc = parse_simple("watch", argc, argv, true, &json, &id)) != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = daemon_connect(cli, &fd)) != EXIT_OK)
+		return rc;
+	rc = daemon_request(cli, fd, json_pack("{s:s, s:I}", "cmd", "watch", "id",
+	    (json_int_t)id), &reply);
+	if (rc == EXIT_OK) {
+		if (!json_is_true(json_object_get(reply, "ok")))
+			rc = refused(reply, NULL);
+		else if (!json_is_object(json_object_get(reply, "job"))) {
+			fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no job)\n",
+			    cli->socket);
+			rc = EXIT_NO_DAEMON;
+		} else
+			rc = watch_stream(cli, fd, json_object_get(reply, "job"), NULL, json, false);
+	}
+	json_decref(reply);
+	close(fd);
+	return rc;
+}
+
+int
+cmd_list(const struct cli *cli, int argc, char **argv)
+{
+	json_t *reply, *doms;
+	bool json = false;
+	int rc;
+
+	if ((rc = parse_simple("list", argc, argv, false, &json, NULL)) != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = daemon_call(cli, json_pack("{s:s}", "cmd", "list"), &reply)) != EXIT_OK)
+		return rc;
+	doms = json_object_get(reply, "domains");
+	if (!json_is_true(json_object_get(reply, "ok")))
+		rc = refused(reply, NULL);
+	else if (!json_is_array(doms)) {
+		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no domains)\n",
+		    cli->socket);
+		rc = EXIT_NO_DAEMON;
+	} else if (json)
+		print_json(doms);
+	else
+		print_domains(doms);
+	json_decref(reply);
+	return rc;
+}
+
+int
+cmd_jobs(const struct cli *cli, int argc, char **argv)
+{
+	json_t *reply, *jobs;
+	bool json = false;
+	int rc;
+
+	if ((rc = parse_simple("jobs", argc, argv, false, &json, NULL)) != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = daemon_call(cli, json_pack("{s:s}", "cmd", "jobs"), &reply)) != EXIT_OK)
+		return rc;
+	jobs = json_object_get(reply, "jobs");
+	if (!json_is_true(json_object_get(reply, "ok")))
+		rc = refused(reply, NULL);
+	else if (!json_is_array(jobs)) {
+		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no jobs)\n", cli->socket);
+		rc = EXIT_NO_DAEMON;
+	} else if (json)
+		print_json(jobs);
+	else
+		print_jobs(jobs);
+	json_decref(reply);
+	return rc;
+}
+
+int
+cmd_job(const struct cli *cli, int argc, char **argv)
+{
+	json_t *reply, *job;
+	bool json = false;
+	unsigned id = 0;
+	int rc;
+
+	if ((rc = parse_simple("job", argc, argv, true, &json, &id)) != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = daemon_call(cli, json_pack("{s:s, s:I}", "cmd", "job", "id", (json_int_t)id),
+	    &reply)) != EXIT_OK)
+		return rc;
+	job = json_object_get(reply, "job");
+	if (!json_is_true(json_object_get(reply, "ok")))
+		rc = refused(reply, NULL);
+	else if (!json_is_object(job)) {
+		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no job)\n", cli->socket);
+		rc = EXIT_NO_DAEMON;
+	} else if (json)
+		print_json(job);
+	else
+		print_job(job);
+	json_decref(reply);
+	return rc;
+}
+
+int
+cmd_cancel(const struct cli *cli, int argc, char **argv)
+{
+	json_t *reply;
+	unsigned id = 0;
+	char what[48];
+	int rc;
+
+	if ((rc = parse_simple("cancel", argc, argv, true, NULL, &id)) != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = daemon_call(cli, json_pack("{s:s, s:I}", "cmd", "cancel", "id",
+	    (json_int_t)id), &reply)) != EXIT_OK)
+		return rc;
+	snprintf(what, sizeof(what), "cannot cancel job %u", id);
+	if (!json_is_true(json_object_get(reply, "ok")))
+		rc = refused(reply, what);
+	else
+		printf("job %u: cancel requested\n", id);
+	json_decref(reply);
+	return rc;
+}
+
+int
+cmd_status(const struct cli *cli, int argc, char **argv)
+{
+	json_t *reply;
+	bool json = false;
+	int rc;
+
+	if ((rc = parse_simple("status", argc, argv, false, &json, NULL)) != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = daemon_call(cli, json_pack("{s:s}", "cmd", "status"), &reply)) != EXIT_OK)
+		return rc;
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		rc = refused(reply, NULL);
+	} else if (json) {
+		json_object_del(reply, "ok");
+		print_json(reply);
+	} else {
+		print_status(reply, cli->socket);
+	}
+	json_decref(reply);
+	return rc;
+}

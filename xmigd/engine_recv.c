@@ -15,6 +15,7 @@
 
 #include "engine.h"
 #include "engine_int.h"
+#include "fault.h"
 #include "log.h"
 #include "util.h"
 #include "xbuf.h"
@@ -370,6 +371,10 @@ recv_conn(struct recv_ctx *s)
 			    r ? xmig_strerror(r) : proto_type_str(fh.type));
 		goto aborted;
 	}
+	if (fault_at("recv-exit-on-go")) {
+		log_error("fault injection: exiting on GO");
+		_exit(99);
+	}
 	/* Committed: recorded before the guest runs, so a QUERY after a crash
 	 * never makes the source resume a guest that already ran here. */
 	if ((r = state_record(mp.token, "committed", domid, mp.name)) != 0) {
@@ -387,6 +392,11 @@ recv_conn(struct recv_ctx *s)
 		goto aborted;
 	}
 	md.domid = domid;
+	if (fault_at("recv-no-done")) {
+		jlog(LOG_LVL_WARN, j->id, "fault injection: closing without DONE");
+		job_set_state(j, -1, JOB_DONE);
+		return;
+	}
 	if ((n = msg_done_encode(&md, small, sizeof(small))) > 0)
 		xconn_send_frame(&s->c, MSG_DONE, small, (uint32_t)n);
 	job_set_state(j, -1, JOB_DONE);

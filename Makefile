@@ -16,6 +16,8 @@ CFLAGS ?= -O2 -g
 XCFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter -pthread -Ilib -Itools/simhv -MMD -MP
 LDLIBS_COMMON := -pthread $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
+# Stream compression (issue 5).
+LDLIBS_COMMON += -lzstd -llz4
 
 ifeq ($(SAN),1)
 XCFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -79,6 +81,16 @@ demo: deps
 	@$(MAKE) -s --no-print-directory all
 	@BIN=$(BIN) tools/demo.sh
 
+# make bench: the benchmark (not a test) -- table, $(BUILD)/bench/results.json and
+# bench.png; BENCH_QUICK=1 for a short subset.  See docs/performance.md.
+$(BIN)/xmig-baseline: $(OBJ)/tools/bench/baseline.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+
+bench: all $(BIN)/xmig-baseline
+	@BUILD=$(BUILD) tools/bench/bench.sh
+.PHONY: bench
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/xmig
 	install -m 0755 $(BIN)/xmigd $(DESTDIR)$(PREFIX)/sbin/xmigd
@@ -90,5 +102,8 @@ clean:
 	rm -rf build build-san
 
 .PHONY: all unit integ check deps demo install clean
+
+# make fuzz (libFuzzer, clang, build-fuzz/): tests/fuzz/fuzz.mk
+-include tests/fuzz/fuzz.mk
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "allow.h"
+#include "compress.h"
 #include "conf.h"
 #include "log.h"
 #include "util.h"
@@ -45,6 +46,10 @@ enum conf_type {
 	CT_SIZE,	/* uint64_t bytes, "16G" */
 	CT_LOGLEVEL,	/* int, enum log_level */
 	CT_FACTOR,	/* double in [min, max] */
+	CT_COMPRESS,	/* int, enum compress_mode */
+	CT_OPTPATH,	/* char[size], absolute or "" (unset) */
+	CT_PINS,	/* char[size], space-separated SHA-256 fingerprints */
+	CT_TLSVER,	/* int, 12 or 13, written "1.2" / "1.3" */
 };
 
 struct conf_key {
@@ -69,6 +74,20 @@ static const struct conf_key conf_keys[] = {
 	{ "relocation-hosts-allow", CT_ALLOW, FIELD(relocation_hosts_allow), 0, 0,
 	  CONF_DEFAULT_HOSTS_ALLOW,
 	  "peers allowed to connect: CIDRs, addresses and anchored regexes; empty = any host" },
+	{ "relocation-ssl-server", CT_BOOL, FIELD(relocation_ssl_server), 0, 0, "no",
+	  "accept incoming migrations over mutual TLS on relocation-ssl-port (yes/no)" },
+	{ "relocation-ssl-port", CT_PORT, FIELD(relocation_ssl_port), 1, 65535,
+	  STR(CONF_DEFAULT_SSL_PORT), "TCP port of the TLS relocation server" },
+	{ "ssl-key-file", CT_OPTPATH, FIELD(ssl_key_file), 0, 0, "",
+	  "this host's private key (PEM)" },
+	{ "ssl-cert-file", CT_OPTPATH, FIELD(ssl_cert_file), 0, 0, "",
+	  "this host's certificate (PEM), shown to peers both ways" },
+	{ "ssl-ca-file", CT_OPTPATH, FIELD(ssl_ca_file), 0, 0, "",
+	  "CA certificate(s) (PEM) the peers' certificates must chain to" },
+	{ "ssl-peer-fingerprints", CT_PINS, FIELD(ssl_peer_fingerprints), 0, 0, "",
+	  "if set, only peers whose certificate has one of these SHA-256 fingerprints" },
+	{ "ssl-min-version", CT_TLSVER, FIELD(ssl_min_version), 0, 0, "1.3",
+	  "lowest TLS version accepted: 1.2 or 1.3" },
 	{ "control-socket", CT_PATH, FIELD(control_socket), 0, 0, CONF_DEFAULT_CONTROL_SOCKET,
 	  "Unix socket for the xmig command" },
 	{ "state-dir", CT_PATH, FIELD(state_dir), 0, 0, CONF_DEFAULT_STATE_DIR,
@@ -94,6 +113,13 @@ static const struct conf_key conf_keys[] = {
 	  "stop copying live after sending this many times the guest's RAM" },
 	{ "max-incoming", CT_UINT, FIELD(max_incoming), 1, 64, STR(CONF_DEFAULT_MAX_INCOMING),
 	  "most incoming migrations at once" },
+	{ "migration-bandwidth-mbit", CT_UINT, FIELD(bandwidth_mbit), 0, 10000000, "0",
+	  "cap on the migration stream in Mbit/s (xm migrate -r); 0 = no cap" },
+	{ "migration-compress", CT_COMPRESS, FIELD(compress), 0, 0, "none",
+	  "compress page data: none, zstd, lz4, or auto (only when the link is slower "
+	  "than the compressor)" },
+	{ "migration-auto-converge", CT_BOOL, FIELD(auto_converge), 0, 0, "no",
+	  "throttle a guest whose pre-copy makes no progress (yes/no)" },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -217,6 +243,60 @@ parse_factor(const char *v, double *out)
 	return 0;
 }
 
+static int
+hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+int
+conf_fingerprint_parse(const char *s, size_t len, uint8_t out[32])
+{
+	size_t i, step = len == 64 ? 2 : len == 95 ? 3 : 0;
+
+	if (step == 0)
+		return XMIG_ERR_INVALID;
+	for (i = 0; i < 32; i++) {
+		const char *p = s + i * step;
+		int hi = hexval(p[0]), lo = hexval(p[1]);
+
+		if (hi < 0 || lo < 0 || (step == 3 && i < 31 && p[2] != ':'))
+			return XMIG_ERR_INVALID;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Every space-separated word of v must be a fingerprint. */
+static int
+pins_check(const struct conf_key *k, const char *v, char *msg, size_t msglen)
+{
+	char q[CONF_QUOTE_MAX * 4 + 16];
+	uint8_t fp[32];
+
+	while (*v != '\0') {
+		size_t n;
+
+		while (*v == ' ' || *v == '\t')
+			v++;
+		n = strcspn(v, " \t");
+		if (n > 0 && conf_fingerprint_parse(v, n, fp) != 0) {
+			quote(q, sizeof(q), v, n);
+			snprintf(msg, msglen, "%s: %s is not a SHA-256 fingerprint (64 hex digits, "
+			    "colons between pairs allowed)", k->name, q);
+			return XMIG_ERR_INVALID;
+		}
+		v += n;
+	}
+	return 0;
+}
+
 /* Set key k of c from text v.  On error writes "key: what is wrong" to msg. */
 static int
 key_set(struct conf *c, const struct conf_key *k, const char *v, char *msg, size_t msglen)
@@ -285,6 +365,13 @@ key_set(struct conf *c, const struct conf_key *k, const char *v, char *msg, size
 		snprintf(msg, msglen, "%s: %s is not auto, xen or sim", k->name, q);
 		return XMIG_ERR_INVALID;
 	}
+	case CT_COMPRESS:
+		if ((r = compress_mode_parse(v)) < 0) {
+			snprintf(msg, msglen, "%s: %s is not none, zstd, lz4 or auto", k->name, q);
+			return XMIG_ERR_INVALID;
+		}
+		*(int *)(void *)field = r;
+		return 0;
 	case CT_LOGLEVEL:
 		if ((r = log_level_parse(v)) < 0) {
 			snprintf(msg, msglen, "%s: %s is not error, warn, info, verbose or debug",
@@ -293,14 +380,23 @@ key_set(struct conf *c, const struct conf_key *k, const char *v, char *msg, size
 		}
 		*(int *)(void *)field = r;
 		return 0;
+	case CT_TLSVER:
+		if (strcmp(v, "1.2") != 0 && strcmp(v, "1.3") != 0) {
+			snprintf(msg, msglen, "%s: %s is not 1.2 or 1.3", k->name, q);
+			return XMIG_ERR_INVALID;
+		}
+		*(int *)(void *)field = v[2] == '2' ? 12 : 13;
+		return 0;
+	case CT_OPTPATH:
 	case CT_PATH:
-		if (v[0] != '/') {
+		if (v[0] != '/' && !(k->type == CT_OPTPATH && v[0] == '\0')) {
 			snprintf(msg, msglen, "%s: %s is not an absolute path", k->name, q);
 			return XMIG_ERR_INVALID;
 		}
 		/* fall through */
 	case CT_STRING:
 	case CT_ALLOW:
+	case CT_PINS:
 		if (vlen >= k->size) {
 			snprintf(msg, msglen, "%s: value is %zu bytes long, at most %zu allowed%s",
 			    k->name, vlen, k->size - 1,
@@ -316,6 +412,8 @@ key_set(struct conf *c, const struct conf_key *k, const char *v, char *msg, size
 				return r;
 			}
 		}
+		if (k->type == CT_PINS && (r = pins_check(k, v, msg, msglen)) != 0)
+			return r;
 		memcpy(field, v, vlen + 1);
 		return 0;
 	}
@@ -343,6 +441,12 @@ key_find(const char *name)
 		if (strcmp(conf_keys[i].name, name) == 0)
 			return &conf_keys[i];
 	return NULL;
+}
+
+bool
+conf_has_key(const char *name)
+{
+	return key_find(name) != NULL;
 }
 
 /* Optimal string alignment distance (Levenshtein plus transpositions),
@@ -691,15 +795,75 @@ key_format(const struct conf *c, const struct conf_key *k, char *out, size_t out
 	case CT_BACKEND:
 		snprintf(out, outlen, "%s", conf_backend_name(*(const enum conf_backend *)(const void *)field));
 		break;
+	case CT_COMPRESS:
+		snprintf(out, outlen, "%s", compress_mode_name(*(const int *)(const void *)field));
+		break;
 	case CT_LOGLEVEL:
 		snprintf(out, outlen, "%s", log_level_name((enum log_level)*(const int *)(const void *)field));
 		break;
+	case CT_TLSVER:
+		snprintf(out, outlen, "1.%d", *(const int *)(const void *)field - 10);
+		break;
 	case CT_PATH:
+	case CT_OPTPATH:
+	case CT_PINS:
 	case CT_STRING:
 	case CT_ALLOW:
 		snprintf(out, outlen, "%.*s", (int)strnlen(field, k->size), field);
 		break;
 	}
+}
+
+bool
+conf_tls_configured(const struct conf *c)
+{
+	return c->ssl_key_file[0] != '\0' || c->ssl_cert_file[0] != '\0' ||
+	    c->ssl_ca_file[0] != '\0';
+}
+
+/* The TLS files go together, and must be readable regular files: checked
+ * here so that "xmigd -n" names the key at fault. */
+static int
+check_tls(const struct conf *c, char *msg, size_t msglen)
+{
+	const struct { const char *key, *path; } f[] = {
+		{ "ssl-key-file", c->ssl_key_file },
+		{ "ssl-cert-file", c->ssl_cert_file },
+		{ "ssl-ca-file", c->ssl_ca_file },
+	};
+	size_t i;
+
+	if (c->relocation_ssl_server && c->relocation_server &&
+	    c->relocation_ssl_port == c->relocation_port) {
+		snprintf(msg, msglen, "relocation-ssl-port: %u is also relocation-port",
+		    c->relocation_ssl_port);
+		return XMIG_ERR_INVALID;
+	}
+	if (!c->relocation_ssl_server && !conf_tls_configured(c))
+		return 0;
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		struct stat st;
+		int fd;
+
+		if (f[i].path[0] == '\0') {
+			snprintf(msg, msglen, "%s is required %s", f[i].key, c->relocation_ssl_server ?
+			    "when relocation-ssl-server = yes" :
+			    "with the other ssl-*-file keys (set all three or none)");
+			return XMIG_ERR_INVALID;
+		}
+		if ((fd = open(f[i].path, O_RDONLY | O_CLOEXEC)) < 0) {
+			snprintf(msg, msglen, "%s: cannot read %s: %s", f[i].key, f[i].path,
+			    strerror(errno));
+			return XMIG_ERR_SYSTEM;
+		}
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			snprintf(msg, msglen, "%s: %s is not a regular file", f[i].key, f[i].path);
+			return XMIG_ERR_INVALID;
+		}
+		close(fd);
+	}
+	return 0;
 }
 
 int
@@ -729,6 +893,8 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 			goto out;
 		}
 	}
+	if ((r = check_tls(c, msg, sizeof(msg))) != 0 && err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", msg);
 out:
 	free(scratch);
 	free(val);

@@ -43,6 +43,17 @@ struct conf {
 	unsigned max_rounds;			/* migration-max-rounds, default 30 */
 	double max_factor;			/* migration-max-factor: total bytes cap / RAM, default 3 */
 	unsigned max_incoming;			/* max-incoming: concurrent incoming migrations, default 4 */
+	/* TLS (mutual, OpenSSL): see etc/xmigd.conf */
+	bool relocation_ssl_server;		/* relocation-ssl-server, default no */
+	uint16_t relocation_ssl_port;		/* relocation-ssl-port, default 8003 */
+	char ssl_key_file[1024];		/* ssl-key-file, "" = none */
+	char ssl_cert_file[1024];		/* ssl-cert-file */
+	char ssl_ca_file[1024];			/* ssl-ca-file: the peers' CA */
+	char ssl_peer_fingerprints[CONF_STR_MAX]; /* ssl-peer-fingerprints: SHA-256 pins */
+	int ssl_min_version;			/* ssl-min-version: 12 or 13 (TLS 1.x) */
+	unsigned bandwidth_mbit;		/* migration-bandwidth-mbit: stream cap, 0 = none */
+	int compress;				/* migration-compress: enum compress_mode */
+	bool auto_converge;			/* migration-auto-converge */
 };
 
 /* Fill defaults. */
@@ -58,5 +69,14 @@ int conf_check(const struct conf *c, char *err, size_t errlen);
 /* Write the effective configuration as "key = value" lines. */
 void conf_dump(const struct conf *c, FILE *out);
 const char *conf_backend_name(enum conf_backend b);
+/* Whether any of ssl-key-file, ssl-cert-file, ssl-ca-file is set (then all
+ * are, after conf_check): this host can dial peers over TLS. */
+bool conf_tls_configured(const struct conf *c);
+/* One SHA-256 fingerprint, 64 hex digits with or without colons between
+ * the pairs (as "openssl x509 -fingerprint -sha256" prints it). */
+int conf_fingerprint_parse(const char *s, size_t len, uint8_t out[32]);
+/* True when xmigd.conf has a key of this name (the xend importer writes
+ * keys that later versions add, such as the TLS ones, only when known). */
+bool conf_has_key(const char *name);
 
 #endif

@@ -72,6 +72,7 @@ proto_max_len(uint8_t type)
 	case MSG_ABORT: return REASON_LEN_MAX;
 	case MSG_QUERY: return QUERY_LEN;
 	case MSG_QUERY_REPLY: return QUERY_REPLY_LEN;
+	case MSG_ZPAGES: return PAGES_LEN_MAX;
 	default: return 0;
 	}
 }
@@ -110,7 +111,7 @@ proto_type_str(uint8_t type)
 		[MSG_CONTEXT] = "CONTEXT", [MSG_RAW] = "RAW",
 		[MSG_STREAM_END] = "STREAM_END", [MSG_BUILT] = "BUILT", [MSG_GO] = "GO",
 		[MSG_DONE] = "DONE", [MSG_ABORT] = "ABORT", [MSG_QUERY] = "QUERY",
-		[MSG_QUERY_REPLY] = "QUERY_REPLY",
+		[MSG_QUERY_REPLY] = "QUERY_REPLY", [MSG_ZPAGES] = "ZPAGES",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type] != NULL)
@@ -511,11 +512,11 @@ pages_head_decode(const uint8_t head[PAGES_HEAD_LEN], uint32_t frame_len, uint32
 	return 0;
 }
 
-int
-pages_entries_check(const uint64_t *entries, uint32_t count, uint32_t frame_len,
-    uint64_t nr_pages, uint32_t *n_normal)
+/* Kinds and pfns of a PAGES/ZPAGES entry list; counts the NORMAL pages. */
+static int
+pages_entries_validate(const uint64_t *entries, uint32_t count, uint64_t nr_pages,
+    uint32_t *n_normal)
 {
-	uint64_t want;
 	uint32_t i, normal = 0;
 
 	*n_normal = 0;
@@ -533,11 +534,71 @@ pages_entries_check(const uint64_t *entries, uint32_t count, uint32_t frame_len,
 		if (kind == PAGE_NORMAL)
 			normal++;
 	}
+	*n_normal = normal;
+	return 0;
+}
+
+int
+pages_entries_check(const uint64_t *entries, uint32_t count, uint32_t frame_len,
+    uint64_t nr_pages, uint32_t *n_normal)
+{
+	uint64_t want;
+	uint32_t normal;
+	int r;
+
+	*n_normal = 0;
+	if ((r = pages_entries_validate(entries, count, nr_pages, &normal)) != 0)
+		return r;
 	want = (uint64_t)PAGES_HEAD_LEN + 8ull * count + (uint64_t)normal * PROTO_PAGE_SIZE;
 	if (frame_len < want)
 		return XMIG_ERR_TRUNCATED;
 	if (frame_len > want)
 		return XMIG_ERR_TRAILING;
+	*n_normal = normal;
+	return 0;
+}
+
+int
+zpages_head_decode(const uint8_t head[ZPAGES_HEAD_LEN], uint32_t frame_len, uint32_t *round,
+    uint32_t *count, uint8_t *algo, uint32_t *zlen)
+{
+	uint32_t n, z;
+
+	*round = *count = *zlen = 0;
+	*algo = 0;
+	if (frame_len > PAGES_LEN_MAX)
+		return XMIG_ERR_TOO_LONG;
+	if (frame_len < ZPAGES_HEAD_LEN)
+		return XMIG_ERR_TRUNCATED;
+	n = be32_get(head + 4);
+	z = be32_get(head + 12);
+	if (n > PROTO_PAGES_MAX)
+		return XMIG_ERR_TOO_LONG;
+	if (n == 0 || z == 0 || (head[8] != ZALGO_ZSTD && head[8] != ZALGO_LZ4) ||
+	    head[9] != 0 || head[10] != 0 || head[11] != 0)
+		return XMIG_ERR_INVALID;
+	if ((uint64_t)ZPAGES_HEAD_LEN + 8ull * n + z != frame_len)
+		return (uint64_t)ZPAGES_HEAD_LEN + 8ull * n + z > frame_len ? XMIG_ERR_TRUNCATED
+		    : XMIG_ERR_TRAILING;
+	*round = be32_get(head);
+	*count = n;
+	*algo = head[8];
+	*zlen = z;
+	return 0;
+}
+
+int
+zpages_entries_check(const uint64_t *entries, uint32_t count, uint64_t nr_pages,
+    uint32_t zlen, uint32_t *n_normal)
+{
+	uint32_t normal;
+	int r;
+
+	*n_normal = 0;
+	if ((r = pages_entries_validate(entries, count, nr_pages, &normal)) != 0)
+		return r;
+	if (normal == 0 || (uint64_t)zlen >= (uint64_t)normal * PROTO_PAGE_SIZE)
+		return XMIG_ERR_INVALID;
 	*n_normal = normal;
 	return 0;
 }

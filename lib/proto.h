@@ -51,7 +51,8 @@ enum msg_type {
 	MSG_ABORT = 13,		/* either way: give up, with reason */
 	MSG_QUERY = 14,		/* S->R: outcome of an earlier job (by token) */
 	MSG_QUERY_REPLY = 15,	/* R->S */
-	MSG_TYPE_MAX = 15,
+	MSG_ZPAGES = 16,	/* S->R: a batch of pages, page data compressed */
+	MSG_TYPE_MAX = 16,
 };
 
 /* Reason codes in REFUSE and ABORT. */
@@ -145,6 +146,14 @@ struct msg_query_reply {
  * in entry order. */
 #define PAGES_HEAD_LEN 8
 
+/* ZPAGES: u32 round, u32 count, u8 algo (enum zpages_algo), 3 zero bytes,
+ * u32 zlen, then count u64 entries as in PAGES, then zlen bytes that
+ * decompress to exactly PROTO_PAGE_SIZE bytes per NORMAL entry.  A sender
+ * uses it only when the data shrinks, so zlen < the raw size and a ZPAGES
+ * frame is never longer than the PAGES frame it replaces. */
+#define ZPAGES_HEAD_LEN 16
+enum zpages_algo { ZALGO_ZSTD = 1, ZALGO_LZ4 = 2 };
+
 /* Frame header.  decode returns 0, or XMIG_ERR_BAD_MAGIC / _VERSION /
  * _BAD_TYPE (unknown and not optional) / _TOO_LONG. */
 void frame_hdr_encode(uint8_t out[FRAME_HDR_LEN], uint8_t type, uint16_t flags, uint32_t len);
@@ -185,6 +194,12 @@ int pages_head_decode(const uint8_t head[PAGES_HEAD_LEN], uint32_t frame_len,
     uint32_t *round, uint32_t *count);
 int pages_entries_check(const uint64_t *entries /* host order */, uint32_t count,
     uint32_t frame_len, uint64_t nr_pages, uint32_t *n_normal);
+/* ZPAGES: head checks (count, algo, padding, exact frame length); the
+ * entries check validates kinds and pfns and that zlen < the raw size. */
+int zpages_head_decode(const uint8_t head[ZPAGES_HEAD_LEN], uint32_t frame_len,
+    uint32_t *round, uint32_t *count, uint8_t *algo, uint32_t *zlen);
+int zpages_entries_check(const uint64_t *entries, uint32_t count, uint64_t nr_pages,
+    uint32_t zlen, uint32_t *n_normal);
 static inline uint64_t page_entry(uint64_t pfn, unsigned kind)
 { return ((uint64_t)kind << 60) | (pfn & PAGE_ENTRY_PFN_MASK); }
 static inline uint64_t page_entry_pfn(uint64_t e) { return e & PAGE_ENTRY_PFN_MASK; }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "compress.h"
 #include "ctl.h"
 #include "proto.h"
 #include "util.h"
@@ -26,7 +27,7 @@
 /* How often the watch loop looks at the Ctrl-C flag. */
 #define WATCH_TICK_MS 200
 
-enum { OPT_JSON = 1000, OPT_DOWNTIME, OPT_MAX_ROUNDS };
+enum { OPT_JSON = 1000, OPT_DOWNTIME, OPT_MAX_ROUNDS, OPT_COMPRESS, OPT_AUTOCONV, OPT_MAXFACTOR };
 
 /* xmigd's limits for the migrate request's numbers (ctlsrv.c). */
 #define MAX_DOWNTIME_MS 600000
@@ -301,8 +302,14 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 		{ 0, "json", false, OPT_JSON },
 		{ 0, "downtime", true, OPT_DOWNTIME },
 		{ 0, "max-rounds", true, OPT_MAX_ROUNDS },
+		{ 0, "compress", true, OPT_COMPRESS },
+		{ 0, "auto-converge", false, OPT_AUTOCONV },
+		{ 0, "max-factor", true, OPT_MAXFACTOR },
 		{ 0, NULL, false, 0 },
 	};
+	const char *compress = NULL;
+	bool autoconv = false;
+	double maxfactor = 0;
 	const char *pos[2] = { NULL, NULL }, *v;
 	const char *port_arg = NULL;
 	char host[PROTO_HOST_MAX], shown[PROTO_HOST_MAX + 16];
@@ -350,6 +357,23 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 			if (parse_u64(v, 1, MAX_ROUNDS, &rounds) != 0)
 				return usage_error("migrate", "bad round count '%s' (1-%u)", v, MAX_ROUNDS);
 			break;
+		case OPT_COMPRESS:
+			if (compress_mode_parse(v) < 0)
+				return usage_error("migrate", "bad compression '%s' (zstd, lz4, none "
+				    "or auto)", v);
+			compress = v;
+			break;
+		case OPT_AUTOCONV:
+			autoconv = true;
+			break;
+		case OPT_MAXFACTOR: {
+			char *end;
+
+			maxfactor = strtod(v, &end);
+			if (*v == '\0' || *end != '\0' || !(maxfactor >= 1.0 && maxfactor <= 100.0))
+				return usage_error("migrate", "bad factor '%s' (1-100)", v);
+			break;
+		}
 		}
 	}
 	if (npos < 2)
@@ -382,6 +406,12 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 		json_object_set_new(req, "max_rounds", json_integer((json_int_t)rounds));
 	if (req && mbit)
 		json_object_set_new(req, "bandwidth_mbit", json_integer((json_int_t)mbit));
+	if (req && compress)
+		json_object_set_new(req, "compress", json_string(compress));
+	if (req && autoconv)
+		json_object_set_new(req, "auto_converge", json_true());
+	if (req && maxfactor > 0)
+		json_object_set_new(req, "max_factor", json_real(maxfactor));
 
 	/* Ctrl-C from here on cancels the job once it has an id; a second
 	 * one kills xmig (SA_RESETHAND) and xmigd goes on cancelling.  An

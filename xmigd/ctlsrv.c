@@ -12,6 +12,7 @@
 
 #include "ctl.h"
 #include "ctlsrv.h"
+#include "compress.h"
 #include "engine.h"
 #include "log.h"
 #include "util.h"
@@ -112,6 +113,22 @@ ctl_migrate(struct ctl_client *cl, json_t *req)
 	strlcpy_x(sr.host, host, sizeof(sr.host));
 	sr.port = (uint16_t)port;
 	sr.live = json_is_true(json_object_get(req, "live"));
+	sr.auto_converge = json_is_true(json_object_get(req, "auto_converge"));
+	{
+		json_t *mf = json_object_get(req, "max_factor");
+		const char *cz = json_string_value(json_object_get(req, "compress"));
+
+		if (mf != NULL && !json_is_null(mf)) {
+			if (!json_is_number(mf) || json_number_value(mf) < 1.0 ||
+			    json_number_value(mf) > 100.0)
+				return ctl_reply_error(cl->fd, "max_factor must be 1..100");
+			sr.max_factor = json_number_value(mf);
+		}
+		sr.compress = -1;	/* the daemon's default */
+		if (cz != NULL && (sr.compress = compress_mode_parse(cz)) < 0)
+			return ctl_reply_error(cl->fd, "unknown compression '%s' (zstd, lz4, "
+			    "none or auto)", cz);
+	}
 	if ((j = engine_send_start(cl->d, &sr, err, sizeof(err))) == NULL)
 		return ctl_reply_error(cl->fd, "%s", err);
 	if (ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "job", job_to_json(j))) != 0)

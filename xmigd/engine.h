@@ -22,6 +22,9 @@ struct send_req {
 	unsigned downtime_ms;	/* 0 = config default */
 	unsigned max_rounds;	/* 0 = config default */
 	unsigned bandwidth_mbit;	/* stream limit (xm's -r), 0 = none */
+	double max_factor;	/* 0 = config default */
+	bool auto_converge;
+	int compress;		/* enum compress_mode */
 };
 
 /* Validate the request against local facts and start the job thread.

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "compress.h"
 #include "engine_int.h"
 #include "fault.h"
 #include "log.h"
@@ -30,29 +31,21 @@ struct recv_ctx {
 	uint32_t page_size;
 	uint8_t *buf;			/* CONTEXT / RAW payloads */
 	uint64_t *written;		/* pages written by this stream, 1 bit each */
+	uint8_t *stage;			/* a decompressed ZPAGES batch */
 	bool accepted;			/* PREPARE_OK sent */
 	uint64_t entries[PROTO_PAGES_MAX];
 	struct iovec iov[PROTO_PAGES_MAX];
 	char why[512];
 };
 
+/* Put a batch's pages in place.  Normal pages come from `data` (the
+ * decompressed batch) or, when data is NULL, are read from the socket
+ * straight into guest memory. */
 static int
-recv_pages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
+recv_store(struct recv_ctx *s, uint32_t count, const uint8_t *data)
 {
-	uint8_t head[PAGES_HEAD_LEN];
-	uint32_t round, count, n_normal, i, k = 0;
-	int r;
+	uint32_t i, k = 0;
 
-	if ((r = xconn_read_exact(&s->c, head, sizeof(head))) != 0)
-		return r;
-	if ((r = pages_head_decode(head, fh->len, &round, &count)) != 0)
-		return r;
-	if ((r = xconn_read_exact(&s->c, s->entries, 8ull * count)) != 0)
-		return r;
-	for (i = 0; i < count; i++)
-		s->entries[i] = be64_get((const uint8_t *)&s->entries[i]);
-	if ((r = pages_entries_check(s->entries, count, fh->len, s->nr_pages, &n_normal)) != 0)
-		return r;
 	for (i = 0; i < count; i++) {
 		uint64_t pfn = page_entry_pfn(s->entries[i]);
 		uint8_t *dst = s->io.page_dest(s->io.bctx, pfn);
@@ -66,15 +59,23 @@ recv_pages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 				memset(dst, 0, s->page_size);
 				s->written[pfn / 64] &= ~bit;
 			}
+			continue;
+		}
+		s->written[pfn / 64] |= bit;
+		if (data != NULL) {
+			memcpy(dst, data + (size_t)k * s->page_size, s->page_size);
 		} else {
-			s->written[pfn / 64] |= bit;
 			s->iov[k].iov_base = dst;
 			s->iov[k].iov_len = s->page_size;
-			k++;
 		}
+		k++;
 	}
-	if ((r = xconn_readv_exact(&s->c, s->iov, (int)k)) != 0)
-		return r;
+	return data != NULL ? 0 : xconn_readv_exact(&s->c, s->iov, (int)k);
+}
+
+static void
+recv_count(struct recv_ctx *s, uint32_t round, uint32_t count, uint32_t n_normal)
+{
 	job_lock();
 	s->j->pages_sent += count;
 	s->j->zero_pages += count - n_normal;
@@ -82,6 +83,66 @@ recv_pages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 	s->j->bytes_sent = s->c.rx_bytes;
 	s->j->iteration = round + 1;
 	job_unlock();
+}
+
+static int
+recv_entries(struct recv_ctx *s, uint32_t count)
+{
+	uint32_t i;
+	int r;
+
+	if ((r = xconn_read_exact(&s->c, s->entries, 8ull * count)) != 0)
+		return r;
+	for (i = 0; i < count; i++)
+		s->entries[i] = be64_get((const uint8_t *)&s->entries[i]);
+	return 0;
+}
+
+static int
+recv_pages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
+{
+	uint8_t head[PAGES_HEAD_LEN];
+	uint32_t round, count, n_normal;
+	int r;
+
+	if (fh->len < PAGES_HEAD_LEN)
+		return XMIG_ERR_TRUNCATED;
+	if ((r = xconn_read_exact(&s->c, head, sizeof(head))) != 0 ||
+	    (r = pages_head_decode(head, fh->len, &round, &count)) != 0 ||
+	    (r = recv_entries(s, count)) != 0 ||
+	    (r = pages_entries_check(s->entries, count, fh->len, s->nr_pages, &n_normal)) != 0 ||
+	    (r = recv_store(s, count, NULL)) != 0)
+		return r;
+	recv_count(s, round, count, n_normal);
+	rec->type = HV_REC_PAGES;
+	rec->count = count;
+	return 0;
+}
+
+/* ZPAGES: the compressed data is read whole, checked by decompressing to
+ * exactly the size the entries promise, then copied into place. */
+static int
+recv_zpages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
+{
+	uint8_t head[ZPAGES_HEAD_LEN], algo;
+	uint32_t round, count, zlen, n_normal;
+	int r;
+
+	if (fh->len < ZPAGES_HEAD_LEN)
+		return XMIG_ERR_TRUNCATED;
+	if (s->stage == NULL &&
+	    (s->stage = malloc((size_t)PROTO_PAGES_MAX * PROTO_PAGE_SIZE)) == NULL)
+		return XMIG_ERR_NOMEM;
+	if ((r = xconn_read_exact(&s->c, head, sizeof(head))) != 0 ||
+	    (r = zpages_head_decode(head, fh->len, &round, &count, &algo, &zlen)) != 0 ||
+	    (r = recv_entries(s, count)) != 0 ||
+	    (r = zpages_entries_check(s->entries, count, s->nr_pages, zlen, &n_normal)) != 0 ||
+	    (r = xconn_read_exact(&s->c, s->buf, zlen)) != 0 ||
+	    (r = decompress_exact(algo, s->buf, zlen, s->stage,
+	    (size_t)n_normal * s->page_size)) != 0 ||
+	    (r = recv_store(s, count, s->stage)) != 0)
+		return r;
+	recv_count(s, round, count, n_normal);
 	rec->type = HV_REC_PAGES;
 	rec->count = count;
 	return 0;
@@ -104,6 +165,8 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 	switch (fh.type) {
 	case MSG_PAGES:
 		return recv_pages(s, &fh, rec);
+	case MSG_ZPAGES:
+		return recv_zpages(s, &fh, rec);
 	case MSG_ROUND_END:
 		if ((r = xconn_read_exact(&s->c, s->buf, fh.len)) != 0 ||
 		    (r = msg_round_end_decode(s->buf, fh.len, &re)) != 0)
@@ -425,6 +488,7 @@ recv_thread(void *arg)
 	}
 	xconn_close(&s->c);
 	free(s->written);
+	free(s->stage);
 	free(s->buf);
 	free(s);
 	return NULL;

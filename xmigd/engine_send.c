@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "compress.h"
 #include "engine_int.h"
 #include "log.h"
 #include "policy.h"
@@ -28,15 +29,25 @@ struct send_ctx {
 	struct xconn c;
 	struct hv_dominfo dom;
 	struct policy_cfg pcfg;
+	struct policy_state pst;
+	unsigned throttle_applied;	/* guest throttle now in force, % */
 	uint32_t page_size;
 	uint64_t nr_pages;
 	/* per-round measurements */
 	uint64_t round_t0_us, round_tx0;
 	double bandwidth;	/* bytes/s, smoothed */
 	/* one PAGES frame */
-	uint8_t head[FRAME_HDR_LEN + PAGES_HEAD_LEN];
+	uint8_t head[FRAME_HDR_LEN + ZPAGES_HEAD_LEN];
 	uint64_t entries[PROTO_PAGES_MAX];
 	struct iovec iov[PROTO_PAGES_MAX + 2];
+	/* compression (ZPAGES) */
+	int compress;			/* enum compress_mode, resolved */
+	int compress_algo;		/* COMPRESS_ZSTD or COMPRESS_LZ4 when compressing */
+	struct compressor *comp;
+	uint8_t *stage, *zbuf;		/* PROTO_PAGES_MAX pages each */
+	unsigned batches;
+	double c_speed, c_ratio;	/* compressor input bytes/s, output/input */
+	uint64_t wire_bytes, wire_us;	/* page frames: bytes and time in writev */
 };
 
 static bool
@@ -53,12 +64,56 @@ page_is_zero(const uint8_t *p, size_t len)
 	return true;
 }
 
+/* Should this batch of `raw` bytes be compressed?  Forced modes always;
+ * auto when compressing and sending the result is expected to beat sending
+ * it as it is, from measured compressor speed and ratio and the link's own
+ * speed (time spent in writev), re-sampling every 16th batch. */
+static bool
+send_should_compress(struct send_ctx *s, uint64_t raw)
+{
+	double link, plain, packed;
+
+	if (s->comp == NULL || raw == 0)
+		return false;
+	if (s->compress != COMPRESS_AUTO)
+		return true;
+	if (s->c_speed <= 0 || s->wire_us == 0 || s->batches % 16 == 0)
+		return true;
+	link = (double)s->wire_bytes * 1e6 / (double)s->wire_us;
+	plain = (double)raw / link;
+	packed = (double)raw / s->c_speed + (double)raw * s->c_ratio / link;
+	return packed < 0.95 * plain;
+}
+
+/* Gather the batch's normal pages and compress them; returns the
+ * compressed length, or 0 when it does not pay (then they go as PAGES). */
+static long
+send_compress(struct send_ctx *s, unsigned normal)
+{
+	uint64_t raw = (uint64_t)normal * s->page_size, t0;
+	unsigned i;
+	long z;
+	double speed, ratio;
+
+	for (i = 0; i < normal; i++)
+		memcpy(s->stage + (size_t)i * s->page_size, s->iov[2 + i].iov_base, s->page_size);
+	t0 = now_us();
+	z = compressor_run(s->comp, s->stage, raw, s->zbuf, raw - 1);
+	speed = (double)raw * 1e6 / (double)(now_us() - t0 + 1);
+	ratio = z > 0 ? (double)z / (double)raw : 1.0;
+	s->c_speed = s->c_speed > 0 ? 0.8 * s->c_speed + 0.2 * speed : speed;
+	s->c_ratio = s->c_ratio > 0 ? 0.8 * s->c_ratio + 0.2 * ratio : ratio;
+	return z;
+}
+
 static int
 send_frame_pages(struct send_ctx *s, unsigned round, const uint64_t *pfns, unsigned n,
     const uint8_t *base)
 {
 	unsigned i, normal = 0, iovcnt = 2;
-	uint32_t len;
+	uint32_t len, hlen = FRAME_HDR_LEN + PAGES_HEAD_LEN;
+	uint64_t t0;
+	long z = 0;
 	int r;
 
 	for (i = 0; i < n; i++) {
@@ -74,22 +129,47 @@ send_frame_pages(struct send_ctx *s, unsigned round, const uint64_t *pfns, unsig
 			normal++;
 		}
 	}
-	len = PAGES_HEAD_LEN + 8 * n + normal * s->page_size;
-	frame_hdr_encode(s->head, MSG_PAGES, 0, len);
-	be32_put(s->head + FRAME_HDR_LEN, round);
-	be32_put(s->head + FRAME_HDR_LEN + 4, n);
+	s->batches++;
+	if (send_should_compress(s, (uint64_t)normal * s->page_size) &&
+	    (z = send_compress(s, normal)) < 0)
+		return (int)z;
+	if (z > 0) {
+		len = ZPAGES_HEAD_LEN + 8 * n + (uint32_t)z;
+		hlen = FRAME_HDR_LEN + ZPAGES_HEAD_LEN;
+		frame_hdr_encode(s->head, MSG_ZPAGES, 0, len);
+		be32_put(s->head + FRAME_HDR_LEN, round);
+		be32_put(s->head + FRAME_HDR_LEN + 4, n);
+		s->head[FRAME_HDR_LEN + 8] = (uint8_t)s->compress_algo;
+		memset(s->head + FRAME_HDR_LEN + 9, 0, 3);
+		be32_put(s->head + FRAME_HDR_LEN + 12, (uint32_t)z);
+		s->iov[2].iov_base = s->zbuf;
+		s->iov[2].iov_len = (size_t)z;
+		iovcnt = 3;
+	} else {
+		len = PAGES_HEAD_LEN + 8 * n + normal * s->page_size;
+		frame_hdr_encode(s->head, MSG_PAGES, 0, len);
+		be32_put(s->head + FRAME_HDR_LEN, round);
+		be32_put(s->head + FRAME_HDR_LEN + 4, n);
+	}
 	s->iov[0].iov_base = s->head;
-	s->iov[0].iov_len = sizeof(s->head);
+	s->iov[0].iov_len = hlen;
 	s->iov[1].iov_base = s->entries;
 	s->iov[1].iov_len = 8 * n;
+	t0 = now_us();
 	if ((r = xconn_writev_all(&s->c, s->iov, (int)iovcnt)) != 0)
 		return r;
+	s->wire_us += now_us() - t0;
+	s->wire_bytes += FRAME_HDR_LEN + len;
 	job_lock();
 	s->j->pages_sent += n;
 	s->j->zero_pages += n - normal;
 	s->j->normal_pages += normal;
 	s->j->bytes_sent = s->c.tx_bytes;
 	s->j->remaining_pages = s->j->remaining_pages > n ? s->j->remaining_pages - n : 0;
+	if (z > 0) {
+		s->j->compressed_bytes += (uint64_t)normal * s->page_size;
+		s->j->compressed_wire += (uint64_t)z;
+	}
 	job_unlock();
 	return 0;
 }
@@ -213,7 +293,25 @@ send_policy(struct hv_precopy_stats st, void *opaque)
 		.cancelled = io_cancelled(&s->io),
 	};
 	enum policy_why why;
-	enum policy_decision dec = policy_decide(&s->pcfg, &in, &why);
+	enum policy_decision dec = policy_decide(&s->pcfg, &s->pst, &in, &why);
+	struct hv *hv = s->d->hv;
+
+	if (dec == POLICY_CONTINUE && s->pst.throttle_pct != s->throttle_applied) {
+		int r = hv->ops->throttle(hv, s->dom.id, s->pst.throttle_pct);
+
+		if (r == 0) {
+			s->throttle_applied = s->pst.throttle_pct;
+			jlog(LOG_LVL_VERBOSE, s->j->id, "auto-converge: guest throttled to %u %%",
+			    s->throttle_applied);
+		} else {
+			jlog(LOG_LVL_WARN, s->j->id, "auto-converge: cannot throttle %s: %s",
+			    s->dom.name, xmig_strerror(r));
+		}
+	}
+	job_lock();
+	s->j->throttle_pct = s->throttle_applied;
+	s->j->target_ms = s->pst.target_ms;
+	job_unlock();
 
 	if (dec == POLICY_STOP) {
 		job_lock();
@@ -519,6 +617,36 @@ out:
 	free(buf);
 }
 
+static void
+send_ctx_free(struct send_ctx *s)
+{
+	if (s == NULL)
+		return;
+	compressor_free(s->comp);
+	free(s->stage);
+	free(s->zbuf);
+	free(s);
+}
+
+/* Resolve the compression mode: the request's, else the daemon's default. */
+static int
+send_setup_compress(struct send_ctx *s, const struct send_req *req, char *err, size_t errlen)
+{
+	s->compress = req->compress >= 0 ? req->compress : s->d->conf.compress;
+	if (s->compress == COMPRESS_NONE)
+		return 0;
+	s->compress_algo = s->compress == COMPRESS_AUTO ? COMPRESS_ZSTD : s->compress;
+	s->comp = compressor_new(s->compress_algo);
+	s->stage = malloc((size_t)PROTO_PAGES_MAX * PROTO_PAGE_SIZE);
+	s->zbuf = malloc((size_t)PROTO_PAGES_MAX * PROTO_PAGE_SIZE);
+	if (s->comp == NULL || s->stage == NULL || s->zbuf == NULL) {
+		snprintf(err, errlen, "cannot set up %s compression",
+		    compress_mode_name(s->compress));
+		return XMIG_ERR_NOMEM;
+	}
+	return 0;
+}
+
 static void *
 send_thread(void *arg)
 {
@@ -526,7 +654,7 @@ send_thread(void *arg)
 	struct job *j = s->j;
 
 	send_job(s);
-	free(s);
+	send_ctx_free(s);
 	job_lock();
 	j->thread_done = true;
 	job_unlock();
@@ -582,13 +710,19 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 	s->nr_pages = s->dom.memory / hi.page_size;
 	s->pcfg.downtime_ms = req->downtime_ms ? req->downtime_ms : d->conf.downtime_ms;
 	s->pcfg.max_rounds = req->max_rounds ? req->max_rounds : d->conf.max_rounds;
-	s->pcfg.max_factor = d->conf.max_factor;
+	s->pcfg.max_factor = req->max_factor > 0 ? req->max_factor : d->conf.max_factor;
+	s->pcfg.auto_converge = req->auto_converge || d->conf.auto_converge;
+	if (s->req.bandwidth_mbit == 0)
+		s->req.bandwidth_mbit = d->conf.bandwidth_mbit;
+	policy_state_init(&s->pst, &s->pcfg);
 	s->io.pages = io_pages;
 	s->io.round_end = io_round_end;
 	s->io.suspended = io_suspended;
 	s->io.context = io_context;
 	s->io.raw = io_raw;
 	s->io.cancelled = io_cancelled;
+	if (send_setup_compress(s, req, err, errlen) != 0)
+		goto fail;
 	if ((j = job_new(false)) == NULL) {
 		snprintf(err, errlen, "too many jobs");
 		goto fail;
@@ -613,12 +747,12 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 		job_lock();
 		j->thread_done = true;
 		job_unlock();
-		free(s);
+		send_ctx_free(s);
 		return j;
 	}
 	pthread_attr_destroy(&attr);
 	return j;
 fail:
-	free(s);
+	send_ctx_free(s);
 	return NULL;
 }

@@ -220,8 +220,9 @@ job_to_json_locked(const struct job *j)
 {
 	const char *res = job_result_name(j);
 	uint64_t total = job_finished(j) ? j->total_ms : (now_us() - j->t_start_us) / 1000;
+	json_t *o;
 
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I,"
+	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I,"
 	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
 	    "id", (json_int_t)j->id,
 	    "direction", j->incoming ? "in" : "out",
@@ -248,6 +249,19 @@ job_to_json_locked(const struct job *j)
 	    "dest_domid", (json_int_t)j->dest_domid,
 	    "domid", (json_int_t)j->domid,
 	    "stop_reason", j->stop_reason);
+	if (o == NULL)
+		return NULL;
+	/* QEMU query-migrate style names, for tools that know those. */
+	json_object_set_new(o, "transferred_bytes", json_integer((json_int_t)j->bytes_sent));
+	json_object_set_new(o, "remaining_bytes",
+	    json_integer((json_int_t)(j->remaining_pages * 4096)));
+	json_object_set_new(o, "total_bytes", json_integer((json_int_t)j->memory_bytes));
+	json_object_set_new(o, "throttle_pct", json_integer(j->throttle_pct));
+	json_object_set_new(o, "downtime_target_ms", json_integer(j->target_ms));
+	json_object_set_new(o, "compressed_bytes", json_integer((json_int_t)j->compressed_bytes));
+	json_object_set_new(o, "compressed_wire_bytes",
+	    json_integer((json_int_t)j->compressed_wire));
+	return o;
 }
 
 json_t *

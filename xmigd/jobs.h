@@ -51,6 +51,10 @@ struct job {
 	uint64_t t_start_us;	/* monotonic */
 	uint64_t t_pause_us;
 	char stop_reason[32];
+	unsigned throttle_pct;	/* auto-converge throttle in force */
+	unsigned target_ms;	/* downtime target now (raised on schedule) */
+	uint64_t compressed_bytes; /* page bytes before compression, of pages sent compressed */
+	uint64_t compressed_wire; /* what they took on the wire */
 };
 
 void jobs_init(void);

@@ -5,6 +5,11 @@
 /* Before the first measurement: assume a modest 1 Gbit/s link so the first
  * decision is neither reckless nor endless. */
 #define POLICY_DEFAULT_BW (125.0 * 1000 * 1000)
+/* Auto-converge steps, QEMU's defaults but capped lower: a guest throttled
+ * to 1 % is not "live" any more. */
+#define POLICY_THROTTLE_INITIAL 20
+#define POLICY_THROTTLE_STEP 10
+#define POLICY_THROTTLE_MAX 90
 
 void
 policy_cfg_default(struct policy_cfg *cfg)
@@ -12,6 +17,7 @@ policy_cfg_default(struct policy_cfg *cfg)
 	cfg->downtime_ms = CONF_DEFAULT_DOWNTIME_MS;
 	cfg->max_rounds = CONF_DEFAULT_MAX_ROUNDS;
 	cfg->max_factor = CONF_DEFAULT_MAX_FACTOR;
+	cfg->auto_converge = false;
 }
 
 uint64_t
@@ -22,18 +28,52 @@ policy_expected_downtime_ms(uint64_t dirty, uint32_t page_size, double bandwidth
 	return (uint64_t)((double)dirty * page_size * 1000.0 / bandwidth);
 }
 
+void
+policy_state_init(struct policy_state *st, const struct policy_cfg *cfg)
+{
+	st->prev_dirty = -1;
+	st->no_progress = 0;
+	st->target_ms = cfg->downtime_ms;
+	st->throttle_pct = 0;
+}
+
+/* A round made progress when it shrank the dirty set by at least 10 %. */
+static void
+policy_track_progress(const struct policy_cfg *cfg, struct policy_state *st,
+    const struct policy_input *in)
+{
+	if (in->dirty_pages < 0)
+		return;
+	if (st->prev_dirty >= 0 && in->dirty_pages * 10 > st->prev_dirty * 9) {
+		st->no_progress++;
+		if (cfg->auto_converge) {
+			st->throttle_pct = st->throttle_pct == 0 ? POLICY_THROTTLE_INITIAL
+			    : st->throttle_pct + POLICY_THROTTLE_STEP;
+			if (st->throttle_pct > POLICY_THROTTLE_MAX)
+				st->throttle_pct = POLICY_THROTTLE_MAX;
+		} else {
+			unsigned raised = cfg->downtime_ms + cfg->downtime_ms / 2 * st->no_progress;
+
+			st->target_ms = raised < 4 * cfg->downtime_ms ? raised : 4 * cfg->downtime_ms;
+		}
+	}
+	st->prev_dirty = in->dirty_pages;
+}
+
 enum policy_decision
-policy_decide(const struct policy_cfg *cfg, const struct policy_input *in, enum policy_why *why)
+policy_decide(const struct policy_cfg *cfg, struct policy_state *st,
+    const struct policy_input *in, enum policy_why *why)
 {
 	enum policy_why w = WHY_NONE;
 	enum policy_decision d = POLICY_CONTINUE;
 
+	policy_track_progress(cfg, st, in);
 	if (in->cancelled) {
 		w = WHY_CANCELLED;
 		d = POLICY_ABORT;
 	} else if (in->dirty_pages >= 0 &&
 	    policy_expected_downtime_ms((uint64_t)in->dirty_pages, in->page_size,
-	    in->bandwidth) <= cfg->downtime_ms) {
+	    in->bandwidth) <= st->target_ms) {
 		w = WHY_CONVERGED;
 		d = POLICY_STOP;
 	} else if (in->iteration >= cfg->max_rounds) {

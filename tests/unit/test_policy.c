@@ -9,6 +9,16 @@
 
 static struct policy_cfg cfg = { .downtime_ms = 300, .max_rounds = 30, .max_factor = 3.0 };
 
+/* One decision from a fresh state. */
+static enum policy_decision
+decide(const struct policy_cfg *c, const struct policy_input *in, enum policy_why *why)
+{
+	struct policy_state st;
+
+	policy_state_init(&st, c);
+	return policy_decide(c, &st, in, why);
+}
+
 static struct policy_input
 input(unsigned it, uint64_t total, int64_t dirty, double bw)
 {
@@ -27,7 +37,7 @@ test_stops_when_dirty_pages_fit_the_downtime_target(void **st)
 	enum policy_why why;
 
 	(void)st;
-	assert_int_equal(policy_decide(&cfg, &in, &why), POLICY_STOP);
+	assert_int_equal(decide(&cfg, &in, &why), POLICY_STOP);
 	assert_int_equal(why, WHY_CONVERGED);
 }
 
@@ -37,7 +47,7 @@ test_continues_when_dirty_pages_exceed_the_target(void **st)
 	struct policy_input in = input(2, 300000, 80000, 1e9);
 
 	(void)st;
-	assert_int_equal(policy_decide(&cfg, &in, NULL), POLICY_CONTINUE);
+	assert_int_equal(decide(&cfg, &in, NULL), POLICY_CONTINUE);
 }
 
 static void
@@ -47,7 +57,7 @@ test_stops_at_the_round_cap(void **st)
 	enum policy_why why;
 
 	(void)st;
-	assert_int_equal(policy_decide(&cfg, &in, &why), POLICY_STOP);
+	assert_int_equal(decide(&cfg, &in, &why), POLICY_STOP);
 	assert_int_equal(why, WHY_MAX_ROUNDS);
 }
 
@@ -58,7 +68,7 @@ test_stops_at_the_byte_cap(void **st)
 	enum policy_why why;
 
 	(void)st;
-	assert_int_equal(policy_decide(&cfg, &in, &why), POLICY_STOP);
+	assert_int_equal(decide(&cfg, &in, &why), POLICY_STOP);
 	assert_int_equal(why, WHY_MAX_BYTES);
 }
 
@@ -70,7 +80,7 @@ test_aborts_when_cancelled_even_if_converged(void **st)
 
 	(void)st;
 	in.cancelled = true;
-	assert_int_equal(policy_decide(&cfg, &in, &why), POLICY_ABORT);
+	assert_int_equal(decide(&cfg, &in, &why), POLICY_ABORT);
 	assert_int_equal(why, WHY_CANCELLED);
 }
 
@@ -80,7 +90,7 @@ test_unknown_dirty_count_never_counts_as_converged(void **st)
 	struct policy_input in = input(1, 262144, -1, 1e9);
 
 	(void)st;
-	assert_int_equal(policy_decide(&cfg, &in, NULL), POLICY_CONTINUE);
+	assert_int_equal(decide(&cfg, &in, NULL), POLICY_CONTINUE);
 }
 
 static void
@@ -90,6 +100,81 @@ test_unmeasured_bandwidth_assumes_a_gigabit_link(void **st)
 	/* 125 MB/s: 30518 pages take ~1000 ms. */
 	assert_in_range(policy_expected_downtime_ms(30518, 4096, 0), 990, 1010);
 	assert_int_equal(policy_expected_downtime_ms(0, 4096, 0), 0);
+}
+
+static void
+test_rounds_without_progress_raise_the_target_on_a_schedule(void **st_)
+{
+	struct policy_state st;
+	struct policy_input in = input(1, 262144, 100000, 1e9);	/* ~410 ms */
+	enum policy_why why;
+
+	(void)st_;
+	policy_state_init(&st, &cfg);
+	assert_int_equal(policy_decide(&cfg, &st, &in, NULL), POLICY_CONTINUE);
+	in.iteration = 2;	/* no progress: 300 -> 450 ms */
+	assert_int_equal(policy_decide(&cfg, &st, &in, &why), POLICY_STOP);
+	assert_int_equal(why, WHY_CONVERGED);
+	assert_int_equal(st.target_ms, 450);
+	assert_int_equal(st.throttle_pct, 0);
+}
+
+static void
+test_the_raised_target_never_exceeds_four_times_the_configured_one(void **st_)
+{
+	struct policy_state st;
+	struct policy_input in = input(1, 262144, 10000000, 1e9);
+	unsigned i;
+
+	(void)st_;
+	policy_state_init(&st, &cfg);
+	for (i = 0; i < 20; i++) {
+		in.iteration = i + 1;
+		policy_decide(&cfg, &st, &in, NULL);
+	}
+	assert_int_equal(st.target_ms, 1200);
+}
+
+static void
+test_auto_converge_throttles_instead_of_raising_the_target(void **st_)
+{
+	struct policy_cfg ac = cfg;
+	struct policy_state st;
+	struct policy_input in = input(1, 262144, 200000, 1e9);
+	unsigned i;
+
+	(void)st_;
+	ac.auto_converge = true;
+	policy_state_init(&st, &ac);
+	assert_int_equal(policy_decide(&ac, &st, &in, NULL), POLICY_CONTINUE);
+	assert_int_equal(st.throttle_pct, 0);
+	in.iteration = 2;
+	assert_int_equal(policy_decide(&ac, &st, &in, NULL), POLICY_CONTINUE);
+	assert_int_equal(st.throttle_pct, 20);
+	assert_int_equal(st.target_ms, 300);
+	for (i = 3; i < 20; i++) {
+		in.iteration = i;
+		policy_decide(&ac, &st, &in, NULL);
+	}
+	assert_int_equal(st.throttle_pct, 90);
+}
+
+static void
+test_a_shrinking_dirty_set_counts_as_progress(void **st_)
+{
+	struct policy_cfg ac = cfg;
+	struct policy_state st;
+	struct policy_input in = input(1, 262144, 200000, 1e9);
+
+	(void)st_;
+	ac.auto_converge = true;
+	policy_state_init(&st, &ac);
+	policy_decide(&ac, &st, &in, NULL);
+	in.iteration = 2;
+	in.dirty_pages = 170000;	/* -15 % */
+	policy_decide(&ac, &st, &in, NULL);
+	assert_int_equal(st.no_progress, 0);
+	assert_int_equal(st.throttle_pct, 0);
 }
 
 int
@@ -103,6 +188,10 @@ main(void)
 		cmocka_unit_test(test_aborts_when_cancelled_even_if_converged),
 		cmocka_unit_test(test_unknown_dirty_count_never_counts_as_converged),
 		cmocka_unit_test(test_unmeasured_bandwidth_assumes_a_gigabit_link),
+		cmocka_unit_test(test_rounds_without_progress_raise_the_target_on_a_schedule),
+		cmocka_unit_test(test_the_raised_target_never_exceeds_four_times_the_configured_one),
+		cmocka_unit_test(test_auto_converge_throttles_instead_of_raising_the_target),
+		cmocka_unit_test(test_a_shrinking_dirty_set_counts_as_progress),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

@@ -16,6 +16,11 @@ CFLAGS ?= -O2 -g
 XCFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter -pthread -Ilib -Itools/simhv -MMD -MP
 LDLIBS_COMMON := -pthread $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
+# Xen backend: built when libxen-dev is installed (Xen 4.17..4.20, docs/xen-backend.md).
+ifneq ($(wildcard /usr/include/xenguest.h),)
+XCFLAGS += -DHAVE_XEN
+XEN_LIBS := $(shell $(PKG_CONFIG) --libs xencontrol xenguest xenstore xenevtchn xentoollog 2>/dev/null || echo -lxenctrl -lxenguest -lxenstore -lxenevtchn -lxentoollog)
+endif
 # Stream compression (issue 5).
 LDLIBS_COMMON += -lzstd -llz4
 
@@ -52,7 +57,7 @@ $(OBJ)/%.o: %.c
 
 $(BIN)/xmigd: $(XMIGD_OBJS) $(LIB_OBJS) $(SIM_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_COMMON)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS_COMMON) $(XEN_LIBS)
 
 $(BIN)/xmig: $(XMIG_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -64,7 +69,7 @@ $(BIN)/simhv: $(SIMHV_OBJS) $(SIM_OBJS) $(LIB_OBJS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(SIM_OBJS) $(XMIGD_LIB_OBJS) $(BIN)/simhv
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) -Ixmigd $(CFLAGS) $(LDSAN) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON) -lcmocka
+	$(CC) $(XCFLAGS) -Ixmigd $(CFLAGS) $(LDSAN) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON) $(XEN_LIBS) -lcmocka
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; SIMHV=$(BIN)/simhv $$t; done
@@ -91,6 +96,11 @@ bench: all $(BIN)/xmig-baseline
 	@BUILD=$(BUILD) tools/bench/bench.sh
 .PHONY: bench
 
+# The nested Xen lab (tests/xenlab): two Xen 4.17 hosts under QEMU/TCG.
+lab-check: all
+	@tests/xenlab/install-deps.sh --if-missing
+	@tests/xenlab/run-lab.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/xmig
 	install -m 0755 $(BIN)/xmigd $(DESTDIR)$(PREFIX)/sbin/xmigd
@@ -101,7 +111,7 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all unit integ check deps demo install clean
+.PHONY: all unit integ check deps demo lab-check install clean
 
 # make fuzz (libFuzzer, clang, build-fuzz/): tests/fuzz/fuzz.mk
 -include tests/fuzz/fuzz.mk

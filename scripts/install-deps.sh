@@ -3,7 +3,9 @@
 # With --if-missing, do nothing when every package is already installed.
 set -e
 PKGS="build-essential pkg-config libjansson-dev libcmocka-dev libssl-dev libzstd-dev
-liblz4-dev iproute2 jq bc procps"
+liblz4-dev libxen-dev iproute2 jq bc procps"
+# make fuzz (libFuzzer); scripts/xmig-firewall and its tests in network namespaces.
+PKGS="$PKGS clang libclang-rt-14-dev iptables nftables"
 if [ "${1:-}" = "--if-missing" ]; then
 	missing=""
 	for p in $PKGS; do

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "hv_xen.h"
 #include "xerr.h"
 
 int
@@ -17,9 +18,13 @@ hv_open(const struct conf *c, struct hv **out, char *err, size_t errlen)
 	case CONF_BACKEND_SIM:
 		return hv_sim_open(c, out, err, errlen);
 	case CONF_BACKEND_XEN:
-		snprintf(err, errlen, "backend xen: this build has no Xen backend yet "
-		    "(set backend = sim to use the simulated hypervisor)");
+#ifdef HAVE_XEN
+		return hv_xen_open(c, out, err, errlen);
+#else
+		snprintf(err, errlen, "backend xen: this build has no Xen backend "
+		    "(install libxen-dev and rebuild, or set backend = sim)");
 		return XMIG_ERR_UNSUPPORTED;
+#endif
 	default:
 		snprintf(err, errlen, "unknown backend");
 		return XMIG_ERR_INVALID;

@@ -1,0 +1,226 @@
+/* test_hv_xen.c - the Xen backend's configuration blob (no Xen needed):
+ * round trip, and every kind of hostile or truncated input refused. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hv_xen.h"
+#include "xbuf.h"
+#include "xerr.h"
+
+static void
+sample(struct xen_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->type = HV_TYPE_PVH;
+	strcpy(c->name, "domu");
+	memset(c->uuid, 0xab, 16);
+	c->max_vcpus = 2;
+	c->online[0] = 0x3;
+	c->max_memkb = 99328;
+	c->target_kb = 98304;
+	c->static_max_kb = 98304;
+	c->cdf_flags = 3;
+	c->emulation_flags = 1;
+	c->paging_pool = 1441792;
+	c->timer_mode = 1;
+	c->console_limit = 1048576;
+	c->nvifs = 1;
+	c->vifs[0].devid = 0;
+	strcpy(c->vifs[0].mac, "00:16:3e:01:02:03");
+	strcpy(c->vifs[0].bridge, "xenbr0");
+}
+
+static void
+test_round_trip(void **state)
+{
+	struct xen_cfg in, out;
+	void *blob = NULL;
+	size_t len = 0;
+	char why[256] = "";
+
+	(void)state;
+	sample(&in);
+	assert_int_equal(xen_cfg_encode(&in, &blob, &len), 0);
+	assert_true(len > 0 && len < 4096);
+	assert_int_equal(xen_cfg_decode(blob, len, &out, why, sizeof(why)), 0);
+	assert_memory_equal(&in, &out, sizeof(in));
+	free(blob);
+}
+
+/* Every strict prefix is refused, never read past. */
+static void
+test_every_truncation_is_refused(void **state)
+{
+	struct xen_cfg in, out;
+	void *blob = NULL;
+	size_t len = 0, n;
+	char why[256];
+
+	(void)state;
+	sample(&in);
+	assert_int_equal(xen_cfg_encode(&in, &blob, &len), 0);
+	for (n = 0; n < len; n++) {
+		uint8_t *copy = malloc(n ? n : 1);
+
+		assert_non_null(copy);
+		memcpy(copy, blob, n);
+		assert_int_not_equal(xen_cfg_decode(copy, n, &out, why, sizeof(why)), 0);
+		free(copy);
+	}
+	free(blob);
+}
+
+static void
+test_trailing_bytes_are_refused(void **state)
+{
+	struct xen_cfg in, out;
+	void *blob = NULL;
+	uint8_t *big;
+	size_t len = 0;
+	char why[256];
+
+	(void)state;
+	sample(&in);
+	assert_int_equal(xen_cfg_encode(&in, &blob, &len), 0);
+	big = calloc(1, len + 1);
+	assert_non_null(big);
+	memcpy(big, blob, len);
+	assert_int_equal(xen_cfg_decode(big, len + 1, &out, why, sizeof(why)), XMIG_ERR_INVALID);
+	assert_non_null(strstr(why, "trailing"));
+	free(big);
+	free(blob);
+}
+
+/* Encode a mutated config bypassing encode's checks where needed. */
+static int
+decode_mutated(void (*mutate)(struct xen_cfg *), char *why, size_t whylen)
+{
+	struct xen_cfg c, out;
+	void *blob = NULL;
+	size_t len = 0;
+	int r;
+
+	sample(&c);
+	mutate(&c);
+	if ((r = xen_cfg_encode(&c, &blob, &len)) != 0)
+		return r;
+	r = xen_cfg_decode(blob, len, &out, why, whylen);
+	free(blob);
+	return r;
+}
+
+static void m_type(struct xen_cfg *c) { c->type = HV_TYPE_SIM; }
+static void m_bridge_slash(struct xen_cfg *c) { strcpy(c->vifs[0].bridge, "../etc"); }
+static void m_bridge_dotdot(struct xen_cfg *c) { strcpy(c->vifs[0].bridge, ".."); }
+static void m_mac(struct xen_cfg *c) { strcpy(c->vifs[0].mac, "00:16:3e:01:02:0g"); }
+static void m_target_over_max(struct xen_cfg *c) { c->target_kb = c->max_memkb + 1; }
+static void m_huge(struct xen_cfg *c) { c->max_memkb = XEN_CFG_MAX_KB + 1; }
+static void m_zero_target(struct xen_cfg *c) { c->target_kb = 0; }
+static void m_no_online(struct xen_cfg *c) { c->online[0] = 0; }
+static void m_online_beyond(struct xen_cfg *c) { c->online[0] = 0x7; }
+static void m_pool(struct xen_cfg *c) { c->paging_pool = (c->max_memkb + 1) * 1024; }
+
+static void
+test_hostile_values_are_refused(void **state)
+{
+	void (*m[])(struct xen_cfg *) = { m_type, m_bridge_slash, m_bridge_dotdot, m_mac,
+		m_target_over_max, m_huge, m_zero_target, m_no_online, m_online_beyond, m_pool };
+	char why[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		why[0] = '\0';
+		assert_int_not_equal(decode_mutated(m[i], why, sizeof(why)), 0);
+		assert_non_null(strstr(why, "malformed"));
+	}
+}
+
+static void
+test_bad_magic_and_version(void **state)
+{
+	struct xen_cfg in, out;
+	void *blob = NULL;
+	size_t len = 0;
+	char why[256];
+	uint8_t *p;
+
+	(void)state;
+	sample(&in);
+	assert_int_equal(xen_cfg_encode(&in, &blob, &len), 0);
+	p = blob;
+	p[0] ^= 0xff;
+	assert_int_equal(xen_cfg_decode(blob, len, &out, why, sizeof(why)), XMIG_ERR_INVALID);
+	assert_non_null(strstr(why, "not from a Xen host"));
+	p[0] ^= 0xff;
+	p[5] = 99;	/* version, low byte */
+	assert_int_equal(xen_cfg_decode(blob, len, &out, why, sizeof(why)), XMIG_ERR_VERSION);
+	free(blob);
+}
+
+static void
+test_vcpu_limits(void **state)
+{
+	struct xen_cfg c;
+	void *blob = NULL;
+	size_t len = 0;
+	uint8_t buf[64];
+	struct xbuf b;
+	struct xen_cfg out;
+	char why[256];
+
+	(void)state;
+	sample(&c);
+	c.max_vcpus = 0;
+	assert_int_not_equal(xen_cfg_encode(&c, &blob, &len), 0);
+	c.max_vcpus = XEN_CFG_MAX_VCPUS + 1;
+	assert_int_not_equal(xen_cfg_encode(&c, &blob, &len), 0);
+	assert_null(blob);
+	/* A decoder must not trust a huge count to size its read. */
+	xbuf_writer(&b, buf, sizeof(buf));
+	xbuf_put_u32(&b, XEN_CFG_MAGIC);
+	xbuf_put_u16(&b, XEN_CFG_VERSION);
+	xbuf_put_u8(&b, HV_TYPE_PV);
+	xbuf_put_str(&b, "x");
+	xbuf_put_bytes(&b, c.uuid, 16);
+	xbuf_put_u32(&b, 0xffffffffu);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(xen_cfg_decode(buf, b.len, &out, why, sizeof(why)), XMIG_ERR_INVALID);
+	assert_non_null(strstr(why, "vCPU"));
+}
+
+static void
+test_name_checks(void **state)
+{
+	(void)state;
+	assert_true(xen_cfg_ifname_ok("xenbr0"));
+	assert_true(xen_cfg_ifname_ok("br-lab_1.2"));
+	assert_false(xen_cfg_ifname_ok(""));
+	assert_false(xen_cfg_ifname_ok("."));
+	assert_false(xen_cfg_ifname_ok("a/b"));
+	assert_false(xen_cfg_ifname_ok("0123456789abcdef"));
+	assert_true(xen_cfg_mac_ok("00:16:3E:aa:bb:cc"));
+	assert_false(xen_cfg_mac_ok("00:16:3e:aa:bb"));
+	assert_false(xen_cfg_mac_ok("00-16-3e-aa-bb-cc"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_every_truncation_is_refused),
+		cmocka_unit_test(test_trailing_bytes_are_refused),
+		cmocka_unit_test(test_hostile_values_are_refused),
+		cmocka_unit_test(test_bad_magic_and_version),
+		cmocka_unit_test(test_vcpu_limits),
+		cmocka_unit_test(test_name_checks),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Boot one lab host: Xen 4.17 + the Debian dom0 in QEMU (TCG), running
+# /lab/ROLE.sh in dom0, then powering off.
+# usage: boot-host.sh NAME ROLE [IP listen|connect] [-- extra dom0 words]
+# The serial log goes to build/xenlab/logs/NAME.log, QEMU's pid to
+# NAME.pid.  Bounded by HOST_TIMEOUT seconds (default 600).
+#
+# Why these QEMU flags (measured, see /work/shared/xenlab/README.md):
+#  - TCG: /dev/kvm here is PVM, which runs neither a stock kernel nor Xen;
+#  - -cpu max,-smap: TCG does ring-3 iret stack reads as supervisor, which
+#    SMAP (on in Xen) turns into a dom0 crash;
+#  - -rdtscp: QEMU's emulated SVM reports an RDTSCP exit as RDTSC and Xen
+#    then hangs PVH guests;
+#  - xen.elf is a multiboot ELF: -kernel/-initrd load it without a bootloader.
+set -eu
+. "$(dirname "$0")/lab.sh"
+NAME=$1 ROLE=$2 IP=${3:-} NETMODE=${4:-}
+shift 2; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift; [ "${1:-}" = -- ] && shift
+EXTRA=$*
+mkdir -p "$LAB_BUILD/logs"
+NET="-nic none"
+if [ -n "$NETMODE" ]; then
+	MAC=52:54:00:99:00:$(printf %02x "${IP##*.}")
+	NET="-netdev socket,id=n0,$NETMODE=127.0.0.1:$LAB_PORT -device e1000,netdev=n0,mac=$MAC"
+fi
+XEN="console=com1 com1=115200,8n1 dom0_mem=512M,max:512M loglvl=all guest_loglvl=all noreboot"
+DOM0="console=hvc0 lab.role=$ROLE lab.name=$NAME ${IP:+lab.ip=$IP} $EXTRA"
+INITRD=$LAB_BUILD/dom0-$NAME.cpio.gz
+cat "$LAB_BUILD/dom0.cpio.gz" "$LAB_BUILD/xmig.cpio.gz" > "$INITRD"
+rm -f "$LAB_BUILD/logs/$NAME.pid"
+lab_log "boot $NAME (role $ROLE${IP:+, $IP $NETMODE})"
+# shellcheck disable=SC2086
+exec timeout --foreground -k 5 "${HOST_TIMEOUT:-600}" qemu-system-x86_64 \
+    -accel tcg,thread=multi -cpu max,-smap,-rdtscp -m 1024 -smp 1 \
+    -nographic -no-reboot -serial mon:stdio $NET -pidfile "$LAB_BUILD/logs/$NAME.pid" \
+    -kernel "$LAB_BUILD/xen.elf" -append "$XEN" -initrd "$LAB_BUILD/vmlinuz $DOM0,$INITRD" \
+    > "$LAB_BUILD/logs/$NAME.log" 2>&1 < /dev/null

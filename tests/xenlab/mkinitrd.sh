@@ -1,0 +1,142 @@
+#!/bin/bash
+# Build the lab's initramfs images from the unpacked packages (fetch.sh):
+#   guest.cpio.gz  busybox guest whose console prints "TICK n" every second
+#   dom0.cpio.gz   busybox + Xen toolstack + libraries + modules + guest files
+#   xmig.cpio.gz   xmigd, xmig and their libraries, the role scripts; appended
+#                  to dom0's (Linux unpacks concatenated archives in order), so
+#                  a rebuild of xmig only redoes this small one
+# The dom0 part is cached: rebuilt only when its inputs change.
+set -euo pipefail
+. "$(dirname "$0")/lab.sh"
+X=$LAB_BUILD/x
+KVER=$(cat "$LAB_BUILD/kver")
+BB=$X/bin/busybox
+
+new_root() {
+	rm -rf "$1"
+	mkdir -p "$1"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,var/log,var/run,var/lib}
+	cp "$BB" "$1/bin/busybox"
+	for a in $("$BB" --list); do [ "$a" = busybox ] || ln -sf busybox "$1/bin/$a"; done
+}
+pack() {	# no cpio on the build machine: busybox's
+	(cd "$1" && find . | "$BB" cpio -o -H newc 2>/dev/null | gzip -1) > "$2.tmp"
+	mv "$2.tmp" "$2"
+	lab_log "built $(basename "$2") ($(du -h "$2" | cut -f1))"
+}
+# Copy the shared libraries of ELF files into a root, resolved against
+# LIBPATH first (the unpacked Xen libraries), then the build machine's
+# (the same Debian 12 release).
+copy_libs() {	# root, files...
+	local root=$1 lib dst
+	shift
+	for f in "$@"; do
+		file -b "$f" | grep -q ELF || continue
+		LD_LIBRARY_PATH=${LIBPATH:-} ldd "$f" | awk '/=> \//{print $3} /^\s*\/lib/{print $1}'
+	done | sort -u | while read -r lib; do
+		case $lib in
+		"$X"/*) dst=${lib#"$X"} ;;
+		*/ld-linux-x86-64.so.2) dst=/lib64/ld-linux-x86-64.so.2 ;;
+		*) dst=/usr/lib/x86_64-linux-gnu/$(basename "$lib") ;;
+		esac
+		mkdir -p "$root$(dirname "$dst")"
+		cp -L "$lib" "$root$dst"
+	done
+}
+
+# ---------- the guest ----------
+if [ ! -f "$LAB_BUILD/guest.cpio.gz" ] || [ "$0" -nt "$LAB_BUILD/guest.cpio.gz" ]; then
+	R=$LAB_BUILD/stage-guest
+	new_root "$R"
+	cat > "$R/init" <<'EOS'
+#!/bin/sh
+mount -t proc proc /proc
+echo "GUEST-UP uptime=$(cut -d' ' -f1 /proc/uptime)"
+# One line a second: after a migration the count must go on, not restart.
+i=0
+while :; do
+	i=$((i + 1))
+	echo "TICK $i"
+	sleep 1
+done
+EOS
+	chmod +x "$R/init"
+	pack "$R" "$LAB_BUILD/guest.cpio.gz"
+fi
+
+# ---------- dom0 ----------
+D0=$LAB_BUILD/dom0.cpio.gz
+if [ ! -f "$D0" ] || [ "$0" -nt "$D0" ] || [ "$LAB_DIR/dom0-init.sh" -nt "$D0" ] ||
+    [ "$LAB_BUILD/x.stamp" -nt "$D0" ] || [ "$LAB_BUILD/guest.cpio.gz" -nt "$D0" ]; then
+	R=$LAB_BUILD/stage-dom0
+	new_root "$R"
+	XB=usr/lib/xen-4.17/bin
+	rmdir "$R/var/run" && ln -s /run "$R/var/run"	# libxl's locks live in /var/run/xen
+	mkdir -p "$R/$XB" "$R/etc/xen" "$R/var/lib/xen" "$R/var/log/xen" "$R/run/xen" \
+	    "$R/var/lock" "$R/var/lib/xenstored" "$R/lab" "$R/usr/bin"
+	for f in xl xenstored xenconsoled libxl-save-helper xen-init-dom0 xenstore-control \
+	    xenconsole; do
+		cp -a "$X/$XB/$f" "$R/$XB/"
+	done
+	cp -a "$X/usr/bin/socat" "$R/usr/bin/"		# xl migrate's transport
+	cp -a "$X"/usr/bin/xenstore* "$R/usr/bin/"	# checks of what xmigd wrote
+	cp -a "$X/etc/xen/xl.conf" "$X/etc/xen/scripts" "$R/etc/xen/"
+	LIBPATH=$X/usr/lib/x86_64-linux-gnu:$X/lib/x86_64-linux-gnu:$X/usr/lib/xen-4.17/lib/x86_64-linux-gnu
+	copy_libs "$R" "$R/$XB"/* "$R"/usr/bin/*
+	mkdir -p "$R/lib64" "$R/lib/x86_64-linux-gnu"
+	[ -e "$R/lib64/ld-linux-x86-64.so.2" ] || cp -L /lib64/ld-linux-x86-64.so.2 "$R/lib64/"
+	# glibc dlopen()s libgcc_s for pthread_cancel: xl aborts without it.
+	cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$R/lib/x86_64-linux-gnu/"
+	for l in "$R"/usr/lib/x86_64-linux-gnu/*; do
+		ln -sf "/usr/lib/x86_64-linux-gnu/$(basename "$l")" "$R/lib/x86_64-linux-gnu/"
+	done
+	# Modules in dependency order, from the modules.dep fetch.sh made.
+	: > "$R/lab/modules.order"
+	add_mod() {
+		local rel path deps d
+		rel=$(grep -E "(^|/)$1\.ko:" "$X/lib/modules/$KVER/modules.dep" | head -1) ||
+		    lab_die "no module $1"
+		path=${rel%%:*}
+		deps=${rel#*:}
+		for d in $deps; do add_mod "$(basename "$d" .ko)"; done
+		grep -qx "$path" "$R/lab/modules.order" && return 0
+		mkdir -p "$R/lib/modules/$KVER/$(dirname "$path")"
+		cp "$X/lib/modules/$KVER/$path" "$R/lib/modules/$KVER/$path"
+		echo "$path" >> "$R/lab/modules.order"
+	}
+	for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs bridge e1000; do
+		add_mod "$m"
+	done
+	cp "$LAB_BUILD/vmlinuz" "$LAB_BUILD/guest.cpio.gz" "$R/lab/"
+	for t in pv pvh; do
+		cat > "$R/lab/guest-$t.cfg" <<EOS
+type    = "$t"
+kernel  = "/lab/vmlinuz"
+ramdisk = "/lab/guest.cpio.gz"
+extra   = "console=hvc0 quiet"
+memory  = 96
+vcpus   = 1
+on_crash = "preserve"
+EOS
+	done
+	cp "$LAB_DIR/dom0-init.sh" "$R/init"
+	chmod +x "$R/init"
+	pack "$R" "$D0"
+fi
+
+# ---------- xmig ----------
+[ -x "$XMIG_BIN_DIR/xmigd" ] && [ -x "$XMIG_BIN_DIR/xmig" ] ||
+    lab_die "no xmigd/xmig in $XMIG_BIN_DIR (run build-xmig.sh)"
+R=$LAB_BUILD/stage-xmig
+rm -rf "$R"
+mkdir -p "$R/usr/sbin" "$R/usr/bin" "$R/lab"
+cp "$XMIG_BIN_DIR/xmigd" "$R/usr/sbin/"
+cp "$XMIG_BIN_DIR/xmig" "$R/usr/bin/"
+LIBPATH= copy_libs "$R" "$R/usr/sbin/xmigd" "$R/usr/bin/xmig"
+rm -rf "$R/lib64"	# the loader is dom0's already
+mkdir -p "$R/lib/x86_64-linux-gnu"
+for l in "$R"/usr/lib/x86_64-linux-gnu/*; do
+	ln -sf "/usr/lib/x86_64-linux-gnu/$(basename "$l")" "$R/lib/x86_64-linux-gnu/"
+done
+cp "$LAB_DIR"/roles/*.sh "$R/lab/"
+chmod +x "$R"/lab/*.sh
+pack "$R" "$LAB_BUILD/xmig.cpio.gz"

@@ -1,0 +1,100 @@
+# common.sh - helpers for the role scripts run in a lab dom0 (busybox sh).
+export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/bin:/sbin
+ts() { cut -d' ' -f1 /proc/uptime; }
+log() { echo "LAB[$(ts)] $*"; }
+result() { echo "LAB-RESULT $*"; }
+ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+
+# xmigd with the Xen backend, relocation open to the peers named.
+start_xmigd() {	# host-name, allow-list
+	mkdir -p /etc/xmig /var/lib/xmig
+	cat > /etc/xmig/xmigd.conf <<EOC
+backend = xen
+host-name = $1
+relocation-port = 8002
+relocation-hosts-allow = $2
+control-socket = /run/xmig/xmigd.sock
+state-dir = /var/lib/xmig
+log-level = verbose
+EOC
+	xmigd -f -c /etc/xmig/xmigd.conf > /var/log/xmigd.log 2>&1 &
+	XMIGD_PID=$!
+	for i in $(seq 1 50); do
+		[ -S /run/xmig/xmigd.sock ] && { log "xmigd up (pid $XMIGD_PID)"; return 0; }
+		kill -0 "$XMIGD_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	log "xmigd did not start:"; cat /var/log/xmigd.log
+	return 1
+}
+xm() { xmig -S /run/xmig/xmigd.sock "$@"; }
+
+# The guest's ticks as xenconsoled logged them (newest log of that name).
+console_log() { ls -t /var/log/xen/guest-"$1"*.log 2>/dev/null | head -1; }
+last_tick() {
+	f=$(console_log "$1")
+	[ -n "$f" ] && grep -o 'TICK [0-9]*' "$f" | tail -1 | cut -d' ' -f2
+}
+first_tick() {
+	f=$(console_log "$1")
+	[ -n "$f" ] && grep -o 'TICK [0-9]*' "$f" | head -1 | cut -d' ' -f2
+}
+# Set aside the console logs of a guest that left: when it comes back,
+# xenconsoled may log it under the same file name.
+retire_logs() {
+	for f in /var/log/xen/guest-"$1"*.log; do [ -f "$f" ] && mv "$f" "$f.old"; done
+	return 0
+}
+# Wait until a command succeeds: wait_for SECONDS what command...
+wait_for() {
+	t=$1 what=$2
+	shift 2
+	for i in $(seq 1 "$t"); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 1
+	done
+	log "timeout after ${t}s waiting for $what"
+	return 1
+}
+has_dom() { xl list "$1" >/dev/null 2>&1; }
+# xl create, again on failure: under TCG the kernel's XZ probe fails now
+# and then with another guest running ("unable to XZ decompress kernel").
+create_guest() {	# name, pv|pvh
+	for i in 1 2 3 4 5; do
+		xl create -q "/lab/guest-$2.cfg" "name=\"$1\"" && return 0
+		log "xl create $1 failed (attempt $i)"
+		sleep 2
+	done
+	return 1
+}
+ticked() { n=$(last_tick "$1"); [ -n "$n" ] && [ "$n" -ge "$2" ]; }
+dump_xmigd() {
+	log "xmigd log:"
+	grep -v 'xc: detail' /var/log/xmigd.log | sed 's/^/  xmigd: /' | tail -"${1:-40}"
+}
+
+# xmig migrate with its --json result on one line: LAB-JSON LABEL {...}
+# Sets MIG_RC and MIG_MS (wall time of the command).
+xmig_migrate() {	# label, migrate args...
+	label=$1
+	shift
+	t0=$(ms)
+	xm migrate --json "$@" > /tmp/mig.json 2> /tmp/mig.err
+	MIG_RC=$?
+	MIG_MS=$(( $(ms) - t0 ))
+	echo "LAB-JSON $label $(tr -d '\n' < /tmp/mig.json)"
+	[ -s /tmp/mig.err ] && sed "s/^/  $label stderr: /" /tmp/mig.err
+	log "$label: xmig migrate $* -> rc=$MIG_RC in $MIG_MS ms"
+}
+# Counter check of a guest that just arrived: its console log here starts
+# after the move, so no boot line and a first tick above the last one seen
+# at the source (a reboot would restart at 1).
+check_arrived() {	# label, domain
+	wait_for 60 "$2 ticking here" ticked "$2" 1 || true
+	sleep 3
+	f=$(console_log "$2")
+	first=$(first_tick "$2")
+	last=$(last_tick "$2")
+	boots=$(grep -c GUEST-UP "$f" 2>/dev/null)
+	result "$1 first_tick=${first:-none} last_tick=${last:-none} boots=${boots:-0} log=$f"
+}

@@ -1,0 +1,126 @@
+/* hv_xen_int.h - pieces shared by the Xen backend's files (HAVE_XEN only).
+ *
+ * Every libxenctrl/libxenguest/libxenstore call of xmig lives behind this
+ * header: those libraries have no stable ABI, so the rest of xmigd never
+ * sees them.
+ *
+ * Supported Xen versions: built and tested against Xen 4.17 (Debian 12's
+ * libxen-dev, domctl interface 0x15).  The calls used here are unchanged
+ * up to Xen 4.20 (domctl 0x17): no xc_domain_getinfo (gone in 4.18), only
+ * xc_domain_getinfolist; xc_domain_save/restore and their callbacks have
+ * the same shape.  Anything else is refused at build time.  A binary runs
+ * only with the libxenctrl/libxenguest it was built against (sonames carry
+ * the Xen version).
+ */
+#ifndef XMIG_HV_XEN_INT_H
+#define XMIG_HV_XEN_INT_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hv.h"
+#include "hv_xen.h"
+
+/* Xen's public headers are GNU C (anonymous unions, __attribute__) and
+ * refuse strict ISO mode; lift the flag for them alone.  The C library
+ * headers are already in, so they keep their strict-mode shape. */
+#undef __STRICT_ANSI__
+#include <xenctrl.h>
+#include <xenevtchn.h>
+#include <xenguest.h>
+#include <xenstore.h>
+#include <xentoollog.h>
+
+#if !defined(XEN_DOMCTL_INTERFACE_VERSION) || XEN_DOMCTL_INTERFACE_VERSION < 0x15 || \
+    XEN_DOMCTL_INTERFACE_VERSION > 0x17
+#error "xmig's Xen backend supports Xen 4.17 to 4.20 (domctl interface 0x15..0x17)"
+#endif
+
+#define XEN_KIB_PER_PAGE (XC_PAGE_SIZE / 1024)
+#define XEN_PATH_MAX 256
+#define XEN_PUMP_CHUNK (1u << 20)	/* bytes per RAW frame from the save pump */
+#define XEN_PIPE_SIZE (1 << 20)		/* pipe buffer between libxenguest and the pump */
+#define XEN_SUSPEND_ACK_MS 10000	/* guest acknowledges control/shutdown */
+#define XEN_SUSPEND_WAIT_MS 10000	/* then shuts down with reason suspend */
+#define XEN_XS_RETRIES 16		/* xenstore transactions that meet EAGAIN */
+
+/* A libxentoollog logger that forwards to xmig's log and keeps the last
+ * error line, so a failed call can be reported in one line. */
+struct xen_xtl {
+	xentoollog_logger vtable;	/* first: libxc gets &vtable */
+	char last[256];
+};
+
+/* One libxc + xenstore session.  save and restore open their own, so a
+ * long xc_domain_save never holds the shared one. */
+struct xen_handles {
+	struct xen_xtl xtl;
+	xc_interface *xch;
+	struct xs_handle *xsh;
+};
+
+struct hv_xen {
+	pthread_mutex_t lock;		/* guards h for the short ops */
+	struct xen_handles h;
+	uint32_t caps;			/* XEN_SYSCTL_PHYSCAP_* */
+	char xen_caps[256];		/* XENVER_capabilities, first words */
+	/* the @releaseDomain watcher */
+	pthread_t watcher;
+	bool watcher_started;
+	int wake[2];			/* close() wakes the watcher */
+};
+
+/* hv_xen.c */
+void xen_xtl_init(struct xen_xtl *x);
+int xen_handles_open(struct xen_handles *h, char *err, size_t errlen);
+void xen_handles_close(struct xen_handles *h);
+int xen_getinfo(xc_interface *xch, uint32_t domid, xc_domaininfo_t *di);
+enum hv_dom_type xen_dom_type(const xc_domaininfo_t *di);
+/* Shutdown reason, or -1 when the domain is not shut down. */
+int xen_shutdown_reason(const xc_domaininfo_t *di);
+const char *xen_last_error(const struct xen_xtl *x);
+void xen_sleep_ms(unsigned ms);
+
+/* hv_xen_store.c */
+char *xen_xs_read(struct xs_handle *xsh, xs_transaction_t t, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool xen_xs_write(struct xs_handle *xsh, xs_transaction_t t, const char *val,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+uint32_t xen_xs_backend_domid(struct xs_handle *xsh, const char *tool);
+/* What restore writes before xc_domain_restore (libxl__domain_make's
+ * skeleton) and after it (store and console). */
+struct xen_xs_dom {
+	uint32_t domid;
+	const char *name;
+	const struct xen_cfg *cfg;
+	uint32_t store_port, console_port, console_domid;
+	unsigned long store_mfn, console_mfn;
+};
+int xen_xs_skeleton(struct xs_handle *xsh, const struct xen_xs_dom *d);
+int xen_xs_connect(struct xs_handle *xsh, const struct xen_xs_dom *d);
+int xen_xs_rename(struct xs_handle *xsh, uint32_t domid, const char *name);
+/* Remove every node a toolstack keeps for a dead domain. */
+void xen_xs_cleanup(struct xs_handle *xsh, uint32_t domid);
+/* xmig's own record of the domains it restored (/tool/xmig/<domid>). */
+void xen_xs_mark_ours(struct xs_handle *xsh, uint32_t domid);
+bool xen_xs_is_ours(struct xs_handle *xsh, uint32_t domid);
+
+/* hv_xen_save.c / hv_xen_restore.c */
+int xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io,
+    const struct hv_save_opts *opts);
+int xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io *io,
+    uint32_t *domid);
+/* Create-time facts the receiver needs: why gets one line on refusal. */
+int xen_check_cfg(struct hv_xen *x, const struct hv_dom_spec *spec, struct xen_cfg *cfg,
+    char *why, size_t whylen);
+
+static inline struct hv_xen *
+xen_priv(struct hv *hv)
+{
+	return hv->priv;
+}
+
+#endif

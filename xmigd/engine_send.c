@@ -698,6 +698,8 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 		    "relocation protocol carries", s->dom.name, PROTO_NAME_MAX - 1);
 		goto fail;
 	}
+	if (d->hv->ops->check_outgoing(d->hv, &s->dom, req->live, err, errlen) != 0)
+		goto fail;
 	if (job_domain_busy(s->dom.id)) {
 		snprintf(err, errlen, "domain %s is already being migrated", s->dom.name);
 		goto fail;

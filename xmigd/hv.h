@@ -134,6 +134,10 @@ struct hv_ops {
 	int (*resume)(struct hv *hv, uint32_t domid);
 	/* The configuration that travels in PREPARE (caller frees *blob). */
 	int (*get_config)(struct hv *hv, uint32_t domid, void **blob, size_t *len);
+	/* Sender preflight, before anything is sent: can this domain be
+	 * migrated (live or not) from here?  why gets one line. */
+	int (*check_outgoing)(struct hv *hv, const struct hv_dominfo *dom, bool live, char *why,
+	    size_t whylen);
 	/* Receiver preflight: can this host build it?  why gets one line. */
 	int (*check_incoming)(struct hv *hv, const struct hv_dom_spec *spec, char *why,
 	    size_t whylen);

@@ -258,6 +258,13 @@ sim_parse_config(const struct hv_dom_spec *spec, struct simdom_params *p, char *
 }
 
 static int
+sim_check_outgoing(struct hv *hv, const struct hv_dominfo *dom, bool live, char *why,
+    size_t whylen)
+{
+	return 0;	/* every sim domain can move, live or not */
+}
+
+static int
 sim_check_incoming(struct hv *hv, const struct hv_dom_spec *spec, char *why, size_t whylen)
 {
 	struct hv_host_info hi;
@@ -625,6 +632,7 @@ static const struct hv_ops sim_ops = {
 	.rename = sim_rename,
 	.resume = sim_resume,
 	.get_config = sim_get_config,
+	.check_outgoing = sim_check_outgoing,
 	.check_incoming = sim_check_incoming,
 	.throttle = sim_throttle,
 	.save = sim_save,

@@ -704,6 +704,33 @@ xen_check_cfg(struct hv_xen *x, const struct hv_dom_spec *spec, struct xen_cfg *
 	return 0;
 }
 
+/* What xen_save would refuse, said before the connection is even made. */
+static int
+xen_check_outgoing(struct hv *hv, const struct hv_dominfo *dom, bool live, char *why,
+    size_t whylen)
+{
+	struct hv_xen *x = xen_priv(hv);
+
+	if (dom->id == 0) {
+		snprintf(why, whylen, "Domain-0 cannot be migrated");
+		return XMIG_ERR_UNSUPPORTED;
+	}
+	if (dom->type == HV_TYPE_HVM) {
+		snprintf(why, whylen, "%s is an HVM guest: its QEMU device model would have to "
+		    "move too, which xmig does not do (PV and PVH guests can be migrated)",
+		    dom->name);
+		return XMIG_ERR_UNSUPPORTED;
+	}
+	if (live && dom->type == HV_TYPE_PV && !(x->caps & XEN_SYSCTL_PHYSCAP_shadow)) {
+		snprintf(why, whylen, "%s is a PV guest and cannot be migrated live: this host's "
+		    "Xen is built without shadow paging, which PV log-dirty tracking needs "
+		    "(Debian's Xen is); migrate it offline (without -l), or use a PVH guest",
+		    dom->name);
+		return XMIG_ERR_UNSUPPORTED;
+	}
+	return 0;
+}
+
 static int
 xen_check_incoming(struct hv *hv, const struct hv_dom_spec *spec, char *why, size_t whylen)
 {
@@ -843,6 +870,7 @@ static const struct hv_ops xen_ops = {
 	.rename = xen_rename,
 	.resume = xen_resume,
 	.get_config = xen_get_config,
+	.check_outgoing = xen_check_outgoing,
 	.check_incoming = xen_check_incoming,
 	.throttle = xen_throttle,
 	.save = xen_save,

@@ -219,6 +219,9 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 		goto fail;
 	/* From here the watcher knows it as ours (reaped when it stops). */
 	xen_xs_mark_ours(h.xsh, id);
+	/* The domain exists: only now does the engine accept (PREPARE_OK). */
+	if ((r = io->ready(io)) != 0)
+		goto fail;
 
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
 		log_error("pipe: %s", strerror(errno));

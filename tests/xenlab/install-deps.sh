@@ -6,18 +6,5 @@
 # With --if-missing, do nothing when every package is already installed.
 set -e
 PKGS="qemu-system-x86 libxen-dev file gzip ca-certificates"
-if [ "${1:-}" = "--if-missing" ]; then
-	missing=""
-	for p in $PKGS; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		    missing="$missing $p"
-	done
-	[ -z "$missing" ] && exit 0
-	echo "installing:$missing"
-fi
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO=sudo
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
+exec "$(dirname "$0")/../../scripts/apt-install.sh" ${1:+"$1"} $PKGS

@@ -22,7 +22,7 @@ XCFLAGS += -DHAVE_XEN
 XEN_LIBS := $(shell $(PKG_CONFIG) --libs xencontrol xenguest xenstore xenevtchn xentoollog 2>/dev/null || echo -lxenctrl -lxenguest -lxenstore -lxenevtchn -lxentoollog)
 endif
 # Stream compression (issue 5).
-LDLIBS_COMMON += -lzstd -llz4
+LDLIBS_COMMON += -lzstd -llz4 -lm
 
 ifeq ($(SAN),1)
 XCFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -85,6 +85,13 @@ deps:
 demo: deps
 	@$(MAKE) -s --no-print-directory all
 	@BIN=$(BIN) tools/demo.sh
+
+# Placement simulator (issue 6, docs/placement.md): the pure placement module
+# alone on a synthetic 1,000-host cluster.
+$(OBJ)/tools/placesim/placesim.o: XCFLAGS += -Ixmigd
+$(BIN)/xmig-placesim: $(OBJ)/tools/placesim/placesim.o $(OBJ)/xmigd/placement.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^
 
 # make bench: the benchmark (not a test) -- table, $(BUILD)/bench/results.json and
 # bench.png; BENCH_QUICK=1 for a short subset.  See docs/performance.md.

@@ -77,7 +77,7 @@ unit: $(UNIT_BINS)
 integ: all
 	@BUILD=$(BUILD) tests/integ/run.sh
 
-check: all unit integ
+check: all unit integ netns-check
 
 deps:
 	@scripts/install-deps.sh --if-missing
@@ -116,11 +116,13 @@ install: all
 	install -m 0644 etc/xmigd.conf $(DESTDIR)/etc/xmig/xmigd.conf
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 .PHONY: all unit integ check deps demo lab-check install clean
 
 # make fuzz (libFuzzer, clang, build-fuzz/): tests/fuzz/fuzz.mk
 -include tests/fuzz/fuzz.mk
+# make netns-check (hosts in network namespaces, root): tests/netns/netns.mk
+-include tests/netns/netns.mk
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

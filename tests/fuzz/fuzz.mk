@@ -1,0 +1,50 @@
+# fuzz.mk - libFuzzer targets (included by the top Makefile).
+#
+#   make fuzz               build the fuzzers with clang into build-fuzz/ and run
+#                           each for FUZZ_SECONDS (default 60); non-zero on a crash
+#   make fuzz FUZZ_SECONDS=10 FUZZ_TARGETS=frame
+#   make fuzz-build         only build them
+#   make fuzz-seeds         regenerate tests/fuzz/corpus/frame from the encoders
+#
+# The committed seeds are in tests/fuzz/corpus/<target>/ and are only read;
+# what a run discovers goes to build-fuzz/corpus/<target>/, crashes to
+# build-fuzz/artifacts/.
+
+FUZZ_CC ?= clang
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= frame conf allow
+FUZZ_CFLAGS := $(filter-out -MMD -MP -fsanitize=%,$(XCFLAGS)) -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+# The library is compiled with the same instrumentation into an archive, so
+# each fuzzer links only the modules it uses (and what those use).
+FUZZ_LIB_SRCS := $(wildcard lib/*.c)
+FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_HDRS := $(wildcard lib/*.h)
+
+$(FUZZ_BUILD)/obj/%.o: %.c $(FUZZ_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/libxmig.a: $(FUZZ_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libxmig.a $(FUZZ_HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_BUILD)/libxmig.a $(LDLIBS_COMMON) -lm
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+fuzz: fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+$(FUZZ_BUILD)/gen_seeds: tests/fuzz/gen_seeds.c lib/proto.c lib/xbuf.c lib/xerr.c $(FUZZ_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(XCFLAGS)) $(CFLAGS) -o $@ $(filter %.c,$^)
+
+fuzz-seeds: $(FUZZ_BUILD)/gen_seeds
+	@mkdir -p tests/fuzz/corpus/frame
+	$(FUZZ_BUILD)/gen_seeds tests/fuzz/corpus/frame
+
+.PHONY: fuzz fuzz-build fuzz-seeds

@@ -1,0 +1,167 @@
+/* gen_seeds.c - write the seed corpus of fuzz_frame: one small valid frame
+ * of each type (made with the encoders), and a few valid streams as a
+ * receiver sees them.  Usage: gen_seeds DIR.  `make fuzz-seeds` runs it into
+ * tests/fuzz/corpus/frame; the files are committed, so this only needs
+ * running again when the protocol changes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+#include "xbuf.h"
+
+#define NR_PAGES 64	/* fuzz_frame's nr_pages before any PREPARE */
+
+static const char *dir;
+static uint8_t stream[64 << 10];
+static size_t stream_len;
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "gen_seeds: %s\n", what);
+	exit(1);
+}
+
+static void
+write_file(const char *name, const uint8_t *d, size_t n)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "wb")) == NULL || fwrite(d, 1, n, f) != n || fclose(f) != 0)
+		die(path);
+}
+
+/* Append a frame to the stream, and write it alone as seed `name` (if any). */
+static void
+frame(const char *name, uint8_t type, uint16_t flags, const uint8_t *pl, int n)
+{
+	uint8_t f[FRAME_HDR_LEN + 3 * 4096 + 256];
+
+	if (n < 0 || (size_t)n + FRAME_HDR_LEN > sizeof(f))
+		die("encoder failed");
+	frame_hdr_encode(f, type, flags, (uint32_t)n);
+	memcpy(f + FRAME_HDR_LEN, pl, (size_t)n);
+	if (name != NULL)
+		write_file(name, f, FRAME_HDR_LEN + (size_t)n);
+	if (stream_len + FRAME_HDR_LEN + (size_t)n > sizeof(stream))
+		die("stream too long");
+	memcpy(stream + stream_len, f, FRAME_HDR_LEN + (size_t)n);
+	stream_len += FRAME_HDR_LEN + (size_t)n;
+}
+
+static void
+stream_flush(const char *name)
+{
+	write_file(name, stream, stream_len);
+	stream_len = 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const uint8_t cfg[] = "name=vm1 memory=16M vcpus=2";
+	static uint8_t pl[3 * 4096 + 64];
+	struct msg_hello hs = { .proto_min = 1, .proto_max = 1, .arch = "x86_64", .hv = "sim",
+		.hv_version = "1", .page_size = 4096, .mem_total = 1ull << 34,
+		.mem_free = 1ull << 33, .host = "host-a" };
+	struct msg_hello hr = hs;
+	struct msg_prepare pr = { .token = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+		16 }, .name = "vm1", .uuid = { 0x5a, 0x1e }, .nr_pages = NR_PAGES,
+		.max_pages = NR_PAGES, .vcpus = 2, .dom_type = DOMTYPE_SIM, .live = 1,
+		.cfg = cfg, .cfg_len = sizeof(cfg) - 1 };
+	struct msg_reason refuse = { .code = REASON_NAME_CLASH, .text = "domain vm1 exists" };
+	struct msg_reason abort_ = { .code = REASON_PROTOCOL, .text = "unexpected frame" };
+	struct msg_round_end re = { .round = 0, .pages = 3, .dirty = 1 };
+	struct msg_built built = { .domid = 7 };
+	struct msg_done done = { .domid = 7 };
+	struct msg_query q = { .token = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+		16 } };
+	struct msg_query_reply qr = { .token = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+		15, 16 }, .outcome = OUTCOME_COMMITTED };
+	int n;
+
+	if (argc != 2)
+		die("usage: gen_seeds DIR");
+	dir = argv[1];
+	snprintf(hr.host, sizeof(hr.host), "host-b");
+
+	/* One frame of each type. */
+	frame("hello", MSG_HELLO, 0, pl, msg_hello_encode(&hs, pl, sizeof(pl)));
+	frame("prepare", MSG_PREPARE, 0, pl, msg_prepare_encode(&pr, pl, sizeof(pl)));
+	frame("prepare_ok", MSG_PREPARE_OK, 0, pl, 0);
+	frame("refuse", MSG_REFUSE, 0, pl, msg_reason_encode(&refuse, pl, sizeof(pl)));
+	/* PAGES: one NORMAL page, two ZERO pages. */
+	be32_put(pl, 0);
+	be32_put(pl + 4, 3);
+	be64_put(pl + 8, page_entry(0, PAGE_NORMAL));
+	be64_put(pl + 16, page_entry(1, PAGE_ZERO));
+	be64_put(pl + 24, page_entry(NR_PAGES - 1, PAGE_ZERO));
+	for (n = 0; n < 4096; n++)
+		pl[32 + n] = (uint8_t)(n * 7);
+	frame("pages", MSG_PAGES, 0, pl, 32 + 4096);
+	/* PAGES: ZERO pages only (small). */
+	be32_put(pl, 1);
+	be32_put(pl + 4, 2);
+	be64_put(pl + 8, page_entry(2, PAGE_ZERO));
+	be64_put(pl + 16, page_entry(3, PAGE_ZERO));
+	frame("pages_zero", MSG_PAGES, 0, pl, 24);
+	frame("round_end", MSG_ROUND_END, 0, pl, msg_round_end_encode(&re, pl, sizeof(pl)));
+	memset(pl, 0xc7, 64);
+	frame("context", MSG_CONTEXT, 0, pl, 64);
+	frame("raw", MSG_RAW, 0, pl, 64);
+	frame("stream_end", MSG_STREAM_END, 0, pl, 0);
+	frame("built", MSG_BUILT, 0, pl, msg_built_encode(&built, pl, sizeof(pl)));
+	frame("go", MSG_GO, 0, pl, 0);
+	frame("done", MSG_DONE, 0, pl, msg_done_encode(&done, pl, sizeof(pl)));
+	frame("abort", MSG_ABORT, 0, pl, msg_reason_encode(&abort_, pl, sizeof(pl)));
+	frame("query", MSG_QUERY, 0, pl, msg_query_encode(&q, pl, sizeof(pl)));
+	frame("query_reply", MSG_QUERY_REPLY, 0, pl,
+	    msg_query_reply_encode(&qr, pl, sizeof(pl)));
+	/* An unknown type flagged OPTIONAL: skipped by the reader. */
+	memset(pl, 0x3c, 16);
+	frame("optional_unknown", 200, FRAME_F_OPTIONAL, pl, 16);
+	stream_len = 0;
+
+	/* What R reads from S in a migration: HELLO, PREPARE, pages of two
+	 * rounds (the second after an OPTIONAL frame), CONTEXT, STREAM_END, GO. */
+	pr.nr_pages = pr.max_pages = 8;
+	frame(NULL, MSG_HELLO, 0, pl, msg_hello_encode(&hs, pl, sizeof(pl)));
+	frame(NULL, MSG_PREPARE, 0, pl, msg_prepare_encode(&pr, pl, sizeof(pl)));
+	be32_put(pl, 0);
+	be32_put(pl + 4, 2);
+	be64_put(pl + 8, page_entry(0, PAGE_ZERO));
+	be64_put(pl + 16, page_entry(7, PAGE_NORMAL));
+	memset(pl + 24, 0xa5, 4096);
+	frame(NULL, MSG_PAGES, 0, pl, 24 + 4096);
+	frame(NULL, MSG_ROUND_END, 0, pl, msg_round_end_encode(&re, pl, sizeof(pl)));
+	memset(pl, 0, 8);
+	frame(NULL, 99, FRAME_F_OPTIONAL, pl, 8);
+	be32_put(pl, 1);
+	be32_put(pl + 4, 1);
+	be64_put(pl + 8, page_entry(5, PAGE_ZERO));
+	frame(NULL, MSG_PAGES, 0, pl, 16);
+	memset(pl, 0x11, 32);
+	frame(NULL, MSG_CONTEXT, 0, pl, 32);
+	frame(NULL, MSG_STREAM_END, 0, pl, 0);
+	frame(NULL, MSG_GO, 0, pl, 0);
+	stream_flush("stream_receiver");
+
+	/* What S reads from R: HELLO, PREPARE_OK, BUILT, DONE. */
+	frame(NULL, MSG_HELLO, 0, pl, msg_hello_encode(&hr, pl, sizeof(pl)));
+	frame(NULL, MSG_PREPARE_OK, 0, pl, 0);
+	frame(NULL, MSG_BUILT, 0, pl, msg_built_encode(&built, pl, sizeof(pl)));
+	frame(NULL, MSG_DONE, 0, pl, msg_done_encode(&done, pl, sizeof(pl)));
+	stream_flush("stream_sender");
+
+	/* The QUERY connection, both directions. */
+	frame(NULL, MSG_HELLO, 0, pl, msg_hello_encode(&hs, pl, sizeof(pl)));
+	frame(NULL, MSG_QUERY, 0, pl, msg_query_encode(&q, pl, sizeof(pl)));
+	frame(NULL, MSG_HELLO, 0, pl, msg_hello_encode(&hr, pl, sizeof(pl)));
+	frame(NULL, MSG_QUERY_REPLY, 0, pl, msg_query_reply_encode(&qr, pl, sizeof(pl)));
+	stream_flush("stream_query");
+	return 0;
+}

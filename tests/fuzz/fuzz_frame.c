@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compress.h"
 #include "proto.h"
 #include "xbuf.h"
 #include "xerr.h"
@@ -167,6 +168,45 @@ check_pages(const uint8_t *p, size_t n, uint32_t frame_len, uint64_t nr_pages)
 	CHECK(PAGES_HEAD_LEN + 8ull * count + (uint64_t)n_normal * PROTO_PAGE_SIZE == frame_len);
 }
 
+/* ZPAGES as the receiver takes it: head, entries, then the compressed
+ * data, which must decompress to exactly the promised size. */
+static void
+check_zpages(const uint8_t *p, size_t n, uint32_t frame_len, uint64_t nr_pages)
+{
+	static uint64_t e[PROTO_PAGES_MAX];
+	static uint8_t out[PROTO_PAGES_MAX * PROTO_PAGE_SIZE];
+	uint32_t round, count, zlen, n_normal, i;
+	uint8_t algo;
+	size_t zoff;
+	int r;
+
+	if (n < ZPAGES_HEAD_LEN)
+		return;
+	r = zpages_head_decode(p, frame_len, &round, &count, &algo, &zlen);
+	if (r != 0) {
+		CHECK(round == 0 && count == 0 && zlen == 0 && algo == 0);
+		return;
+	}
+	CHECK(count >= 1 && count <= PROTO_PAGES_MAX && zlen >= 1);
+	CHECK(algo == ZALGO_ZSTD || algo == ZALGO_LZ4);
+	CHECK(ZPAGES_HEAD_LEN + 8ull * count + zlen == frame_len);
+	zoff = ZPAGES_HEAD_LEN + 8ull * count;
+	if (zoff > n)
+		return;
+	for (i = 0; i < count; i++)
+		e[i] = be64_get(p + ZPAGES_HEAD_LEN + 8 * i);
+	r = zpages_entries_check(e, count, nr_pages, zlen, &n_normal);
+	if (r != 0) {
+		CHECK(n_normal == 0);
+		return;
+	}
+	CHECK(n_normal >= 1 && (uint64_t)zlen < (uint64_t)n_normal * PROTO_PAGE_SIZE);
+	if (zoff + zlen > n)
+		return;
+	/* Hostile compressed data may fail, never overrun. */
+	(void)decompress_exact(algo, p + zoff, zlen, out, (size_t)n_normal * PROTO_PAGE_SIZE);
+}
+
 /* Decode one payload p[0..n) of a frame whose header said `type` and
  * `frame_len` (n < frame_len when the input ended early). */
 static void
@@ -239,6 +279,9 @@ decode_payload(uint8_t type, const uint8_t *p, size_t n, uint32_t frame_len, uin
 		break;
 	case MSG_PAGES:
 		check_pages(p, n, frame_len, *nr_pages);
+		break;
+	case MSG_ZPAGES:
+		check_zpages(p, n, frame_len, *nr_pages);
 		break;
 	default:
 		/* CONTEXT, RAW: opaque here; the header check bounded them. */

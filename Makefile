@@ -16,6 +16,8 @@ CFLAGS ?= -O2 -g
 XCFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter -pthread -Ilib -Itools/simhv -MMD -MP
 LDLIBS_COMMON := -pthread $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
+# Mutual TLS for the relocation protocol (lib/tls.c).
+LDLIBS_COMMON += $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 # Xen backend: built when libxen-dev is installed (Xen 4.17..4.20, docs/xen-backend.md).
 ifneq ($(wildcard /usr/include/xenguest.h),)
 XCFLAGS += -DHAVE_XEN
@@ -108,17 +110,57 @@ lab-check: all
 	@tests/xenlab/install-deps.sh --if-missing
 	@tests/xenlab/run-lab.sh
 
+# Where "make install" puts things (DESTDIR is prepended to each).  With
+# PREFIX=/usr (the Debian package) the unit goes to /lib/systemd/system.
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+INITDIR ?= $(SYSCONFDIR)/init.d
+
+# The unit and the init script name /usr/sbin/xmigd; installed elsewhere,
+# they are rewritten to SBINDIR.  An existing xmigd.conf is kept.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/xmig
-	install -m 0755 $(BIN)/xmigd $(DESTDIR)$(PREFIX)/sbin/xmigd
-	install -m 0755 $(BIN)/xmig $(DESTDIR)$(PREFIX)/bin/xmig
-	install -m 0755 $(BIN)/simhv $(DESTDIR)$(PREFIX)/bin/simhv
-	install -m 0644 etc/xmigd.conf $(DESTDIR)/etc/xmig/xmigd.conf
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/xmig \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(TMPFILESDIR) \
+	    $(DESTDIR)$(INITDIR)
+	install -m 0755 $(BIN)/xmigd $(DESTDIR)$(SBINDIR)/xmigd
+	install -m 0755 $(BIN)/xmig $(DESTDIR)$(BINDIR)/xmig
+	install -m 0755 $(BIN)/simhv $(DESTDIR)$(BINDIR)/simhv
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/xmig/xmigd.conf ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/xmig/xmigd.conf"; \
+	else \
+		echo "install -m 0644 etc/xmigd.conf $(DESTDIR)$(SYSCONFDIR)/xmig/xmigd.conf"; \
+		install -m 0644 etc/xmigd.conf $(DESTDIR)$(SYSCONFDIR)/xmig/xmigd.conf; \
+	fi
+	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 man/xmigd.8 $(DESTDIR)$(MANDIR)/man8
+	$(if $(wildcard scripts/xmig-firewall),install -m 0755 scripts/xmig-firewall $(DESTDIR)$(SBINDIR)/xmig-firewall)
+	$(if $(wildcard scripts/xmig-firewall),install -m 0644 man/xmig-firewall.8 $(DESTDIR)$(MANDIR)/man8)
+	install -m 0644 etc/bash-completion/xmig $(DESTDIR)$(BASHCOMPDIR)/xmig
+	sed -e 's|/usr/sbin/xmigd|$(SBINDIR)/xmigd|g' -e 's|/etc/xmig/|$(SYSCONFDIR)/xmig/|g' \
+	    etc/xmigd.service >$(DESTDIR)$(SYSTEMDUNITDIR)/xmigd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/xmigd.service
+	install -m 0644 etc/tmpfiles.d/xmig.conf $(DESTDIR)$(TMPFILESDIR)/xmig.conf
+	sed -e 's|/usr/sbin/xmigd|$(SBINDIR)/xmigd|g' -e 's|/etc/xmig/|$(SYSCONFDIR)/xmig/|g' \
+	    etc/init.d/xmigd >$(DESTDIR)$(INITDIR)/xmigd
+	chmod 0755 $(DESTDIR)$(INITDIR)/xmigd
+
+# make deb: the Debian package, built from a copy of the tree in build-deb/
+# (scripts/make-deb.sh); tests/pkg/test_deb.sh checks it.
+deb:
+	@scripts/make-deb.sh build-deb
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-deb
 
 .PHONY: all unit integ check deps demo lab-check install clean
+.PHONY: deb
 
 # make fuzz (libFuzzer, clang, build-fuzz/): tests/fuzz/fuzz.mk
 -include tests/fuzz/fuzz.mk

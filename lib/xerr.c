@@ -23,6 +23,7 @@ xmig_strerror(int r)
 	case XMIG_ERR_BAD_TYPE: return "unknown frame type";
 	case XMIG_ERR_UNEXPECTED: return "frame not allowed in this state";
 	case XMIG_ERR_PEER_ABORT: return "aborted by peer";
+	case XMIG_ERR_TLS: return "TLS failure";
 	case XMIG_ERR_DENIED: return "permission denied";
 	case XMIG_ERR_EXISTS: return "already exists";
 	case XMIG_ERR_NOT_FOUND: return "not found";

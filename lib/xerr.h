@@ -26,6 +26,7 @@ enum {
 	XMIG_ERR_BAD_TYPE = -22,
 	XMIG_ERR_UNEXPECTED = -23, /* a frame not allowed in this state */
 	XMIG_ERR_PEER_ABORT = -24, /* the peer sent ABORT or REFUSE */
+	XMIG_ERR_TLS = -25,	/* TLS handshake, certificate or record failure */
 	/* policy */
 	XMIG_ERR_DENIED = -30,	/* allow-list or policy refusal */
 	XMIG_ERR_EXISTS = -31,

@@ -6,11 +6,13 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tls.h"
 #include "util.h"
 #include "xbuf.h"
 #include "xerr.h"
@@ -66,6 +68,10 @@ xconn_pace(struct xconn *c, uint64_t n)
 void
 xconn_close(struct xconn *c)
 {
+	tls_conn_free(c->tls);
+	c->tls = NULL;
+	free(c->stage);
+	c->stage = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -107,6 +113,230 @@ xconn_wait(struct xconn *c, short events)
 	return 0;
 }
 
+/* ---- TLS: the same waits, through tls.c ---- */
+
+/* Wait for what a TLS step asked for (it may want to read while writing). */
+static int
+xconn_tls_wait(struct xconn *c, int want)
+{
+	return xconn_wait(c, want == TLS_WANT_READ ? POLLIN : POLLOUT);
+}
+
+static int
+xconn_tls_fail(struct xconn *c, int r)
+{
+	if (c->err == 0 && r != XMIG_ERR_TLS)
+		c->why[0] = '\0';	/* EOF and timeouts need no detail */
+	return xconn_fail(c, r);
+}
+
+/* Write all of p[0..len) as one SSL_write: after WANT_* it is repeated
+ * with the same arguments, as OpenSSL requires. */
+static int
+xconn_tls_put(struct xconn *c, const uint8_t *p, size_t len)
+{
+	char why[sizeof(c->why)];
+
+	while (len > 0) {
+		size_t done;
+		int r = tls_conn_write(c->tls, p, len, &done, why, sizeof(why));
+
+		if (r == 0) {
+			c->tx_bytes += done;
+			p += done;
+			len -= done;
+		} else if (r > 0) {
+			if ((r = xconn_tls_wait(c, r)) != 0)
+				return xconn_fail(c, r);
+		} else {
+			if (c->err == 0)
+				memcpy(c->why, why, sizeof(why));
+			return xconn_tls_fail(c, r);
+		}
+	}
+	return 0;
+}
+
+static int
+xconn_tls_flush(struct xconn *c)
+{
+	char why[sizeof(c->why)];
+	int r;
+
+	while ((r = tls_conn_flush(c->tls, why, sizeof(why))) != 0) {
+		if (r < 0) {
+			if (c->err == 0)
+				memcpy(c->why, why, sizeof(why));
+			return xconn_tls_fail(c, r);
+		}
+		if ((r = xconn_tls_wait(c, r)) != 0)
+			return xconn_fail(c, r);
+	}
+	return 0;
+}
+
+static int
+xconn_tls_writev(struct xconn *c, const struct iovec *iov, int iovcnt)
+{
+	size_t fill = 0;
+	int i, r;
+
+	for (i = 0; i < iovcnt; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t n = iov[i].iov_len;
+
+		/* A big piece goes out as it is: copying it would buy nothing. */
+		if (n >= XCONN_TLS_STAGE) {
+			if ((fill > 0 && (r = xconn_tls_put(c, c->stage, fill)) != 0) ||
+			    (r = xconn_tls_put(c, p, n)) != 0)
+				return r;
+			fill = 0;
+			continue;
+		}
+		while (n > 0) {
+			size_t k = n < XCONN_TLS_STAGE - fill ? n : XCONN_TLS_STAGE - fill;
+
+			memcpy(c->stage + fill, p, k);
+			fill += k;
+			p += k;
+			n -= k;
+			if (fill == XCONN_TLS_STAGE) {
+				if ((r = xconn_tls_put(c, c->stage, fill)) != 0)
+					return r;
+				fill = 0;
+			}
+		}
+	}
+	if (fill > 0 && (r = xconn_tls_put(c, c->stage, fill)) != 0)
+		return r;
+	/* A frame is always on the wire when writev returns. */
+	return xconn_tls_flush(c);
+}
+
+static int
+xconn_tls_readv(struct xconn *c, const struct iovec *iov, int iovcnt)
+{
+	char why[sizeof(c->why)];
+	int i, r;
+
+	for (i = 0; i < iovcnt; i++) {
+		uint8_t *p = iov[i].iov_base;
+		size_t n = iov[i].iov_len;
+
+		while (n > 0) {
+			size_t done;
+
+			r = tls_conn_read(c->tls, p, n, &done, why, sizeof(why));
+			if (r == 0) {
+				c->rx_bytes += done;
+				p += done;
+				n -= done;
+			} else if (r > 0) {
+				if ((r = xconn_tls_wait(c, r)) != 0)
+					return xconn_fail(c, r);
+			} else {
+				if (c->err == 0)
+					memcpy(c->why, why, sizeof(why));
+				return xconn_tls_fail(c, r);
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+xconn_tls_handshake(struct xconn *c, struct tls_ctx *t, const char *host, char *why,
+    size_t whylen)
+{
+	int r;
+
+	if ((c->tls = tls_conn_new(t, c->fd, host, why, whylen)) == NULL)
+		return xconn_fail(c, XMIG_ERR_TLS);
+	while ((r = tls_conn_handshake(c->tls, why, whylen)) > 0) {
+		if ((r = xconn_tls_wait(c, r)) != 0) {
+			snprintf(why, whylen, "%s", r == XMIG_ERR_TIMEOUT ?
+			    "no TLS handshake within the deadline" : xmig_strerror(r));
+			return xconn_fail(c, r);
+		}
+	}
+	if (r == 0 && (c->stage = malloc(XCONN_TLS_STAGE)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		r = XMIG_ERR_NOMEM;
+	}
+	if (r != 0) {
+		snprintf(c->why, sizeof(c->why), "%s", why);
+		return xconn_tls_fail(c, r);
+	}
+	return 0;
+}
+
+int
+xconn_tls_connect(struct xconn *c, struct tls_ctx *t, const char *host, char *why,
+    size_t whylen)
+{
+	int r = xconn_tls_handshake(c, t, host, why, whylen);
+
+	/* A plaintext xmigd reads our ClientHello as a bad frame and hangs up. */
+	if (r == XMIG_ERR_EOF)
+		snprintf(why, whylen, "connection closed during the TLS handshake (is %s the "
+		    "peer's TLS relocation port?)", c->peer);
+	return r;
+}
+
+int
+xconn_tls_accept(struct xconn *c, struct tls_ctx *t, char *why, size_t whylen)
+{
+	uint8_t b[4];
+	ssize_t n;
+	int r;
+
+	/* Look at the first bytes without taking them: a TLS client starts
+	 * with a handshake record (0x16); anything else gets a clear refusal. */
+	for (;;) {
+		n = recv(c->fd, b, sizeof(b), MSG_PEEK);
+		if (n > 0)
+			break;
+		if (n == 0) {
+			snprintf(why, whylen, "connection closed before the TLS handshake");
+			return xconn_fail(c, XMIG_ERR_EOF);
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			snprintf(why, whylen, "%s", strerror(errno));
+			return xconn_fail(c, XMIG_ERR_SYSTEM);
+		}
+		if ((r = xconn_wait(c, POLLIN)) != 0) {
+			snprintf(why, whylen, "%s", r == XMIG_ERR_TIMEOUT ?
+			    "no TLS handshake within the deadline" : xmig_strerror(r));
+			return xconn_fail(c, r);
+		}
+	}
+	if (b[0] != 0x16) {
+		bool xmig = n >= 4 && be32_get(b) == PROTO_MAGIC;
+
+		snprintf(why, whylen, "plaintext client on the TLS port%s", xmig ?
+		    " (an xmig sender without --ssl)" : "");
+		return xconn_fail(c, xmig ? XMIG_ERR_UNEXPECTED : XMIG_ERR_TLS);
+	}
+	return xconn_tls_handshake(c, t, NULL, why, whylen);
+}
+
+void
+xconn_tls_describe(const struct xconn *c, char *buf, size_t buflen)
+{
+	if (c->tls == NULL)
+		snprintf(buf, buflen, "plaintext");
+	else
+		tls_conn_describe(c->tls, buf, buflen);
+}
+
+const char *
+xconn_strerror(const struct xconn *c, int r)
+{
+	return r == XMIG_ERR_TLS && c->why[0] != '\0' ? c->why : xmig_strerror(r);
+}
+
 int
 xconn_writev_all(struct xconn *c, struct iovec *iov, int iovcnt)
 {
@@ -124,6 +354,8 @@ xconn_writev_all(struct xconn *c, struct iovec *iov, int iovcnt)
 			total += iov[i].iov_len;
 		xconn_pace(c, total);
 	}
+	if (c->tls != NULL)
+		return xconn_tls_writev(c, iov, iovcnt);
 	while (iovcnt > 0) {
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = iov;
@@ -170,6 +402,8 @@ xconn_readv_exact(struct xconn *c, struct iovec *iov, int iovcnt)
 
 	if (c->err)
 		return c->err;
+	if (c->tls != NULL)
+		return xconn_tls_readv(c, iov, iovcnt);
 	while (iovcnt > 0) {
 		if (iov->iov_len == 0) {
 			iov++;

@@ -6,6 +6,12 @@
  * page data goes from guest memory to the socket without a copy, and read
  * header-first so nothing is allocated before the header is validated.
  * An optional rate limit (bytes/s) paces writes.
+ *
+ * A connection may be upgraded to mutual TLS right after connect/accept
+ * (xconn_tls_connect/xconn_tls_accept); every call below then goes
+ * through TLS with the same deadlines.  TLS cannot write from guest memory
+ * without a copy: writev coalesces into a staging buffer so that each
+ * SSL_write carries up to XCONN_TLS_STAGE bytes (16 full records).
  */
 #ifndef XMIG_XFER_H
 #define XMIG_XFER_H
@@ -18,6 +24,11 @@
 
 #include "proto.h"
 
+#define XCONN_TLS_STAGE (256 * 1024)
+
+struct tls_ctx;
+struct tls_conn;
+
 struct xconn {
 	int fd;
 	int err;		/* sticky first error */
@@ -27,6 +38,9 @@ struct xconn {
 	uint64_t rate;		/* write limit in bytes/s, 0 = none */
 	uint64_t rate_t0_us, rate_bytes;	/* pacing window */
 	char peer[128];		/* "addr:port" for messages */
+	struct tls_conn *tls;	/* NULL = plaintext */
+	uint8_t *stage;		/* TLS write coalescing, XCONN_TLS_STAGE bytes */
+	char why[320];		/* detail of a TLS error, "" = none */
 };
 
 void xconn_init(struct xconn *c, int fd, int timeout_ms);
@@ -36,6 +50,20 @@ void xconn_set_rate(struct xconn *c, uint64_t bytes_per_s);
 int xconn_connect(struct xconn *c, const char *host, uint16_t port, int timeout_ms,
     char *err, size_t errlen);
 void xconn_close(struct xconn *c);
+
+/* TLS handshakes under c's timeout and deadline; on failure why has one
+ * line (without the peer's address) and c is only good for closing.
+ * Connect: host is the name or address dialled, which the server's
+ * certificate must carry.  Accept: returns XMIG_ERR_UNEXPECTED, with
+ * nothing consumed, when the peer sent a plaintext xmig frame instead
+ * (the caller may answer it in plaintext). */
+int xconn_tls_connect(struct xconn *c, struct tls_ctx *t, const char *host, char *why,
+    size_t whylen);
+int xconn_tls_accept(struct xconn *c, struct tls_ctx *t, char *why, size_t whylen);
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384, peer CN=..." ("plaintext" without TLS). */
+void xconn_tls_describe(const struct xconn *c, char *buf, size_t buflen);
+/* The text for error r on c: the TLS detail when there is one. */
+const char *xconn_strerror(const struct xconn *c, int r);
 
 int xconn_write_all(struct xconn *c, const void *buf, size_t len);
 int xconn_writev_all(struct xconn *c, struct iovec *iov, int iovcnt);

@@ -280,13 +280,13 @@ lost:
 /* ---- the commands ---- */
 
 /* How the destination is shown: as typed, with the port when it is not
- * the default. */
+ * the default (8003 with --ssl). */
 static void
-peer_display(char *buf, size_t n, const char *host, uint16_t port)
+peer_display(char *buf, size_t n, const char *host, uint16_t port, bool ssl)
 {
 	bool v6 = strchr(host, ':') != NULL;
 
-	if (port == CONF_DEFAULT_PORT)
+	if (port == (ssl ? CONF_DEFAULT_SSL_PORT : CONF_DEFAULT_PORT))
 		snprintf(buf, n, "%s", host);
 	else
 		snprintf(buf, n, v6 ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
@@ -297,6 +297,7 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 {
 	static const struct opt opts[] = {
 		{ 'l', "live", false, 'l' },
+		{ 's', "ssl", false, 's' },
 		{ 'p', "port", true, 'p' },
 		{ 'r', "resource", true, 'r' },
 		{ 0, "json", false, OPT_JSON },
@@ -315,7 +316,7 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 	char host[PROTO_HOST_MAX], shown[PROTO_HOST_MAX + 16];
 	uint64_t downtime = 0, rounds = 0, mbit = 0, u;
 	uint16_t port = CONF_DEFAULT_PORT;
-	bool live = false, json = false;
+	bool live = false, json = false, ssl = false;
 	struct sigaction sa;
 	json_t *req, *reply;
 	struct argp p;
@@ -337,6 +338,9 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 			break;
 		case 'l':
 			live = true;
+			break;
+		case 's':
+			ssl = true;
 			break;
 		case 'p':
 			port_arg = v;
@@ -388,6 +392,8 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 			return usage_error("migrate", "bad character in domain name");
 	if (pos[1][0] == '\0')
 		return usage_error("migrate", "empty host name");
+	if (ssl)
+		port = CONF_DEFAULT_SSL_PORT;	/* HOST:PORT and -p still win */
 	if (parse_hostport(pos[1], host, sizeof(host), &port) != 0)
 		return usage_error("migrate", "bad host '%s' (HOST, HOST:PORT, IPv6 or "
 		    "[IPv6]:PORT; ports 1-65535)", pos[1]);
@@ -396,7 +402,7 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 			return usage_error("migrate", "bad port '%s' (1-65535)", port_arg);
 		port = (uint16_t)u;
 	}
-	peer_display(shown, sizeof(shown), host, port);
+	peer_display(shown, sizeof(shown), host, port, ssl);
 
 	req = json_pack("{s:s, s:s, s:s, s:i, s:b, s:b}", "cmd", "migrate", "domain", pos[0],
 	    "host", host, "port", (int)port, "live", live, "watch", 1);
@@ -406,6 +412,8 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 		json_object_set_new(req, "max_rounds", json_integer((json_int_t)rounds));
 	if (req && mbit)
 		json_object_set_new(req, "bandwidth_mbit", json_integer((json_int_t)mbit));
+	if (req && ssl)
+		json_object_set_new(req, "ssl", json_true());
 	if (req && compress)
 		json_object_set_new(req, "compress", json_string(compress));
 	if (req && autoconv)
@@ -524,6 +532,32 @@ cmd_jobs(const struct cli *cli, int argc, char **argv)
 		print_json(jobs);
 	else
 		print_jobs(jobs);
+	json_decref(reply);
+	return rc;
+}
+
+/* Finished jobs, from the records xmigd keeps in its state dir. */
+int
+cmd_history(const struct cli *cli, int argc, char **argv)
+{
+	json_t *reply, *jobs;
+	bool json = false;
+	int rc;
+
+	if ((rc = parse_simple("history", argc, argv, false, &json, NULL)) != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = daemon_call(cli, json_pack("{s:s}", "cmd", "history"), &reply)) != EXIT_OK)
+		return rc;
+	jobs = json_object_get(reply, "jobs");
+	if (!json_is_true(json_object_get(reply, "ok")))
+		rc = refused(reply, NULL);
+	else if (!json_is_array(jobs)) {
+		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no jobs)\n", cli->socket);
+		rc = EXIT_NO_DAEMON;
+	} else if (json)
+		print_json(jobs);
+	else
+		print_history(jobs);
 	json_decref(reply);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 
 #include "conf.h"
+#include "xend_import.h"
 #include "xmig.h"
 
 #define EXIT_CODES \
@@ -26,13 +27,15 @@ static const char usage_main[] =
 	"Live migration of Xen domains through the local xmigd.\n"
 	"\n"
 	"commands:\n"
-	"  migrate [-l] [-r MBIT] DOM HOST   move domain DOM to HOST\n"
+	"  migrate [-ls] [-r MBIT] DOM HOST  move domain DOM to HOST\n"
 	"  list                              domains on this host\n"
 	"  jobs                              running and recent migrations\n"
 	"  job JOB                           one migration in detail (alias: progress)\n"
 	"  watch JOB                         follow a running migration\n"
 	"  cancel JOB                        abort a migration; the domain stays here\n"
 	"  status                            the local xmigd\n"
+	"  history                           finished migrations, from xmigd's records\n"
+	"  config import-xend [FILE]         xmigd.conf from xend-config.sxp\n"
 	"  help [COMMAND]                    this text, or a command's\n"
 	"\n"
 	"global options (before COMMAND):\n"
@@ -55,8 +58,11 @@ static const char usage_migrate[] =
 	"  -l, --live          live migration: copy memory while DOM runs and\n"
 	"                      pause it only for the last round (default: offline,\n"
 	"                      DOM is paused for the whole copy)\n"
+	"  -s, --ssl           mutual TLS to HOST's TLS relocation port, with\n"
+	"                      xmigd's ssl-key-file, ssl-cert-file and ssl-ca-file\n"
+	"                      (HOST's certificate must name HOST as given here)\n"
 	"  -p, --port PORT     the destination's relocation port, 1-65535\n"
-	"                      (default 8002; overrides HOST:PORT)\n"
+	"                      (default 8002, 8003 with --ssl; overrides HOST:PORT)\n"
 	"  -r, --resource MBIT at most MBIT Mbit/s on the wire, 1-10000000\n"
 	"                      (default: as fast as the link goes)\n"
 	"      --downtime MS   target downtime of a live migration in ms, 1-600000\n"
@@ -153,6 +159,38 @@ static const char usage_status[] =
 	"\n"
 	EXIT_CODES;
 
+static const char usage_history[] =
+	"usage: xmig history [--json]\n"
+	"\n"
+	"The last 50 finished migrations, outgoing and incoming, from the records\n"
+	"xmigd writes to STATE_DIR/jobs/ when a job ends (they survive restarts of\n"
+	"xmigd; job ids do not, hence the STARTED column).\n"
+	"\n"
+	"  --json      the records as a JSON array, oldest first\n"
+	"  -h, --help  this text\n"
+	"\n"
+	EXIT_CODES;
+
+static const char usage_config[] =
+	"usage: xmig config import-xend [-o OUT [-f]] [FILE]\n"
+	"\n"
+	"Write the xmigd.conf equivalent to the relocation settings of xend's\n"
+	"configuration FILE (default " XEND_DEFAULT_CONFIG "; '-' reads stdin):\n"
+	"xend-relocation-server, -port, -address, -hosts-allow and the SSL ones.\n"
+	"Settings are read as xend read them (xend-relocation-server defaults to\n"
+	"no).  Hosts-allow regexes keep what they allowed under xend: xend matched\n"
+	"them from the start only, xmigd matches whole names, so an entry not\n"
+	"ending in '$' gets '.*'.  Each thing without an equivalent is one warning\n"
+	"line on stderr.  The result is checked as 'xmigd --check-config' would.\n"
+	"Needs no running xmigd.\n"
+	"\n"
+	"  -o, --output OUT    write to OUT (atomically) instead of stdout\n"
+	"  -f, --force         replace OUT if it exists\n"
+	"  -h, --help          this text\n"
+	"\n"
+	"exit status: 0 written (maybe with warnings), 1 FILE cannot be read or\n"
+	"converted (nothing written), 2 usage error.\n";
+
 static const char usage_help[] =
 	"usage: xmig help [COMMAND]\n"
 	"\n"
@@ -173,6 +211,8 @@ static const struct command {
 	{ "watch", cmd_watch, usage_watch },
 	{ "cancel", cmd_cancel, usage_cancel },
 	{ "status", cmd_status, usage_status },
+	{ "history", cmd_history, usage_history },
+	{ "config", cmd_config, usage_config },
 	{ "help", cmd_help, usage_help },
 };
 

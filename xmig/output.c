@@ -145,6 +145,36 @@ print_jobs(const json_t *jobs)
 	}
 }
 
+/* Finished jobs from xmigd's records: job ids restart with the daemon, so
+ * each line starts with the job's start time. */
+void
+print_history(const json_t *jobs)
+{
+	int dw = col_width(jobs, "domain", 6, 64), pw = col_width(jobs, "peer", 4, 64);
+	const json_t *j;
+	size_t i;
+
+	printf("%-19s  %4s  %-3s  %-*s  %-*s  %-7s  %9s  %8s  %12s  %s\n", "STARTED", "ID", "DIR",
+	    dw, "DOMAIN", pw, "PEER", "MODE", "SENT(MiB)", "TOTAL(s)", "DOWNTIME(ms)",
+	    "RESULT/ERROR");
+	json_array_foreach(jobs, i, j) {
+		char dom[80], peer[80], dir[8], mode[16], res[600], when[32];
+		time_t started = (time_t)(ju64(j, "started") / 1000);
+		struct tm tm;
+
+		if (started == 0 || localtime_r(&started, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+			snprintf(when, sizeof(when), "-");
+		printf("%-19s  %4" PRIu64 "  %-3s  %-*s  %-*s  %-7s  %9.1f  %8.2f  %12" PRIu64 "  %s\n",
+		    when, ju64(j, "id"), clean(dir, sizeof(dir), jstr(j, "direction")),
+		    dw, clean(dom, sizeof(dom), jstr(j, "domain")),
+		    pw, clean(peer, sizeof(peer), jstr(j, "peer")),
+		    clean(mode, sizeof(mode), jstr(j, "mode")), (double)ju64(j, "bytes_sent") / MiB,
+		    (double)ju64(j, "total_ms") / 1000.0, ju64(j, "downtime_ms"),
+		    result_text(res, sizeof(res), j));
+	}
+}
+
 void
 print_job(const json_t *j)
 {
@@ -194,6 +224,12 @@ print_status(const json_t *st, const char *socket)
 		    ju64(st, "relocation_port"));
 	else
 		printf("  relocation:       port %" PRIu64 "\n", ju64(st, "relocation_port"));
+	if (json_is_true(json_object_get(st, "relocation_ssl_server")))
+		printf("  TLS relocation:   port %" PRIu64 " (mutual TLS)\n",
+		    ju64(st, "relocation_ssl_port"));
+	else
+		printf("  TLS relocation:   off%s\n", json_is_true(json_object_get(st, "tls")) ?
+		    " (TLS set up for outgoing --ssl migrations)" : "");
 	printf("  control socket:   %s\n", socket);
 }
 

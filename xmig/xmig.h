@@ -68,6 +68,9 @@ int cmd_job(const struct cli *cli, int argc, char **argv);
 int cmd_watch(const struct cli *cli, int argc, char **argv);
 int cmd_cancel(const struct cli *cli, int argc, char **argv);
 int cmd_status(const struct cli *cli, int argc, char **argv);
+int cmd_history(const struct cli *cli, int argc, char **argv);
+/* config.c: "config import-xend", needs no daemon */
+int cmd_config(const struct cli *cli, int argc, char **argv);
 
 /* ---- output.c: formatting ---- */
 
@@ -84,6 +87,7 @@ void print_json(const json_t *v);
 
 void print_domains(const json_t *domains);
 void print_jobs(const json_t *jobs);
+void print_history(const json_t *jobs);
 void print_job(const json_t *job);
 void print_status(const json_t *st, const char *socket);
 

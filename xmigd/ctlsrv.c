@@ -14,6 +14,7 @@
 #include "ctlsrv.h"
 #include "compress.h"
 #include "engine.h"
+#include "history.h"
 #include "log.h"
 #include "util.h"
 #include "xerr.h"
@@ -95,11 +96,13 @@ ctl_migrate(struct ctl_client *cl, json_t *req)
 	struct send_req sr;
 	const char *dom = json_string_value(json_object_get(req, "domain"));
 	const char *host = json_string_value(json_object_get(req, "host"));
-	unsigned port = CONF_DEFAULT_PORT;
+	bool ssl = json_is_true(json_object_get(req, "ssl"));
+	unsigned port = ssl ? CONF_DEFAULT_SSL_PORT : CONF_DEFAULT_PORT;
 	char err[512];
 	struct job *j;
 
 	memset(&sr, 0, sizeof(sr));
+	sr.ssl = ssl;
 	if (dom == NULL || !*dom || host == NULL || !*host)
 		return ctl_reply_error(cl->fd, "migrate needs a domain and a host");
 	if (strlen(dom) >= sizeof(sr.domain) || strlen(host) >= sizeof(sr.host))
@@ -188,16 +191,30 @@ ctl_dispatch(struct ctl_client *cl, json_t *req)
 	if (cmd == NULL)
 		return ctl_reply_error(cl->fd, "request without \"cmd\"");
 	if (strcmp(cmd, "status") == 0)
-		return ctl_reply(cl->fd, json_pack("{s:b, s:s, s:s, s:s, s:i, s:b, s:i}",
-		    "ok", 1, "host", d->host_name, "backend", d->hv->ops->name,
+		return ctl_reply(cl->fd, json_pack("{s:b, s:s, s:s, s:s, s:i, s:b, s:i, s:b, s:b, "
+		    "s:i}", "ok", 1, "host", d->host_name, "backend", d->hv->ops->name,
 		    "version", XMIG_VERSION, "relocation_port", d->conf.relocation_port,
-		    "relocation_server", d->conf.relocation_server, "pid", (int)getpid()));
+		    "relocation_server", d->conf.relocation_server,
+		    "relocation_ssl_port", d->conf.relocation_ssl_port,
+		    "relocation_ssl_server", d->conf.relocation_ssl_server,
+		    "tls", d->tls_client != NULL, "pid", (int)getpid()));
 	if (strcmp(cmd, "list") == 0)
 		return ctl_list(cl);
 	if (strcmp(cmd, "migrate") == 0)
 		return ctl_migrate(cl, req);
 	if (strcmp(cmd, "jobs") == 0)
 		return ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "jobs", jobs_to_json()));
+	if (strcmp(cmd, "history") == 0) {
+		unsigned limit = 50;
+		json_t *h;
+
+		if (ctl_json_uint(req, "limit", HISTORY_KEEP, &limit) != 0 || limit == 0)
+			return ctl_reply_error(cl->fd, "bad limit in history request (1-%d)",
+			    HISTORY_KEEP);
+		if ((h = history_list(limit)) == NULL)
+			return ctl_reply_error(cl->fd, "out of memory");
+		return ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "jobs", h));
+	}
 	if (strcmp(cmd, "job") == 0) {
 		if ((j = ctl_job_arg(cl, req)) == NULL)
 			return 0;

@@ -12,10 +12,14 @@
 
 #define XMIG_VERSION "0.1.0"
 
+struct tls_ctx;
+
 struct xmigd {
 	struct conf conf;
 	struct hv *hv;
 	struct allow_list *allow;
+	struct tls_ctx *tls_server;	/* relocation-ssl-server = yes, else NULL */
+	struct tls_ctx *tls_client;	/* the ssl-*-file keys are set, else NULL */
 	char host_name[256];
 	atomic_bool stopping;
 };

@@ -22,6 +22,7 @@ struct send_req {
 	unsigned downtime_ms;	/* 0 = config default */
 	unsigned max_rounds;	/* 0 = config default */
 	unsigned bandwidth_mbit;	/* stream limit (xm's -r), 0 = none */
+	bool ssl;		/* mutual TLS to the peer's TLS port (xm's --ssl) */
 	double max_factor;	/* 0 = config default */
 	bool auto_converge;
 	int compress;		/* enum compress_mode */
@@ -31,8 +32,15 @@ struct send_req {
  * On refusal returns NULL with a one-line reason in err. */
 struct job *engine_send_start(struct xmigd *d, const struct send_req *req, char *err,
     size_t errlen);
-/* Serve an accepted relocation connection (takes ownership of fd). */
-void engine_recv_start(struct xmigd *d, int fd, const char *peer);
+/* Serve an accepted relocation connection (takes ownership of fd); tls:
+ * it came to the TLS port, so the TLS handshake comes first. */
+void engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls);
+
+/* Small per-job records in the state directory, one line each, named by
+ * the job's token in hex and replaced atomically (write, fsync, rename). */
+void state_token_hex(const uint8_t token[16], char hex[33]);
+int state_token_parse(const char *hex, uint8_t token[16]);
+int state_write_line(const char *dir, const uint8_t token[16], const char *line);
 
 /* Tracks the commit outcome of incoming jobs on disk, so a QUERY after a
  * restart still gets the truth (see docs/protocol.md). */

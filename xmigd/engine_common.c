@@ -5,8 +5,38 @@
 
 #include "engine_int.h"
 #include "hv.h"
+#include "log.h"
 #include "util.h"
 #include "xerr.h"
+
+int
+engine_connect(struct xmigd *d, struct xconn *c, const char *host, uint16_t port, bool ssl,
+    int timeout_ms, char *why, size_t whylen)
+{
+	char tw[320];
+	int r;
+
+	if ((r = xconn_connect(c, host, port, timeout_ms, why, whylen)) != 0 || !ssl)
+		return r;
+	if (d->tls_client == NULL) {
+		snprintf(why, whylen, "TLS is not set up on this host (ssl-key-file, "
+		    "ssl-cert-file and ssl-ca-file in xmigd.conf)");
+		xconn_close(c);
+		return XMIG_ERR_TLS;
+	}
+	/* The handshake has the hello's deadline: a silent server is dropped. */
+	c->deadline_us = now_us() + ENGINE_HELLO_TIMEOUT_MS * 1000ull;
+	r = xconn_tls_connect(c, d->tls_client, host, tw, sizeof(tw));
+	c->deadline_us = 0;
+	if (r != 0) {
+		snprintf(why, whylen, "TLS handshake with %s failed: %s", c->peer, tw);
+		xconn_close(c);
+		return r;
+	}
+	xconn_tls_describe(c, tw, sizeof(tw));
+	log_verbose("TLS to %s: %s", c->peer, tw);
+	return 0;
+}
 
 int
 engine_build_hello(struct xmigd *d, struct msg_hello *h)
@@ -76,7 +106,7 @@ engine_recv_hello(struct xconn *c, struct msg_hello *h, char *why, size_t whylen
 	int r;
 
 	if ((r = xconn_recv_frame(c, &fh, buf, sizeof(buf))) != 0) {
-		snprintf(why, whylen, "no hello from %s: %s", c->peer, xmig_strerror(r));
+		snprintf(why, whylen, "no hello from %s: %s", c->peer, xconn_strerror(c, r));
 		return r;
 	}
 	if (fh.type == MSG_ABORT || fh.type == MSG_REFUSE) {

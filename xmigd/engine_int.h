@@ -15,6 +15,10 @@
 #define SUFFIX_INCOMING "--incoming"
 #define SUFFIX_MIGRATED "--migratedaway"
 
+/* Connect to host:port, then the TLS handshake when ssl; on failure a
+ * one-line why. */
+int engine_connect(struct xmigd *d, struct xconn *c, const char *host, uint16_t port, bool ssl,
+    int timeout_ms, char *why, size_t whylen);
 int engine_build_hello(struct xmigd *d, struct msg_hello *h);
 /* Check a peer's hello against ours; returns a REASON_* (0 = fine) and a
  * one-line why. */

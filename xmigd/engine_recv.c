@@ -33,6 +33,7 @@ struct recv_ctx {
 	uint64_t *written;		/* pages written by this stream, 1 bit each */
 	uint8_t *stage;			/* a decompressed ZPAGES batch */
 	bool accepted;			/* PREPARE_OK sent */
+	bool tls;			/* came to the TLS port */
 	uint64_t entries[PROTO_PAGES_MAX];
 	struct iovec iov[PROTO_PAGES_MAX];
 	char why[512];
@@ -277,6 +278,33 @@ recv_reason_for(int r)
 	}
 }
 
+/* The TLS handshake of a connection to the TLS port, within the hello
+ * deadline.  Every refusal is one line with the peer and the reason. */
+static int
+recv_tls(struct recv_ctx *s)
+{
+	struct msg_hello peer;
+	char tw[320];
+	int r;
+
+	if ((r = xconn_tls_accept(&s->c, s->d->tls_server, tw, sizeof(tw))) == 0) {
+		xconn_tls_describe(&s->c, tw, sizeof(tw));
+		log_verbose("TLS from %s: %s", s->c.peer, tw);
+		return 0;
+	}
+	log_warn("TLS handshake with %s failed: %s", s->c.peer, tw);
+	if (r == XMIG_ERR_UNEXPECTED) {
+		/* An xmig sender without --ssl: take its HELLO (so that closing
+		 * does not reset the connection), then tell it why, in its own
+		 * plaintext. */
+		s->c.err = 0;
+		if (engine_recv_hello(&s->c, &peer, s->why, sizeof(s->why)) == 0)
+			engine_send_reason(&s->c, MSG_ABORT, REASON_PROTOCOL, "this is the TLS "
+			    "relocation port: migrate with xmig migrate --ssl");
+	}
+	return r;
+}
+
 static void
 recv_conn(struct recv_ctx *s)
 {
@@ -297,6 +325,8 @@ recv_conn(struct recv_ctx *s)
 	/* Handshake under a deadline: a silent peer is dropped. */
 	s->c.timeout_ms = ENGINE_HELLO_TIMEOUT_MS;
 	s->c.deadline_us = now_us() + ENGINE_HELLO_TIMEOUT_MS * 1000ull;
+	if (s->tls && recv_tls(s) != 0)
+		return;
 	if ((r = engine_recv_hello(&s->c, &peer, s->why, sizeof(s->why))) != 0) {
 		log_warn("connection from %s dropped: %s", s->c.peer, s->why);
 		return;
@@ -495,7 +525,7 @@ recv_thread(void *arg)
 }
 
 void
-engine_recv_start(struct xmigd *d, int fd, const char *peer)
+engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls)
 {
 	struct recv_ctx *s = calloc(1, sizeof(*s));
 	pthread_attr_t attr;
@@ -512,6 +542,7 @@ engine_recv_start(struct xmigd *d, int fd, const char *peer)
 		return;
 	}
 	s->d = d;
+	s->tls = tls;
 	xconn_init(&s->c, fd, ENGINE_HELLO_TIMEOUT_MS);
 	strlcpy_x(s->c.peer, peer, sizeof(s->c.peer));
 	s->io.next = io_next;

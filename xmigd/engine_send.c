@@ -15,8 +15,10 @@
 #include "engine.h"
 #include "compress.h"
 #include "engine_int.h"
+#include "fault.h"
 #include "log.h"
 #include "policy.h"
+#include "resolve.h"
 #include "util.h"
 #include "xbuf.h"
 #include "xerr.h"
@@ -238,6 +240,29 @@ io_suspended(struct hv_save_io *io)
 	s->j->t_pause_us = now_us();
 	job_unlock();
 	job_set_state(s->j, JOB_PRECOPY, JOB_STOPCOPY);
+	if (fault_at("send-exit-after-suspend")) {
+		log_error("fault injection: exiting after suspend");
+		_exit(99);
+	}
+}
+
+/* What a restarted daemon needs to settle this job's source copy. */
+static void
+send_record(struct send_ctx *s, const char *phase)
+{
+	struct outgoing_rec rec;
+	int r;
+
+	memset(&rec, 0, sizeof(rec));
+	memcpy(rec.token, s->j->token, 16);
+	strlcpy_x(rec.phase, phase, sizeof(rec.phase));
+	strlcpy_x(rec.host, s->req.host, sizeof(rec.host));
+	rec.port = s->req.port;
+	rec.ssl = s->req.ssl;
+	rec.domid = s->dom.id;
+	strlcpy_x(rec.name, s->dom.name, sizeof(rec.name));
+	if ((r = outgoing_record(&rec)) != 0)
+		jlog(LOG_LVL_WARN, s->j->id, "cannot write the job record: %s", xmig_strerror(r));
 }
 
 static int
@@ -374,49 +399,6 @@ send_fetch_peer_reason(struct send_ctx *s)
 	s->c.err = saved;
 }
 
-/* After a lost DONE: ask the receiver, over a new connection, what became of
- * the job.  Returns an OUTCOME_*; OUTCOME_UNKNOWN when unreachable and
- * *reached is false. */
-static int
-send_query_outcome(struct send_ctx *s, const uint8_t token[16], bool *reached)
-{
-	unsigned attempt;
-
-	*reached = false;
-	for (attempt = 0; attempt < 8 && !atomic_load(&s->d->stopping); attempt++) {
-		struct xconn qc;
-		struct msg_hello ours, peer;
-		struct msg_query q;
-		struct msg_query_reply qr;
-		struct frame_hdr fh;
-		uint8_t buf[1024];
-		char why[256];
-		int n;
-
-		if (attempt > 0)
-			sleep(attempt < 3 ? 1 : 2);
-		if (xconn_connect(&qc, s->req.host, s->req.port, 3000, why, sizeof(why)) != 0)
-			continue;
-		memcpy(q.token, token, 16);
-		if (engine_build_hello(s->d, &ours) != 0 || engine_send_hello(&qc, &ours) != 0 ||
-		    engine_recv_hello(&qc, &peer, why, sizeof(why)) != 0 ||
-		    (n = msg_query_encode(&q, buf, sizeof(buf))) < 0 ||
-		    xconn_send_frame(&qc, MSG_QUERY, buf, (uint32_t)n) != 0 ||
-		    xconn_recv_frame(&qc, &fh, buf, sizeof(buf)) != 0 ||
-		    fh.type != MSG_QUERY_REPLY || msg_query_reply_decode(buf, fh.len, &qr) != 0 ||
-		    memcmp(qr.token, token, 16) != 0) {
-			xconn_close(&qc);
-			continue;
-		}
-		xconn_close(&qc);
-		if (qr.outcome == OUTCOME_IN_PROGRESS)
-			continue;	/* the receiver has not settled yet */
-		*reached = true;
-		return qr.outcome;
-	}
-	return OUTCOME_UNKNOWN;
-}
-
 /* Put the source back as it was: original name, running (or paused if it
  * was paused), log-dirty off. */
 static void
@@ -460,8 +442,8 @@ send_job(struct send_ctx *s)
 		goto failed;
 	}
 	/* 1. connect and greet: nothing has touched the domain yet */
-	if ((r = xconn_connect(&s->c, s->req.host, s->req.port, ENGINE_CONNECT_TIMEOUT_MS, why,
-	    sizeof(why))) != 0) {
+	if ((r = engine_connect(s->d, &s->c, s->req.host, s->req.port, s->req.ssl,
+	    ENGINE_CONNECT_TIMEOUT_MS, why, sizeof(why))) != 0) {
 		job_set_error(j, "%s", why);
 		goto failed;
 	}
@@ -516,7 +498,9 @@ send_job(struct send_ctx *s)
 		goto failed;
 	}
 
-	/* 3. the memory: from here on the source must be resumed on failure */
+	/* 3. the memory: from here on the source must be resumed on failure,
+	 * also by a restarted daemon, which finds this record. */
+	send_record(s, "streaming");
 	job_lock();
 	j->setup_ms = (now_us() - j->t_start_us) / 1000;
 	j->remaining_pages = s->nr_pages;
@@ -568,7 +552,13 @@ send_job(struct send_ctx *s)
 		    xmig_strerror(r));
 	else
 		renamed = true;
-	if ((r = xconn_send_frame(&s->c, MSG_GO, NULL, 0)) != 0 ||
+	send_record(s, "go");
+	r = xconn_send_frame(&s->c, MSG_GO, NULL, 0);
+	if (r == 0 && fault_at("send-exit-after-go")) {
+		log_error("fault injection: exiting after GO");
+		_exit(99);
+	}
+	if (r != 0 ||
 	    (r = send_expect(s, MSG_DONE, buf, 4096, &len, ENGINE_COMMIT_TIMEOUT_MS)) != 0 ||
 	    (r = msg_done_decode(buf, len, &md)) != 0) {
 		if (r == XMIG_ERR_PEER_ABORT)
@@ -576,7 +566,8 @@ send_job(struct send_ctx *s)
 		jlog(LOG_LVL_WARN, j->id, "lost %s after GO (%s): asking it for the outcome",
 		    s->req.host, xmig_strerror(r));
 		xconn_close(&s->c);
-		outcome = send_query_outcome(s, j->token, &reached);
+		outcome = engine_query_outcome(s->d, s->req.host, s->req.port, s->req.ssl,
+		    j->token, 8, &reached);
 		if (outcome == OUTCOME_COMMITTED)
 			goto committed;
 		if (reached) {
@@ -588,7 +579,7 @@ send_job(struct send_ctx *s)
 		    "destroy or unpause this copy", s->req.host, s->dom.name,
 		    renamed ? away : s->dom.name, s->req.host);
 		job_set_state(j, -1, JOB_AMBIGUOUS);
-		goto out;
+		goto out;	/* the record stays: the daemon keeps asking */
 	}
 	mb.domid = md.domid;
 committed:
@@ -600,6 +591,7 @@ committed:
 	if ((r = hv->ops->destroy(hv, s->dom.id)) != 0)
 		jlog(LOG_LVL_ERROR, j->id, "%s runs on %s but the source copy could not be "
 		    "destroyed: %s", s->dom.name, s->req.host, xmig_strerror(r));
+	outgoing_forget(j->token);
 	job_set_state(j, -1, JOB_DONE);
 	jlog(LOG_LVL_INFO, j->id, "%s migrated %s to %s: %llu ms, downtime %llu ms, "
 	    "%u rounds, %llu bytes", s->dom.name, s->req.live ? "live" : "offline", s->req.host,
@@ -609,6 +601,7 @@ committed:
 
 resume:
 	send_restore_source(s, renamed);
+	outgoing_forget(j->token);
 failed:
 	job_set_state(j, -1, atomic_load(&j->cancel) ? JOB_CANCELLED : JOB_FAILED);
 out:
@@ -702,6 +695,11 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 		goto fail;
 	if (job_domain_busy(s->dom.id)) {
 		snprintf(err, errlen, "domain %s is already being migrated", s->dom.name);
+		goto fail;
+	}
+	if (req->ssl && d->tls_client == NULL) {
+		snprintf(err, errlen, "--ssl needs TLS set up on this host: ssl-key-file, "
+		    "ssl-cert-file and ssl-ca-file in xmigd.conf");
 		goto fail;
 	}
 	if ((r = d->hv->ops->host_info(d->hv, &hi)) != 0) {

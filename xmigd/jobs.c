@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "history.h"
 #include "jobs.h"
 #include "log.h"
 #include "util.h"
@@ -125,6 +126,21 @@ job_find_token(const uint8_t token[16])
 }
 
 bool
+job_outgoing_active(const uint8_t token[16])
+{
+	bool active = false;
+	unsigned i;
+
+	job_lock();
+	for (i = 0; i < njobs; i++)
+		if (!jobs[i]->incoming && !jobs[i]->thread_done &&
+		    memcmp(jobs[i]->token, token, 16) == 0)
+			active = true;
+	job_unlock();
+	return active;
+}
+
+bool
 job_domain_busy(uint32_t domid)
 {
 	bool busy = false;
@@ -194,6 +210,8 @@ job_set_state(struct job *j, int from, enum job_state to)
 	job_unlock();
 	if (ok)
 		jlog(LOG_LVL_VERBOSE, j->id, "%s -> %s", job_state_name(old), job_state_name(to));
+	if (ok && to >= JOB_DONE)
+		history_record(j);	/* STATE_DIR/jobs, for "xmig history" */
 	return ok;
 }
 

@@ -22,7 +22,11 @@
 #include "ctlsrv.h"
 #include "daemon.h"
 #include "engine.h"
+#include "resolve.h"
+#include "history.h"
 #include "log.h"
+#include "service.h"
+#include "tls.h"
 #include "util.h"
 #include "xerr.h"
 #include "xfer.h"
@@ -34,21 +38,24 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: xmigd [-f] [-c FILE]\n"
+	    "usage: xmigd [-f] [-c FILE] [-p PIDFILE]\n"
 	    "       xmigd --check-config [-c FILE]\n"
 	    "       xmigd --dump-config [-c FILE]\n"
 	    "\n"
 	    "  -c, --config FILE   configuration (default /etc/xmig/xmigd.conf)\n"
-	    "  -f, --foreground    stay in the foreground and log to stderr\n"
+	    "  -f, --foreground    stay in the foreground and log to stderr (to syslog\n"
+	    "                      when stderr is the systemd journal)\n"
+	    "  -p, --pidfile FILE  write the daemon's pid to FILE once it serves\n"
 	    "  -n, --check-config  check the configuration, print \"configuration OK\"\n"
 	    "  -T, --dump-config   print the effective configuration\n"
 	    "  -v, --verbose       log level verbose (twice: debug)\n"
 	    "  -V, --version       print the version\n");
 }
 
-/* Relocation accept: the allow-list decides before anything is read. */
+/* Relocation accept: the allow-list decides before anything is read (on
+ * the TLS port too: the handshake comes after it, in the job's thread). */
 static void
-accept_relocation(struct xmigd *d, int lfd)
+accept_relocation(struct xmigd *d, int lfd, bool tls)
 {
 	static struct log_ratelimit rl;
 	struct sockaddr_storage ss;
@@ -73,8 +80,8 @@ accept_relocation(struct xmigd *d, int lfd)
 		close(fd);
 		return;
 	}
-	log_verbose("relocation connection from %s", full);
-	engine_recv_start(d, fd, full);
+	log_verbose("relocation connection from %s%s", full, tls ? " on the TLS port" : "");
+	engine_recv_start(d, fd, full, tls);
 }
 
 /* Control accept: only root or the daemon's own user may drive it. */
@@ -94,6 +101,30 @@ accept_control(struct xmigd *d, int lfd)
 		return;
 	}
 	ctlsrv_client_start(d, fd);
+}
+
+/* Build the TLS contexts once, before serving: a bad key, certificate or
+ * CA stops xmigd with one line naming the key. */
+static int
+tls_setup(struct xmigd *d, char *err, size_t errlen)
+{
+	const struct tls_cfg tc = {
+		.key_file = d->conf.ssl_key_file,
+		.cert_file = d->conf.ssl_cert_file,
+		.ca_file = d->conf.ssl_ca_file,
+		.fingerprints = d->conf.ssl_peer_fingerprints,
+		.min_version = d->conf.ssl_min_version,
+	};
+	int r;
+
+	if (!conf_tls_configured(&d->conf))
+		return 0;
+	if ((r = tls_ctx_new(&d->tls_client, false, &tc, err, errlen)) != 0)
+		return r;
+	if (d->conf.relocation_ssl_server &&
+	    (r = tls_ctx_new(&d->tls_server, true, &tc, err, errlen)) != 0)
+		return r;
+	return 0;
 }
 
 static void
@@ -127,22 +158,24 @@ main(int argc, char **argv)
 		{ "check-config", no_argument, NULL, 'n' },
 		{ "dump-config", no_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "pidfile", required_argument, NULL, 'p' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct xmigd d;
-	const char *cfgpath = "/etc/xmig/xmigd.conf";
-	bool foreground = false, check = false, dump = false;
-	int verbose = 0, opt, r, lfds[MAX_LISTEN], nl = 0, cfd = -1, sfd, i;
+	const char *cfgpath = "/etc/xmig/xmigd.conf", *pidfile = NULL;
+	bool foreground = false, check = false, dump = false, foreground_journal = false;
+	int verbose = 0, opt, r, lfds[2 * MAX_LISTEN], nl = 0, nt = 0, cfd = -1, sfd, i;
 	char err[1024];
-	struct pollfd pfd[MAX_LISTEN + 2];
+	struct pollfd pfd[2 * MAX_LISTEN + 2];
 	sigset_t mask;
 
-	while ((opt = getopt_long(argc, argv, "c:fnTvVh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fnp:TvVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cfgpath = optarg; break;
 		case 'f': foreground = true; break;
+		case 'p': pidfile = optarg; break;
 		case 'n': check = true; break;
 		case 'T': dump = true; break;
 		case 'v': verbose++; break;
@@ -158,9 +191,13 @@ main(int argc, char **argv)
 	}
 	log_init("xmigd", false, LOG_LVL_INFO);
 	conf_init(&d.conf);
-	if ((r = conf_load(&d.conf, cfgpath, err, sizeof(err))) != 0 ||
-	    (r = conf_check(&d.conf, err, sizeof(err))) != 0) {
+	if ((r = conf_load(&d.conf, cfgpath, err, sizeof(err))) != 0) {
 		fprintf(stderr, "xmigd: %s\n", err);
+		return 1;
+	}
+	if ((r = conf_check(&d.conf, err, sizeof(err))) != 0 ||
+	    (!dump && (r = tls_setup(&d, err, sizeof(err))) != 0)) {
+		fprintf(stderr, "xmigd: %s: %s\n", cfgpath, err);
 		return 1;
 	}
 	if (check) {
@@ -173,14 +210,21 @@ main(int argc, char **argv)
 	}
 	if (verbose)
 		d.conf.log_level = verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_VERBOSE;
-	log_init("xmigd", !foreground, (enum log_level)d.conf.log_level);
-	log_set_timestamps(foreground);
+	/* Under systemd (xmigd -f, stderr to the journal) log through syslog so
+	 * that the journal keeps each line's priority; it stamps its own time. */
+	if (foreground && service_stderr_is_journal())
+		foreground_journal = true;
+	log_init("xmigd", !foreground || foreground_journal, (enum log_level)d.conf.log_level);
+	log_set_timestamps(foreground && !foreground_journal);
 	if ((r = allow_compile(d.conf.relocation_hosts_allow, &d.allow, err, sizeof(err))) != 0) {
 		log_error("relocation-hosts-allow: %s", err);
 		return 1;
 	}
 	if (allow_is_open(d.allow))
 		log_warn("relocation-hosts-allow is empty: any host may connect");
+	if (d.tls_client != NULL && !tls_ctx_self_check(d.tls_client, err, sizeof(err)))
+		log_warn("ssl-cert-file %s does not verify against ssl-ca-file %s (%s): peers "
+		    "will refuse this host", d.conf.ssl_cert_file, d.conf.ssl_ca_file, err);
 	if (d.conf.host_name[0])
 		strlcpy_x(d.host_name, d.conf.host_name, sizeof(d.host_name));
 	else if (gethostname(d.host_name, sizeof(d.host_name) - 1) != 0)
@@ -206,10 +250,18 @@ main(int argc, char **argv)
 		log_error("%s", err);
 		return 1;
 	}
+	if (history_init(d.conf.state_dir, err, sizeof(err)) != 0)
+		log_warn("%s; finished jobs are not recorded", err);
 	if (d.conf.relocation_server &&
 	    (r = xconn_listen(d.conf.relocation_address, d.conf.relocation_port, lfds,
 	    MAX_LISTEN, &nl, err, sizeof(err))) != 0) {
 		log_error("%s", err);
+		return 1;
+	}
+	if (d.conf.relocation_ssl_server &&
+	    (r = xconn_listen(d.conf.relocation_address, d.conf.relocation_ssl_port, lfds + nl,
+	    MAX_LISTEN, &nt, err, sizeof(err))) != 0) {
+		log_error("relocation-ssl-port: %s", err);
 		return 1;
 	}
 	{
@@ -226,18 +278,38 @@ main(int argc, char **argv)
 		return 1;
 	}
 	state_reconcile(&d);
+	if ((r = resolve_init(d.conf.state_dir, err, sizeof(err))) != 0) {
+		log_error("%s", err);
+		return 1;
+	}
 	if (!foreground && daemon(0, 0) != 0) {
 		log_error("cannot daemonize: %s", strerror(errno));
 		return 1;
 	}
-	log_info("xmigd %s on %s: backend %s, relocation %s port %u, control %s", XMIG_VERSION,
-	    d.host_name, d.hv->ops->name, d.conf.relocation_server ? "on" : "off",
-	    d.conf.relocation_port, d.conf.control_socket);
+	if (pidfile != NULL && service_write_pidfile(pidfile) != 0) {
+		log_error("cannot write pid file %s: %s", pidfile, strerror(errno));
+		return 1;
+	}
+	{
+		char tls[32] = "off";
+
+		if (d.conf.relocation_ssl_server)
+			snprintf(tls, sizeof(tls), "on port %u", d.conf.relocation_ssl_port);
+		log_info("xmigd %s on %s: backend %s, relocation %s port %u, TLS relocation %s, "
+		    "control %s", XMIG_VERSION, d.host_name, d.hv->ops->name,
+		    d.conf.relocation_server ? "on" : "off", d.conf.relocation_port, tls,
+		    d.conf.control_socket);
+	}
+	/* After daemon(): threads do not survive the fork. */
+	resolve_start(&d);
+	/* Listening and reconciled: tell systemd (Type=notify) we are ready. */
+	if ((r = service_notify("READY=1")) < 0)
+		log_warn("cannot notify systemd of readiness (NOTIFY_SOCKET): %s", xmig_strerror(r));
 
 	while (!atomic_load(&d.stopping)) {
 		int np = 0;
 
-		for (i = 0; i < nl; i++)
+		for (i = 0; i < nl + nt; i++)
 			pfd[np++] = (struct pollfd){ .fd = lfds[i], .events = POLLIN };
 		pfd[np++] = (struct pollfd){ .fd = cfd, .events = POLLIN };
 		pfd[np++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -247,12 +319,12 @@ main(int argc, char **argv)
 			log_error("poll: %s", strerror(errno));
 			break;
 		}
-		for (i = 0; i < nl; i++)
+		for (i = 0; i < nl + nt; i++)
 			if (pfd[i].revents & POLLIN)
-				accept_relocation(&d, lfds[i]);
-		if (pfd[nl].revents & POLLIN)
+				accept_relocation(&d, lfds[i], i >= nl);
+		if (pfd[nl + nt].revents & POLLIN)
 			accept_control(&d, cfd);
-		if (pfd[nl + 1].revents & POLLIN) {
+		if (pfd[nl + nt + 1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -267,12 +339,17 @@ main(int argc, char **argv)
 		}
 		jobs_trim(64);
 	}
-	for (i = 0; i < nl; i++)
+	(void)service_notify("STOPPING=1");
+	for (i = 0; i < nl + nt; i++)
 		close(lfds[i]);
 	close(cfd);
 	unlink(d.conf.control_socket);
 	jobs_cancel_all();
 	wait_for_jobs();
+	/* The TLS contexts stay: a job that outlived the wait may still use
+	 * them, and the process ends here anyway. */
+	if (pidfile != NULL)
+		unlink(pidfile);
 	log_info("stopped");
 	return 0;
 }

@@ -32,29 +32,54 @@ state_init(const char *state_dir, char *err, size_t errlen)
 	return 0;
 }
 
-static void
-state_path(const uint8_t token[16], char *out, size_t outlen)
+void
+state_token_hex(const uint8_t token[16], char hex[33])
 {
-	char hex[33];
 	int i;
 
 	for (i = 0; i < 16; i++)
 		snprintf(hex + 2 * i, 3, "%02x", token[i]);
+}
+
+int
+state_token_parse(const char *hex, uint8_t token[16])
+{
+	int k;
+
+	if (strlen(hex) != 32)
+		return XMIG_ERR_INVALID;
+	for (k = 0; k < 16; k++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * k, "%2x", &v) != 1)
+			return XMIG_ERR_INVALID;
+		token[k] = (uint8_t)v;
+	}
+	return 0;
+}
+
+static void
+state_path(const uint8_t token[16], char *out, size_t outlen)
+{
+	char hex[33];
+
+	state_token_hex(token, hex);
 	snprintf(out, outlen, "%s/%s", state_incoming, hex);
 }
 
 int
-state_record(const uint8_t token[16], const char *outcome, uint32_t domid, const char *name)
+state_write_line(const char *dir, const uint8_t token[16], const char *line)
 {
-	char path[1200], tmp[1210], line[160];
-	int fd, len, saved;
+	char hex[33], path[1200], tmp[1210];
+	size_t len = strlen(line);
+	int fd, saved;
 
-	state_path(token, path, sizeof(path));
+	state_token_hex(token, hex);
+	snprintf(path, sizeof(path), "%s/%s", dir, hex);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	len = snprintf(line, sizeof(line), "%s %u %s\n", outcome, domid, name);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		return XMIG_ERR_SYSTEM;
-	if (write(fd, line, (size_t)len) != len || fsync(fd) != 0) {
+	if (write(fd, line, len) != (ssize_t)len || fsync(fd) != 0) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);
@@ -62,9 +87,16 @@ state_record(const uint8_t token[16], const char *outcome, uint32_t domid, const
 		return XMIG_ERR_SYSTEM;
 	}
 	close(fd);
-	if (rename(tmp, path) != 0)
-		return XMIG_ERR_SYSTEM;
-	return 0;
+	return rename(tmp, path) == 0 ? 0 : XMIG_ERR_SYSTEM;
+}
+
+int
+state_record(const uint8_t token[16], const char *outcome, uint32_t domid, const char *name)
+{
+	char line[160];
+
+	snprintf(line, sizeof(line), "%s %u %s\n", outcome, domid, name);
+	return state_write_line(state_incoming, token, line);
 }
 
 static int
@@ -144,15 +176,9 @@ state_reconcile(struct xmigd *d)
 				/* The record keeps the name; the outcome is what counts. */
 				{
 					uint8_t tok[16];
-					int k;
 
-					for (k = 0; k < 16; k++) {
-						unsigned v;
-
-						sscanf(de->d_name + 2 * k, "%2x", &v);
-						tok[k] = (uint8_t)v;
-					}
-					state_record(tok, "aborted", domid, name);
+					if (state_token_parse(de->d_name, tok) == 0)
+						state_record(tok, "aborted", domid, name);
 				}
 			}
 		}

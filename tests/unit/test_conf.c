@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -23,6 +24,8 @@ static const char *const all_keys[] = {
 	"control-socket", "state-dir", "backend", "sim-root", "sim-memory", "host-name",
 	"log-level", "migration-downtime-ms", "migration-max-rounds", "migration-max-factor",
 	"max-incoming",
+	"relocation-ssl-server", "relocation-ssl-port", "ssl-key-file", "ssl-cert-file",
+	"ssl-ca-file", "ssl-peer-fingerprints", "ssl-min-version",
 };
 
 static int
@@ -201,6 +204,13 @@ static const struct value_case value_cases[] = {
 	{ "relocation-hosts-allow = ''", "relocation-hosts-allow = \"\"" },
 	{ "relocation-hosts-allow = ::1 fd00::/8", "relocation-hosts-allow = ::1 fd00::/8" },
 	{ "control-socket = /run/xmig/other.sock", "control-socket = /run/xmig/other.sock" },
+	{ "relocation-ssl-server = yes", "relocation-ssl-server = yes" },
+	{ "relocation-ssl-port = 9003", "relocation-ssl-port = 9003" },
+	{ "ssl-key-file = /etc/xmig/tls/a.key", "ssl-key-file = /etc/xmig/tls/a.key" },
+	{ "ssl-cert-file =", "ssl-cert-file = \"\"" },
+	{ "ssl-min-version = 1.2", "ssl-min-version = 1.2" },
+	{ "ssl-min-version = 1.3", "ssl-min-version = 1.3" },
+	{ "ssl-peer-fingerprints = ''", "ssl-peer-fingerprints = \"\"" },
 };
 
 static void
@@ -643,6 +653,175 @@ test_sample_conf_documents_every_key_with_its_default(void **state)
 	free(out);
 }
 
+/* ---- TLS keys ---- */
+
+#define FP_HEX "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF"
+#define FP_COLONS "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:" \
+	"00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff"
+
+static void
+test_tls_defaults_off_with_port_8003_and_tls13(void **state)
+{
+	struct conf c;
+
+	conf_init(&c);
+	assert_false(c.relocation_ssl_server);
+	assert_int_equal(c.relocation_ssl_port, CONF_DEFAULT_SSL_PORT);
+	assert_int_equal(CONF_DEFAULT_SSL_PORT, 8003);
+	assert_string_equal(c.ssl_key_file, "");
+	assert_string_equal(c.ssl_cert_file, "");
+	assert_string_equal(c.ssl_ca_file, "");
+	assert_string_equal(c.ssl_peer_fingerprints, "");
+	assert_int_equal(c.ssl_min_version, 13);
+	assert_false(conf_tls_configured(&c));
+}
+
+static void
+test_fingerprint_parse_takes_hex_with_or_without_colons(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"00112233",
+		FP_HEX "0",
+		"0g112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+		"00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:"
+		    "aa:bb:cc:dd:eeff",
+		"00-11-22-33-44-55-66-77-88-99-aa-bb-cc-dd-ee-ff-00-11-22-33-44-55-66-77-88-99-"
+		    "aa-bb-cc-dd-ee-ff",
+	};
+	uint8_t a[32], b[32];
+	size_t i;
+
+	assert_int_equal(conf_fingerprint_parse(FP_HEX, strlen(FP_HEX), a), 0);
+	assert_int_equal(conf_fingerprint_parse(FP_COLONS, strlen(FP_COLONS), b), 0);
+	assert_memory_equal(a, b, 32);
+	assert_int_equal(a[0], 0x00);
+	assert_int_equal(a[10], 0xaa);
+	assert_int_equal(a[31], 0xff);
+	for (i = 0; i < ARRAY_LEN(bad); i++)
+		if (conf_fingerprint_parse(bad[i], strlen(bad[i]), a) == 0)
+			fail_msg("\"%s\" parsed as a fingerprint", bad[i]);
+}
+
+static void
+test_tls_keys_parse(void **state)
+{
+	static const char text[] =
+	    "relocation-ssl-server = yes\n"
+	    "relocation-ssl-port = 9003\n"
+	    "ssl-key-file = /etc/xmig/tls/a.key\n"
+	    "ssl-cert-file = /etc/xmig/tls/a.pem\n"
+	    "ssl-ca-file = /etc/xmig/tls/ca.pem\n"
+	    "ssl-peer-fingerprints = '" FP_HEX "  " FP_COLONS "'\n"
+	    "ssl-min-version = 1.2\n";
+	struct conf c;
+
+	conf_init(&c);
+	parse_ok(&c, text);
+	assert_true(c.relocation_ssl_server);
+	assert_int_equal(c.relocation_ssl_port, 9003);
+	assert_string_equal(c.ssl_key_file, "/etc/xmig/tls/a.key");
+	assert_string_equal(c.ssl_cert_file, "/etc/xmig/tls/a.pem");
+	assert_string_equal(c.ssl_ca_file, "/etc/xmig/tls/ca.pem");
+	assert_string_equal(c.ssl_peer_fingerprints, FP_HEX "  " FP_COLONS);
+	assert_int_equal(c.ssl_min_version, 12);
+	assert_true(conf_tls_configured(&c));
+}
+
+static void
+test_tls_bad_values_name_the_key(void **state)
+{
+	static const struct { const char *text, *msg; } cases[] = {
+		{ "ssl-key-file = etc/a.key",
+		  "x.conf:1: ssl-key-file: \"etc/a.key\" is not an absolute path" },
+		{ "ssl-ca-file = ~/ca.pem",
+		  "x.conf:1: ssl-ca-file: \"~/ca.pem\" is not an absolute path" },
+		{ "ssl-min-version = 1.1", "x.conf:1: ssl-min-version: \"1.1\" is not 1.2 or 1.3" },
+		{ "ssl-min-version = 13", "x.conf:1: ssl-min-version: \"13\" is not 1.2 or 1.3" },
+		{ "relocation-ssl-port = 0",
+		  "x.conf:1: relocation-ssl-port: \"0\" is not a port number (1-65535)" },
+		{ "relocation-ssl-server = maybe", "x.conf:1: relocation-ssl-server: \"maybe\" "
+		  "is not yes or no (also accepted: true/false, on/off, 1/0)" },
+		{ "ssl-peer-fingerprints = " FP_HEX " sha256:abcd",
+		  "x.conf:1: ssl-peer-fingerprints: \"sha256:abcd\" is not a SHA-256 "
+		  "fingerprint (64 hex digits, colons between pairs allowed)" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		struct conf c;
+		char err[512] = "";
+
+		conf_init(&c);
+		if (conf_parse_buffer(&c, "x.conf", cases[i].text, strlen(cases[i].text), err,
+		    sizeof(err)) == 0)
+			fail_msg("\"%s\" parsed", cases[i].text);
+		assert_string_equal(err, cases[i].msg);
+	}
+}
+
+/* conf_check: the TLS files go together and must be readable files. */
+static void
+test_tls_check_wants_all_three_readable_files(void **state)
+{
+	char dir[] = "/tmp/xmig-test-conf-XXXXXX", f[3][128], err[512];
+	const char *names[] = { "k.pem", "c.pem", "ca.pem" };
+	struct conf c;
+	size_t i;
+
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < 3; i++) {
+		FILE *fp;
+
+		snprintf(f[i], sizeof(f[i]), "%s/%s", dir, names[i]);
+		assert_non_null(fp = fopen(f[i], "w"));
+		fputs("not checked here\n", fp);
+		fclose(fp);
+	}
+	conf_init(&c);
+	c.relocation_ssl_server = true;
+	assert_true(conf_check(&c, err, sizeof(err)) < 0);
+	assert_string_equal(err, "ssl-key-file is required when relocation-ssl-server = yes");
+	snprintf(c.ssl_key_file, sizeof(c.ssl_key_file), "%s", f[0]);
+	snprintf(c.ssl_cert_file, sizeof(c.ssl_cert_file), "%s", f[1]);
+	snprintf(c.ssl_ca_file, sizeof(c.ssl_ca_file), "%s", f[2]);
+	assert_int_equal(conf_check(&c, err, sizeof(err)), 0);
+
+	/* the client side alone (no TLS server) still wants all three */
+	c.relocation_ssl_server = false;
+	c.ssl_ca_file[0] = '\0';
+	assert_true(conf_check(&c, err, sizeof(err)) < 0);
+	assert_string_equal(err, "ssl-ca-file is required with the other ssl-*-file keys "
+	    "(set all three or none)");
+
+	snprintf(c.ssl_ca_file, sizeof(c.ssl_ca_file), "%s/missing.pem", dir);
+	assert_int_equal(conf_check(&c, err, sizeof(err)), XMIG_ERR_SYSTEM);
+	assert_non_null(strstr(err, "ssl-ca-file: cannot read "));
+	assert_non_null(strstr(err, "missing.pem: No such file or directory"));
+
+	snprintf(c.ssl_ca_file, sizeof(c.ssl_ca_file), "%s", dir);
+	assert_true(conf_check(&c, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "is not a regular file"));
+
+	/* both servers on one port */
+	snprintf(c.ssl_ca_file, sizeof(c.ssl_ca_file), "%s", f[2]);
+	c.relocation_ssl_server = true;
+	c.relocation_ssl_port = c.relocation_port;
+	assert_true(conf_check(&c, err, sizeof(err)) < 0);
+	assert_string_equal(err, "relocation-ssl-port: 8002 is also relocation-port");
+	c.relocation_server = false;	/* TLS only: no clash */
+	assert_int_equal(conf_check(&c, err, sizeof(err)), 0);
+
+	/* a fingerprint list set by code is re-validated */
+	snprintf(c.ssl_peer_fingerprints, sizeof(c.ssl_peer_fingerprints), "nope");
+	assert_true(conf_check(&c, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "is not a SHA-256 fingerprint"));
+
+	for (i = 0; i < 3; i++)
+		unlink(f[i]);
+	rmdir(dir);
+}
+
 static void
 test_load_missing_file(void **state)
 {
@@ -783,6 +962,11 @@ main(void)
 		cmocka_unit_test(test_sample_conf_loads_with_defaults),
 		cmocka_unit_test(test_sample_conf_documents_every_key_with_its_default),
 		cmocka_unit_test(test_load_missing_file),
+		cmocka_unit_test(test_tls_defaults_off_with_port_8003_and_tls13),
+		cmocka_unit_test(test_fingerprint_parse_takes_hex_with_or_without_colons),
+		cmocka_unit_test(test_tls_keys_parse),
+		cmocka_unit_test(test_tls_bad_values_name_the_key),
+		cmocka_unit_test(test_tls_check_wants_all_three_readable_files),
 		cmocka_unit_test(test_fuzz_mutated_configs_never_crash),
 	};
 

@@ -1,0 +1,31 @@
+/* history.h - one JSON record per finished migration job, in
+ * STATE_DIR/jobs/, for "xmig history".
+ *
+ * jobs.c calls history_record() when a job reaches its final state; the
+ * record is job_to_json() of that moment.  Files are named
+ * "<start time in ms>-<job id>.json" (job ids restart with the daemon) and
+ * written through a rename, so a reader never sees half a record; the
+ * oldest are removed beyond HISTORY_KEEP.  Without history_init() (unit
+ * tests, or a state dir that cannot be written) nothing is recorded.
+ */
+#ifndef XMIG_HISTORY_H
+#define XMIG_HISTORY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "jobs.h"
+
+#define HISTORY_KEEP 1000
+#define HISTORY_RECORD_MAX 65536	/* bytes of one record read back */
+
+/* Record jobs under state_dir/jobs (created, mode 0700).  Returns 0, or a
+ * negative XMIG_ERR_* with the reason in err; history is then off. */
+int history_init(const char *state_dir, char *err, size_t errlen);
+/* Write j's record (the caller does not hold the job lock). */
+void history_record(const struct job *j);
+/* The most recent `max` records, oldest first (an empty array when there
+ * are none or history is off); NULL when out of memory. */
+json_t *history_list(size_t max);
+
+#endif

@@ -485,81 +485,51 @@ cmd_watch(const struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
-int
-cmd_list(const struct cli *cli, int argc, char **argv)
+/* The commands that fetch one array and print it as a table or JSON. */
+static int
+cmd_fetch_list(const struct cli *cli, int argc, char **argv, const char *name,
+    const char *key, void (*print)(const json_t *))
 {
-	json_t *reply, *doms;
+	json_t *reply, *arr;
 	bool json = false;
 	int rc;
 
-	if ((rc = parse_simple("list", argc, argv, false, &json, NULL)) != EXIT_OK)
+	if ((rc = parse_simple(name, argc, argv, false, &json, NULL)) != EXIT_OK)
 		return rc < 0 ? EXIT_OK : rc;
-	if ((rc = daemon_call(cli, json_pack("{s:s}", "cmd", "list"), &reply)) != EXIT_OK)
+	if ((rc = daemon_call(cli, json_pack("{s:s}", "cmd", name), &reply)) != EXIT_OK)
 		return rc;
-	doms = json_object_get(reply, "domains");
+	arr = json_object_get(reply, key);
 	if (!json_is_true(json_object_get(reply, "ok")))
 		rc = refused(reply, NULL);
-	else if (!json_is_array(doms)) {
-		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no domains)\n",
-		    cli->socket);
+	else if (!json_is_array(arr)) {
+		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no %s)\n", cli->socket,
+		    key);
 		rc = EXIT_NO_DAEMON;
 	} else if (json)
-		print_json(doms);
+		print_json(arr);
 	else
-		print_domains(doms);
+		print(arr);
 	json_decref(reply);
 	return rc;
 }
 
 int
+cmd_list(const struct cli *cli, int argc, char **argv)
+{
+	return cmd_fetch_list(cli, argc, argv, "list", "domains", print_domains);
+}
+
+int
 cmd_jobs(const struct cli *cli, int argc, char **argv)
 {
-	json_t *reply, *jobs;
-	bool json = false;
-	int rc;
-
-	if ((rc = parse_simple("jobs", argc, argv, false, &json, NULL)) != EXIT_OK)
-		return rc < 0 ? EXIT_OK : rc;
-	if ((rc = daemon_call(cli, json_pack("{s:s}", "cmd", "jobs"), &reply)) != EXIT_OK)
-		return rc;
-	jobs = json_object_get(reply, "jobs");
-	if (!json_is_true(json_object_get(reply, "ok")))
-		rc = refused(reply, NULL);
-	else if (!json_is_array(jobs)) {
-		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no jobs)\n", cli->socket);
-		rc = EXIT_NO_DAEMON;
-	} else if (json)
-		print_json(jobs);
-	else
-		print_jobs(jobs);
-	json_decref(reply);
-	return rc;
+	return cmd_fetch_list(cli, argc, argv, "jobs", "jobs", print_jobs);
 }
 
 /* Finished jobs, from the records xmigd keeps in its state dir. */
 int
 cmd_history(const struct cli *cli, int argc, char **argv)
 {
-	json_t *reply, *jobs;
-	bool json = false;
-	int rc;
-
-	if ((rc = parse_simple("history", argc, argv, false, &json, NULL)) != EXIT_OK)
-		return rc < 0 ? EXIT_OK : rc;
-	if ((rc = daemon_call(cli, json_pack("{s:s}", "cmd", "history"), &reply)) != EXIT_OK)
-		return rc;
-	jobs = json_object_get(reply, "jobs");
-	if (!json_is_true(json_object_get(reply, "ok")))
-		rc = refused(reply, NULL);
-	else if (!json_is_array(jobs)) {
-		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no jobs)\n", cli->socket);
-		rc = EXIT_NO_DAEMON;
-	} else if (json)
-		print_json(jobs);
-	else
-		print_history(jobs);
-	json_decref(reply);
-	return rc;
+	return cmd_fetch_list(cli, argc, argv, "history", "jobs", print_history);
 }
 
 int

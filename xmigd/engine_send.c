@@ -48,6 +48,7 @@ struct send_ctx {
 	struct compressor *comp;
 	uint8_t *stage, *zbuf;		/* PROTO_PAGES_MAX pages each */
 	unsigned batches;
+	unsigned sample_every;		/* auto: batches between samples */
 	double c_speed, c_ratio;	/* compressor input bytes/s, output/input */
 	uint64_t wire_bytes, wire_us;	/* page frames: bytes and time in writev */
 };
@@ -79,12 +80,23 @@ send_should_compress(struct send_ctx *s, uint64_t raw)
 		return false;
 	if (s->compress != COMPRESS_AUTO)
 		return true;
-	if (s->c_speed <= 0 || s->wire_us == 0 || s->batches % 16 == 0)
+	if (s->c_speed <= 0 || s->wire_us == 0)
 		return true;
 	link = (double)s->wire_bytes * 1e6 / (double)s->wire_us;
 	plain = (double)raw / link;
 	packed = (double)raw / s->c_speed + (double)raw * s->c_ratio / link;
-	return packed < 0.95 * plain;
+	if (packed < 0.95 * plain) {
+		s->sample_every = 16;
+		return true;
+	}
+	/* Not paying: re-sample now and then, less often while it keeps not
+	 * paying (a sample of incompressible data on a fast link is costly). */
+	if (s->batches % s->sample_every == 0) {
+		if (s->sample_every < 1024)
+			s->sample_every *= 2;
+		return true;
+	}
+	return false;
 }
 
 /* Gather the batch's normal pages and compress them; returns the
@@ -507,6 +519,9 @@ send_job(struct send_ctx *s)
 	job_unlock();
 	job_set_state(j, JOB_PREPARE, JOB_PRECOPY);
 	s->c.timeout_ms = ENGINE_STREAM_TIMEOUT_MS;
+	/* Re-arm the pacer: the setup time must not become a burst. */
+	if (s->req.bandwidth_mbit)
+		xconn_set_rate(&s->c, (uint64_t)s->req.bandwidth_mbit * 1000000 / 8);
 	s->round_t0_us = now_us();
 	s->round_tx0 = s->c.tx_bytes;
 	so.live = s->req.live;
@@ -628,7 +643,9 @@ send_setup_compress(struct send_ctx *s, const struct send_req *req, char *err, s
 	s->compress = req->compress >= 0 ? req->compress : s->d->conf.compress;
 	if (s->compress == COMPRESS_NONE)
 		return 0;
-	s->compress_algo = s->compress == COMPRESS_AUTO ? COMPRESS_ZSTD : s->compress;
+	/* auto uses lz4: the cheapest to try on data that may not compress. */
+	s->compress_algo = s->compress == COMPRESS_AUTO ? COMPRESS_LZ4 : s->compress;
+	s->sample_every = 16;
 	s->comp = compressor_new(s->compress_algo);
 	s->stage = malloc((size_t)PROTO_PAGES_MAX * PROTO_PAGE_SIZE);
 	s->zbuf = malloc((size_t)PROTO_PAGES_MAX * PROTO_PAGE_SIZE);

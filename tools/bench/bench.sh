@@ -1,0 +1,532 @@
+#!/usr/bin/env bash
+# bench.sh - `make bench`: xmig's live migration on the sim, measured against
+# this machine's own limits, measured in the same run.
+#
+#   1. baselines (build/bin/xmig-baseline): memcpy, raw loopback TCP between
+#      two plain processes, TCP into fresh tmpfs memory, TLS if possible;
+#   2. two xmigd on 127.0.0.1 with their own sim roots under /dev/shm, and a
+#      list of scenarios, each one `xmig migrate -l --json` of a fresh domain;
+#   3. a table on stdout, $OUT/results.json, $OUT/results.md (the table in
+#      Markdown) and $OUT/bench.png (gnuplot).
+#
+# Environment:
+#   BUILD=build         build directory (binaries in $BUILD/bin)
+#   BENCH_QUICK=1       a 1-2 minute subset (256 MiB domains, fewer rates)
+#   BENCH_ONLY=REGEX    only the scenarios whose name matches (for development)
+#   BENCH_OUT=DIR       where the results go (default $BUILD/bench)
+#   BENCH_NO_TLS=1      skip the TLS rows
+# See docs/performance.md for what every column means.
+set -euo pipefail
+
+ROOTDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) BDIR=$BUILD ;; *) BDIR=$ROOTDIR/$BUILD ;; esac
+BIN=$BDIR/bin
+OUT=${BENCH_OUT:-$BDIR/bench}
+QUICK=${BENCH_QUICK:-0}
+ONLY=${BENCH_ONLY:-}
+PAGE=4096
+DOWNTIME_TARGET=300	# xmigd's default migration-downtime-ms, used by every scenario
+
+die() { echo "bench: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+
+for b in xmigd xmig simhv xmig-baseline; do
+	[ -x "$BIN/$b" ] || die "$BIN/$b is missing: run 'make bench' (or 'make all $BUILD/bin/xmig-baseline')"
+done
+
+# gnuplot (and openssl for the TLS certificates) are not CI dependencies:
+# install them here when missing; without gnuplot the plot is skipped.
+if ! command -v gnuplot >/dev/null || ! command -v openssl >/dev/null ||
+    ! command -v jq >/dev/null; then
+	"$ROOTDIR/tools/bench/install-deps.sh" --if-missing ||
+	    note "could not install gnuplot-nox/openssl/jq (see above)"
+fi
+command -v jq >/dev/null || die "jq is required (apt-get install jq)"
+HAVE_GNUPLOT=0
+command -v gnuplot >/dev/null && HAVE_GNUPLOT=1
+
+mkdir -p "$OUT"
+T=$(mktemp -d /dev/shm/xmig-bench.XXXXXX)
+DAEMONS=()
+PORT_BASE=$((30000 + (RANDOM % 2000) * 10))
+
+cleanup() {
+	local rc=$? pid r
+	trap - EXIT INT TERM
+	for pid in "${DAEMONS[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${DAEMONS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null || true
+	done
+	# sim domains are processes that outlive the daemons
+	for r in "$T"/*/sim; do
+		[ -d "$r" ] || continue
+		"$BIN/simhv" -r "$r" list --json 2>/dev/null | jq -r '.[].id' 2>/dev/null |
+		    while read -r id; do "$BIN/simhv" -r "$r" destroy "$id" >/dev/null 2>&1 || true; done
+	done
+	if [ "$rc" -ne 0 ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $(basename "$f") (last 20 lines)" >&2
+			tail -n 20 "$f" >&2
+		done
+	fi
+	rm -rf "$T"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Run private copies of the programs: a rebuild of $BUILD while the bench
+# runs (other work in the same tree) must not change them under our feet.
+mkdir "$T/bin"
+cp -p "$BIN/xmigd" "$BIN/xmig" "$BIN/simhv" "$BIN/xmig-baseline" "$T/bin/" ||
+    die "cannot copy the programs from $BIN"
+BIN=$T/bin
+
+# ---------------------------------------------------------------- features
+
+MIGRATE_HELP=$("$BIN/xmig" help migrate 2>&1 || true)
+has_opt() { grep -q -- "$1" <<<"$MIGRATE_HELP"; }
+HAVE_AC=0; has_opt '--auto-converge' && HAVE_AC=1
+HAVE_COMPRESS=0; has_opt '--compress' && HAVE_COMPRESS=1
+HAVE_TLS=0; has_opt '--ssl' && HAVE_TLS=1
+[ "${BENCH_NO_TLS:-0}" = 1 ] && HAVE_TLS=0
+
+# TLS: a CA and one key/cert pair per host naming 127.0.0.1, made by
+# scripts/xmig-certs (or, without it, by the openssl command alike).
+make_certs() {
+	local d=$T/pki h
+	if [ -x "$ROOTDIR/scripts/xmig-certs" ]; then
+		"$ROOTDIR/scripts/xmig-certs" init "$d" >/dev/null || return 1
+		for h in a b; do
+			"$ROOTDIR/scripts/xmig-certs" host "$d" "$h" 127.0.0.1 localhost >/dev/null ||
+			    return 1
+		done
+		return 0
+	fi
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	    -subj /CN=xmig-bench-ca -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null || return 1
+	for h in a b; do
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		    -subj "/CN=$h" -keyout "$d/$h.key" -out "$d/$h.csr" 2>/dev/null || return 1
+		printf '%s\n' "subjectAltName=DNS:$h,DNS:localhost,IP:127.0.0.1" \
+		    "extendedKeyUsage=serverAuth,clientAuth" >"$d/$h.ext"
+		openssl x509 -req -in "$d/$h.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+		    -CAcreateserial -days 2 -extfile "$d/$h.ext" -out "$d/$h.pem" 2>/dev/null ||
+		    return 1
+	done
+}
+if [ "$HAVE_TLS" = 1 ] && ! { command -v openssl >/dev/null && make_certs; }; then
+	note "cannot make TLS certificates: TLS rows skipped"
+	HAVE_TLS=0
+fi
+
+# ---------------------------------------------------------------- daemons
+
+port_of() { case $1 in a) echo "$PORT_BASE" ;; b) echo $((PORT_BASE + 1)) ;; esac; }
+ssl_port_of() { case $1 in a) echo $((PORT_BASE + 2)) ;; b) echo $((PORT_BASE + 3)) ;; esac; }
+
+start_xmigd() {
+	local h=$1 pid
+	mkdir -p "$T/$h/sim" "$T/$h/state"
+	{
+		echo "relocation-server = yes"
+		echo "relocation-port = $(port_of "$h")"
+		echo "relocation-address = 127.0.0.1"
+		echo "control-socket = $T/$h.sock"
+		echo "state-dir = $T/$h/state"
+		echo "backend = sim"
+		echo "sim-root = $T/$h/sim"
+		echo "host-name = host-$h"
+		echo "log-level = verbose"
+		if [ "$HAVE_TLS" = 1 ]; then
+			echo "relocation-ssl-server = yes"
+			echo "relocation-ssl-port = $(ssl_port_of "$h")"
+			echo "ssl-key-file = $T/pki/$h.key"
+			echo "ssl-cert-file = $T/pki/$h.pem"
+			echo "ssl-ca-file = $T/pki/ca.pem"
+		fi
+	} >"$T/$h.conf"
+	XMIG_SIMHV="$BIN/simhv" "$BIN/xmigd" -f -c "$T/$h.conf" >>"$T/$h.log" 2>&1 &
+	pid=$!
+	DAEMONS+=("$pid")
+	for _ in $(seq 100); do
+		[ -S "$T/$h.sock" ] && "$BIN/xmig" -S "$T/$h.sock" status >/dev/null 2>&1 && return 0
+		kill -0 "$pid" 2>/dev/null || die "xmigd $h exited at start-up (log: see below)"
+		sleep 0.05
+	done
+	die "xmigd $h did not come up within 5 s"
+}
+
+simhv_on() { local h=$1; shift; "$BIN/simhv" -r "$T/$h/sim" "$@"; }
+
+# ---------------------------------------------------------------- baselines
+
+if [ "$QUICK" = 1 ]; then
+	MEM=256M; BL_ARGS=(--tcp 512M --memcpy 128M --runs 3 --region 128M)
+else
+	MEM=1G; BL_ARGS=(--tcp 1G --memcpy 256M --runs 5 --region 256M)
+fi
+BL_ARGS+=(--shm "$T")
+# the suite xmigd prefers (lib/tls.c), so that the two TLS figures compare
+[ "$HAVE_TLS" = 1 ] && BL_ARGS+=(--tls-cert "$T/pki/a.pem" --tls-key "$T/pki/a.key" \
+    --tls-ciphers TLS_AES_256_GCM_SHA384)
+
+note "baselines: xmig-baseline ${BL_ARGS[*]}"
+"$BIN/xmig-baseline" "${BL_ARGS[@]}" >"$T/baseline.json" || die "xmig-baseline failed"
+jq -e .tcp.median_Bps "$T/baseline.json" >/dev/null || die "xmig-baseline: no TCP figure"
+TCP_BPS=$(jq .tcp.median_Bps "$T/baseline.json")
+jq -r 'to_entries[] | "  \(.key | . + " " * (10 - length)) median \(.value.median_Bps / 1e6 | floor) MB/s, best \(.value.best_Bps / 1e6 | floor) MB/s"' \
+    "$T/baseline.json" >&2
+
+start_xmigd a
+start_xmigd b
+
+# ---------------------------------------------------------------- scenarios
+
+# One scenario a line: NAME GROUP REPS FILL WWS RATE CAP_MBIT [xmig options...]
+#   GROUP  idle | idle-cap | grid | grid-cap | ac | ac-cap | tls | compress
+#   REPS   runs of the scenario; the table shows the median run (by stream
+#          throughput for idle domains, by downtime for busy ones)
+#   WWS, RATE (pages/s) and CAP are "-" when not used.
+SCEN=()
+add() { SCEN+=("$*"); }
+if [ "$QUICK" = 1 ]; then
+	WWS_LIST=(16M 64M); RATES=(5000 50000); CAP_RATES=(20000)
+	R=1
+else
+	WWS_LIST=(16M 64M 256M); RATES=(5000 20000 50000 100000); CAP_RATES=(5000 20000 50000)
+	R=3
+fi
+add "idle-zero idle 1 zero - - -"
+add "idle-random idle $R random - - -"
+add "idle-random-r1000 idle-cap 1 random - - 1000"
+for w in "${WWS_LIST[@]}"; do
+	for r in "${RATES[@]}"; do add "busy-$w-$((r / 1000))k grid $R random $w $r -"; done
+done
+for w in "${WWS_LIST[@]}"; do
+	for r in "${CAP_RATES[@]}"; do add "busy-$w-$((r / 1000))k-r1000 grid-cap 1 random $w $r 1000"; done
+done
+# Auto-converge only where pre-copy has something to fight: the higher dirty
+# rates, and (capped) the working sets that do not fit the link easily.
+if [ "$HAVE_AC" = 1 ]; then
+	for w in "${WWS_LIST[@]}"; do
+		for r in "${RATES[@]}"; do
+			[ "$r" -ge 50000 ] || continue
+			add "busy-$w-$((r / 1000))k-ac ac $R random $w $r - --auto-converge"
+		done
+	done
+	for w in "${WWS_LIST[@]}"; do
+		[ "$w" = 16M ] && [ "$QUICK" != 1 ] && continue
+		for r in "${CAP_RATES[@]}"; do
+			[ "$r" -ge 20000 ] || continue
+			add "busy-$w-$((r / 1000))k-r1000-ac ac-cap 1 random $w $r 1000 --auto-converge"
+		done
+	done
+fi
+if [ "$HAVE_COMPRESS" = 1 ]; then
+	for c in lz4 zstd auto; do
+		add "idle-random-$c compress $R random - - - --compress $c"
+		add "busy-64M-20k-$c compress $R random 64M 20000 - --compress $c"
+	done
+fi
+[ "$HAVE_TLS" = 1 ] && add "idle-random-tls tls $R random - - - -s"
+
+# ---------------------------------------------------------------- one run
+
+# log_figures JOB: from the source daemon's log (log-level verbose), the
+# times of the phase changes and the pages of every round, as JSON.
+log_figures() {
+	awk -v job="job $1:" '
+	function secs(ts,  a) { split(ts, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+	function num(t) { return t == "" ? "null" : sprintf("%.3f", t) }
+	index($0, " " job " ") == 0 { next }
+	{ t = secs($1); if (t0 == "") t0 = t; if (t < t0) t += 86400 }
+	/ prepare -> precopy$/ { precopy = t }
+	/ precopy -> stop-and-copy$/ { stop = t }
+	/ stop-and-copy -> committing$/ { end = t }
+	/ round [0-9]+: [0-9]+ pages sent, [0-9]+ dirty/ {
+		for (i = 1; i <= NF; i++)
+			if ($i == "round") { r = $(i + 1); p = $(i + 2); d = $(i + 5); bw = $(i + 7) }
+		sub(":", "", r)
+		if (bw !~ /^[0-9.]+$/) bw = "null"
+		rounds = rounds (rounds == "" ? "" : ",") "[" r "," p "," d "," bw "]"
+		last_pages = p
+	}
+	END {
+		printf "{\"t_precopy\":%s,\"t_stop\":%s,\"t_end\":%s,\"final_pages\":%s,\"rounds_log\":[%s]}\n",
+		    num(precopy), num(stop), num(end), stop == "" ? "null" : last_pages, rounds
+	}' "$T/a.log"
+}
+
+SEQ=0
+run_one() {
+	local name=$1 group=$2 fill=$3 wws=$4 rate=$5 cap=$6; shift 6
+	local dom port o rc=0 job t0 t1 create_s
+	local -a cargs=(--memory "$MEM" --fill "$fill" --vcpus 1) margs=(migrate -l --json)
+	SEQ=$((SEQ + 1))
+	dom=bench$SEQ
+	[ "$rate" != - ] && cargs+=(--dirty-rate "$rate" --wws "$wws")
+	[ "$cap" != - ] && margs+=(-r "$cap")
+	port=$(port_of b)
+	for o in "$@"; do [ "$o" = -s ] && port=$(ssl_port_of b); done
+	margs+=("$@" "$dom" "127.0.0.1:$port")
+
+	t0=$(date +%s.%N)
+	simhv_on a create "$dom" "${cargs[@]}" >/dev/null || die "$name: simhv create $dom failed"
+	t1=$(date +%s.%N)
+	create_s=$(echo "$t1 - $t0" | bc)
+	# let the workload reach its dirty rate
+	[ "$rate" != - ] && sleep 0.3
+	"$BIN/xmig" -S "$T/a.sock" "${margs[@]}" >"$T/run.json" 2>"$T/run.err" || rc=$?
+	if ! jq -e .id "$T/run.json" >/dev/null 2>&1; then
+		note "$name: xmig exited $rc without a result: $(head -c 300 "$T/run.err")"
+		echo '{}' >"$T/run.json"
+		job=0
+	else
+		job=$(jq .id "$T/run.json")
+	fi
+	simhv_on b destroy "$dom" >/dev/null 2>&1 || true
+	simhv_on a destroy "$dom" >/dev/null 2>&1 || true
+	log_figures "$job" >"$T/log.json"
+	jq -c -n --slurpfile m "$T/run.json" --slurpfile l "$T/log.json" \
+	    --arg name "$name" --arg group "$group" --arg fill "$fill" --arg wws "$wws" \
+	    --arg rate "$rate" --arg cap "$cap" --arg opts "$*" --argjson rc "$rc" \
+	    --argjson create_s "$create_s" --argjson tcp "$TCP_BPS" --argjson page "$PAGE" \
+	    --arg err "$(head -c 300 "$T/run.err")" '
+	def size: if . == "-" then null else
+	    (capture("^(?<n>[0-9]+)(?<u>[KMG]?)$") | (.n | tonumber) *
+	     ({"": 1, "K": 1024, "M": 1048576, "G": 1073741824}[.u])) end;
+	($m[0]) as $j | ($l[0]) as $g |
+	(if $g.t_precopy != null and $g.t_end != null then $g.t_end - $g.t_precopy else null end)
+	    as $stream_s |
+	($j.throughput_bps // 0) as $bw |
+	(if $g.final_pages != null then $g.final_pages * $page else null end) as $final_bytes |
+	(if $final_bytes != null and $bw > 0 then $final_bytes / $bw * 1000 else null end) as $tmin |
+	{
+	  name: $name, group: $group, fill: $fill, wws_bytes: ($wws | size),
+	  dirty_rate_set: (if $rate == "-" then 0 else ($rate | tonumber) end),
+	  cap_mbit: (if $cap == "-" then null else ($cap | tonumber) end),
+	  options: $opts, exit: $rc, error: (if $rc != 0 then ($j.error // $err) else null end),
+	  create_s: $create_s,
+	  result: $j.result, stop_reason: $j.stop_reason,
+	  memory_bytes: $j.memory_bytes, total_ms: $j.total_ms, setup_ms: $j.setup_ms,
+	  downtime_ms: $j.downtime_ms, rounds: $j.iterations, bytes_sent: $j.bytes_sent,
+	  zero_pages: $j.zero_pages, normal_pages: $j.normal_pages,
+	  throughput_bps: $j.throughput_bps,
+	  stream_s: $stream_s,
+	  rounds_log: $g.rounds_log,
+	  final_pages: $g.final_pages, final_bytes: $final_bytes,
+	  wire_ratio: (if ($j.memory_bytes // 0) > 0 then $j.bytes_sent / $j.memory_bytes else null end),
+	  stream_Bps: (if $stream_s != null and $stream_s > 0 and ($j.bytes_sent // 0) >= 1048576
+	      then $j.bytes_sent / $stream_s else null end),
+	  tmin_ms: $tmin,
+	  job: $j
+	} |
+	.stream_vs_tcp = (if .stream_Bps != null then .stream_Bps / $tcp else null end) |
+	.rate_mbit = (if .stream_Bps != null then .stream_Bps * 8 / 1e6 else null end) |
+	.rate_err = (if .cap_mbit != null and .rate_mbit != null then .rate_mbit / .cap_mbit - 1 else null end) |
+	.downtime_vs_min = (if .tmin_ms != null and .tmin_ms > 0 then .downtime_ms / .tmin_ms else null end) |
+	.tmin_raw_ms = (if .final_bytes != null then .final_bytes / $tcp * 1000 else null end) |
+	.downtime_vs_raw = (if .tmin_raw_ms != null and .tmin_raw_ms > 0 then .downtime_ms / .tmin_raw_ms else null end) |
+	.downtime_ok = (if .stop_reason == "converged" and .tmin_ms != null
+	    then .downtime_ms <= 1.2 * .tmin_ms + 5 else null end)'
+}
+
+# run_scenario NAME GROUP REPS ARGS...: REPS runs, the median one goes to the
+# results (with every run's headline figures in .reps).
+run_scenario() {
+	local name=$1 group=$2 reps=$3; shift 3
+	: >"$T/reps.jsonl"
+	for _ in $(seq "$reps"); do run_one "$name" "$group" "$@" >>"$T/reps.jsonl"; done
+	jq -c -s '. as $all | (.[0].dirty_rate_set == 0) as $idle |
+	    sort_by(if $idle then (.stream_Bps // 0) else (.downtime_ms // 1e12) end) |
+	    .[(length - 1) / 2 | floor] + {reps: ($all | map({total_ms, downtime_ms, rounds,
+	        stream_Bps, result, stop_reason}))}' "$T/reps.jsonl" >>"$T/runs.jsonl"
+	print_row "$(tail -n 1 "$T/runs.jsonl")"
+}
+
+# ---------------------------------------------------------------- table
+
+# The table: one format for the terminal; results.md is made from the same rows.
+FMT='%-24s %5s %6s %5s %7s %7s %4s %8s %6s %5s %6s %7s %7s %7s %7s %s\n'
+NCOL=15		# fixed columns before the last one (stop reason, or the error)
+# shellcheck disable=SC2059
+HDR=$(printf "$FMT" scenario wws p/s cap total_s down_ms rnds wire/RAM MB/s xTCP vs_cap \
+    fin_MiB tmin_ms dt/tmin dt/traw stop)
+print_row() {
+	jq -r '
+	def f(n): if . == null then "-" else (. * pow(10; n) | round / pow(10; n) | tostring) end;
+	def mib: if . == null then "-" else (. / 1048576 | tostring) + "M" end;
+	[ .name, (.wws_bytes | mib), (if .dirty_rate_set > 0 then .dirty_rate_set else "-" end),
+	  (.cap_mbit // "-"), (.total_ms | if . == null then null else . / 1000 end | f(2)),
+	  (.downtime_ms | f(0)), (.rounds | f(0)), (.wire_ratio | f(3)),
+	  (.stream_Bps | if . == null then null else . / 1e6 end | f(0)), (.stream_vs_tcp | f(2)),
+	  (.rate_err | if . == null then "-" else (. * 1000 | round / 10 |
+	      (if . >= 0 then "+" else "" end) + tostring + "%") end),
+	  (.final_bytes | if . == null then null else . / 1048576 end | f(1)),
+	  (.tmin_ms | f(1)), (.downtime_vs_min | f(2)), (.downtime_vs_raw | f(2)),
+	  (if .result == "success" then .stop_reason else "FAILED: " + (.error // "?") end)
+	] | map(tostring) | @tsv' <<<"$1" |
+	    awk -F'\t' -v fmt="$FMT" '{ printf fmt, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 }'
+}
+
+# ---------------------------------------------------------------- run
+
+: >"$T/runs.jsonl"
+START=$(date +%s)
+echo "$HDR"
+for s in "${SCEN[@]}"; do
+	# shellcheck disable=SC2086
+	set -- $s
+	if [ -n "$ONLY" ] && ! [[ $1 =~ $ONLY ]]; then continue; fi
+	run_scenario "$@"
+done
+ELAPSED=$(($(date +%s) - START))
+
+# ---------------------------------------------------------------- results
+
+jq -n --slurpfile b "$T/baseline.json" --slurpfile r "$T/runs.jsonl" \
+    --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg host "$(uname -srm)" \
+    --argjson cores "$(nproc)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
+    --argjson quick "$([ "$QUICK" = 1 ] && echo true || echo false)" --argjson elapsed "$ELAPSED" \
+    --argjson features "{\"auto_converge\": $HAVE_AC, \"compress\": $HAVE_COMPRESS, \"tls\": $HAVE_TLS}" '
+	($b[0]) as $bl | $r as $runs |
+	def ok(c): if c == null then "n/a" elif c then "met" else "NOT met" end;
+	($runs | map(select(.name == "idle-random") | .stream_vs_tcp) | first) as $plain |
+	($runs | map(select(.name == "idle-random") | .stream_Bps) | first) as $plain_Bps |
+	($runs | map(select(.group == "tls") | .stream_vs_tcp) | first) as $tls |
+	($runs | map(select(.name == "idle-zero") | .wire_ratio) | first) as $zero |
+	($runs | map(select(.name == "idle-random") | .wire_ratio) | first) as $rnd |
+	($runs | map(select(.stop_reason == "converged" and .downtime_ok != null))) as $conv |
+	($runs | map(select(.cap_mbit != null and .rate_err != null) | .rate_err)) as $caps |
+	{
+	  date: $date, host: $host, cpu: $cpu, cores: $cores, quick: $quick, elapsed_s: $elapsed,
+	  features: $features, baseline: $bl, runs: $runs,
+	  targets: [
+	    { target: "plaintext stream >= 0.9 x raw loopback TCP", value: $plain,
+	      vs_tcp_shm: (if $plain_Bps == null or $bl.tcp_shm == null then null
+	          else $plain_Bps / $bl.tcp_shm.median_Bps end),
+	      status: ok(if $plain == null then null else $plain >= 0.9 end) },
+	    { target: "TLS stream >= 0.6 x raw loopback TCP", value: $tls,
+	      vs_raw_tls: ($runs | map(select(.group == "tls") | .stream_Bps) | first |
+	          if . == null or $bl.tls == null then null else . / $bl.tls.median_Bps end),
+	      status: ok(if $tls == null then null else $tls >= 0.6 end) },
+	    { target: "idle zero domain: bytes on wire <= 1 % of RAM", value: $zero,
+	      status: ok(if $zero == null then null else $zero <= 0.01 end) },
+	    { target: "idle random domain: bytes on wire <= 1.02 x RAM", value: $rnd,
+	      status: ok(if $rnd == null then null else $rnd <= 1.02 end) },
+	    { target: "converged: downtime <= 1.2 x theoretical minimum + 5 ms",
+	      value: "\($conv | map(select(.downtime_ok)) | length) of \($conv | length) runs",
+	      status: ok(if ($conv | length) == 0 then null else ($conv | all(.downtime_ok)) end) },
+	    { target: "(stricter, not in the issue) converged: downtime <= 1.2 x final bytes / raw TCP + 5 ms",
+	      value: "\($conv | map(select(.downtime_ms <= 1.2 * .tmin_raw_ms + 5)) | length) of \($conv | length) runs",
+	      status: ok(if ($conv | length) == 0 then null
+	          else ($conv | all(.downtime_ms <= 1.2 * .tmin_raw_ms + 5)) end) },
+	    { target: "converged: downtime <= 300 ms (the default target)",
+	      value: "\($conv | map(select(.downtime_ms <= 300)) | length) of \($conv | length) runs",
+	      status: ok(if ($conv | length) == 0 then null else ($conv | all(.downtime_ms <= 300)) end) },
+	    { target: "-r 1000: measured rate within +-5 % of 1000 Mbit/s",
+	      value: (if ($caps | length) == 0 then null else
+	          "\($caps | min * 100 | round)..\($caps | max * 100 | round) %" end),
+	      status: ok(if ($caps | length) == 0 then null else ($caps | all((if . < 0 then -. else . end) <= 0.05)) end) }
+	  ]
+	}' >"$OUT/results.json"
+
+echo
+echo "baselines (median of runs):"
+jq -r '.baseline | to_entries[] | "  \(.key | . + " " * (10 - length)) \(.value.median_Bps / 1e6 | round) MB/s"' \
+    "$OUT/results.json"
+echo "targets:"
+jq -r '.targets[] | "  [\(.status)] \(.target): \(.value // "-" |
+    if type == "number" then (. * 1000 | round / 1000 | tostring) else . end)\(
+    if .vs_raw_tls != null then " (\(.vs_raw_tls * 1000 | round / 1000) x raw TLS)" else "" end)\(
+    if .vs_tcp_shm != null then " (\(.vs_tcp_shm * 1000 | round / 1000) x TCP into fresh tmpfs)" else "" end)"' \
+    "$OUT/results.json"
+for f in auto_converge compress tls; do
+	[ "$(jq ".features.$f" "$OUT/results.json")" = 1 ] ||
+	    echo "  (not measured: xmig has no ${f//_/-} option yet)"
+done
+
+# The table in Markdown, for docs/performance.md.
+{
+	echo "| scenario | wws | dirty pages/s | cap Mbit/s | total s | downtime ms | rounds | wire/RAM | stream MB/s | × TCP | rate vs cap | final MiB | t_min ms | downtime/t_min | downtime/t_raw | stop |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+	jq -c '.runs[]' "$OUT/results.json" | while read -r r; do
+		print_row "$r" | awk -v n="$NCOL" '{ s = "|"; for (i = 1; i <= n; i++) s = s " " $i " |";
+		    rest = ""; for (i = n + 1; i <= NF; i++) rest = rest (i > n + 1 ? " " : "") $i;
+		    print s " " rest " |" }'
+	done
+} >"$OUT/results.md"
+
+# ---------------------------------------------------------------- plot
+
+plot() {
+	local g w f any=0
+	local -a series=()
+	for g in grid grid-cap ac ac-cap; do
+		for w in "${WWS_LIST[@]}"; do
+			f=$T/plot-$g-$w.dat
+			jq -r --arg g "$g" --arg w "$w" '.runs[] | select(.group == $g and
+			    (.wws_bytes / 1048576 | tostring) + "M" == $w and .result == "success") |
+			    "\(.dirty_rate_set / 1000) \(.downtime_ms) \(.total_ms / 1000)"' \
+			    "$OUT/results.json" | sort -n >"$f"
+			[ -s "$f" ] && series+=("$g:$w") && any=1
+		done
+	done
+	[ "$any" = 1 ] || { note "no busy runs to plot"; return 0; }
+	local -a kinds=()
+	printf '%s\n' "${series[@]}" | grep -q -E '^(grid|ac):' && kinds+=(uncapped)
+	printf '%s\n' "${series[@]}" | grep -q -E '^(grid-cap|ac-cap):' && kinds+=(capped)
+	{
+		echo "set terminal pngcairo size 1400,900 font 'DejaVu Sans,11'"
+		echo "set output '$OUT/bench.png'"
+		echo "set multiplot layout ${#kinds[@]},2 title 'xmig live migration of a $MEM sim domain, $(date -u +%Y-%m-%d), $(nproc) cores: raw TCP $(jq '.baseline.tcp.median_Bps / 1e6 | round' "$OUT/results.json") MB/s'"
+		echo "set grid; set key top left Left reverse box opaque samplen 4 font ',9'"
+		echo "set xlabel 'dirty rate (1000 pages/s)'"
+		echo "set logscale xy; set xtics (2, 5, 10, 20, 50, 100, 200); set xrange [3:150]"
+		local col title kind
+		for kind in "${kinds[@]}"; do
+			for col in 2 3; do
+				if [ "$col" = 2 ]; then
+					echo "set ylabel 'downtime (ms)'"
+					title="downtime"
+				else
+					echo "set ylabel 'total time (s)'"
+					title="total time"
+				fi
+				if [ "$kind" = uncapped ]; then
+					echo "set title '$title, no bandwidth cap (dashed: --auto-converge)'"
+				else
+					echo "set title '$title, -r 1000 Mbit/s (dashed: --auto-converge)'"
+				fi
+				local p="" s gg ww lt=0 dt
+				for s in "${series[@]}"; do
+					gg=${s%%:*}; ww=${s#*:}
+					case $kind:$gg in
+					uncapped:grid | capped:grid-cap) dt=1 ;;
+					uncapped:ac | capped:ac-cap) dt=2 ;;
+					*) continue ;;
+					esac
+					lt=$(($(printf '%s\n' "${WWS_LIST[@]}" | grep -n -x "$ww" | cut -d: -f1)))
+					p="$p${p:+, }'$T/plot-$gg-$ww.dat' using 1:$col with linespoints lc $lt dt $dt pt 7 lw 2 title 'wws $ww$([ "$dt" = 2 ] && echo ' AC')'"
+				done
+				[ "$col" = 2 ] && p="$p, $DOWNTIME_TARGET with lines dt 3 lc rgb 'black' title 'target $DOWNTIME_TARGET ms'"
+				echo "plot $p"
+			done
+		done
+		echo "unset multiplot"
+	} >"$T/bench.gp"
+	gnuplot "$T/bench.gp" || { note "gnuplot failed (script: see above)"; return 1; }
+	echo "plot: $OUT/bench.png"
+}
+if [ "$HAVE_GNUPLOT" = 1 ]; then
+	plot || true
+else
+	note "gnuplot not available: no plot (tools/bench/install-deps.sh installs it)"
+fi
+echo "results: $OUT/results.json, $OUT/results.md (${ELAPSED} s of scenarios)"

@@ -12,10 +12,24 @@
 #  - -rdtscp: QEMU's emulated SVM reports an RDTSCP exit as RDTSC and Xen
 #    then hangs PVH guests;
 #  - xen.elf is a multiboot ELF: -kernel/-initrd load it without a bootloader.
+# And on Xen's command line:
+#  - spec-ctrl=eager-fpu: on this (AMD) CPU Xen otherwise switches FPU state
+#    lazily (CR0.TS + #NM), and under TCG's emulated SVM that corrupts the
+#    FPU/SSE registers of dom0 processes while a PVH guest runs: libxenguest's
+#    XZ decoder then finds the guest kernel "corrupt" and xl create fails
+#    ("unable to XZ decompress kernel: Invalid kernel"), 3-5 times in 5 with
+#    one guest running, never with eager switching (measured; README.md).
+#    Anything else dom0 computes (migration streams) was exposed the same way.
+# XEN_EXTRA: more Xen command-line words (later ones win).
 set -eu
 . "$(dirname "$0")/lab.sh"
-NAME=$1 ROLE=$2 IP=${3:-} NETMODE=${4:-}
-shift 2; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift; [ "${1:-}" = -- ] && shift
+NAME=$1 ROLE=$2 IP="" NETMODE=""
+shift 2
+if [ $# -gt 0 ] && [ "$1" != -- ]; then
+	IP=$1 NETMODE=${2:-}
+	shift; [ $# -gt 0 ] && shift
+fi
+[ "${1:-}" = -- ] && shift
 EXTRA=$*
 mkdir -p "$LAB_BUILD/logs"
 NET="-nic none"
@@ -23,7 +37,7 @@ if [ -n "$NETMODE" ]; then
 	MAC=52:54:00:99:00:$(printf %02x "${IP##*.}")
 	NET="-netdev socket,id=n0,$NETMODE=127.0.0.1:$LAB_PORT -device e1000,netdev=n0,mac=$MAC"
 fi
-XEN="console=com1 com1=115200,8n1 dom0_mem=512M,max:512M loglvl=all guest_loglvl=all noreboot"
+XEN="console=com1 com1=115200,8n1 dom0_mem=512M,max:512M loglvl=all guest_loglvl=all noreboot spec-ctrl=eager-fpu ${XEN_EXTRA:-}"
 DOM0="console=hvc0 lab.role=$ROLE lab.name=$NAME ${IP:+lab.ip=$IP} $EXTRA"
 INITRD=$LAB_BUILD/dom0-$NAME.cpio.gz
 cat "$LAB_BUILD/dom0.cpio.gz" "$LAB_BUILD/xmig.cpio.gz" > "$INITRD"

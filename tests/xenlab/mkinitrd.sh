@@ -133,6 +133,18 @@ cp "$XMIG_BIN_DIR/xmigd" "$R/usr/sbin/"
 cp "$XMIG_BIN_DIR/xmig" "$R/usr/bin/"
 LIBPATH= copy_libs "$R" "$R/usr/sbin/xmigd" "$R/usr/bin/xmig"
 rm -rf "$R/lib64"	# the loader is dom0's already
+# Only what dom0's part lacks (most of it: glibc, OpenSSL, the Xen libraries
+# are there, the same files): a copy that differs would replace dom0's for
+# xl too, so say so.
+for l in "$R"/usr/lib/x86_64-linux-gnu/*; do
+	d=$LAB_BUILD/stage-dom0/usr/lib/x86_64-linux-gnu/$(basename "$l")
+	[ -e "$d" ] || continue
+	if cmp -s "$l" "$d"; then
+		rm "$l"
+	else
+		lab_log "warning: $(basename "$l") of this machine differs from dom0's; xmig's replaces it"
+	fi
+done
 mkdir -p "$R/lib/x86_64-linux-gnu"
 for l in "$R"/usr/lib/x86_64-linux-gnu/*; do
 	ln -sf "/usr/lib/x86_64-linux-gnu/$(basename "$l")" "$R/lib/x86_64-linux-gnu/"

@@ -14,26 +14,55 @@ set -euo pipefail
 LOGS=$LAB_BUILD/logs
 t0=$(date +%s)
 if [ "${1:-}" != --report ]; then
+	lab_lock
+	! lab_port_busy || lab_die "127.0.0.1:$LAB_PORT is in use (a lab left running?): ss -ltnp 'sport = :$LAB_PORT'"
 	[ "${XMIG_PREBUILT:-0}" = 1 ] || "$LAB_DIR/build-xmig.sh"
 	"$LAB_DIR/fetch.sh"
 	"$LAB_DIR/mkinitrd.sh"
 	mkdir -p "$LOGS"
-	pids=()
+	rm -f "$LOGS/A.log" "$LOGS/B.log"
+	pidA="" pidB=""
+	kill_host() {	# name: its QEMU, by the pid QEMU wrote
+		local p
+		p=$(cat "$LOGS/$1.pid" 2>/dev/null || true)
+		[ -n "$p" ] && kill "$p" 2>/dev/null || true
+	}
+	alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 	cleanup() {
-		for n in A B; do
-			p=$(cat "$LOGS/$n.pid" 2>/dev/null || true)
-			[ -n "$p" ] && kill "$p" 2>/dev/null || true
-		done
-		for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+		kill_host A
+		kill_host B
+		for p in $pidA $pidB; do kill "$p" 2>/dev/null || true; done
 	}
 	trap cleanup EXIT INT TERM
 	export HOST_TIMEOUT=${HOST_TIMEOUT:-900}
 	# B listens on the lab network, so it starts first.
-	"$LAB_DIR/boot-host.sh" B hostB 10.99.0.2 listen & pids+=($!)
+	"$LAB_DIR/boot-host.sh" B hostB 10.99.0.2 listen & pidB=$!
 	sleep 2
-	"$LAB_DIR/boot-host.sh" A hostA 10.99.0.1 connect & pids+=($!)
-	wait "${pids[@]}" || true
-	pids=()
+	alive "$pidB" || { head -3 "$LOGS/B.log" >&2; lab_die "host B's QEMU did not start"; }
+	"$LAB_DIR/boot-host.sh" A hostA 10.99.0.1 connect & pidA=$!
+	# A drives the scenario and is the last to finish: once A is off, B
+	# has nothing left to do (30 s to end on its own).  A role that aborted
+	# (LAB-ABORT) ends the other host's too, instead of minutes of waiting.
+	tA="" tB=""
+	while alive "$pidA" || alive "$pidB"; do
+		now=$(date +%s)
+		if [ -z "$tB" ] && alive "$pidB" && { ! alive "$pidA" ||
+		    grep -aq '^LAB-ABORT' "$LOGS/A.log" 2>/dev/null; }; then
+			tB=$((now + 30))
+		fi
+		if [ -z "$tA" ] && alive "$pidA" && { ! alive "$pidB" ||
+		    grep -aq '^LAB-ABORT' "$LOGS/B.log" 2>/dev/null; } &&
+		    ! grep -aq 'role hostB finished rc=0' "$LOGS/B.log" 2>/dev/null; then
+			tA=$((now + 30))
+		fi
+		[ -n "$tB" ] && [ "$now" -ge "$tB" ] && alive "$pidB" &&
+		    { lab_log "A is done: stopping B"; kill_host B; tB=$((now + 3600)); }
+		[ -n "$tA" ] && [ "$now" -ge "$tA" ] && alive "$pidA" &&
+		    { lab_log "B is done or aborted: stopping A"; kill_host A; tA=$((now + 3600)); }
+		sleep 1
+	done
+	wait || true
+	pidA="" pidB=""
 	lab_log "both hosts powered off after $(( $(date +%s) - t0 )) s"
 fi
 
@@ -43,6 +72,8 @@ field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<< "$2"; }
 json() { grep -ah "^LAB-JSON $1 " "$LOGS/A.log" "$LOGS/B.log" | head -1 | cut -d' ' -f3- | tr -d '\r'; }
 jq_or() { local j; j=$(json "$1"); [ -n "$j" ] && jq -r "$2 // \"-\"" <<< "$j" 2>/dev/null || echo "-"; }
 grep -ah '^LAB-RESULT\|^LAB-JSON' "$LOGS/A.log" "$LOGS/B.log" | sed 's/^/  /' >&2 || true
+{ grep -ah '^LAB-ABORT' "$LOGS/A.log" "$LOGS/B.log" || true; } | tr -d '\r' |
+    while read -r _ why; do lab_log "scenario aborted on $why"; done
 
 fails=0
 check() {	# description, condition result

@@ -3,6 +3,7 @@
 # Xen backend and `xmig list` answers from the hypervisor.  ~1 min.
 set -eu
 . "$(dirname "$0")/lab.sh"
+lab_lock
 [ "${XMIG_PREBUILT:-0}" = 1 ] || "$LAB_DIR/build-xmig.sh"
 "$LAB_DIR/fetch.sh"
 "$LAB_DIR/mkinitrd.sh"

@@ -57,12 +57,41 @@ wait_for() {
 	return 1
 }
 has_dom() { xl list "$1" >/dev/null 2>&1; }
-# xl create, again on failure: under TCG the kernel's XZ probe fails now
-# and then with another guest running ("unable to XZ decompress kernel").
+# A step the scenario cannot go on without failed: say why, on a line
+# run-lab.sh prints, and end the role (the host powers off; run-lab.sh then
+# stops the other host instead of letting it wait minutes in vain).
+abort() {
+	echo "LAB-ABORT $(hostname): $*"
+	exit 1
+}
+# Xen must switch FPU state eagerly (boot-host.sh: spec-ctrl=eager-fpu):
+# with lazy switching, QEMU/TCG's emulated SVM corrupts dom0's FPU/SSE state
+# while a PVH guest runs, and xl create fails ("unable to XZ decompress
+# kernel") - or worse, data dom0 computes is silently wrong.
+check_xen() {
+	l=$(xl dmesg 2>/dev/null | grep 'Support for HVM VMs' | tail -1)
+	if [ -n "$l" ]; then
+		case $l in *EAGER_FPU*) return 0 ;; esac
+	else	# boot lines gone from the console ring: the command line then
+		case " $(xl info | sed -n 's/^xen_commandline *: //p') " in
+		*" spec-ctrl=eager-fpu "*) return 0 ;;
+		esac
+	fi
+	abort "Xen switches FPU state lazily here (no spec-ctrl=eager-fpu on its command line): dom0's FPU state gets corrupted while guests run under QEMU/TCG; not running the scenario"
+}
+# xl create, once more on failure; on the second failure CREATE_WHY holds
+# the domain builder's reason (xl -vv: libxenguest's detail lines).
 create_guest() {	# name, pv|pvh
-	for i in 1 2 3 4 5; do
-		xl create -q "/lab/guest-$2.cfg" "name=\"$1\"" && return 0
-		log "xl create $1 failed (attempt $i)"
+	for i in 1 2; do
+		xl -vv create "/lab/guest-$2.cfg" "name=\"$1\"" > "/tmp/create-$1.log" 2>&1 &&
+		    return 0
+		CREATE_WHY=$(grep -E 'decompress|xc: error|libxl: error' "/tmp/create-$1.log" |
+		    head -2 | sed 's/.*detail: //; s/.*error: //' | tr '\n' ' ')
+		log "xl create $1 failed (attempt $i): $CREATE_WHY"
+		grep -E 'xc: error|libxl: error|decompress|domainbuilder: detail: xc_dom_find_loader' \
+		    "/tmp/create-$1.log" | sed "s/^/  xl create $1: /"
+		log "dom0 memory: $(grep -E 'MemFree|MemAvailable' /proc/meminfo | tr -s ' ' | tr '\n' ' ')"
+		dmesg | tail -3 | sed 's/^/  dmesg: /'
 		sleep 2
 	done
 	return 1

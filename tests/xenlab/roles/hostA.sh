@@ -7,24 +7,31 @@
 #  3. xl destroy and power-off of domains xmigd restored
 . /lab/common.sh
 B=10.99.0.2
-start_xmigd A "$B/32" || exit 1
+check_xen
+start_xmigd A "$B/32" || abort "xmigd did not start"
 trap 'dump_xmigd 80' EXIT
-wait_for 240 "B's xmigd" nc -w 2 "$B" 8002 < /dev/null || { result "B-unreachable FAIL"; exit 1; }
+wait_for 240 "B's xmigd" nc -w 2 "$B" 8002 < /dev/null ||
+    { result "B-unreachable FAIL"; abort "B's xmigd not reachable at $B:8002"; }
 
-# 0. First, while the hosts are quiet (xl create fails more often under
-#    TCG with guests running).  xl can only move domains xl created (it
-#    needs their libxl configuration), so it gets its own guest.
-create_guest pvh2 pvh || { result "create-pvh2 FAIL"; exit 1; }
+# 0. First, while the hosts are quiet.  xl can only move domains xl
+#    created (it needs their libxl configuration), so it gets its own guest.
+#    (xl create failing with another guest running, "unable to XZ decompress
+#    kernel", was Xen's lazy FPU switching under TCG: check_xen.)
+create_guest pvh2 pvh ||
+    { result "create-pvh2 FAIL"; abort "xl create pvh2 failed: $CREATE_WHY"; }
 wait_for 90 "pvh2 ticking" ticked pvh2 5
 t0=$(ms)
 xl migrate -s "" pvh2 "socat -b 262144 - TCP:$B:5000" > /tmp/xlmig.out 2>&1
 rc=$?
 result "xl-live-AB rc=$rc ms=$(( $(ms) - t0 ))"
 tail -5 /tmp/xlmig.out | sed 's/^/  xl: /'
+# Left here by a failed xl migrate: out of the way of the xmig steps.
+[ "$rc" = 0 ] || xl destroy pvh2
 
 
 # 1. PVH live, there and back
-create_guest pvh1 pvh || { result "create-pvh1 FAIL"; exit 1; }
+create_guest pvh1 pvh ||
+    { result "create-pvh1 FAIL"; abort "xl create pvh1 failed: $CREATE_WHY"; }
 wait_for 90 "pvh1 ticking" ticked pvh1 5
 before=$(last_tick pvh1)
 xmig_migrate pvh-live-AB -l pvh1 "$B"
@@ -38,7 +45,8 @@ xl list
 xm list
 
 # 2. PV: live refused (no shadow paging), then offline, there and back
-create_guest pv1 pv || { result "create-pv1 FAIL"; exit 1; }
+create_guest pv1 pv ||
+    { result "create-pv1 FAIL"; abort "xl create pv1 failed: $CREATE_WHY"; }
 wait_for 90 "pv1 ticking" ticked pv1 5
 xmig_migrate pv-live-AB -l pv1 "$B"
 t=$(last_tick pv1)

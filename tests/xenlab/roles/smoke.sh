@@ -2,6 +2,7 @@
 # One host: xmigd with the Xen backend answers `xmig list` from the
 # hypervisor, before and after a PVH guest is created.
 . /lab/common.sh
+check_xen
 start_xmigd "$(hostname)" "127.0.0.1" || exit 1
 log "xmig list (dom0 only):"
 xm list

@@ -9,7 +9,7 @@ PKGS="$PKGS clang libclang-rt-14-dev iptables nftables"
 # scripts/xmig-certs and the TLS tests (openssl s_client).
 PKGS="$PKGS openssl"
 # Man pages (t_man_pages: man -l), the notify listener of t_service_start,
-# and the Debian package (make deb, tests/pkg/test_deb.sh).
-PKGS="$PKGS man-db groff-base python3-minimal debhelper lintian fakeroot"
+# and the Debian package (make deb, tests/pkg/test_deb.sh, test_deb_chroot.sh).
+PKGS="$PKGS man-db groff-base python3-minimal debhelper lintian fakeroot debootstrap"
 # shellcheck disable=SC2086
 exec "$(dirname "$0")/apt-install.sh" ${1:+"$1"} $PKGS

@@ -49,6 +49,7 @@ enum conf_type {
 	CT_COMPRESS,	/* int, enum compress_mode */
 	CT_OPTPATH,	/* char[size], absolute or "" (unset) */
 	CT_PINS,	/* char[size], space-separated SHA-256 fingerprints */
+	CT_PEERS,	/* char[size], space-separated HOST or HOST:PORT */
 	CT_TLSVER,	/* int, 12 or 13, written "1.2" / "1.3" */
 };
 
@@ -120,6 +121,8 @@ static const struct conf_key conf_keys[] = {
 	  "than the compressor)" },
 	{ "migration-auto-converge", CT_BOOL, FIELD(auto_converge), 0, 0, "no",
 	  "throttle a guest whose pre-copy makes no progress (yes/no)" },
+	{ "cluster-peers", CT_PEERS, FIELD(cluster_peers), 0, 0, "",
+	  "hosts this one may evacuate to (xmig maintenance): HOST or HOST:PORT, space-separated" },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -297,6 +300,33 @@ pins_check(const struct conf_key *k, const char *v, char *msg, size_t msglen)
 	return 0;
 }
 
+/* Every space-separated word of v must be HOST or HOST:PORT. */
+static int
+peers_check(const struct conf_key *k, const char *v, char *msg, size_t msglen)
+{
+	char q[CONF_QUOTE_MAX * 4 + 16], word[300], host[256];
+	uint16_t port;
+
+	while (*v != '\0') {
+		size_t n;
+
+		while (*v == ' ' || *v == '\t')
+			v++;
+		n = strcspn(v, " \t");
+		if (n > 0) {
+			snprintf(word, sizeof(word), "%.*s", (int)n, v);
+			if (n >= sizeof(word) ||
+			    parse_hostport(word, host, sizeof(host), &port) != 0) {
+				quote(q, sizeof(q), v, n);
+				snprintf(msg, msglen, "%s: %s is not HOST or HOST:PORT", k->name, q);
+				return XMIG_ERR_INVALID;
+			}
+		}
+		v += n;
+	}
+	return 0;
+}
+
 /* Set key k of c from text v.  On error writes "key: what is wrong" to msg. */
 static int
 key_set(struct conf *c, const struct conf_key *k, const char *v, char *msg, size_t msglen)
@@ -397,6 +427,7 @@ key_set(struct conf *c, const struct conf_key *k, const char *v, char *msg, size
 	case CT_STRING:
 	case CT_ALLOW:
 	case CT_PINS:
+	case CT_PEERS:
 		if (vlen >= k->size) {
 			snprintf(msg, msglen, "%s: value is %zu bytes long, at most %zu allowed%s",
 			    k->name, vlen, k->size - 1,
@@ -413,6 +444,8 @@ key_set(struct conf *c, const struct conf_key *k, const char *v, char *msg, size
 			}
 		}
 		if (k->type == CT_PINS && (r = pins_check(k, v, msg, msglen)) != 0)
+			return r;
+		if (k->type == CT_PEERS && (r = peers_check(k, v, msg, msglen)) != 0)
 			return r;
 		memcpy(field, v, vlen + 1);
 		return 0;
@@ -807,6 +840,7 @@ key_format(const struct conf *c, const struct conf_key *k, char *out, size_t out
 	case CT_PATH:
 	case CT_OPTPATH:
 	case CT_PINS:
+	case CT_PEERS:
 	case CT_STRING:
 	case CT_ALLOW:
 		snprintf(out, outlen, "%.*s", (int)strnlen(field, k->size), field);

@@ -54,6 +54,7 @@ struct conf {
 	unsigned bandwidth_mbit;		/* migration-bandwidth-mbit: stream cap, 0 = none */
 	int compress;				/* migration-compress: enum compress_mode */
 	bool auto_converge;			/* migration-auto-converge */
+	char cluster_peers[CONF_STR_MAX];	/* cluster-peers: HOST[:PORT] ... (maintenance) */
 };
 
 /* Fill defaults. */

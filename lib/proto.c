@@ -25,6 +25,9 @@
 #define DOMID_LEN 4u
 #define QUERY_LEN 16u
 #define QUERY_REPLY_LEN 17u
+#define HOST_INFO_DOM_LEN_MAX (STR_MAX(PROTO_NAME_MAX) + 8u + 4u + 1u)
+#define HOST_INFO_REPLY_LEN_MAX (1u + 8u + 8u + 4u + 4u + 2u + \
+	PROTO_HOST_INFO_DOMS_MAX * HOST_INFO_DOM_LEN_MAX)
 #define PAGES_LEN_MAX (PAGES_HEAD_LEN + PROTO_PAGES_MAX * (8u + PROTO_PAGE_SIZE))
 
 #define PROTO_MAX_PAGES_LIMIT (1ull << 40)	/* max_pages: 4 PiB of 4 KiB pages */
@@ -37,6 +40,7 @@ _Static_assert(sizeof(((struct msg_hello *)0)->hv) == 16, "HELLO_LEN_MAX assumes
 _Static_assert(sizeof(((struct msg_hello *)0)->hv_version) == 32,
     "HELLO_LEN_MAX assumes hv_version[32]");
 _Static_assert(PAGES_LEN_MAX < FRAME_MAX && PREPARE_LEN_MAX < FRAME_MAX &&
+    HOST_INFO_REPLY_LEN_MAX < FRAME_MAX &&
     PROTO_CONTEXT_MAX < FRAME_MAX && PROTO_RAW_MAX < FRAME_MAX, "FRAME_MAX is above all");
 _Static_assert(PROTO_REASON_MAX < 65536 && PROTO_HOST_MAX < 65536 && PROTO_NAME_MAX < 65536,
     "strings have a u16 length");
@@ -73,6 +77,8 @@ proto_max_len(uint8_t type)
 	case MSG_QUERY: return QUERY_LEN;
 	case MSG_QUERY_REPLY: return QUERY_REPLY_LEN;
 	case MSG_ZPAGES: return PAGES_LEN_MAX;
+	case MSG_HOST_INFO: return 0;
+	case MSG_HOST_INFO_REPLY: return HOST_INFO_REPLY_LEN_MAX;
 	default: return 0;
 	}
 }
@@ -112,6 +118,7 @@ proto_type_str(uint8_t type)
 		[MSG_STREAM_END] = "STREAM_END", [MSG_BUILT] = "BUILT", [MSG_GO] = "GO",
 		[MSG_DONE] = "DONE", [MSG_ABORT] = "ABORT", [MSG_QUERY] = "QUERY",
 		[MSG_QUERY_REPLY] = "QUERY_REPLY", [MSG_ZPAGES] = "ZPAGES",
+		[MSG_HOST_INFO] = "HOST_INFO", [MSG_HOST_INFO_REPLY] = "HOST_INFO_REPLY",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type] != NULL)
@@ -471,6 +478,87 @@ msg_query_reply_decode(const uint8_t *p, size_t len, struct msg_query_reply *m)
 	xbuf_get_u8(&b, &m->outcome);
 	if ((r = xbuf_get_end(&b)) == 0 && m->outcome > OUTCOME_ABORTED)
 		r = XMIG_ERR_INVALID;
+	if (r != 0)
+		memset(m, 0, sizeof(*m));
+	return r;
+}
+
+/* ---- HOST_INFO_REPLY ---- */
+
+static int
+host_info_check(const struct msg_host_info_reply *m)
+{
+	uint32_t i;
+
+	if (m->state > HOSTSTATE_MAINTENANCE || m->mem_free > m->mem_total)
+		return XMIG_ERR_INVALID;
+	if (m->ndoms > PROTO_HOST_INFO_DOMS_MAX)
+		return XMIG_ERR_TOO_LONG;
+	for (i = 0; i < m->ndoms; i++)
+		if (!name_ok(m->doms[i].name) || m->doms[i].vcpus > PROTO_VCPUS_MAX ||
+		    (m->doms[i].flags & ~HOST_INFO_F_PINNED) != 0)
+			return XMIG_ERR_INVALID;
+	return 0;
+}
+
+int
+msg_host_info_reply_encode(const struct msg_host_info_reply *m, uint8_t *buf, size_t cap)
+{
+	struct xbuf b;
+	uint32_t i;
+	int r;
+
+	for (i = 0; i < m->ndoms && i < PROTO_HOST_INFO_DOMS_MAX; i++)
+		if (!fstr_ok(m->doms[i].name, sizeof(m->doms[i].name)))
+			return XMIG_ERR_TOO_LONG;
+	if ((r = host_info_check(m)) != 0)
+		return r;
+	xbuf_writer(&b, buf, cap);
+	xbuf_put_u8(&b, m->state);
+	xbuf_put_u64(&b, m->mem_total);
+	xbuf_put_u64(&b, m->mem_free);
+	xbuf_put_u32(&b, m->vcpus_total);
+	xbuf_put_u32(&b, m->vcpus_used);
+	xbuf_put_u16(&b, (uint16_t)m->ndoms);
+	for (i = 0; i < m->ndoms; i++) {
+		xbuf_put_str(&b, m->doms[i].name);
+		xbuf_put_u64(&b, m->doms[i].mem);
+		xbuf_put_u32(&b, m->doms[i].vcpus);
+		xbuf_put_u8(&b, m->doms[i].flags);
+	}
+	return enc_result(&b);
+}
+
+int
+msg_host_info_reply_decode(const uint8_t *p, size_t len, struct msg_host_info_reply *m)
+{
+	struct xbuf b;
+	uint16_t n = 0;
+	uint32_t i;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	xbuf_reader(&b, p, len);
+	xbuf_get_u8(&b, &m->state);
+	xbuf_get_u64(&b, &m->mem_total);
+	xbuf_get_u64(&b, &m->mem_free);
+	xbuf_get_u32(&b, &m->vcpus_total);
+	xbuf_get_u32(&b, &m->vcpus_used);
+	xbuf_get_u16(&b, &n);
+	/* The count is bounded before a single entry is read. */
+	if (b.err == 0 && n > PROTO_HOST_INFO_DOMS_MAX) {
+		memset(m, 0, sizeof(*m));
+		return XMIG_ERR_TOO_LONG;
+	}
+	m->ndoms = n;
+	for (i = 0; i < m->ndoms && b.err == 0; i++) {
+		xbuf_get_str(&b, m->doms[i].name, sizeof(m->doms[i].name));
+		xbuf_get_u64(&b, &m->doms[i].mem);
+		xbuf_get_u32(&b, &m->doms[i].vcpus);
+		xbuf_get_u8(&b, &m->doms[i].flags);
+	}
+	if ((r = xbuf_get_end(&b)) == 0)
+		r = host_info_check(m);
 	if (r != 0)
 		memset(m, 0, sizeof(*m));
 	return r;

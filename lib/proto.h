@@ -52,7 +52,9 @@ enum msg_type {
 	MSG_QUERY = 14,		/* S->R: outcome of an earlier job (by token) */
 	MSG_QUERY_REPLY = 15,	/* R->S */
 	MSG_ZPAGES = 16,	/* S->R: a batch of pages, page data compressed */
-	MSG_TYPE_MAX = 16,
+	MSG_HOST_INFO = 17,	/* S->R: the receiver's facts, for placement (empty) */
+	MSG_HOST_INFO_REPLY = 18, /* R->S */
+	MSG_TYPE_MAX = 18,
 };
 
 /* Reason codes in REFUSE and ABORT. */
@@ -141,6 +143,28 @@ struct msg_query_reply {
 	uint8_t outcome;	/* enum proto_outcome */
 };
 
+/* HOST_INFO_REPLY: what a peer needs to place domains on this host. */
+#define PROTO_HOST_INFO_DOMS_MAX 256u
+#define HOST_INFO_F_PINNED 0x01	/* domain flag: pinned (no automatic migration) */
+enum proto_host_state { HOSTSTATE_ACTIVE = 0, HOSTSTATE_PREPARING = 1,
+	HOSTSTATE_MAINTENANCE = 2 };
+
+struct msg_host_info_dom {
+	char name[PROTO_NAME_MAX];
+	uint64_t mem;		/* bytes */
+	uint32_t vcpus;
+	uint8_t flags;		/* HOST_INFO_F_* */
+};
+
+struct msg_host_info_reply {
+	uint8_t state;		/* enum proto_host_state */
+	uint64_t mem_total, mem_free;	/* bytes; free <= total */
+	uint32_t vcpus_total;	/* vCPUs the host will run (0 = unknown) */
+	uint32_t vcpus_used;
+	uint32_t ndoms;		/* <= PROTO_HOST_INFO_DOMS_MAX */
+	struct msg_host_info_dom doms[PROTO_HOST_INFO_DOMS_MAX];
+};
+
 /* The fixed part of a PAGES payload: u32 round, u32 count, then count u64
  * entries ((kind << 60) | pfn), then PROTO_PAGE_SIZE bytes per NORMAL entry
  * in entry order. */
@@ -182,7 +206,9 @@ int msg_query_encode(const struct msg_query *m, uint8_t *buf, size_t cap);
 int msg_query_decode(const uint8_t *p, size_t len, struct msg_query *m);
 int msg_query_reply_encode(const struct msg_query_reply *m, uint8_t *buf, size_t cap);
 int msg_query_reply_decode(const uint8_t *p, size_t len, struct msg_query_reply *m);
-/* Empty payloads (STREAM_END, GO, PREPARE_OK): decode checks len == 0. */
+int msg_host_info_reply_encode(const struct msg_host_info_reply *m, uint8_t *buf, size_t cap);
+int msg_host_info_reply_decode(const uint8_t *p, size_t len, struct msg_host_info_reply *m);
+/* Empty payloads (STREAM_END, GO, PREPARE_OK, HOST_INFO): decode checks len == 0. */
 int msg_empty_decode(const uint8_t *p, size_t len);
 
 /* PAGES.  pages_head_decode checks the frame length against count first

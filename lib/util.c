@@ -1,8 +1,10 @@
 /* util.c - small helpers shared by every program. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -327,4 +329,28 @@ mkdir_p(const char *path, unsigned mode)
 			return r;
 	}
 	return mkdir_one(buf, mode);
+}
+
+int
+write_file_atomic(const char *path, const char *text)
+{
+	char tmp[4200];
+	size_t len = strlen(text);
+	int fd, saved;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return XMIG_ERR_SYSTEM;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return XMIG_ERR_SYSTEM;
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return XMIG_ERR_SYSTEM;
+	}
+	close(fd);
+	return rename(tmp, path) == 0 ? 0 : XMIG_ERR_SYSTEM;
 }

@@ -26,6 +26,9 @@ void uuid_format(const uint8_t uuid[16], char out[37]);
 int uuid_parse(const char *s, uint8_t uuid[16]);
 /* Random bytes from getrandom(). */
 int random_bytes(void *buf, size_t len);
+/* Replace the file at path with text atomically and durably (write a
+ * temporary file, fsync, rename; mode 0600).  errno is kept on failure. */
+int write_file_atomic(const char *path, const char *text);
 /* Create a directory and its parents (mode 0755), ok if it exists. */
 int mkdir_p(const char *path, unsigned mode);
 

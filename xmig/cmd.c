@@ -27,7 +27,9 @@
 /* How often the watch loop looks at the Ctrl-C flag. */
 #define WATCH_TICK_MS 200
 
-enum { OPT_JSON = 1000, OPT_DOWNTIME, OPT_MAX_ROUNDS, OPT_COMPRESS, OPT_AUTOCONV, OPT_MAXFACTOR };
+enum { OPT_JSON = 1000, OPT_DOWNTIME, OPT_MAX_ROUNDS, OPT_COMPRESS, OPT_AUTOCONV, OPT_MAXFACTOR,
+	OPT_FORCE, OPT_MANUAL_TOO, OPT_TO, OPT_PARALLEL, OPT_OFFLINE, OPT_REASON,
+	OPT_SHUTDOWN_PINNED };
 
 /* xmigd's limits for the migrate request's numbers (ctlsrv.c). */
 #define MAX_DOWNTIME_MS 600000
@@ -306,10 +308,11 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 		{ 0, "compress", true, OPT_COMPRESS },
 		{ 0, "auto-converge", false, OPT_AUTOCONV },
 		{ 0, "max-factor", true, OPT_MAXFACTOR },
+		{ 0, "force", false, OPT_FORCE },
 		{ 0, NULL, false, 0 },
 	};
 	const char *compress = NULL;
-	bool autoconv = false;
+	bool autoconv = false, force = false;
 	double maxfactor = 0;
 	const char *pos[2] = { NULL, NULL }, *v;
 	const char *port_arg = NULL;
@@ -370,6 +373,9 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 		case OPT_AUTOCONV:
 			autoconv = true;
 			break;
+		case OPT_FORCE:
+			force = true;
+			break;
 		case OPT_MAXFACTOR: {
 			char *end;
 
@@ -418,6 +424,8 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 		json_object_set_new(req, "compress", json_string(compress));
 	if (req && autoconv)
 		json_object_set_new(req, "auto_converge", json_true());
+	if (req && force)
+		json_object_set_new(req, "force", json_true());
 	if (req && maxfactor > 0)
 		json_object_set_new(req, "max_factor", json_real(maxfactor));
 
@@ -600,6 +608,310 @@ cmd_status(const struct cli *cli, int argc, char **argv)
 	} else {
 		print_status(reply, cli->socket);
 	}
+	json_decref(reply);
+	return rc;
+}
+
+/* ---- pins and maintenance ---- */
+
+static int
+cmd_pin_common(const struct cli *cli, int argc, char **argv, bool pin)
+{
+	static const struct opt opts[] = {
+		{ 0, "manual-too", false, OPT_MANUAL_TOO },
+		{ 0, NULL, false, 0 },
+	};
+	const char *cmd = pin ? "pin" : "unpin", *dom = NULL, *v;
+	bool manual_too = false;
+	json_t *reply, *req;
+	struct argp p;
+	int c, rc;
+
+	argp_init(&p, cmd, argc, argv);
+	while ((c = argp_next(&p, pin ? opts : opts + 1, &v)) != ARGP_END) {
+		switch (c) {
+		case ARGP_ERROR:
+			return EXIT_USAGE;
+		case ARGP_HELP:
+			print_usage(stdout, cmd);
+			return EXIT_OK;
+		case OPT_MANUAL_TOO:
+			manual_too = true;
+			break;
+		case ARGP_POS:
+			if (dom)
+				return usage_error(cmd, "unexpected argument '%s'", v);
+			dom = v;
+			break;
+		}
+	}
+	if (dom == NULL || *dom == '\0')
+		return usage_error(cmd, "missing DOM");
+	if (strlen(dom) >= PROTO_NAME_MAX)
+		return usage_error(cmd, "domain name '%s' is too long", dom);
+	req = json_pack("{s:s, s:s, s:b}", "cmd", cmd, "domain", dom, "manual_too", manual_too);
+	if ((rc = daemon_call(cli, req, &reply)) != EXIT_OK)
+		return rc;
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		rc = refused(reply, NULL);
+	} else {
+		char name[80];
+
+		clean(name, sizeof(name), jstr(reply, "domain"));
+		if (pin)
+			printf("%s pinned to this host%s\n", name, manual_too ?
+			    " (manual migrations need --force)" : " (no automatic migration)");
+		else
+			printf("%s unpinned\n", name);
+	}
+	json_decref(reply);
+	return rc;
+}
+
+int
+cmd_pin(const struct cli *cli, int argc, char **argv)
+{
+	return cmd_pin_common(cli, argc, argv, true);
+}
+
+int
+cmd_unpin(const struct cli *cli, int argc, char **argv)
+{
+	return cmd_pin_common(cli, argc, argv, false);
+}
+
+/* Per-domain lines as an evacuation goes: one when a domain starts moving
+ * and one when it ends (seen[] remembers what was already printed). */
+static void
+maint_show_changes(const json_t *ev, char *seen, uint64_t *seen_job, size_t nseen)
+{
+	const json_t *d;
+	size_t i;
+
+	json_array_foreach(json_object_get(ev, "domains"), i, d) {
+		const char *st = jstr(d, "status");
+		char name[80], dest[260], why[400], mark;
+
+		if (i >= nseen || st == NULL)
+			break;
+		mark = strcmp(st, "migrating") == 0 ? 'm' : strcmp(st, "pending") == 0 ? 'p' : 'e';
+		/* A retry elsewhere is a new job: shown again. */
+		if ((seen[i] == mark && (mark != 'm' || seen_job[i] == ju64(d, "job"))) ||
+		    mark == 'p')
+			continue;
+		seen[i] = mark;
+		seen_job[i] = ju64(d, "job");
+		clean(name, sizeof(name), jstr(d, "name"));
+		clean(dest, sizeof(dest), jstr(d, "dest"));
+		clean(why, sizeof(why), jstr(d, "why"));
+		progress_clear();
+		if (mark == 'm')
+			printf("  %-20s %5" PRIu64 " MiB -> %s (job %" PRIu64 ")\n", name,
+			    ju64(d, "mem_mib"), dest, ju64(d, "job"));
+		else if (strcmp(st, "done") == 0)
+			printf("  %-20s done on %s in %.1f s\n", name, dest,
+			    (double)ju64(d, "elapsed_ms") / 1000.0);
+		else
+			printf("  %-20s %s%s%s\n", name, st, why[0] ? ": " : "", why);
+		fflush(stdout);
+	}
+}
+
+/* The end of an evacuation: 0 when the host reached maintenance, else 1
+ * with one stderr line per domain left. */
+static int
+maint_result(const json_t *ev, bool json)
+{
+	const char *state = jstr(ev, "host_state");
+	bool ok = state && strcmp(state, "maintenance") == 0;
+	const json_t *d;
+	size_t i;
+
+	if (json) {
+		print_json(ev);
+		return ok ? EXIT_OK : EXIT_FAILED;
+	}
+	printf("evacuation %s: %" PRIu64 " of %" PRIu64 " domains moved in %.1f s; host %s\n",
+	    ok ? "complete" : "incomplete", ju64(ev, "moved"), ju64(ev, "total"),
+	    (double)ju64(ev, "elapsed_ms") / 1000.0, state ? state : "?");
+	if (ok)
+		return EXIT_OK;
+	if (jstr(ev, "error")) {
+		char err[400];
+
+		fprintf(stderr, "xmig: maintenance: %s\n", clean(err, sizeof(err),
+		    jstr(ev, "error")));
+	}
+	json_array_foreach(json_object_get(ev, "domains"), i, d) {
+		const char *st = jstr(d, "status");
+		char name[80], why[400];
+
+		if (st && strcmp(st, "done") == 0)
+			continue;
+		fprintf(stderr, "xmig: maintenance: %s left on this host: %s\n",
+		    clean(name, sizeof(name), jstr(d, "name")),
+		    clean(why, sizeof(why), jstr(d, "why")));
+	}
+	return EXIT_FAILED;
+}
+
+static int
+maint_enter(const struct cli *cli, int argc, char **argv)
+{
+	static const struct opt opts[] = {
+		{ 0, "to", true, OPT_TO },
+		{ 0, "parallel", true, OPT_PARALLEL },
+		{ 'l', "live", false, 'l' },
+		{ 0, "offline", false, OPT_OFFLINE },
+		{ 0, "reason", true, OPT_REASON },
+		{ 0, "shutdown-pinned", false, OPT_SHUTDOWN_PINNED },
+		{ 0, "json", false, OPT_JSON },
+		{ 0, NULL, false, 0 },
+	};
+	const char *to = NULL, *reason = NULL, *v;
+	bool live = true, json = false, shutdown_pinned = false;
+	bool progress = false;
+	uint64_t parallel = 2;
+	char seen[1024];
+	uint64_t seen_job[1024];
+	json_t *req, *reply, *last = NULL;
+	struct argp p;
+	int c, fd, rc;
+
+	argp_init(&p, "maintenance", argc, argv);
+	while ((c = argp_next(&p, opts, &v)) != ARGP_END) {
+		switch (c) {
+		case ARGP_ERROR:
+			return EXIT_USAGE;
+		case ARGP_HELP:
+			print_usage(stdout, "maintenance");
+			return EXIT_OK;
+		case OPT_TO:
+			to = v;
+			break;
+		case OPT_PARALLEL:
+			if (parse_u64(v, 1, 64, &parallel) != 0)
+				return usage_error("maintenance", "bad --parallel '%s' (1-64)", v);
+			break;
+		case 'l':
+			live = true;
+			break;
+		case OPT_OFFLINE:
+			live = false;
+			break;
+		case OPT_REASON:
+			reason = v;
+			break;
+		case OPT_SHUTDOWN_PINNED:
+			shutdown_pinned = true;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case ARGP_POS:
+			return usage_error("maintenance", "unexpected argument '%s'", v);
+		}
+	}
+	req = json_pack("{s:s, s:s, s:i, s:b, s:b, s:b}", "cmd", "maintenance", "action", "enter",
+	    "parallel", (int)parallel, "live", live, "shutdown_pinned", shutdown_pinned,
+	    "watch", 1);
+	if (req && to)
+		json_object_set_new(req, "to", json_string(to));
+	if (req && reason)
+		json_object_set_new(req, "reason", json_string(reason));
+	if ((rc = daemon_connect(cli, &fd)) != EXIT_OK) {
+		json_decref(req);
+		return rc;
+	}
+	if ((rc = daemon_request(cli, fd, req, &reply)) != EXIT_OK) {
+		close(fd);
+		return rc;
+	}
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		rc = refused(reply, "cannot enter maintenance");
+		json_decref(reply);
+		close(fd);
+		return rc;
+	}
+	json_decref(reply);
+	memset(seen, 0, sizeof(seen));
+	memset(seen_job, 0, sizeof(seen_job));
+	progress = !json && isatty(STDERR_FILENO);
+	/* Events until "done"; the evacuation goes on in xmigd if we leave. */
+	for (;;) {
+		const char *evname;
+		json_t *m, *ev;
+		int r;
+
+		if ((r = ctl_recv(fd, &m, WATCH_IDLE_MS)) != 0) {
+			progress_clear();
+			fprintf(stderr, "xmig: lost contact with xmigd during the evacuation (%s); "
+			    "it goes on: see 'xmig maintenance status'\n", xmig_strerror(r));
+			json_decref(last);
+			close(fd);
+			return EXIT_NO_DAEMON;
+		}
+		evname = jstr(m, "event");
+		ev = json_object_get(m, "evacuation");
+		if (evname == NULL || !json_is_object(ev)) {
+			json_decref(m);
+			continue;
+		}
+		json_decref(last);
+		last = json_incref(ev);
+		if (!json)
+			maint_show_changes(last, seen, seen_job, sizeof(seen));
+		if (strcmp(evname, "done") == 0) {
+			json_decref(m);
+			break;
+		}
+		json_decref(m);
+		if (progress) {
+			fprintf(stderr, "\r\033[Kevacuating: %" PRIu64 "/%" PRIu64 " moved, %" PRIu64
+			    " migrating, %" PRIu64 " failed, %.0f s", ju64(last, "moved"),
+			    ju64(last, "total"), ju64(last, "migrating"), ju64(last, "failed"),
+			    (double)ju64(last, "elapsed_ms") / 1000.0);
+			fflush(stderr);
+		}
+	}
+	if (progress)
+		fputs("\r\033[K", stderr);
+	close(fd);
+	rc = maint_result(last, json);
+	json_decref(last);
+	return rc;
+}
+
+int
+cmd_maintenance(const struct cli *cli, int argc, char **argv)
+{
+	const char *sub = argc > 0 ? argv[0] : NULL;
+	json_t *reply;
+	bool json = false;
+	int rc;
+
+	if (sub == NULL)
+		return usage_error("maintenance", "missing enter, exit or status");
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
+		print_usage(stdout, "maintenance");
+		return EXIT_OK;
+	}
+	if (strcmp(sub, "enter") == 0)
+		return maint_enter(cli, argc - 1, argv + 1);
+	if (strcmp(sub, "exit") != 0 && strcmp(sub, "status") != 0)
+		return usage_error("maintenance", "unknown action '%s' (enter, exit, status)", sub);
+	if ((rc = parse_simple("maintenance", argc - 1, argv + 1, false, &json, NULL)) != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = daemon_call(cli, json_pack("{s:s, s:s}", "cmd", "maintenance", "action", sub),
+	    &reply)) != EXIT_OK)
+		return rc;
+	if (!json_is_true(json_object_get(reply, "ok")))
+		rc = refused(reply, "maintenance");
+	else if (json) {
+		json_object_del(reply, "ok");
+		print_json(reply);
+	} else
+		print_maint(reply);
 	json_decref(reply);
 	return rc;
 }

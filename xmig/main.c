@@ -35,6 +35,9 @@ static const char usage_main[] =
 	"  cancel JOB                        abort a migration; the domain stays here\n"
 	"  status                            the local xmigd\n"
 	"  history                           finished migrations, from xmigd's records\n"
+	"  pin [--manual-too] DOM            keep DOM here (no automatic migration)\n"
+	"  unpin DOM                         undo pin\n"
+	"  maintenance enter|exit|status     evacuate this host for maintenance\n"
 	"  config import-xend [FILE]         xmigd.conf from xend-config.sxp\n"
 	"  help [COMMAND]                    this text, or a command's\n"
 	"\n"
@@ -77,6 +80,7 @@ static const char usage_migrate[] =
 	"                      when the link is slower than the compressor)\n"
 	"      --json          print one JSON object with the result and figures\n"
 	"                      instead of the progress line and summary\n"
+	"      --force         migrate DOM even if 'xmig pin --manual-too' pinned it\n"
 	"  -h, --help          this text\n"
 	"\n"
 	"On a terminal one progress line is redrawn in place; at the end a summary\n"
@@ -96,7 +100,8 @@ static const char usage_migrate[] =
 static const char usage_list[] =
 	"usage: xmig list [--json]\n"
 	"\n"
-	"The domains on this host: ID NAME MEM(MiB) VCPUS STATE TYPE.\n"
+	"The domains on this host: ID NAME MEM(MiB) VCPUS STATE TYPE PINNED (auto:\n"
+	"no automatic migration, all: manual ones need --force too, -: not pinned).\n"
 	"\n"
 	"  --json      the domains as a JSON array\n"
 	"  -h, --help  this text\n"
@@ -191,6 +196,57 @@ static const char usage_config[] =
 	"exit status: 0 written (maybe with warnings), 1 FILE cannot be read or\n"
 	"converted (nothing written), 2 usage error.\n";
 
+static const char usage_pin[] =
+	"usage: xmig pin [--manual-too] DOM\n"
+	"\n"
+	"Pin domain DOM to this host: no automatic migration (maintenance\n"
+	"evacuation, balance).  Kept in xmigd's state directory by name and uuid.\n"
+	"A pinned domain blocks 'xmig maintenance enter' (unless --shutdown-pinned).\n"
+	"\n"
+	"  --manual-too  refuse 'xmig migrate DOM' too, unless it is given --force\n"
+	"  -h, --help    this text\n"
+	"\n"
+	EXIT_CODES;
+
+static const char usage_unpin[] =
+	"usage: xmig unpin DOM\n"
+	"\n"
+	"Undo 'xmig pin DOM'.\n"
+	"\n"
+	"  -h, --help  this text\n"
+	"\n"
+	EXIT_CODES;
+
+static const char usage_maintenance[] =
+	"usage: xmig maintenance enter [--to HOST,...] [--parallel N] [--live|--offline]\n"
+	"                              [--reason TEXT] [--shutdown-pinned] [--json]\n"
+	"       xmig maintenance exit\n"
+	"       xmig maintenance status [--json]\n"
+	"\n"
+	"enter: put this host into maintenance.  It becomes preparing-for-maintenance\n"
+	"(incoming migrations are refused), asks each peer in cluster-peers for its\n"
+	"free memory and state, and migrates every domain away, largest first, each\n"
+	"to the peer with the most free memory left after taking it, chosen when\n"
+	"its migration starts; at most one incoming migration per peer at a time.\n"
+	"When all are gone the host is in maintenance.  Pinned domains ('xmig pin')\n"
+	"block it before anything moves.  A domain that cannot be placed or whose\n"
+	"migration fails stays; the others go on, the host stays\n"
+	"preparing-for-maintenance and each domain left is named with the reason.\n"
+	"exit: back to active.  status: the state and the last evacuation.\n"
+	"The host state survives restarts of xmigd.\n"
+	"\n"
+	"  --to HOST,...       only these peers (names as in cluster-peers)\n"
+	"  --parallel N        at most N migrations at once, 1-64 (default 2)\n"
+	"  -l, --live          live migrations (the default)\n"
+	"      --offline       offline migrations\n"
+	"      --reason TEXT   shown by 'xmig status' and 'maintenance status'\n"
+	"      --shutdown-pinned  shut pinned domains down instead of refusing\n"
+	"      --json          status or the final report as JSON\n"
+	"  -h, --help          this text\n"
+	"\n"
+	"exit status: 0 the host is in maintenance (enter) or the request was done,\n"
+	"1 domains were left or xmigd refused, 2 usage error, 3 cannot reach xmigd.\n";
+
 static const char usage_help[] =
 	"usage: xmig help [COMMAND]\n"
 	"\n"
@@ -212,6 +268,9 @@ static const struct command {
 	{ "cancel", cmd_cancel, usage_cancel },
 	{ "status", cmd_status, usage_status },
 	{ "history", cmd_history, usage_history },
+	{ "pin", cmd_pin, usage_pin },
+	{ "unpin", cmd_unpin, usage_unpin },
+	{ "maintenance", cmd_maintenance, usage_maintenance },
 	{ "config", cmd_config, usage_config },
 	{ "help", cmd_help, usage_help },
 };

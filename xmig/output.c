@@ -91,15 +91,18 @@ print_domains(const json_t *domains)
 	const json_t *d;
 	size_t i;
 
-	printf("%5s  %-*s  %8s  %5s  %-8s  %s\n", "ID", nw, "NAME", "MEM(MiB)", "VCPUS",
-	    "STATE", "TYPE");
+	printf("%5s  %-*s  %8s  %5s  %-8s  %-4s  %s\n", "ID", nw, "NAME", "MEM(MiB)", "VCPUS",
+	    "STATE", "TYPE", "PINNED");
 	json_array_foreach(domains, i, d) {
-		char name[80], state[32], type[32];
+		char name[80], state[32], type[32], pinned[16];
 
-		printf("%5" PRIu64 "  %-*s  %8" PRIu64 "  %5" PRIu64 "  %-8s  %s\n", ju64(d, "id"),
-		    nw, clean(name, sizeof(name), jstr(d, "name")), ju64(d, "memory_bytes") >> 20,
-		    ju64(d, "vcpus"), clean(state, sizeof(state), jstr(d, "state")),
-		    clean(type, sizeof(type), jstr(d, "type")));
+		/* PINNED: "auto" (no automatic migration), "all" (manual too), "-". */
+		clean(pinned, sizeof(pinned), jstr(d, "pinned"));
+		printf("%5" PRIu64 "  %-*s  %8" PRIu64 "  %5" PRIu64 "  %-8s  %-4s  %s\n",
+		    ju64(d, "id"), nw, clean(name, sizeof(name), jstr(d, "name")),
+		    ju64(d, "memory_bytes") >> 20, ju64(d, "vcpus"),
+		    clean(state, sizeof(state), jstr(d, "state")),
+		    clean(type, sizeof(type), jstr(d, "type")), pinned[0] ? pinned : "-");
 	}
 }
 
@@ -219,6 +222,14 @@ print_status(const json_t *st, const char *socket)
 	    clean(version, sizeof(version), jstr(st, "version")),
 	    clean(host, sizeof(host), jstr(st, "host")), ju64(st, "pid"));
 	printf("  backend:          %s\n", clean(backend, sizeof(backend), jstr(st, "backend")));
+	if (jstr(st, "host_state")) {
+		char hs[64], why[220];
+
+		clean(hs, sizeof(hs), jstr(st, "host_state"));
+		clean(why, sizeof(why), jstr(st, "host_state_reason"));
+		printf("  host state:       %s%s%s%s\n", hs, why[0] ? " (" : "", why,
+		    why[0] ? ")" : "");
+	}
 	if (json_is_false(srv))
 		printf("  relocation:       off (port %" PRIu64 " for outgoing migrations)\n",
 		    ju64(st, "relocation_port"));
@@ -376,4 +387,31 @@ print_result(const json_t *j, const char *peer, bool json)
 		    "(state %s); see 'xmig job %" PRIu64 "'\n", dom, pr,
 		    clean(md, sizeof(md), jstr(j, "state")), ju64(j, "id"));
 	return EXIT_FAILED;
+}
+
+void
+print_maint(const json_t *st)
+{
+	const json_t *ev = json_object_get(st, "evacuation"), *d;
+	char state[64], why[220];
+	size_t i;
+
+	clean(state, sizeof(state), jstr(st, "state"));
+	clean(why, sizeof(why), jstr(st, "reason"));
+	printf("host state: %s%s%s%s\n", state, why[0] ? " (" : "", why, why[0] ? ")" : "");
+	if (!json_is_object(ev))
+		return;
+	printf("evacuation: %s, %" PRIu64 "/%" PRIu64 " moved, %" PRIu64 " migrating, %" PRIu64
+	    " failed, %.1f s\n", jstr(ev, "state") ? jstr(ev, "state") : "?", ju64(ev, "moved"),
+	    ju64(ev, "total"), ju64(ev, "migrating"), ju64(ev, "failed"),
+	    (double)ju64(ev, "elapsed_ms") / 1000.0);
+	json_array_foreach(json_object_get(ev, "domains"), i, d) {
+		char name[80], dest[260], status[32], dwhy[400];
+
+		printf("  %-20s %6" PRIu64 " MiB  %-10s %-16s %s\n",
+		    clean(name, sizeof(name), jstr(d, "name")), ju64(d, "mem_mib"),
+		    clean(status, sizeof(status), jstr(d, "status")),
+		    jstr(d, "dest") ? clean(dest, sizeof(dest), jstr(d, "dest")) : "-",
+		    clean(dwhy, sizeof(dwhy), jstr(d, "why")));
+	}
 }

@@ -69,6 +69,9 @@ int cmd_watch(const struct cli *cli, int argc, char **argv);
 int cmd_cancel(const struct cli *cli, int argc, char **argv);
 int cmd_status(const struct cli *cli, int argc, char **argv);
 int cmd_history(const struct cli *cli, int argc, char **argv);
+int cmd_pin(const struct cli *cli, int argc, char **argv);
+int cmd_unpin(const struct cli *cli, int argc, char **argv);
+int cmd_maintenance(const struct cli *cli, int argc, char **argv);
 /* config.c: "config import-xend", needs no daemon */
 int cmd_config(const struct cli *cli, int argc, char **argv);
 
@@ -90,6 +93,8 @@ void print_jobs(const json_t *jobs);
 void print_history(const json_t *jobs);
 void print_job(const json_t *job);
 void print_status(const json_t *st, const char *socket);
+/* `xmig maintenance status`: the host state and the last evacuation. */
+void print_maint(const json_t *st);
 
 /* The progress line of a running job, redrawn in place on stderr. */
 void progress_show(const json_t *job, const char *peer);

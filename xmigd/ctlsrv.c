@@ -15,6 +15,8 @@
 #include "compress.h"
 #include "engine.h"
 #include "history.h"
+#include "hoststate.h"
+#include "maint.h"
 #include "log.h"
 #include "util.h"
 #include "xerr.h"
@@ -132,6 +134,16 @@ ctl_migrate(struct ctl_client *cl, json_t *req)
 			return ctl_reply_error(cl->fd, "unknown compression '%s' (zstd, lz4, "
 			    "none or auto)", cz);
 	}
+	{
+		struct hv_dominfo di;
+
+		/* Pinned with --manual-too: only an explicit --force moves it. */
+		if (cl->d->hv->ops->lookup(cl->d->hv, sr.domain, &di) == 0 &&
+		    pins_lookup(di.name, di.uuid) == PIN_ALL &&
+		    !json_is_true(json_object_get(req, "force")))
+			return ctl_reply_error(cl->fd, "%s is pinned to this host (xmig pin "
+			    "--manual-too): use --force to migrate it anyway", di.name);
+	}
 	if ((j = engine_send_start(cl->d, &sr, err, sizeof(err))) == NULL)
 		return ctl_reply_error(cl->fd, "%s", err);
 	if (ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "job", job_to_json(j))) != 0)
@@ -169,16 +181,53 @@ ctl_list(struct ctl_client *cl)
 		return ctl_reply_error(cl->fd, "cannot list domains: %s", xmig_strerror(r));
 	a = json_array();
 	for (i = 0; i < n; i++) {
+		const char *pm = pin_mode_str(pins_lookup(doms[i].name, doms[i].uuid));
 		char uuid[37];
+		json_t *o;
 
 		uuid_format(doms[i].uuid, uuid);
-		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:s}",
+		o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:s}",
 		    "id", (json_int_t)doms[i].id, "name", doms[i].name, "uuid", uuid,
 		    "memory_bytes", (json_int_t)doms[i].memory, "vcpus", (json_int_t)doms[i].vcpus,
-		    "state", hv_state_name(doms[i].state), "type", hv_type_name(doms[i].type)));
+		    "state", hv_state_name(doms[i].state), "type", hv_type_name(doms[i].type));
+
+		/* "pinned": "auto", "all" or null (xmig pin). */
+		if (o != NULL)
+			json_object_set_new(o, "pinned", pm ? json_string(pm) : json_null());
+		json_array_append_new(a, o);
 	}
 	free(doms);
 	return ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "domains", a));
+}
+
+static int
+ctl_pin(struct ctl_client *cl, json_t *req, bool pin)
+{
+	const char *dom = json_string_value(json_object_get(req, "domain"));
+	struct hv *hv = cl->d->hv;
+	struct hv_dominfo di;
+	enum pin_mode mode = PIN_NONE;
+	int r;
+
+	if (dom == NULL || !*dom)
+		return ctl_reply_error(cl->fd, "%s needs a domain", pin ? "pin" : "unpin");
+	if (pin)
+		mode = json_is_true(json_object_get(req, "manual_too")) ? PIN_ALL : PIN_AUTO;
+	if ((r = hv->ops->lookup(hv, dom, &di)) != 0) {
+		/* Unpinning a domain that is gone must still be possible. */
+		if (pin)
+			return ctl_reply_error(cl->fd, "no domain %s on %s", dom,
+			    cl->d->host_name);
+		memset(&di, 0, sizeof(di));
+		strlcpy_x(di.name, dom, sizeof(di.name));
+	}
+	if ((r = pins_set(di.name, di.uuid, mode)) != 0)
+		return ctl_reply_error(cl->fd, r == XMIG_ERR_NOT_FOUND ? "%s is not pinned" :
+		    "cannot %s %s: %s", pin ? "pin" : "unpin", di.name, xmig_strerror(r));
+	log_info("%s %s%s", pin ? "pinned" : "unpinned", di.name,
+	    mode == PIN_ALL ? " (manual migrations too)" : "");
+	return ctl_reply(cl->fd, json_pack("{s:b, s:s, s:o}", "ok", 1, "domain", di.name,
+	    "pinned", pin_mode_str(mode) ? json_string(pin_mode_str(mode)) : json_null()));
 }
 
 static int
@@ -190,14 +239,24 @@ ctl_dispatch(struct ctl_client *cl, json_t *req)
 
 	if (cmd == NULL)
 		return ctl_reply_error(cl->fd, "request without \"cmd\"");
-	if (strcmp(cmd, "status") == 0)
-		return ctl_reply(cl->fd, json_pack("{s:b, s:s, s:s, s:s, s:i, s:b, s:i, s:b, s:b, "
-		    "s:i}", "ok", 1, "host", d->host_name, "backend", d->hv->ops->name,
+	if (strcmp(cmd, "status") == 0) {
+		char reason[HOSTSTATE_REASON_MAX];
+		enum host_state hs = hoststate_get(reason, sizeof(reason));
+
+		return ctl_reply(cl->fd, json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:i, "
+		    "s:b, s:b, s:i}", "ok", 1, "host", d->host_name,
+		    "host_state", hoststate_str(hs), "host_state_reason", reason,
+		    "backend", d->hv->ops->name,
 		    "version", XMIG_VERSION, "relocation_port", d->conf.relocation_port,
 		    "relocation_server", d->conf.relocation_server,
 		    "relocation_ssl_port", d->conf.relocation_ssl_port,
 		    "relocation_ssl_server", d->conf.relocation_ssl_server,
 		    "tls", d->tls_client != NULL, "pid", (int)getpid()));
+	}
+	if (strcmp(cmd, "pin") == 0 || strcmp(cmd, "unpin") == 0)
+		return ctl_pin(cl, req, strcmp(cmd, "pin") == 0);
+	if (strcmp(cmd, "maintenance") == 0)
+		return maint_ctl(d, cl->fd, req);
 	if (strcmp(cmd, "list") == 0)
 		return ctl_list(cl);
 	if (strcmp(cmd, "migrate") == 0)

@@ -16,6 +16,8 @@
 #include "engine.h"
 #include "compress.h"
 #include "engine_int.h"
+#include "hoststate.h"
+#include "maint.h"
 #include "fault.h"
 #include "log.h"
 #include "util.h"
@@ -267,6 +269,33 @@ recv_query(struct recv_ctx *s, const uint8_t *p, uint32_t len)
 		xconn_send_frame(&s->c, MSG_QUERY_REPLY, buf, (uint32_t)n);
 }
 
+/* A peer's placement question: answered from the same facts as PREPARE's
+ * checks; the allow-list already admitted the peer at accept time. */
+static void
+recv_host_info(struct recv_ctx *s, const uint8_t *p, uint32_t len)
+{
+	struct msg_host_info_reply *m;
+	uint32_t cap = proto_max_len(MSG_HOST_INFO_REPLY);
+	uint8_t *out;
+	int n;
+
+	if (msg_empty_decode(p, len) != 0) {
+		recv_refuse(s, REASON_PROTOCOL, "malformed HOST_INFO");
+		return;
+	}
+	m = calloc(1, sizeof(*m));
+	out = malloc(cap);
+	if (m == NULL || out == NULL || maint_host_info_build(s->d, m) != 0 ||
+	    (n = msg_host_info_reply_encode(m, out, cap)) < 0) {
+		recv_refuse(s, REASON_BACKEND, "cannot describe this host");
+	} else {
+		log_debug("host info for %s: %u domains", s->c.peer, m->ndoms);
+		xconn_send_frame(&s->c, MSG_HOST_INFO_REPLY, out, (uint32_t)n);
+	}
+	free(m);
+	free(out);
+}
+
 static uint16_t
 recv_reason_for(int r)
 {
@@ -349,6 +378,10 @@ recv_conn(struct recv_ctx *s)
 		recv_query(s, s->buf, fh.len);
 		return;
 	}
+	if (fh.type == MSG_HOST_INFO) {
+		recv_host_info(s, s->buf, fh.len);
+		return;
+	}
 	if (fh.type != MSG_PREPARE) {
 		recv_refuse(s, REASON_PROTOCOL, "expected PREPARE, got %s",
 		    proto_type_str(fh.type));
@@ -394,6 +427,11 @@ recv_conn(struct recv_ctx *s)
 		goto failed;
 	}
 
+	if (hoststate_get(NULL, 0) != HOST_ACTIVE) {
+		recv_refuse(s, REASON_MAINTENANCE, "%s is %s and takes no incoming migrations",
+		    s->d->host_name, hoststate_str(hoststate_get(NULL, 0)));
+		goto failed;
+	}
 	if (jobs_running_incoming() > s->d->conf.max_incoming) {
 		recv_refuse(s, REASON_BUSY, "%s already receives %u migrations (max-incoming)",
 		    s->d->host_name, s->d->conf.max_incoming);

@@ -24,6 +24,7 @@
 #include "engine.h"
 #include "resolve.h"
 #include "history.h"
+#include "hoststate.h"
 #include "log.h"
 #include "service.h"
 #include "tls.h"
@@ -247,6 +248,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if ((r = state_init(d.conf.state_dir, err, sizeof(err))) != 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	if ((r = hoststate_init(d.conf.state_dir, err, sizeof(err))) != 0) {
 		log_error("%s", err);
 		return 1;
 	}

@@ -70,24 +70,11 @@ state_path(const uint8_t token[16], char *out, size_t outlen)
 int
 state_write_line(const char *dir, const uint8_t token[16], const char *line)
 {
-	char hex[33], path[1200], tmp[1210];
-	size_t len = strlen(line);
-	int fd, saved;
+	char hex[33], path[1200];
 
 	state_token_hex(token, hex);
 	snprintf(path, sizeof(path), "%s/%s", dir, hex);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-		return XMIG_ERR_SYSTEM;
-	if (write(fd, line, len) != (ssize_t)len || fsync(fd) != 0) {
-		saved = errno;
-		close(fd);
-		unlink(tmp);
-		errno = saved;
-		return XMIG_ERR_SYSTEM;
-	}
-	close(fd);
-	return rename(tmp, path) == 0 ? 0 : XMIG_ERR_SYSTEM;
+	return write_file_atomic(path, line);
 }
 
 int

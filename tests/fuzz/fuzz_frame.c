@@ -272,6 +272,20 @@ decode_payload(uint8_t type, const uint8_t *p, size_t n, uint32_t frame_len, uin
 		}
 		break;
 	}
+	case MSG_HOST_INFO_REPLY: {
+		static struct msg_host_info_reply x;
+		static uint8_t big[20000];
+
+		if (msg_host_info_reply_decode(p, n, &x) == 0) {
+			CHECK(x.state <= HOSTSTATE_MAINTENANCE && x.mem_free <= x.mem_total &&
+			    x.ndoms <= PROTO_HOST_INFO_DOMS_MAX);
+			check_canonical(msg_host_info_reply_encode(&x, big, sizeof(big)), big, p, n);
+		} else {
+			CHECK(all_zero(&x, sizeof(x)));
+		}
+		break;
+	}
+	case MSG_HOST_INFO:
 	case MSG_PREPARE_OK:
 	case MSG_STREAM_END:
 	case MSG_GO:

@@ -745,6 +745,10 @@ test_tls_bad_values_name_the_key(void **state)
 		{ "ssl-peer-fingerprints = " FP_HEX " sha256:abcd",
 		  "x.conf:1: ssl-peer-fingerprints: \"sha256:abcd\" is not a SHA-256 "
 		  "fingerprint (64 hex digits, colons between pairs allowed)" },
+		{ "cluster-peers = 'hostB hostC:0'",
+		  "x.conf:1: cluster-peers: \"hostC:0\" is not HOST or HOST:PORT" },
+		{ "cluster-peers = 'hostB [::1'",
+		  "x.conf:1: cluster-peers: \"[::1\" is not HOST or HOST:PORT" },
 	};
 	size_t i;
 
@@ -758,6 +762,20 @@ test_tls_bad_values_name_the_key(void **state)
 			fail_msg("\"%s\" parsed", cases[i].text);
 		assert_string_equal(err, cases[i].msg);
 	}
+}
+
+/* cluster-peers: HOST, HOST:PORT, IPv6 and [IPv6]:PORT words are kept as written. */
+static void
+test_cluster_peers(void **state)
+{
+	struct conf c;
+	char err[512] = "";
+
+	conf_init(&c);
+	assert_string_equal(c.cluster_peers, "");
+	assert_int_equal(parse_str(&c, "cluster-peers = "
+	    "'hostB  10.0.0.3:8012 [fd00::4]:8002 fd00::5'\n", err, sizeof(err)), 0);
+	assert_string_equal(c.cluster_peers, "hostB  10.0.0.3:8012 [fd00::4]:8002 fd00::5");
 }
 
 /* conf_check: the TLS files go together and must be readable files. */
@@ -967,6 +985,7 @@ main(void)
 		cmocka_unit_test(test_tls_keys_parse),
 		cmocka_unit_test(test_tls_bad_values_name_the_key),
 		cmocka_unit_test(test_tls_check_wants_all_three_readable_files),
+		cmocka_unit_test(test_cluster_peers),
 		cmocka_unit_test(test_fuzz_mutated_configs_never_crash),
 	};
 

@@ -158,6 +158,34 @@ decode_as(uint8_t type, const uint8_t *src, size_t n, uint32_t frame_len)
 		}
 		break;
 	}
+	case MSG_HOST_INFO_REPLY: {
+		struct msg_host_info_reply *x = calloc(1, sizeof(*x));
+		uint8_t *big = malloc(proto_max_len(MSG_HOST_INFO_REPLY));
+		uint32_t i;
+		int k;
+
+		assert_non_null(x);
+		assert_non_null(big);
+		if ((r = msg_host_info_reply_decode(p, n, x)) == 0) {
+			assert_true(x->state <= HOSTSTATE_MAINTENANCE && x->mem_free <= x->mem_total);
+			assert_true(x->ndoms <= PROTO_HOST_INFO_DOMS_MAX);
+			for (i = 0; i < x->ndoms; i++) {
+				assert_true(terminated(x->doms[i].name, sizeof(x->doms[i].name)) &&
+				    x->doms[i].name[0] != '\0');
+				assert_true((x->doms[i].flags & ~HOST_INFO_F_PINNED) == 0);
+			}
+			/* Canonical, checked here: the reply may exceed re[]. */
+			k = msg_host_info_reply_encode(x, big, proto_max_len(MSG_HOST_INFO_REPLY));
+			assert_int_equal(k, (int)n);
+			assert_memory_equal(big, p, n);
+		} else {
+			assert_int_equal(x->ndoms, 0);
+		}
+		free(big);
+		free(x);
+		break;
+	}
+	case MSG_HOST_INFO:
 	case MSG_PREPARE_OK:
 	case MSG_STREAM_END:
 	case MSG_GO:
@@ -323,6 +351,15 @@ make_frame(struct frame *fr, uint8_t type)
 		struct msg_query m = { { 0x42, 0x43 } };
 
 		n = msg_query_encode(&m, pl, sizeof(pl));
+		break;
+	}
+	case MSG_HOST_INFO_REPLY: {
+		static struct msg_host_info_reply m = { .state = HOSTSTATE_ACTIVE,
+			.mem_total = 1ull << 34, .mem_free = 1ull << 33, .vcpus_total = 16,
+			.vcpus_used = 3, .ndoms = 2, .doms = { { "vm1", 1ull << 28, 2, 0 },
+			{ "vm-2.x", 1ull << 29, 1, HOST_INFO_F_PINNED } } };
+
+		n = msg_host_info_reply_encode(&m, pl, sizeof(pl));
 		break;
 	}
 	case MSG_QUERY_REPLY: {
@@ -511,6 +548,8 @@ FUZZ(DONE)
 FUZZ(ABORT)
 FUZZ(QUERY)
 FUZZ(QUERY_REPLY)
+FUZZ(HOST_INFO)
+FUZZ(HOST_INFO_REPLY)
 
 /* Raw header bytes: every value of the type and version bytes, with and
  * without OPTIONAL, against a few lengths. */
@@ -565,6 +604,8 @@ main(void)
 		cmocka_unit_test(test_fuzz_ABORT),
 		cmocka_unit_test(test_fuzz_QUERY),
 		cmocka_unit_test(test_fuzz_QUERY_REPLY),
+		cmocka_unit_test(test_fuzz_HOST_INFO),
+		cmocka_unit_test(test_fuzz_HOST_INFO_REPLY),
 		cmocka_unit_test(test_fuzz_header_space),
 	};
 

@@ -1207,6 +1207,113 @@ test_pages_wire_frame_decodes_like_the_receiver(void **state)
 	assert_int_equal(page_entry_kind(e[1]), PAGE_ZERO);
 }
 
+/* ---- HOST_INFO_REPLY ---- */
+
+static struct msg_host_info_reply *
+host_info_sample(uint32_t ndoms)
+{
+	struct msg_host_info_reply *m = calloc(1, sizeof(*m));
+	uint32_t i;
+
+	assert_non_null(m);
+	m->state = HOSTSTATE_PREPARING;
+	m->mem_total = 64ull << 30;
+	m->mem_free = 40ull << 30;
+	m->vcpus_total = 32;
+	m->vcpus_used = 20;
+	m->ndoms = ndoms;
+	for (i = 0; i < ndoms; i++) {
+		/* Longest names, so the largest frame is the type maximum. */
+		memset(m->doms[i].name, 'a' + (char)(i % 26), PROTO_NAME_MAX - 1);
+		m->doms[i].mem = (uint64_t)(i + 1) << 24;
+		m->doms[i].vcpus = 1 + i % 8;
+		m->doms[i].flags = i % 3 == 0 ? HOST_INFO_F_PINNED : 0;
+	}
+	return m;
+}
+
+static void
+test_host_info_round_trip_and_maximum(void **state)
+{
+	struct msg_host_info_reply *in = host_info_sample(PROTO_HOST_INFO_DOMS_MAX);
+	struct msg_host_info_reply *out = calloc(1, sizeof(*out));
+	uint8_t *buf = malloc(proto_max_len(MSG_HOST_INFO_REPLY) + 16);
+	int n;
+
+	assert_non_null(out);
+	assert_non_null(buf);
+	n = msg_host_info_reply_encode(in, buf, proto_max_len(MSG_HOST_INFO_REPLY) + 16);
+	assert_int_equal(n, proto_max_len(MSG_HOST_INFO_REPLY));
+	assert_int_equal(msg_host_info_reply_decode(buf, (size_t)n, out), 0);
+	assert_memory_equal(out, in, sizeof(*in));
+	/* Every truncation and a trailing byte are refused, and leave nothing. */
+	in->ndoms = 3;
+	n = msg_host_info_reply_encode(in, buf, proto_max_len(MSG_HOST_INFO_REPLY));
+	assert_true(n > 0);
+	for (int k = 0; k < n; k++) {
+		assert_int_not_equal(msg_host_info_reply_decode(buf, (size_t)k, out), 0);
+		assert_int_equal(out->ndoms, 0);
+	}
+	buf[n] = 0;
+	assert_int_equal(msg_host_info_reply_decode(buf, (size_t)n + 1, out), XMIG_ERR_TRAILING);
+	/* A short buffer fails the encoder, not the peer. */
+	assert_int_equal(msg_host_info_reply_encode(in, buf, (size_t)n - 1), XMIG_ERR_TOO_LONG);
+	/* Empty host. */
+	in->ndoms = 0;
+	n = msg_host_info_reply_encode(in, buf, 64);
+	assert_int_equal(n, 1 + 8 + 8 + 4 + 4 + 2);
+	assert_int_equal(msg_host_info_reply_decode(buf, (size_t)n, out), 0);
+	assert_int_equal(proto_max_len(MSG_HOST_INFO), 0);
+	assert_int_equal(proto_max_len(MSG_HOST_INFO_REPLY), 19995);	/* docs/protocol.md */
+	assert_string_equal(proto_type_str(MSG_HOST_INFO_REPLY), "HOST_INFO_REPLY");
+	free(buf);
+	free(in);
+	free(out);
+}
+
+static void
+test_host_info_rejects_bad_values(void **state)
+{
+	struct msg_host_info_reply *m = host_info_sample(2), *out = calloc(1, sizeof(*out));
+	uint8_t buf[4096];
+	int n;
+
+	assert_non_null(out);
+	n = msg_host_info_reply_encode(m, buf, sizeof(buf));
+	assert_true(n > 0);
+	/* Unknown host state. */
+	buf[0] = 3;
+	assert_int_equal(msg_host_info_reply_decode(buf, (size_t)n, out), XMIG_ERR_INVALID);
+	buf[0] = HOSTSTATE_ACTIVE;
+	/* A count above the maximum is refused before any entry is read. */
+	be16_put(buf + 25, PROTO_HOST_INFO_DOMS_MAX + 1);
+	assert_int_equal(msg_host_info_reply_decode(buf, (size_t)n, out), XMIG_ERR_TOO_LONG);
+	be16_put(buf + 25, 0xffff);
+	assert_int_equal(msg_host_info_reply_decode(buf, (size_t)n, out), XMIG_ERR_TOO_LONG);
+	be16_put(buf + 25, 2);
+	/* Unknown domain flag (last byte of the last entry). */
+	buf[n - 1] = 0x80;
+	assert_int_equal(msg_host_info_reply_decode(buf, (size_t)n, out), XMIG_ERR_INVALID);
+	buf[n - 1] = 0;
+	assert_int_equal(msg_host_info_reply_decode(buf, (size_t)n, out), 0);
+	/* Encoder-side checks: free above total, bad names, too many. */
+	m->mem_free = m->mem_total + 1;
+	assert_int_equal(msg_host_info_reply_encode(m, buf, sizeof(buf)), XMIG_ERR_INVALID);
+	m->mem_free = 0;
+	strcpy(m->doms[1].name, "../etc");
+	assert_int_equal(msg_host_info_reply_encode(m, buf, sizeof(buf)), XMIG_ERR_INVALID);
+	strcpy(m->doms[1].name, "");
+	assert_int_equal(msg_host_info_reply_encode(m, buf, sizeof(buf)), XMIG_ERR_INVALID);
+	strcpy(m->doms[1].name, "ok");
+	m->doms[1].vcpus = 4097;	/* above proto.c's 4096 */
+	assert_int_equal(msg_host_info_reply_encode(m, buf, sizeof(buf)), XMIG_ERR_INVALID);
+	m->doms[1].vcpus = 1;
+	m->ndoms = PROTO_HOST_INFO_DOMS_MAX + 1;
+	assert_int_equal(msg_host_info_reply_encode(m, buf, sizeof(buf)), XMIG_ERR_TOO_LONG);
+	free(m);
+	free(out);
+}
+
 static void
 test_type_and_reason_names(void **state)
 {
@@ -1276,6 +1383,8 @@ main(void)
 		cmocka_unit_test(test_pages_entries_rejects_count_too_big),
 		cmocka_unit_test(test_pages_wire_frame_decodes_like_the_receiver),
 		cmocka_unit_test(test_type_and_reason_names),
+		cmocka_unit_test(test_host_info_round_trip_and_maximum),
+		cmocka_unit_test(test_host_info_rejects_bad_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -800,13 +800,14 @@ key_format(const struct conf *c, const struct conf_key *k, char *out, size_t out
 		double d = *(const double *)(const void *)field;
 		char *e;
 
-		/* Enough digits to read back the same double, trailing zeros cut. */
-		snprintf(out, outlen, "%.6f", d);
-		if (strchr(out, '.') != NULL) {
-			for (e = out + strlen(out) - 1; *e == '0'; e--)
-				*e = '\0';
-			if (*e == '.')
-				*e = '\0';
+		int prec;
+
+		/* The shortest text that reads back as the same double (never
+		 * longer than what was parsed, since that text reads back too). */
+		for (prec = 0; prec <= 17; prec++) {
+			snprintf(out, outlen, "%.*f", prec, d);
+			if (strtod(out, &e) == d)
+				break;
 		}
 		break;
 	}

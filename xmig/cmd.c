@@ -493,12 +493,36 @@ cmd_watch(const struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/* Print reply[key] (an array, or an object when !array) as a table or
+ * JSON; a refusal or a reply of the wrong shape gives one line and its exit
+ * code.  Consumes reply. */
+static int
+show_reply(const struct cli *cli, json_t *reply, const char *key, bool array, bool json,
+    void (*print)(const json_t *))
+{
+	json_t *v = json_object_get(reply, key);
+	int rc = EXIT_OK;
+
+	if (!json_is_true(json_object_get(reply, "ok")))
+		rc = refused(reply, NULL);
+	else if (array ? !json_is_array(v) : !json_is_object(v)) {
+		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no %s)\n", cli->socket,
+		    key);
+		rc = EXIT_NO_DAEMON;
+	} else if (json)
+		print_json(v);
+	else
+		print(v);
+	json_decref(reply);
+	return rc;
+}
+
 /* The commands that fetch one array and print it as a table or JSON. */
 static int
 cmd_fetch_list(const struct cli *cli, int argc, char **argv, const char *name,
     const char *key, void (*print)(const json_t *))
 {
-	json_t *reply, *arr;
+	json_t *reply;
 	bool json = false;
 	int rc;
 
@@ -506,19 +530,7 @@ cmd_fetch_list(const struct cli *cli, int argc, char **argv, const char *name,
 		return rc < 0 ? EXIT_OK : rc;
 	if ((rc = daemon_call(cli, json_pack("{s:s}", "cmd", name), &reply)) != EXIT_OK)
 		return rc;
-	arr = json_object_get(reply, key);
-	if (!json_is_true(json_object_get(reply, "ok")))
-		rc = refused(reply, NULL);
-	else if (!json_is_array(arr)) {
-		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no %s)\n", cli->socket,
-		    key);
-		rc = EXIT_NO_DAEMON;
-	} else if (json)
-		print_json(arr);
-	else
-		print(arr);
-	json_decref(reply);
-	return rc;
+	return show_reply(cli, reply, key, true, json, print);
 }
 
 int
@@ -543,7 +555,7 @@ cmd_history(const struct cli *cli, int argc, char **argv)
 int
 cmd_job(const struct cli *cli, int argc, char **argv)
 {
-	json_t *reply, *job;
+	json_t *reply;
 	bool json = false;
 	unsigned id = 0;
 	int rc;
@@ -553,18 +565,7 @@ cmd_job(const struct cli *cli, int argc, char **argv)
 	if ((rc = daemon_call(cli, json_pack("{s:s, s:I}", "cmd", "job", "id", (json_int_t)id),
 	    &reply)) != EXIT_OK)
 		return rc;
-	job = json_object_get(reply, "job");
-	if (!json_is_true(json_object_get(reply, "ok")))
-		rc = refused(reply, NULL);
-	else if (!json_is_object(job)) {
-		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no job)\n", cli->socket);
-		rc = EXIT_NO_DAEMON;
-	} else if (json)
-		print_json(job);
-	else
-		print_job(job);
-	json_decref(reply);
-	return rc;
+	return show_reply(cli, reply, "job", false, json, print_job);
 }
 
 int

@@ -11,23 +11,7 @@ BIN=$ROOTDIR/$BUILD/bin
 T=$(mktemp -d /dev/shm/xmig-test.XXXXXX)
 DAEMONS=()
 PORT_BASE=$((20000 + (RANDOM % 2000) * 10))
-
-trace() { echo "[$tid] $*"; }
-
-dump_logs() {
-	local f
-	for f in "$T"/*.log; do
-		[ -f "$f" ] || continue
-		echo "---- $(basename "$f") (last 30 lines)"
-		tail -n 30 "$f"
-	done
-}
-
-fail() {
-	echo "FAIL [$tid]: $*"
-	dump_logs
-	exit 1
-}
+. "$ROOTDIR/tests/common.sh"
 
 cleanup() {
 	local pid r rc=$?
@@ -100,16 +84,6 @@ start_xmigd() {
 
 # xmig_on NAME args...: run xmig against host NAME's daemon.
 xmig_on() { local h=$1; shift; "$BIN/xmig" -S "$T/$h.sock" "$@"; }
-# simhv_on NAME args...: run simhv on host NAME's sim root.
-simhv_on() { local h=$1; shift; "$BIN/simhv" -r "$T/$h/sim" "$@"; }
-
-# A domain's state on a host ("" when absent).
-dom_state() {
-	simhv_on "$1" list --json | jq -r --arg n "$2" '.[] | select(.name == $n) | .state' 
-}
-
-# json_get FILE KEY: a top-level field of a JSON object.
-json_get() { jq -r --arg k "$2" '.[$k]' "$1"; }
 
 # Wait until `xmig job` on host NAME reports iteration >= N for job JOB.
 wait_iteration() {
@@ -131,10 +105,4 @@ wait_bytes() {
 		sleep 0.05
 	done
 	return 1
-}
-
-expect_verify_ok() {
-	local h=$1 d=$2 out
-	out=$(simhv_on "$h" verify "$d" 2>&1) || fail "verify of $d on $h failed: $out"
-	trace "$out"
 }

@@ -34,8 +34,6 @@ BIN=$ROOTDIR/$BUILD/bin
 NETNS_SUBNET=10.77.0
 NETNS_PORT=8002
 
-trace() { echo "[$tid] $*"; }
-
 netns_skip() {
 	echo "SKIP [$tid]: $*"
 	exit 0
@@ -55,21 +53,7 @@ NS_PREFIX="xmig$(basename "$T" | sed 's/^xmig-netns\.//')"
 NS_BRIDGE="$NS_PREFIX-br"
 HOSTS=()
 declare -A DPID=()
-
-dump_logs() {
-	local f
-	for f in "$T"/*.log; do
-		[ -f "$f" ] || continue
-		echo "---- $(basename "$f") (last 30 lines)"
-		tail -n 30 "$f"
-	done
-}
-
-fail() {
-	echo "FAIL [$tid]: $*"
-	dump_logs
-	exit 1
-}
+. "$ROOTDIR/tests/common.sh"
 
 ns_of() { echo "$NS_PREFIX-$1"; }
 
@@ -228,19 +212,3 @@ kill_xmigd() {
 
 # xmig_on NAME args...: xmig against NAME's daemon, from NAME's namespace.
 xmig_on() { local h=$1; shift; in_ns "$h" "$BIN/xmig" -S "$T/$h.sock" "$@"; }
-# simhv_on NAME args...: simhv on NAME's sim root.
-simhv_on() { local h=$1; shift; "$BIN/simhv" -r "$T/$h/sim" "$@"; }
-
-# A domain's state on a host ("" when absent).
-dom_state() {
-	simhv_on "$1" list --json | jq -r --arg n "$2" '.[] | select(.name == $n) | .state'
-}
-
-# json_get FILE KEY: a top-level field of a JSON object.
-json_get() { jq -r --arg k "$2" '.[$k]' "$1"; }
-
-expect_verify_ok() {
-	local h=$1 d=$2 out
-	out=$(simhv_on "$h" verify "$d" 2>&1) || fail "verify of $d on $h failed: $out"
-	trace "$h: $out"
-}

@@ -130,6 +130,18 @@ xconn_tls_fail(struct xconn *c, int r)
 	return xconn_fail(c, r);
 }
 
+/* A TLS call returned r != 0: wait when it wants the socket (r > 0) and
+ * return 0 to retry, else record the first error with OpenSSL's reason. */
+static int
+xconn_tls_settle(struct xconn *c, int r, const char *why)
+{
+	if (r > 0)
+		return (r = xconn_tls_wait(c, r)) != 0 ? xconn_fail(c, r) : 0;
+	if (c->err == 0)
+		memcpy(c->why, why, sizeof(c->why));
+	return xconn_tls_fail(c, r);
+}
+
 /* Write all of p[0..len) as one SSL_write: after WANT_* it is repeated
  * with the same arguments, as OpenSSL requires. */
 static int
@@ -145,13 +157,8 @@ xconn_tls_put(struct xconn *c, const uint8_t *p, size_t len)
 			c->tx_bytes += done;
 			p += done;
 			len -= done;
-		} else if (r > 0) {
-			if ((r = xconn_tls_wait(c, r)) != 0)
-				return xconn_fail(c, r);
-		} else {
-			if (c->err == 0)
-				memcpy(c->why, why, sizeof(why));
-			return xconn_tls_fail(c, r);
+		} else if ((r = xconn_tls_settle(c, r, why)) != 0) {
+			return r;
 		}
 	}
 	return 0;
@@ -163,15 +170,9 @@ xconn_tls_flush(struct xconn *c)
 	char why[sizeof(c->why)];
 	int r;
 
-	while ((r = tls_conn_flush(c->tls, why, sizeof(why))) != 0) {
-		if (r < 0) {
-			if (c->err == 0)
-				memcpy(c->why, why, sizeof(why));
-			return xconn_tls_fail(c, r);
-		}
-		if ((r = xconn_tls_wait(c, r)) != 0)
-			return xconn_fail(c, r);
-	}
+	while ((r = tls_conn_flush(c->tls, why, sizeof(why))) != 0)
+		if ((r = xconn_tls_settle(c, r, why)) != 0)
+			return r;
 	return 0;
 }
 
@@ -231,13 +232,8 @@ xconn_tls_readv(struct xconn *c, const struct iovec *iov, int iovcnt)
 				c->rx_bytes += done;
 				p += done;
 				n -= done;
-			} else if (r > 0) {
-				if ((r = xconn_tls_wait(c, r)) != 0)
-					return xconn_fail(c, r);
-			} else {
-				if (c->err == 0)
-					memcpy(c->why, why, sizeof(why));
-				return xconn_tls_fail(c, r);
+			} else if ((r = xconn_tls_settle(c, r, why)) != 0) {
+				return r;
 			}
 		}
 	}

@@ -219,30 +219,24 @@ parse_bool(const char *v, bool *out)
 static int
 parse_factor(const char *v, double *out)
 {
-	uint64_t ip = 0, fp = 0, scale = 1;
 	const char *p = v;
-	size_t digits = 0;
+	size_t digits = 0, fd = 0;
 
-	for (; *p >= '0' && *p <= '9'; p++, digits++) {
-		if (digits >= 15)
-			return XMIG_ERR_INVALID;
-		ip = ip * 10 + (uint64_t)(*p - '0');
-	}
+	/* Check the plain-decimal syntax here (no sign, exponent, hex, inf or
+	 * nan, which strtod would take); let strtod do the conversion, since it
+	 * rounds correctly and conf_dump relies on that to write a value that
+	 * reads back exactly. */
+	for (; *p >= '0' && *p <= '9'; p++)
+		digits++;
 	if (*p == '.') {
-		size_t fd = 0;
-
-		for (p++; *p >= '0' && *p <= '9'; p++, fd++) {
-			if (fd >= 15)
-				return XMIG_ERR_INVALID;
-			fp = fp * 10 + (uint64_t)(*p - '0');
-			scale *= 10;
-		}
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			fd++;
 		if (fd == 0)
 			return XMIG_ERR_INVALID;
 	}
-	if (digits == 0 || *p != '\0')
+	if (digits == 0 || digits > 15 || fd > 17 || *p != '\0')
 		return XMIG_ERR_INVALID;
-	*out = (double)ip + (double)fp / (double)scale;
+	*out = strtod(v, NULL);
 	return 0;
 }
 

@@ -6,8 +6,7 @@
  *     message is a terminated "fuzz.conf:..." line;
  *   - on success, conf_check accepts it (every value the parser took must
  *     pass the cross-field checks), and conf_dump's output parses back to
- *     the same configuration (migration-max-factor to the 6 decimals that
- *     conf_dump writes) and dumps to the same text.
+ *     exactly the same configuration and dumps to the same text.
  * Any broken rule aborts, which libFuzzer reports as a crash.
  */
 #include <math.h>

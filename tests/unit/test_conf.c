@@ -197,6 +197,10 @@ static const struct value_case value_cases[] = {
 	{ "migration-max-factor = 100", "migration-max-factor = 100" },
 	{ "migration-max-factor = 100.000", "migration-max-factor = 100" },
 	{ "migration-max-factor = 3.25", "migration-max-factor = 3.25" },
+	/* Not a binary fraction: read and dumped with the same rounding. */
+	{ "migration-max-factor = 1.122", "migration-max-factor = 1.122" },
+	{ "migration-max-factor = 1.1", "migration-max-factor = 1.1" },
+	{ "migration-max-factor = 99.99", "migration-max-factor = 99.99" },
 	{ "max-incoming = 1", "max-incoming = 1" },
 	{ "relocation-address = localhost", "relocation-address = localhost" },
 	{ "relocation-address = eth0", "relocation-address = eth0" },

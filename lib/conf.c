@@ -91,6 +91,9 @@ static const struct conf_key conf_keys[] = {
 	  "lowest TLS version accepted: 1.2 or 1.3" },
 	{ "control-socket", CT_PATH, FIELD(control_socket), 0, 0, CONF_DEFAULT_CONTROL_SOCKET,
 	  "Unix socket for the xmig command" },
+	{ "control-socket-group", CT_STRING, FIELD(control_socket_group), 0, 0, "",
+	  "group whose members may also use the control socket (mode 0660); "
+	  "empty = only root (mode 0600)" },
 	{ "state-dir", CT_PATH, FIELD(state_dir), 0, 0, CONF_DEFAULT_STATE_DIR,
 	  "directory for the daemon's state" },
 	{ "backend", CT_BACKEND, FIELD(backend), 0, 0, "auto",
@@ -114,6 +117,10 @@ static const struct conf_key conf_keys[] = {
 	  "stop copying live after sending this many times the guest's RAM" },
 	{ "max-incoming", CT_UINT, FIELD(max_incoming), 1, 64, STR(CONF_DEFAULT_MAX_INCOMING),
 	  "most incoming migrations at once" },
+	{ "max-connections", CT_UINT, FIELD(max_connections), 1, 1024,
+	  STR(CONF_DEFAULT_MAX_CONNECTIONS),
+	  "most relocation connections open at once (handshakes, queries, migrations); "
+	  "more are closed at accept" },
 	{ "migration-bandwidth-mbit", CT_UINT, FIELD(bandwidth_mbit), 0, 10000000, "0",
 	  "cap on the migration stream in Mbit/s (xm migrate -r); 0 = no cap" },
 	{ "migration-compress", CT_COMPRESS, FIELD(compress), 0, 0, "none",

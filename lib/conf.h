@@ -23,6 +23,7 @@
 #define CONF_DEFAULT_MAX_ROUNDS 30
 #define CONF_DEFAULT_MAX_FACTOR 3.0
 #define CONF_DEFAULT_MAX_INCOMING 4
+#define CONF_DEFAULT_MAX_CONNECTIONS 32
 #define CONF_STR_MAX 4096
 
 enum conf_backend { CONF_BACKEND_AUTO = 0, CONF_BACKEND_XEN, CONF_BACKEND_SIM };
@@ -33,6 +34,7 @@ struct conf {
 	char relocation_address[256];		/* relocation-address, "" = all */
 	char relocation_hosts_allow[CONF_STR_MAX]; /* relocation-hosts-allow */
 	char control_socket[108];		/* control-socket */
+	char control_socket_group[64];		/* control-socket-group: "" = root only */
 	char state_dir[1024];			/* state-dir */
 	enum conf_backend backend;		/* backend = auto|xen|sim */
 	char sim_root[1024];			/* sim-root */
@@ -43,6 +45,7 @@ struct conf {
 	unsigned max_rounds;			/* migration-max-rounds, default 30 */
 	double max_factor;			/* migration-max-factor: total bytes cap / RAM, default 3 */
 	unsigned max_incoming;			/* max-incoming: concurrent incoming migrations, default 4 */
+	unsigned max_connections;		/* max-connections: open relocation connections, default 32 */
 	/* TLS (mutual, OpenSSL): see etc/xmigd.conf */
 	bool relocation_ssl_server;		/* relocation-ssl-server, default no */
 	uint16_t relocation_ssl_port;		/* relocation-ssl-port, default 8003 */

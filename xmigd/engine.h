@@ -35,6 +35,8 @@ struct job *engine_send_start(struct xmigd *d, const struct send_req *req, char 
 /* Serve an accepted relocation connection (takes ownership of fd); tls:
  * it came to the TLS port, so the TLS handshake comes first. */
 void engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls);
+/* Relocation connections being served now (every one has its thread). */
+unsigned engine_recv_open(void);
 
 /* Small per-job records in the state directory, one line each, named by
  * the job's token in hex and replaced atomically (write, fsync, rename). */

@@ -543,6 +543,15 @@ failed:
 	job_set_state(j, -1, atomic_load(&j->cancel) ? JOB_CANCELLED : JOB_FAILED);
 }
 
+/* Relocation connections open now (accept's max-connections cap). */
+static atomic_uint open_conns;
+
+unsigned
+engine_recv_open(void)
+{
+	return atomic_load(&open_conns);
+}
+
 static void *
 recv_thread(void *arg)
 {
@@ -559,6 +568,7 @@ recv_thread(void *arg)
 	free(s->stage);
 	free(s->buf);
 	free(s);
+	atomic_fetch_sub(&open_conns, 1);
 	return NULL;
 }
 
@@ -587,7 +597,9 @@ engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls)
 	s->io.ready = io_ready;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	atomic_fetch_add(&open_conns, 1);
 	if (pthread_create(&t, &attr, recv_thread, s) != 0) {
+		atomic_fetch_sub(&open_conns, 1);
 		log_error("cannot start a thread for %s", peer);
 		xconn_close(&s->c);
 		free(s->buf);

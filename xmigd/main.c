@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -81,13 +83,43 @@ accept_relocation(struct xmigd *d, int lfd, bool tls)
 		close(fd);
 		return;
 	}
+	/* After the allow-list, so strangers cannot use up the slots; an
+	 * allowed peer that floods is bounded by the handshake deadline. */
+	if (engine_recv_open() >= d->conf.max_connections) {
+		log_ratelimited(&rl, 10, LOG_LVL_WARN, "refused relocation connection from %s: "
+		    "%u connections already open (max-connections)", full,
+		    d->conf.max_connections);
+		close(fd);
+		return;
+	}
 	log_verbose("relocation connection from %s%s", full, tls ? " on the TLS port" : "");
 	engine_recv_start(d, fd, full, tls);
 }
 
-/* Control accept: only root or the daemon's own user may drive it. */
+/* Whether the peer of fd runs with group gid, as its primary or one of its
+ * supplementary groups (the credentials the socket's mode was checked
+ * against, not the user's entry in /etc/group). */
+static bool
+peer_in_group(int fd, gid_t primary, gid_t gid)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+	size_t i;
+
+	if (primary == gid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
+		return false;
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* Control accept: root, the daemon's own user, and members of
+ * control-socket-group when one is set. */
 static void
-accept_control(struct xmigd *d, int lfd)
+accept_control(struct xmigd *d, int lfd, gid_t ctl_gid)
 {
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
@@ -96,12 +128,55 @@ accept_control(struct xmigd *d, int lfd)
 	if (fd < 0)
 		return;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 ||
-	    (cred.uid != 0 && cred.uid != geteuid())) {
-		log_warn("control connection from uid %u refused", (unsigned)cred.uid);
+	    (cred.uid != 0 && cred.uid != geteuid() &&
+	    (ctl_gid == (gid_t)-1 || !peer_in_group(fd, cred.gid, ctl_gid)))) {
+		char why[160];
+		json_t *req = NULL, *rep;
+
+		snprintf(why, sizeof(why), "permission denied: uid %u is not root%s%s",
+		    (unsigned)cred.uid, ctl_gid == (gid_t)-1 ? "" : " or in control-socket-group ",
+		    ctl_gid == (gid_t)-1 ? "" : d->conf.control_socket_group);
+		log_warn("control connection from uid %u refused%s", (unsigned)cred.uid,
+		    ctl_gid == (gid_t)-1 ? "" : ": not in control-socket-group");
+		/* Say why to the client (after its request, briefly: a client
+		 * that sends nothing must not hold the accept loop). */
+		if (ctl_recv(fd, &req, 200) == 0 &&
+		    (rep = json_pack("{s:b, s:s}", "ok", 0, "error", why)) != NULL) {
+			ctl_send(fd, rep);
+			json_decref(rep);
+		}
+		json_decref(req);
 		close(fd);
 		return;
 	}
 	ctlsrv_client_start(d, fd);
+}
+
+/* control-socket-group: a name or a number; (gid_t)-1 when unset. */
+static int
+control_group(const struct conf *c, gid_t *gid, char *err, size_t errlen)
+{
+	struct group gr, *grp = NULL;
+	char buf[4096], *end;
+	unsigned long n;
+
+	*gid = (gid_t)-1;
+	if (c->control_socket_group[0] == '\0')
+		return 0;
+	if (getgrnam_r(c->control_socket_group, &gr, buf, sizeof(buf), &grp) == 0 &&
+	    grp != NULL) {
+		*gid = grp->gr_gid;
+		return 0;
+	}
+	n = strtoul(c->control_socket_group, &end, 10);
+	if (*end == '\0' && c->control_socket_group[0] >= '0' &&
+	    c->control_socket_group[0] <= '9' && n < (unsigned long)(gid_t)-1) {
+		*gid = (gid_t)n;
+		return 0;
+	}
+	snprintf(err, errlen, "control-socket-group: no group \"%s\" on this host",
+	    c->control_socket_group);
+	return XMIG_ERR_INVALID;
 }
 
 /* Build the TLS contexts once, before serving: a bad key, certificate or
@@ -171,6 +246,7 @@ main(int argc, char **argv)
 	char err[1024];
 	struct pollfd pfd[2 * MAX_LISTEN + 2];
 	sigset_t mask;
+	gid_t ctl_gid = (gid_t)-1;
 
 	while ((opt = getopt_long(argc, argv, "c:fnp:TvVh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -197,6 +273,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if ((r = conf_check(&d.conf, err, sizeof(err))) != 0 ||
+	    (!dump && (r = control_group(&d.conf, &ctl_gid, err, sizeof(err))) != 0) ||
 	    (!dump && (r = tls_setup(&d, err, sizeof(err))) != 0)) {
 		fprintf(stderr, "xmigd: %s: %s\n", cfgpath, err);
 		return 1;
@@ -278,8 +355,15 @@ main(int argc, char **argv)
 			mkdir_p(dir, 0755);
 		}
 	}
-	if ((cfd = ctl_listen(d.conf.control_socket, 0600)) < 0) {
+	if ((cfd = ctl_listen(d.conf.control_socket, ctl_gid == (gid_t)-1 ? 0600 : 0660)) < 0) {
 		log_error("control-socket %s: %s", d.conf.control_socket, xmig_strerror(cfd));
+		return 1;
+	}
+	/* Connecting needs write permission on the socket: the group's. */
+	if (ctl_gid != (gid_t)-1 && chown(d.conf.control_socket, (uid_t)-1, ctl_gid) != 0) {
+		log_error("control-socket %s: cannot give it to group %s: %s",
+		    d.conf.control_socket, d.conf.control_socket_group, strerror(errno));
+		unlink(d.conf.control_socket);
 		return 1;
 	}
 	state_reconcile(&d);
@@ -328,7 +412,7 @@ main(int argc, char **argv)
 			if (pfd[i].revents & POLLIN)
 				accept_relocation(&d, lfds[i], i >= nl);
 		if (pfd[nl + nt].revents & POLLIN)
-			accept_control(&d, cfd);
+			accept_control(&d, cfd, ctl_gid);
 		if (pfd[nl + nt + 1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 

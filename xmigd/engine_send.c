@@ -37,6 +37,7 @@ struct send_ctx {
 	uint64_t nr_pages;
 	/* per-round measurements */
 	uint64_t round_t0_us, round_tx0;
+	uint64_t round_pages0;	/* j->pages_sent when the round began */
 	double bandwidth;	/* bytes/s, smoothed */
 	/* one PAGES frame */
 	uint8_t head[FRAME_HDR_LEN + ZPAGES_HEAD_LEN];
@@ -215,13 +216,19 @@ io_round_end(struct hv_save_io *io, unsigned round, uint64_t sent, uint64_t dirt
 	uint8_t buf[32];
 	int n;
 
-	/* Only rounds big enough to time say anything about the link. */
+	job_lock();
+	/* Only rounds big enough to time say anything about the link.  Under
+	 * the job lock: on Xen the policy reads it from libxenguest's thread. */
 	if (bytes >= (1u << 20) && dt >= 2000) {
 		double bw = (double)bytes * 1e6 / (double)dt;
 
 		s->bandwidth = s->bandwidth > 0 ? 0.5 * s->bandwidth + 0.5 * bw : bw;
 	}
-	job_lock();
+	/* A backend that streams raw (Xen: libxenguest sends the pages) never
+	 * passed through the page counters: count the round's pages here. */
+	if (s->j->pages_sent == s->round_pages0)
+		s->j->pages_sent += sent;
+	s->round_pages0 = s->j->pages_sent;
 	s->j->iteration = round + 1;
 	s->j->remaining_pages = dirty;
 	if (dt > 0)
@@ -232,7 +239,7 @@ io_round_end(struct hv_save_io *io, unsigned round, uint64_t sent, uint64_t dirt
 	job_unlock();
 	jlog(LOG_LVL_VERBOSE, s->j->id, "round %u: %llu pages sent, %llu dirty, %.0f MiB/s",
 	    round, (unsigned long long)sent, (unsigned long long)dirty,
-	    s->bandwidth / (1 << 20));
+	    (double)s->j->throughput / (1 << 20));
 	s->round_t0_us = now;
 	s->round_tx0 = s->c.tx_bytes;
 	job_lock();
@@ -326,12 +333,16 @@ send_policy(struct hv_precopy_stats st, void *opaque)
 		.dirty_pages = st.dirty_count,
 		.mem_pages = s->nr_pages,
 		.page_size = s->page_size,
-		.bandwidth = s->bandwidth,
 		.cancelled = io_cancelled(&s->io),
 	};
 	enum policy_why why;
-	enum policy_decision dec = policy_decide(&s->pcfg, &s->pst, &in, &why);
+	enum policy_decision dec;
 	struct hv *hv = s->d->hv;
+
+	job_lock();
+	in.bandwidth = s->bandwidth;
+	job_unlock();
+	dec = policy_decide(&s->pcfg, &s->pst, &in, &why);
 
 	if (dec == POLICY_CONTINUE && s->pst.throttle_pct != s->throttle_applied) {
 		int r = hv->ops->throttle(hv, s->dom.id, s->pst.throttle_pct);
@@ -527,7 +538,18 @@ send_job(struct send_ctx *s)
 	so.live = s->req.live;
 	so.policy = send_policy;
 	so.policy_opaque = s;
-	if ((r = hv->ops->save(hv, s->dom.id, &s->io, &so)) != 0) {
+	r = hv->ops->save(hv, s->dom.id, &s->io, &so);
+	/* Auto-converge's throttle ends with the save, whatever its outcome:
+	 * a resumed source runs at full speed again (with the cap it had). */
+	if (s->throttle_applied != 0) {
+		int tr = hv->ops->throttle(hv, s->dom.id, 0);
+
+		if (tr != 0 && r != 0)
+			jlog(LOG_LVL_WARN, j->id, "auto-converge: cannot lift the throttle of %s: %s",
+			    s->dom.name, xmig_strerror(tr));
+		s->throttle_applied = 0;
+	}
+	if (r != 0) {
 		if (r == XMIG_ERR_INTERRUPTED) {
 			job_set_error(j, "cancelled");
 			engine_send_reason(&s->c, MSG_ABORT, REASON_CANCELLED, "cancelled by the "

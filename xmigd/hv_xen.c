@@ -472,16 +472,35 @@ out:
 	return r;
 }
 
+/* The slot holding domid's saved cap, or with `take` a free one. */
+static struct xen_saved_cap *
+saved_cap(struct hv_xen *x, uint32_t domid, bool take)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(x->saved_caps) / sizeof(x->saved_caps[0]); i++)
+		if (x->saved_caps[i].used && x->saved_caps[i].domid == domid)
+			return &x->saved_caps[i];
+	for (i = 0; take && i < sizeof(x->saved_caps) / sizeof(x->saved_caps[0]); i++)
+		if (!x->saved_caps[i].used)
+			return &x->saved_caps[i];
+	return NULL;
+}
+
 /* Auto-converge through the scheduler's cap (percent of one pCPU per
- * vCPU); credit2 is Xen's default scheduler, credit the older one. */
+ * vCPU); credit2 is Xen's default scheduler, credit the older one.  The
+ * cap an administrator had set is remembered at the first throttle, never
+ * loosened while throttling, and put back when pct returns to 0. */
 static int
 xen_throttle(struct hv *hv, uint32_t domid, unsigned pct)
 {
 	struct hv_xen *x = xen_priv(hv);
 	struct xen_domctl_sched_credit2 c2;
 	struct xen_domctl_sched_credit c1;
+	struct xen_saved_cap *sc;
 	xc_domaininfo_t di;
-	unsigned cap;
+	unsigned cap, old;
+	bool credit2;
 	int r;
 
 	if ((r = xen_refuse_dom0(domid)) != 0)
@@ -489,21 +508,50 @@ xen_throttle(struct hv *hv, uint32_t domid, unsigned pct)
 	if (pct > 99)
 		pct = 99;
 	pthread_mutex_lock(&x->lock);
-	if ((r = xen_getinfo(x->h.xch, domid, &di)) != 0)
+	if ((r = xen_getinfo(x->h.xch, domid, &di)) != 0) {
+		/* Gone (migrated away, destroyed): forget its saved cap. */
+		if (pct == 0 && (sc = saved_cap(x, domid, false)) != NULL)
+			sc->used = false;
 		goto out;
-	cap = pct == 0 ? 0 : (100 - pct) * (di.max_vcpu_id + 1);
-	if (cap > 65535)
-		cap = 65535;
+	}
 	if (xc_sched_credit2_domain_get(x->h.xch, domid, &c2) == 0) {
+		credit2 = true;
+		old = c2.cap;
+	} else if (xc_sched_credit_domain_get(x->h.xch, domid, &c1) == 0) {
+		credit2 = false;
+		old = c1.cap;
+	} else {
+		r = XMIG_ERR_UNSUPPORTED;	/* a scheduler without caps */
+		goto out;
+	}
+	sc = saved_cap(x, domid, pct > 0);
+	if (pct == 0) {
+		if (sc == NULL)
+			goto out;	/* never throttled by us: leave it */
+		cap = sc->cap;
+		sc->used = false;
+	} else {
+		if (sc == NULL) {
+			r = XMIG_ERR_BUSY;	/* more throttled domains than slots */
+			goto out;
+		}
+		if (!sc->used)
+			*sc = (struct xen_saved_cap){ .domid = domid, .cap = (uint16_t)old,
+			    .used = true };
+		cap = (100 - pct) * (di.max_vcpu_id + 1);
+		if (cap > 65535)
+			cap = 65535;
+		if (sc->cap != 0 && sc->cap < cap)
+			cap = sc->cap;
+	}
+	if (credit2) {
 		c2.cap = (uint16_t)cap;
 		if (xc_sched_credit2_domain_set(x->h.xch, domid, &c2) != 0)
 			r = XMIG_ERR_BACKEND;
-	} else if (xc_sched_credit_domain_get(x->h.xch, domid, &c1) == 0) {
+	} else {
 		c1.cap = (uint16_t)cap;
 		if (xc_sched_credit_domain_set(x->h.xch, domid, &c1) != 0)
 			r = XMIG_ERR_BACKEND;
-	} else {
-		r = XMIG_ERR_UNSUPPORTED;	/* a scheduler without caps */
 	}
 out:
 	pthread_mutex_unlock(&x->lock);

@@ -71,6 +71,13 @@ struct hv_xen {
 	pthread_t watcher;
 	bool watcher_started;
 	int wake[2];			/* close() wakes the watcher */
+	/* Scheduler caps found on domains before auto-converge throttled
+	 * them, put back when the throttle is lifted (under lock). */
+	struct xen_saved_cap {
+		uint32_t domid;
+		uint16_t cap;
+		bool used;
+	} saved_caps[16];
 };
 
 /* hv_xen.c */

@@ -330,7 +330,8 @@ xconn_tls_describe(const struct xconn *c, char *buf, size_t buflen)
 const char *
 xconn_strerror(const struct xconn *c, int r)
 {
-	return r == XMIG_ERR_TLS && c->why[0] != '\0' ? c->why : xmig_strerror(r);
+	return (r == XMIG_ERR_TLS || r == XMIG_ERR_BAD_MAGIC) && c->why[0] != '\0' ? c->why :
+	    xmig_strerror(r);
 }
 
 int
@@ -480,8 +481,22 @@ xconn_recv_hdr(struct xconn *c, struct frame_hdr *h)
 	for (;;) {
 		if ((r = xconn_read_exact(c, hdr, sizeof(hdr))) != 0)
 			return r;
-		if ((r = frame_hdr_decode(hdr, h)) != 0)
+		if ((r = frame_hdr_decode(hdr, h)) != 0) {
+			/* Say what it is when it is recognisable: a TLS
+			 * ClientHello (record type 22, version 3.x) is an
+			 * xmig sender with --ssl on the plaintext port. */
+			if (r == XMIG_ERR_BAD_MAGIC && c->rx_bytes == FRAME_HDR_LEN) {
+				if (hdr[0] == 0x16 && hdr[1] == 0x03)
+					snprintf(c->why, sizeof(c->why), "a TLS client on the "
+					    "plaintext port (xmig migrate --ssl goes to "
+					    "relocation-ssl-port)");
+				else if (memcmp(hdr, "GET ", 4) == 0 || memcmp(hdr, "POST", 4) == 0 ||
+				    memcmp(hdr, "HEAD", 4) == 0)
+					snprintf(c->why, sizeof(c->why), "an HTTP client, not an "
+					    "xmig peer");
+			}
 			return xconn_fail(c, r);
+		}
 		if (h->type >= 1 && h->type <= MSG_TYPE_MAX)
 			return 0;
 		/* Unknown but optional: skip it. */

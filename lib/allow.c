@@ -17,6 +17,7 @@
  * rather than silently never matching.
  */
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <regex.h>
 #include <stdint.h>
@@ -544,12 +545,32 @@ regex_match(const regex_t *re, const char *s)
 	return s != NULL && s[0] != '\0' && regexec(re, s, 0, NULL, 0) == 0;
 }
 
+/* The address of sa as bytes (4 for IPv4, also when IPv4-mapped in IPv6,
+ * else 16) and its family; AF_UNSPEC for anything else. */
+static int
+addr_bytes(const struct sockaddr *sa, uint8_t out[16])
+{
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return AF_INET;
+	}
+	if (sa != NULL && sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+		if (memcmp(out, v4mapped_prefix, sizeof(v4mapped_prefix)) == 0) {
+			memmove(out, out + 12, 4);
+			return AF_INET;
+		}
+		return AF_INET6;
+	}
+	return AF_UNSPEC;
+}
+
 bool
 allow_match(const struct allow_list *al, const struct sockaddr *sa, socklen_t salen,
     const char *hostname)
 {
 	uint8_t addr[16];
-	int family = AF_UNSPEC;
+	int family;
 	char num[INET6_ADDRSTRLEN] = "", mapped[INET6_ADDRSTRLEN] = "";
 	size_t i;
 
@@ -557,24 +578,13 @@ allow_match(const struct allow_list *al, const struct sockaddr *sa, socklen_t sa
 		return false;
 	if (al->n == 0)
 		return true;
-	if (sa != NULL && sa->sa_family == AF_INET && salen >= (socklen_t)sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
-
-		family = AF_INET;
-		memcpy(addr, &sin->sin_addr, 4);
-	} else if (sa != NULL && sa->sa_family == AF_INET6 &&
-	    salen >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
-
-		memcpy(addr, &sin6->sin6_addr, 16);
-		if (memcmp(addr, v4mapped_prefix, sizeof(v4mapped_prefix)) == 0) {
-			inet_ntop(AF_INET6, addr, mapped, sizeof(mapped));
-			memmove(addr, addr + 12, 4);
-			family = AF_INET;
-		} else {
-			family = AF_INET6;
-		}
-	}
+	if (sa != NULL && salen < (socklen_t)(sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)))
+		sa = NULL;
+	family = addr_bytes(sa, addr);
+	if (family == AF_INET && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    mapped, sizeof(mapped));
 	if (family != AF_UNSPEC && inet_ntop(family, addr, num, sizeof(num)) == NULL)
 		num[0] = '\0';
 
@@ -598,4 +608,38 @@ allow_match(const struct allow_list *al, const struct sockaddr *sa, socklen_t sa
 		}
 	}
 	return false;
+}
+
+/* Same address, ignoring ports and IPv4-mapped IPv6 forms. */
+static bool
+same_addr(const struct sockaddr *a, const struct sockaddr *b)
+{
+	uint8_t x[16], y[16];
+	int fx, fy;
+
+	fx = addr_bytes(a, x);
+	fy = addr_bytes(b, y);
+	return fx != AF_UNSPEC && fx == fy && memcmp(x, y, fx == AF_INET ? 4 : 16) == 0;
+}
+
+int
+allow_peer_name(const struct sockaddr *sa, socklen_t salen, char *name, size_t namelen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	bool confirmed = false;
+
+	if (namelen == 0 || getnameinfo(sa, salen, name, (socklen_t)namelen, NULL, 0,
+	    NI_NAMEREQD) != 0)
+		return XMIG_ERR_NOT_FOUND;
+	/* Forward-confirm: whoever controls the reverse zone of an address
+	 * can make it say any name; the name's own A/AAAA records must lead
+	 * back to the address. */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(name, NULL, &hints, &res) != 0)
+		return XMIG_ERR_INVALID;
+	for (ai = res; ai != NULL && !confirmed; ai = ai->ai_next)
+		confirmed = same_addr(ai->ai_addr, sa);
+	freeaddrinfo(res);
+	return confirmed ? 0 : XMIG_ERR_INVALID;
 }

@@ -1,6 +1,6 @@
 /* allow.h - the relocation allow-list (xend's xend-relocation-hosts-allow).
  *
- * A space-separated list of entries.  An entry with a '/' followed by digits
+ * A whitespace-separated list of entries.  An entry with a '/' followed by digits
  * that parses as an address/prefix is a CIDR (IPv4 or IPv6); any other entry
  * is a POSIX extended regex, anchored at both ends as xend did, matched
  * against the peer's numeric address and against its host name.  An empty
@@ -24,6 +24,10 @@ bool allow_is_open(const struct allow_list *al);
 /* True when some entry is a regex that could match a host name, i.e. a
  * reverse lookup may be needed when no address entry matched. */
 bool allow_wants_name(const struct allow_list *al);
+/* The host name of address sa, forward-confirmed (one of the name's
+ * addresses is sa), into name.  0, XMIG_ERR_NOT_FOUND (no PTR record) or
+ * XMIG_ERR_INVALID (the name does not lead back to sa).  Blocks on DNS. */
+int allow_peer_name(const struct sockaddr *sa, socklen_t salen, char *name, size_t namelen);
 /* Match an address (and, if non-NULL, the peer's host name). */
 bool allow_match(const struct allow_list *al, const struct sockaddr *sa, socklen_t salen,
     const char *hostname);

@@ -11,6 +11,7 @@
 #include <grp.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,45 +56,108 @@ usage(FILE *f)
 	    "  -V, --version       print the version\n");
 }
 
-/* Relocation accept: the allow-list decides before anything is read (on
- * the TLS port too: the handshake comes after it, in the job's thread). */
-static void
-accept_relocation(struct xmigd *d, int lfd, bool tls)
-{
-	static struct log_ratelimit rl;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char addr[64], full[128], name[NI_MAXHOST];
-	const char *hostname = NULL;
-	int fd;
+/* Name checks (a regex entry may match the peer's host name) run in their
+ * own threads, so a slow DNS server never holds the accept loop; a few at
+ * most, so strangers cannot pile them up. */
+#define MAX_NAME_CHECKS 8
+static atomic_uint name_checks;
 
-	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	sockaddr_str((struct sockaddr *)&ss, sl, addr, sizeof(addr), full, sizeof(full));
-	if (!allow_match(d->allow, (struct sockaddr *)&ss, sl, NULL) &&
-	    allow_wants_name(d->allow) &&
-	    getnameinfo((struct sockaddr *)&ss, sl, name, sizeof(name), NULL, 0,
-	    NI_NAMEREQD) == 0)
-		hostname = name;
-	if (!allow_match(d->allow, (struct sockaddr *)&ss, sl, hostname)) {
-		log_ratelimited(&rl, 10, LOG_LVL_WARN, "refused relocation connection from %s%s%s%s: "
-		    "not in relocation-hosts-allow", full, hostname ? " (" : "",
-		    hostname ? hostname : "", hostname ? ")" : "");
-		close(fd);
-		return;
-	}
+struct name_check {
+	struct xmigd *d;
+	int fd;
+	bool tls;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char full[128];
+};
+
+static struct log_ratelimit refuse_rl;
+
+/* The last step of an accepted connection, on whichever thread. */
+static void
+admit_relocation(struct xmigd *d, int fd, const char *full, bool tls)
+{
 	/* After the allow-list, so strangers cannot use up the slots; an
 	 * allowed peer that floods is bounded by the handshake deadline. */
 	if (engine_recv_open() >= d->conf.max_connections) {
-		log_ratelimited(&rl, 10, LOG_LVL_WARN, "refused relocation connection from %s: "
-		    "%u connections already open (max-connections)", full,
+		log_ratelimited(&refuse_rl, 10, LOG_LVL_WARN, "refused relocation connection "
+		    "from %s: %u connections already open (max-connections)", full,
 		    d->conf.max_connections);
 		close(fd);
 		return;
 	}
 	log_verbose("relocation connection from %s%s", full, tls ? " on the TLS port" : "");
 	engine_recv_start(d, fd, full, tls);
+}
+
+static void *
+name_check_thread(void *arg)
+{
+	struct name_check *nc = arg;
+	char name[NI_MAXHOST];
+	int r;
+
+	r = allow_peer_name((struct sockaddr *)&nc->ss, nc->sl, name, sizeof(name));
+	if (r == 0 && allow_match(nc->d->allow, (struct sockaddr *)&nc->ss, nc->sl, name)) {
+		admit_relocation(nc->d, nc->fd, nc->full, nc->tls);
+	} else {
+		log_ratelimited(&refuse_rl, 10, LOG_LVL_WARN, "refused relocation connection "
+		    "from %s%s%s%s: not in relocation-hosts-allow", nc->full,
+		    r == 0 ? " (" : "", r == 0 ? name : "", r == 0 ? ")" :
+		    r == XMIG_ERR_INVALID ? " (its reverse name does not resolve back to it)" : "");
+		close(nc->fd);
+	}
+	free(nc);
+	atomic_fetch_sub(&name_checks, 1);
+	return NULL;
+}
+
+/* Relocation accept: the allow-list decides before anything is read (on
+ * the TLS port too: the handshake comes after it, in the job's thread). */
+static void
+accept_relocation(struct xmigd *d, int lfd, bool tls)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char addr[64], full[128];
+	struct name_check *nc;
+	pthread_attr_t attr;
+	pthread_t t;
+	int fd;
+
+	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	sockaddr_str((struct sockaddr *)&ss, sl, addr, sizeof(addr), full, sizeof(full));
+	if (allow_match(d->allow, (struct sockaddr *)&ss, sl, NULL)) {
+		admit_relocation(d, fd, full, tls);
+		return;
+	}
+	if (!allow_wants_name(d->allow)) {
+		log_ratelimited(&refuse_rl, 10, LOG_LVL_WARN, "refused relocation connection "
+		    "from %s: not in relocation-hosts-allow", full);
+		close(fd);
+		return;
+	}
+	if (atomic_fetch_add(&name_checks, 1) >= MAX_NAME_CHECKS ||
+	    (nc = calloc(1, sizeof(*nc))) == NULL) {
+		atomic_fetch_sub(&name_checks, 1);
+		log_ratelimited(&refuse_rl, 10, LOG_LVL_WARN, "refused relocation connection "
+		    "from %s: %d host name lookups already pending", full, MAX_NAME_CHECKS);
+		close(fd);
+		return;
+	}
+	*nc = (struct name_check){ .d = d, .fd = fd, .tls = tls, .ss = ss, .sl = sl };
+	strlcpy_x(nc->full, full, sizeof(nc->full));
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, name_check_thread, nc) != 0) {
+		log_error("cannot start a thread to look up %s", full);
+		close(fd);
+		free(nc);
+		atomic_fetch_sub(&name_checks, 1);
+	}
+	pthread_attr_destroy(&attr);
 }
 
 /* Whether the peer of fd runs with group gid, as its primary or one of its

@@ -66,11 +66,12 @@ write_conf() {
 	} >"$T/$h.conf"
 }
 
-# start_xmigd NAME: start a daemon with $T/NAME.conf (written if missing).
+# start_xmigd NAME: start a daemon with $T/NAME.conf (written if missing),
+# under the command in $XMIGD_WRAP if set (e.g. unshare -m ...).
 start_xmigd() {
 	local h=$1 pid
 	[ -f "$T/$h.conf" ] || write_conf "$h"
-	XMIG_SIMHV="$BIN/simhv" "$BIN/xmigd" -f -c "$T/$h.conf" >>"$T/$h.log" 2>&1 &
+	XMIG_SIMHV="$BIN/simhv" ${XMIGD_WRAP:-} "$BIN/xmigd" -f -c "$T/$h.conf" >>"$T/$h.log" 2>&1 &
 	pid=$!
 	DAEMONS+=("$pid")
 	eval "PID_$h=$pid"

@@ -51,6 +51,7 @@ enum conf_type {
 	CT_PINS,	/* char[size], space-separated SHA-256 fingerprints */
 	CT_PEERS,	/* char[size], space-separated HOST or HOST:PORT */
 	CT_TLSVER,	/* int, 12 or 13, written "1.2" / "1.3" */
+	CT_POLICY,	/* int, enum conf_balance_policy: even / power-saving */
 };
 
 struct conf_key {
@@ -130,6 +131,16 @@ static const struct conf_key conf_keys[] = {
 	  "throttle a guest whose pre-copy makes no progress (yes/no)" },
 	{ "cluster-peers", CT_PEERS, FIELD(cluster_peers), 0, 0, "",
 	  "hosts this one may evacuate to (xmig maintenance): HOST or HOST:PORT, space-separated" },
+	{ "host-vcpus", CT_UINT, FIELD(host_vcpus), 0, 1048576, "0",
+	  "vCPUs this host runs at most, for placement's vCPU load; 0 = its online CPUs" },
+	{ "balance-high-percent", CT_UINT, FIELD(balance_high_pct), 1, 100, "80",
+	  "xmig balance: memory and vCPU load a host should stay at or under" },
+	{ "balance-low-percent", CT_UINT, FIELD(balance_low_pct), 0, 99, "20",
+	  "xmig balance --policy power-saving: hosts under this load are emptied" },
+	{ "balance-interval", CT_UINT, FIELD(balance_interval), 0, 604800, "0",
+	  "run balance-policy every this many seconds; 0 = never" },
+	{ "balance-policy", CT_POLICY, FIELD(balance_policy), 0, 0, "even",
+	  "the policy balance-interval runs: even or power-saving" },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -418,6 +429,13 @@ key_set(struct conf *c, const struct conf_key *k, const char *v, char *msg, size
 		}
 		*(int *)(void *)field = v[2] == '2' ? 12 : 13;
 		return 0;
+	case CT_POLICY:
+		if (strcmp(v, "even") != 0 && strcmp(v, "power-saving") != 0) {
+			snprintf(msg, msglen, "%s: %s is not even or power-saving", k->name, q);
+			return XMIG_ERR_INVALID;
+		}
+		*(int *)(void *)field = v[0] == 'e' ? CONF_BALANCE_EVEN : CONF_BALANCE_POWER_SAVING;
+		return 0;
 	case CT_OPTPATH:
 	case CT_PATH:
 		if (v[0] != '/' && !(k->type == CT_OPTPATH && v[0] == '\0')) {
@@ -656,6 +674,17 @@ set_err(char *err, size_t errlen, const char *name, unsigned lineno, const char 
 		snprintf(err, errlen, "%s: %s", name, msg);
 }
 
+/* The balance thresholds only make sense together. */
+static int
+balance_check(const struct conf *c, char *msg, size_t msglen)
+{
+	if (c->balance_low_pct < c->balance_high_pct)
+		return 0;
+	snprintf(msg, msglen, "balance-low-percent (%u) must be below balance-high-percent (%u)",
+	    c->balance_low_pct, c->balance_high_pct);
+	return XMIG_ERR_INVALID;
+}
+
 int
 conf_parse_buffer(struct conf *c, const char *name, const char *buf, size_t len,
     char *err, size_t errlen)
@@ -703,6 +732,14 @@ conf_parse_buffer(struct conf *c, const char *name, const char *buf, size_t len,
 		line[n] = '\0';
 		if ((r = parse_line(tmp, line, seen, lineno, msg, sizeof(msg))) != 0)
 			goto out;
+	}
+	/* Checked once both are known, on the line of the later one. */
+	if ((r = balance_check(tmp, msg, sizeof(msg))) != 0) {
+		unsigned lo = seen[key_find("balance-low-percent") - conf_keys];
+		unsigned hi = seen[key_find("balance-high-percent") - conf_keys];
+
+		lineno = lo > hi ? lo : hi;
+		goto out;
 	}
 	*c = *tmp;
 	r = 0;
@@ -839,6 +876,10 @@ key_format(const struct conf *c, const struct conf_key *k, char *out, size_t out
 	case CT_TLSVER:
 		snprintf(out, outlen, "1.%d", *(const int *)(const void *)field - 10);
 		break;
+	case CT_POLICY:
+		snprintf(out, outlen, "%s", *(const int *)(const void *)field ==
+		    CONF_BALANCE_POWER_SAVING ? "power-saving" : "even");
+		break;
 	case CT_PATH:
 	case CT_OPTPATH:
 	case CT_PINS:
@@ -930,6 +971,8 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 		}
 	}
 	if ((r = check_tls(c, msg, sizeof(msg))) != 0 && err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", msg);
+	if (r == 0 && (r = balance_check(c, msg, sizeof(msg))) != 0 && err != NULL && errlen > 0)
 		snprintf(err, errlen, "%s", msg);
 out:
 	free(scratch);

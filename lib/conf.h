@@ -27,6 +27,8 @@
 #define CONF_STR_MAX 4096
 
 enum conf_backend { CONF_BACKEND_AUTO = 0, CONF_BACKEND_XEN, CONF_BACKEND_SIM };
+/* The values of enum placement_policy (xmigd/placement.h). */
+enum conf_balance_policy { CONF_BALANCE_EVEN = 0, CONF_BALANCE_POWER_SAVING = 1 };
 
 struct conf {
 	bool relocation_server;			/* relocation-server, default yes */
@@ -58,6 +60,11 @@ struct conf {
 	int compress;				/* migration-compress: enum compress_mode */
 	bool auto_converge;			/* migration-auto-converge */
 	char cluster_peers[CONF_STR_MAX];	/* cluster-peers: HOST[:PORT] ... (maintenance) */
+	unsigned host_vcpus;			/* host-vcpus: vCPUs placement counts, 0 = online CPUs */
+	unsigned balance_high_pct;		/* balance-high-percent, default 80 */
+	unsigned balance_low_pct;		/* balance-low-percent, default 20 */
+	unsigned balance_interval;		/* balance-interval: seconds, 0 = off (default) */
+	int balance_policy;			/* balance-policy: CONF_BALANCE_* */
 };
 
 /* Fill defaults. */

@@ -29,7 +29,7 @@
 
 enum { OPT_JSON = 1000, OPT_DOWNTIME, OPT_MAX_ROUNDS, OPT_COMPRESS, OPT_AUTOCONV, OPT_MAXFACTOR,
 	OPT_FORCE, OPT_MANUAL_TOO, OPT_TO, OPT_PARALLEL, OPT_OFFLINE, OPT_REASON,
-	OPT_SHUTDOWN_PINNED };
+	OPT_SHUTDOWN_PINNED, OPT_POLICY, OPT_DRY_RUN, OPT_MAX_MOVES };
 
 /* xmigd's limits for the migrate request's numbers (ctlsrv.c). */
 #define MAX_DOWNTIME_MS 600000
@@ -681,30 +681,53 @@ cmd_unpin(const struct cli *cli, int argc, char **argv)
 	return cmd_pin_common(cli, argc, argv, false);
 }
 
-/* Per-domain lines as an evacuation goes: one when a domain starts moving
- * and one when it ends (seen[] remembers what was already printed). */
+/* How a batch's events read: an evacuation's domains or a balance's moves. */
+struct batch_view {
+	const char *key;	/* the event's object: "evacuation", "balance" */
+	const char *items;	/* its array: "domains", "moves" */
+	const char *name, *dest, *reason;	/* item fields */
+	const char *verb;	/* progress line: "evacuating", "balancing" */
+	const char *lost;	/* what to look at when xmigd goes away */
+};
+
+static const struct batch_view evac_view = {
+	"evacuation", "domains", "name", "dest", "why", "evacuating",
+	"the evacuation goes on: see 'xmig maintenance status'",
+};
+
+static const struct batch_view balance_view = {
+	"balance", "moves", "domain", "to", "reason", "balancing",
+	"the migrations go on: see 'xmig jobs'",
+};
+
+/* Per-item lines as a batch goes: one when an item starts moving and one
+ * when it ends (seen[] remembers what was already printed).  Items another
+ * host runs, or that wait, are for the final report. */
 static void
-maint_show_changes(const json_t *ev, char *seen, uint64_t *seen_job, size_t nseen)
+batch_show_changes(const struct batch_view *v, const json_t *ev, char *seen, uint64_t *seen_job,
+    size_t nseen)
 {
 	const json_t *d;
 	size_t i;
 
-	json_array_foreach(json_object_get(ev, "domains"), i, d) {
+	json_array_foreach(json_object_get(ev, v->items), i, d) {
 		const char *st = jstr(d, "status");
 		char name[80], dest[260], why[400], mark;
 
 		if (i >= nseen || st == NULL)
 			break;
-		mark = strcmp(st, "migrating") == 0 ? 'm' : strcmp(st, "pending") == 0 ? 'p' : 'e';
+		mark = strcmp(st, "migrating") == 0 ? 'm' : strcmp(st, "pending") == 0 ||
+		    strcmp(st, "other-host") == 0 || strcmp(st, "held") == 0 ||
+		    strcmp(st, "planned") == 0 ? 'p' : 'e';
 		/* A retry elsewhere is a new job: shown again. */
 		if ((seen[i] == mark && (mark != 'm' || seen_job[i] == ju64(d, "job"))) ||
 		    mark == 'p')
 			continue;
 		seen[i] = mark;
 		seen_job[i] = ju64(d, "job");
-		clean(name, sizeof(name), jstr(d, "name"));
-		clean(dest, sizeof(dest), jstr(d, "dest"));
-		clean(why, sizeof(why), jstr(d, "why"));
+		clean(name, sizeof(name), jstr(d, v->name));
+		clean(dest, sizeof(dest), jstr(d, v->dest));
+		clean(why, sizeof(why), jstr(d, v->reason));
 		progress_clear();
 		if (mark == 'm')
 			printf("  %-20s %5" PRIu64 " MiB -> %s (job %" PRIu64 ")\n", name,
@@ -716,6 +739,60 @@ maint_show_changes(const json_t *ev, char *seen, uint64_t *seen_job, size_t nsee
 			printf("  %-20s %s%s%s\n", name, st, why[0] ? ": " : "", why);
 		fflush(stdout);
 	}
+}
+
+/* Follow a batch's events on fd until "done"; *last is its final state.
+ * EXIT_OK, or EXIT_NO_DAEMON (said why) when xmigd went away. */
+static int
+batch_follow(const struct batch_view *v, int fd, bool json, json_t **last)
+{
+	bool progress = !json && isatty(STDERR_FILENO);
+	char seen[1024];
+	uint64_t seen_job[1024];
+
+	memset(seen, 0, sizeof(seen));
+	memset(seen_job, 0, sizeof(seen_job));
+	*last = NULL;
+	/* Events until "done"; the batch goes on in xmigd if we leave. */
+	for (;;) {
+		const char *evname;
+		json_t *m, *ev;
+		bool done;
+		int r;
+
+		if ((r = ctl_recv(fd, &m, WATCH_IDLE_MS)) != 0) {
+			progress_clear();
+			fprintf(stderr, "xmig: lost contact with xmigd (%s); %s\n",
+			    xmig_strerror(r), v->lost);
+			json_decref(*last);
+			*last = NULL;
+			return EXIT_NO_DAEMON;
+		}
+		evname = jstr(m, "event");
+		ev = json_object_get(m, v->key);
+		if (evname == NULL || !json_is_object(ev)) {
+			json_decref(m);
+			continue;
+		}
+		json_decref(*last);
+		*last = json_incref(ev);
+		done = strcmp(evname, "done") == 0;
+		json_decref(m);
+		if (!json)
+			batch_show_changes(v, *last, seen, seen_job, sizeof(seen));
+		if (done)
+			break;
+		if (progress) {
+			fprintf(stderr, "\r\033[K%s: %" PRIu64 "/%" PRIu64 " moved, %" PRIu64
+			    " migrating, %" PRIu64 " failed, %.0f s", v->verb, ju64(*last, "moved"),
+			    ju64(*last, "total"), ju64(*last, "migrating"), ju64(*last, "failed"),
+			    (double)ju64(*last, "elapsed_ms") / 1000.0);
+			fflush(stderr);
+		}
+	}
+	if (progress)
+		fputs("\r\033[K", stderr);
+	return EXIT_OK;
 }
 
 /* The end of an evacuation: 0 when the host reached maintenance, else 1
@@ -771,10 +848,7 @@ maint_enter(const struct cli *cli, int argc, char **argv)
 	};
 	const char *to = NULL, *reason = NULL, *v;
 	bool live = true, json = false, shutdown_pinned = false;
-	bool progress = false;
 	uint64_t parallel = 2;
-	char seen[1024];
-	uint64_t seen_job[1024];
 	json_t *req, *reply, *last = NULL;
 	struct argp p;
 	int c, fd, rc;
@@ -835,49 +909,10 @@ maint_enter(const struct cli *cli, int argc, char **argv)
 		return rc;
 	}
 	json_decref(reply);
-	memset(seen, 0, sizeof(seen));
-	memset(seen_job, 0, sizeof(seen_job));
-	progress = !json && isatty(STDERR_FILENO);
-	/* Events until "done"; the evacuation goes on in xmigd if we leave. */
-	for (;;) {
-		const char *evname;
-		json_t *m, *ev;
-		int r;
-
-		if ((r = ctl_recv(fd, &m, WATCH_IDLE_MS)) != 0) {
-			progress_clear();
-			fprintf(stderr, "xmig: lost contact with xmigd during the evacuation (%s); "
-			    "it goes on: see 'xmig maintenance status'\n", xmig_strerror(r));
-			json_decref(last);
-			close(fd);
-			return EXIT_NO_DAEMON;
-		}
-		evname = jstr(m, "event");
-		ev = json_object_get(m, "evacuation");
-		if (evname == NULL || !json_is_object(ev)) {
-			json_decref(m);
-			continue;
-		}
-		json_decref(last);
-		last = json_incref(ev);
-		if (!json)
-			maint_show_changes(last, seen, seen_job, sizeof(seen));
-		if (strcmp(evname, "done") == 0) {
-			json_decref(m);
-			break;
-		}
-		json_decref(m);
-		if (progress) {
-			fprintf(stderr, "\r\033[Kevacuating: %" PRIu64 "/%" PRIu64 " moved, %" PRIu64
-			    " migrating, %" PRIu64 " failed, %.0f s", ju64(last, "moved"),
-			    ju64(last, "total"), ju64(last, "migrating"), ju64(last, "failed"),
-			    (double)ju64(last, "elapsed_ms") / 1000.0);
-			fflush(stderr);
-		}
-	}
-	if (progress)
-		fputs("\r\033[K", stderr);
+	rc = batch_follow(&evac_view, fd, json, &last);
 	close(fd);
+	if (rc != EXIT_OK)
+		return rc;
 	rc = maint_result(last, json);
 	json_decref(last);
 	return rc;
@@ -914,5 +949,138 @@ cmd_maintenance(const struct cli *cli, int argc, char **argv)
 	} else
 		print_maint(reply);
 	json_decref(reply);
+	return rc;
+}
+
+/* ---- balance ---- */
+
+/* The end of a balance: 0 when every move this host ran is done, else 1
+ * with one stderr line per domain that stayed. */
+static int
+balance_result(const json_t *b, bool json)
+{
+	const json_t *m;
+	unsigned here = 0, done = 0;
+	size_t i;
+
+	json_array_foreach(json_object_get(b, "moves"), i, m) {
+		const char *st = jstr(m, "status");
+
+		if (st == NULL || strcmp(st, "other-host") == 0 || strcmp(st, "held") == 0)
+			continue;
+		here++;
+		done += strcmp(st, "done") == 0;
+	}
+	if (json) {
+		print_json(b);
+		return done == here ? EXIT_OK : EXIT_FAILED;
+	}
+	if (here == 0)
+		printf("balance: no move to run from this host\n");
+	else
+		printf("balance %s: %u of %u moves done in %.1f s\n", done == here ? "complete" :
+		    "incomplete", done, here, (double)ju64(b, "elapsed_ms") / 1000.0);
+	print_balance_notes(b);
+	if (done == here)
+		return EXIT_OK;
+	if (jstr(b, "error")) {
+		char err[400];
+
+		fprintf(stderr, "xmig: balance: %s\n", clean(err, sizeof(err), jstr(b, "error")));
+	}
+	json_array_foreach(json_object_get(b, "moves"), i, m) {
+		const char *st = jstr(m, "status");
+		char name[80], why[400];
+
+		if (st == NULL || strcmp(st, "done") == 0 || strcmp(st, "other-host") == 0 ||
+		    strcmp(st, "held") == 0)
+			continue;
+		fprintf(stderr, "xmig: balance: %s stays on this host: %s\n",
+		    clean(name, sizeof(name), jstr(m, "domain")),
+		    clean(why, sizeof(why), jstr(m, "reason")));
+	}
+	return EXIT_FAILED;
+}
+
+int
+cmd_balance(const struct cli *cli, int argc, char **argv)
+{
+	static const struct opt opts[] = {
+		{ 0, "policy", true, OPT_POLICY },
+		{ 0, "dry-run", false, OPT_DRY_RUN },
+		{ 0, "max-moves", true, OPT_MAX_MOVES },
+		{ 0, "json", false, OPT_JSON },
+		{ 0, NULL, false, 0 },
+	};
+	const char *policy = "even", *v;
+	bool dry_run = false, json = false;
+	uint64_t max_moves = 0;
+	json_t *req, *reply, *last = NULL;
+	struct argp p;
+	int c, fd, rc;
+
+	argp_init(&p, "balance", argc, argv);
+	while ((c = argp_next(&p, opts, &v)) != ARGP_END) {
+		switch (c) {
+		case ARGP_ERROR:
+			return EXIT_USAGE;
+		case ARGP_HELP:
+			print_usage(stdout, "balance");
+			return EXIT_OK;
+		case OPT_POLICY:
+			if (strcmp(v, "even") != 0 && strcmp(v, "power-saving") != 0)
+				return usage_error("balance", "unknown policy '%s' (even or "
+				    "power-saving)", v);
+			policy = v;
+			break;
+		case OPT_DRY_RUN:
+			dry_run = true;
+			break;
+		case OPT_MAX_MOVES:
+			if (parse_u64(v, 1, 100000, &max_moves) != 0)
+				return usage_error("balance", "bad --max-moves '%s' (1-100000)", v);
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case ARGP_POS:
+			return usage_error("balance", "unexpected argument '%s'", v);
+		}
+	}
+	req = json_pack("{s:s, s:s, s:b, s:I, s:b}", "cmd", "balance", "policy", policy,
+	    "dry_run", dry_run, "max_moves", (json_int_t)max_moves, "watch", !dry_run);
+	if ((rc = daemon_connect(cli, &fd)) != EXIT_OK) {
+		json_decref(req);
+		return rc;
+	}
+	if ((rc = daemon_request(cli, fd, req, &reply)) != EXIT_OK) {
+		close(fd);
+		return rc;
+	}
+	if (!json_is_true(json_object_get(reply, "ok")) ||
+	    !json_is_object(json_object_get(reply, "balance"))) {
+		rc = refused(reply, "balance");
+		json_decref(reply);
+		close(fd);
+		return rc;
+	}
+	if (dry_run) {
+		close(fd);
+		if (json)
+			print_json(json_object_get(reply, "balance"));
+		else
+			print_balance_plan(json_object_get(reply, "balance"));
+		json_decref(reply);
+		return EXIT_OK;
+	}
+	if (!json)
+		print_balance_head(json_object_get(reply, "balance"));
+	json_decref(reply);
+	rc = batch_follow(&balance_view, fd, json, &last);
+	close(fd);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = balance_result(last, json);
+	json_decref(last);
 	return rc;
 }

@@ -38,6 +38,7 @@ static const char usage_main[] =
 	"  pin [--manual-too] DOM            keep DOM here (no automatic migration)\n"
 	"  unpin DOM                         undo pin\n"
 	"  maintenance enter|exit|status     evacuate this host for maintenance\n"
+	"  balance [--policy P] [--dry-run]  spread or pack the cluster's domains\n"
 	"  config import-xend [FILE]         xmigd.conf from xend-config.sxp\n"
 	"  help [COMMAND]                    this text, or a command's\n"
 	"\n"
@@ -247,6 +248,35 @@ static const char usage_maintenance[] =
 	"exit status: 0 the host is in maintenance (enter) or the request was done,\n"
 	"1 domains were left or xmigd refused, 2 usage error, 3 cannot reach xmigd.\n";
 
+static const char usage_balance[] =
+	"usage: xmig balance [--policy even|power-saving] [--dry-run] [--max-moves N]\n"
+	"                    [--json]\n"
+	"\n"
+	"Plan where the cluster's domains should run, from this host's facts and\n"
+	"those of each peer in cluster-peers (memory, vCPUs, domains, pins), and\n"
+	"run the moves whose source is this host: live, at most 2 at once, at most\n"
+	"one incoming per peer, each checked again on fresh facts when it starts.\n"
+	"Moves from other hosts are not run from here: they are listed as left to\n"
+	"their host ('xmig balance' there, or its balance-interval, runs them).\n"
+	"A move of ours that needs another host's moves first is held.  Pinned\n"
+	"domains ('xmig pin') never move.\n"
+	"\n"
+	"even: hosts above balance-high-percent (memory or vCPU load) move domains\n"
+	"to the peers with the most room under it, with as few moves as it takes.\n"
+	"power-saving: hosts below balance-low-percent are emptied, all or nothing,\n"
+	"their domains packed onto the busiest hosts that stay under\n"
+	"balance-high-percent; an emptied host can then enter maintenance.\n"
+	"\n"
+	"      --policy P      even (the default) or power-saving\n"
+	"      --dry-run       print the plan (domain, from, to, why) and move nothing\n"
+	"      --max-moves N   plan at most N moves, 1-100000 (default: no limit)\n"
+	"      --json          the plan, or the final report, as JSON\n"
+	"  -h, --help          this text\n"
+	"\n"
+	"exit status: 0 every move run from this host succeeded (or --dry-run),\n"
+	"1 a move failed or could not start (its domain stays here) or xmigd\n"
+	"refused, 2 usage error, 3 cannot reach xmigd.\n";
+
 static const char usage_help[] =
 	"usage: xmig help [COMMAND]\n"
 	"\n"
@@ -271,6 +301,7 @@ static const struct command {
 	{ "pin", cmd_pin, usage_pin },
 	{ "unpin", cmd_unpin, usage_unpin },
 	{ "maintenance", cmd_maintenance, usage_maintenance },
+	{ "balance", cmd_balance, usage_balance },
 	{ "config", cmd_config, usage_config },
 	{ "help", cmd_help, usage_help },
 };

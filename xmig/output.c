@@ -415,3 +415,95 @@ print_maint(const json_t *st)
 		    clean(dwhy, sizeof(dwhy), jstr(d, "why")));
 	}
 }
+
+void
+print_balance_head(const json_t *b)
+{
+	char policy[32];
+
+	printf("balance (%s; high %" PRIu64 "%%, low %" PRIu64 "%%): %" PRIu64 " moves planned, %"
+	    PRIu64 " run from this host\n", clean(policy, sizeof(policy), jstr(b, "policy")),
+	    ju64(b, "high_percent"), ju64(b, "low_percent"), ju64(b, "planned"), ju64(b, "here"));
+	fflush(stdout);
+}
+
+/* A number of a reply that may be fractional. */
+static double
+jnum(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+void
+print_balance_plan(const json_t *b)
+{
+	const json_t *m, *h;
+	size_t i;
+
+	print_balance_head(b);
+	if (json_array_size(json_object_get(b, "moves")) > 0)
+		printf("  %-20s %6s  %-16s %-16s %-5s %s\n", "DOMAIN", "MiB", "FROM", "TO", "RUN",
+		    "WHY");
+	json_array_foreach(json_object_get(b, "moves"), i, m) {
+		const char *st = jstr(m, "status");
+		char name[80], from[80], to[80], why[300];
+
+		printf("  %-20s %6" PRIu64 "  %-16s %-16s %-5s %s\n",
+		    clean(name, sizeof(name), jstr(m, "domain")), ju64(m, "mem_mib"),
+		    clean(from, sizeof(from), jstr(m, "from")), clean(to, sizeof(to), jstr(m, "to")),
+		    st && strcmp(st, "other-host") == 0 ? "there" :
+		    st && strcmp(st, "held") == 0 ? "held" : "here",
+		    clean(why, sizeof(why), jstr(m, "why")));
+	}
+	printf("hosts (memory and vCPU load, now -> after the plan):\n");
+	json_array_foreach(json_object_get(b, "hosts"), i, h) {
+		char name[80], state[40];
+
+		clean(name, sizeof(name), jstr(h, "name"));
+		clean(state, sizeof(state), jstr(h, "state"));
+		if (!json_is_true(json_object_get(h, "reachable")))
+			printf("  %-16s does not answer\n", name);
+		else
+			printf("  %-16s %-26s memory %3.0f%% -> %3.0f%%   vCPU %3.0f%% -> %3.0f%%\n",
+			    name, state, jnum(h, "mem_percent"), jnum(h, "mem_percent_after"),
+			    jnum(h, "vcpu_percent"), jnum(h, "vcpu_percent_after"));
+	}
+	print_balance_notes(b);
+}
+
+void
+print_balance_notes(const json_t *b)
+{
+	const json_t *m, *l;
+	size_t i;
+
+	json_array_foreach(json_object_get(b, "moves"), i, m) {
+		const char *st = jstr(m, "status");
+		char name[80], from[80], to[80], why[400];
+
+		if (st == NULL || (strcmp(st, "other-host") != 0 && strcmp(st, "held") != 0))
+			continue;
+		printf("not run here: %s (%s -> %s): %s\n", clean(name, sizeof(name),
+		    jstr(m, "domain")), clean(from, sizeof(from), jstr(m, "from")),
+		    clean(to, sizeof(to), jstr(m, "to")), clean(why, sizeof(why),
+		    jstr(m, "reason")));
+	}
+	json_array_foreach(json_object_get(b, "left"), i, l) {
+		char why[300];
+
+		printf("left as it is: %s\n", clean(why, sizeof(why), json_string_value(l)));
+	}
+	json_array_foreach(json_object_get(b, "emptied"), i, l) {
+		char name[80];
+
+		printf("emptied by the plan: %s (then it can enter maintenance)\n", clean(name,
+		    sizeof(name),
+		    json_string_value(l)));
+	}
+	if (json_array_size(json_object_get(b, "moves")) == 0 &&
+	    json_array_size(json_object_get(b, "left")) == 0)
+		printf("nothing to do: every host is as the %s policy wants it\n",
+		    jstr(b, "policy") ? jstr(b, "policy") : "?");
+}

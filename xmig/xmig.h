@@ -72,6 +72,7 @@ int cmd_history(const struct cli *cli, int argc, char **argv);
 int cmd_pin(const struct cli *cli, int argc, char **argv);
 int cmd_unpin(const struct cli *cli, int argc, char **argv);
 int cmd_maintenance(const struct cli *cli, int argc, char **argv);
+int cmd_balance(const struct cli *cli, int argc, char **argv);
 /* config.c: "config import-xend", needs no daemon */
 int cmd_config(const struct cli *cli, int argc, char **argv);
 
@@ -95,6 +96,12 @@ void print_job(const json_t *job);
 void print_status(const json_t *st, const char *socket);
 /* `xmig maintenance status`: the host state and the last evacuation. */
 void print_maint(const json_t *st);
+/* `xmig balance`: the header line of a run; the plan as a table (--dry-run);
+ * what this host does not run (other hosts' moves, held moves, hosts the
+ * policy could not fix) and the hosts emptied. */
+void print_balance_head(const json_t *b);
+void print_balance_plan(const json_t *b);
+void print_balance_notes(const json_t *b);
 
 /* The progress line of a running job, redrawn in place on stderr. */
 void progress_show(const json_t *job, const char *peer);

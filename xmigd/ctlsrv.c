@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "balance.h"
 #include "ctl.h"
 #include "ctlsrv.h"
 #include "compress.h"
@@ -257,6 +258,8 @@ ctl_dispatch(struct ctl_client *cl, json_t *req)
 		return ctl_pin(cl, req, strcmp(cmd, "pin") == 0);
 	if (strcmp(cmd, "maintenance") == 0)
 		return maint_ctl(d, cl->fd, req);
+	if (strcmp(cmd, "balance") == 0)
+		return balance_ctl(d, cl->fd, req);
 	if (strcmp(cmd, "list") == 0)
 		return ctl_list(cl);
 	if (strcmp(cmd, "migrate") == 0)

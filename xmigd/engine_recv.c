@@ -17,7 +17,7 @@
 #include "compress.h"
 #include "engine_int.h"
 #include "hoststate.h"
-#include "maint.h"
+#include "cluster.h"
 #include "fault.h"
 #include "log.h"
 #include "util.h"
@@ -285,7 +285,7 @@ recv_host_info(struct recv_ctx *s, const uint8_t *p, uint32_t len)
 	}
 	m = calloc(1, sizeof(*m));
 	out = malloc(cap);
-	if (m == NULL || out == NULL || maint_host_info_build(s->d, m) != 0 ||
+	if (m == NULL || out == NULL || cluster_host_info_build(s->d, m) != 0 ||
 	    (n = msg_host_info_reply_encode(m, out, cap)) < 0) {
 		recv_refuse(s, REASON_BACKEND, "cannot describe this host");
 	} else {

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "balance.h"
 #include "ctl.h"
 #include "ctlsrv.h"
 #include "daemon.h"
@@ -455,6 +456,7 @@ main(int argc, char **argv)
 	}
 	/* After daemon(): threads do not survive the fork. */
 	resolve_start(&d);
+	balance_timer_start(&d);
 	/* Listening and reconciled: tell systemd (Type=notify) we are ready. */
 	if ((r = service_notify("READY=1")) < 0)
 		log_warn("cannot notify systemd of readiness (NOTIFY_SOCKET): %s", xmig_strerror(r));

@@ -1065,6 +1065,104 @@ placement_balance_plan(const struct placement_cluster *c, enum placement_policy 
 	return r;
 }
 
+int
+placement_move_check(const struct placement_cluster *c, size_t dom, size_t to,
+    const struct placement_thresholds *th, struct placement_choice *out)
+{
+	const struct placement_domain *d;
+	const struct placement_host *h;
+	unsigned high = th ? th->high_pct : 0;
+	int64_t used, free_after;
+
+	if (!c || !out || dom >= c->ndoms || to >= c->nhosts)
+		return -EINVAL;
+	d = &c->doms[dom];
+	h = &c->hosts[to];
+	out->host = PLACEMENT_NO_HOST;
+	out->why[0] = '\0';
+	out->status = PLACEMENT_NONE;
+	used = pl_used(h);
+	free_after = (int64_t)h->mem_free - (int64_t)d->mem;
+	if (d->host == to)
+		pl_why(out->why, "%s is already on %s", d->name, h->name);
+	else if (!h->reachable)
+		pl_why(out->why, "%s does not answer", h->name);
+	else if (h->state != PLACEMENT_ACTIVE)
+		pl_why(out->why, "%s is %s", h->name, placement_host_state_str(h->state));
+	else if (!pl_compatible(h, d))
+		pl_why(out->why, "%s lacks the features it requires (0x%x)", h->name,
+		    (unsigned)(d->requires & ~h->features));
+	else if (free_after < (int64_t)h->reserve)
+		pl_why(out->why, "%s would keep %lld MiB free, under its reserve of %llu MiB",
+		    h->name, (long long)free_after, (unsigned long long)h->reserve);
+	else if (high && h->mem_total &&
+	    (uint64_t)(used + (int64_t)d->mem) * 100 > h->mem_total * high)
+		pl_why(out->why, "%s would be at %.0f%% memory, above %u%%", h->name,
+		    100.0 * (double)(used + (int64_t)d->mem) / (double)h->mem_total, high);
+	else if (high && h->vcpus_total &&
+	    ((uint64_t)h->vcpus_used + d->vcpus) * 100 > (uint64_t)h->vcpus_total * high)
+		pl_why(out->why, "%s would be at %.0f%% vCPU, above %u%%", h->name,
+		    100.0 * ((double)h->vcpus_used + d->vcpus) / h->vcpus_total, high);
+	else if (h->max_incoming && h->incoming >= h->max_incoming) {
+		out->status = PLACEMENT_BUSY;
+		pl_why(out->why, "%s is at its limit of %u incoming migrations", h->name,
+		    h->max_incoming);
+	} else {
+		out->status = PLACEMENT_OK;
+		out->host = to;
+	}
+	return out->status;
+}
+
+int
+placement_plan_split(const struct placement_cluster *c, const struct placement_plan *plan,
+    size_t host, const struct placement_thresholds *th, enum placement_run *run,
+    char (*why)[PLACEMENT_WHY_MAX])
+{
+	struct placement_cluster w;
+	size_t i;
+
+	if (!c || !plan || !run || host >= c->nhosts)
+		return -EINVAL;
+	for (i = 0; i < plan->nmoves; i++)
+		if (plan->moves[i].dom >= c->ndoms || plan->moves[i].from >= c->nhosts ||
+		    plan->moves[i].to >= c->nhosts)
+			return -EINVAL;
+	w.nhosts = c->nhosts;
+	w.ndoms = c->ndoms;
+	w.hosts = malloc((c->nhosts ? c->nhosts : 1) * sizeof(*w.hosts));
+	w.doms = malloc((c->ndoms ? c->ndoms : 1) * sizeof(*w.doms));
+	if (!w.hosts || !w.doms) {
+		free(w.hosts);
+		free(w.doms);
+		return -ENOMEM;
+	}
+	memcpy(w.hosts, c->hosts, c->nhosts * sizeof(*w.hosts));
+	memcpy(w.doms, c->doms, c->ndoms * sizeof(*w.doms));
+	for (i = 0; i < w.nhosts; i++)
+		w.hosts[i].incoming = 0;
+	for (i = 0; i < plan->nmoves; i++) {
+		const struct placement_move *m = &plan->moves[i];
+		struct placement_choice ch;
+
+		if (why)
+			why[i][0] = '\0';
+		if (m->from != host) {
+			run[i] = PLACEMENT_RUN_OTHER_HOST;
+		} else if (placement_move_check(&w, m->dom, m->to, th, &ch) != PLACEMENT_OK) {
+			run[i] = PLACEMENT_RUN_HELD;
+			if (why)
+				memcpy(why[i], ch.why, PLACEMENT_WHY_MAX);
+		} else {
+			run[i] = PLACEMENT_RUN_HERE;
+			placement_apply(&w, m->dom, m->to);
+		}
+	}
+	free(w.hosts);
+	free(w.doms);
+	return 0;
+}
+
 /* ---- helpers ---- */
 
 void

@@ -22,9 +22,10 @@
  *    memory of in-flight domains already taken off the destination, e.g. by
  *    placement_apply()).  PLACEMENT_BUSY means wait for a slot;
  *    PLACEMENT_NONE means leave the domain and report choice.why.
- *  - `xmig balance [--dry-run]`: placement_balance_plan(); print or run the
- *    moves in order (each move is valid on the state left by the ones before
- *    it).
+ *  - `xmig balance [--dry-run]`: placement_balance_plan(); print the moves,
+ *    or run in order (each move is valid on the state left by the ones
+ *    before it) those placement_plan_split() gives this host, checking each
+ *    again with placement_move_check() on fresh facts when it starts.
  *  - `xmig migrate DOM` without a destination: placement_choose_dest().
  */
 #ifndef XMIG_PLACEMENT_H
@@ -182,6 +183,33 @@ int placement_balance_plan(const struct placement_cluster *c, enum placement_pol
     const struct placement_opts *opts, struct placement_plan *plan);
 
 void placement_plan_free(struct placement_plan *plan);
+
+/* Whether hosts[to] can take doms[dom] now: how the daemon checks a planned
+ * balance move again, on fresh facts, when it starts.  to must be active,
+ * reachable and not the domain's host, offer the features it requires, keep
+ * its reserve after taking it and, with th, stay at or under th->high_pct in
+ * memory and vCPUs; PLACEMENT_BUSY when all that holds but to is at its
+ * incoming limit.  The pinned flag is the caller's business.  out->why says
+ * what failed.  Returns the status, or -EINVAL for a bad index. */
+int placement_move_check(const struct placement_cluster *c, size_t dom, size_t to,
+    const struct placement_thresholds *th, struct placement_choice *out);
+
+enum placement_run {
+	PLACEMENT_RUN_HERE,		/* hosts[host]'s own move, valid by itself */
+	PLACEMENT_RUN_OTHER_HOST,	/* another host's move */
+	PLACEMENT_RUN_HELD,		/* its own, but valid only after others' moves */
+};
+
+/* The part of a balance plan that hosts[host] can run by itself (a daemon
+ * runs only the moves whose source is its own host): run[i] for each move.
+ * Its own moves are replayed in order on the picture where only its own
+ * earlier runnable moves have run, each checked with placement_move_check
+ * (th; incoming limits aside); one that fails is held, with the reason in
+ * why[i] when why is not NULL (e.g. its destination first sheds load through
+ * another host's move).  0, -EINVAL or -ENOMEM. */
+int placement_plan_split(const struct placement_cluster *c, const struct placement_plan *plan,
+    size_t host, const struct placement_thresholds *th, enum placement_run *run,
+    char (*why)[PLACEMENT_WHY_MAX]);
 
 /* Move doms[dom] to hosts[to] in the picture (memory and vCPUs leave its host
  * and land on `to`); to = PLACEMENT_NO_HOST removes it from its host (shut

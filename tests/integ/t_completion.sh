@@ -68,6 +68,11 @@ for CPATH_NAME in with-jq without-jq; do
 	expect "$S watch --json " 1
 	expect "$S list --" --json --help
 	expect "xmig config " import-xend
+	expect "xmig bal" balance
+	expect "xmig balance --" --policy --dry-run --max-moves --json --help
+	expect "xmig balance --policy " even power-saving
+	expect "xmig balance --dry-run --policy p" power-saving
+	expect "xmig balance --max-moves "
 	expect "xmig config import-xend --ou" --output
 done
 trace "completion: commands, options, domains, jobs and peers, with and without jq"

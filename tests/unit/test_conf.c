@@ -26,6 +26,8 @@ static const char *const all_keys[] = {
 	"max-incoming",
 	"relocation-ssl-server", "relocation-ssl-port", "ssl-key-file", "ssl-cert-file",
 	"ssl-ca-file", "ssl-peer-fingerprints", "ssl-min-version",
+	"host-vcpus", "balance-high-percent", "balance-low-percent", "balance-interval",
+	"balance-policy",
 };
 
 static int
@@ -215,6 +217,16 @@ static const struct value_case value_cases[] = {
 	{ "ssl-min-version = 1.2", "ssl-min-version = 1.2" },
 	{ "ssl-min-version = 1.3", "ssl-min-version = 1.3" },
 	{ "ssl-peer-fingerprints = ''", "ssl-peer-fingerprints = \"\"" },
+	{ "host-vcpus = 0", "host-vcpus = 0" },
+	{ "host-vcpus = 1048576", "host-vcpus = 1048576" },
+	{ "balance-high-percent = 100", "balance-high-percent = 100" },
+	{ "balance-high-percent = 21", "balance-high-percent = 21" },
+	{ "balance-low-percent = 0", "balance-low-percent = 0" },
+	{ "balance-low-percent = 79", "balance-low-percent = 79" },
+	{ "balance-interval = 0", "balance-interval = 0" },
+	{ "balance-interval = 604800", "balance-interval = 604800" },
+	{ "balance-policy = even", "balance-policy = even" },
+	{ "balance-policy = power-saving", "balance-policy = power-saving" },
 };
 
 static void
@@ -383,6 +395,30 @@ static const struct err_case err_cases[] = {
 	  "xmigd.conf:4: duplicate key \"relocation-port\" (already set on line 1)" },
 	{ "log-level = info\nlog-level = info\n",
 	  "xmigd.conf:2: duplicate key \"log-level\" (already set on line 1)" },
+	/* balance */
+	{ "balance-high-percent = 0",
+	  "xmigd.conf:1: balance-high-percent: \"0\" is not a number from 1 to 100" },
+	{ "balance-high-percent = 101",
+	  "xmigd.conf:1: balance-high-percent: \"101\" is not a number from 1 to 100" },
+	{ "balance-low-percent = 100",
+	  "xmigd.conf:1: balance-low-percent: \"100\" is not a number from 0 to 99" },
+	{ "balance-interval = -1",
+	  "xmigd.conf:1: balance-interval: \"-1\" is not a number from 0 to 604800" },
+	{ "balance-interval = 604801",
+	  "xmigd.conf:1: balance-interval: \"604801\" is not a number from 0 to 604800" },
+	{ "host-vcpus = 1048577",
+	  "xmigd.conf:1: host-vcpus: \"1048577\" is not a number from 0 to 1048576" },
+	{ "balance-policy = Even",
+	  "xmigd.conf:1: balance-policy: \"Even\" is not even or power-saving" },
+	{ "balance-policy = power_saving",
+	  "xmigd.conf:1: balance-policy: \"power_saving\" is not even or power-saving" },
+	/* the thresholds together: on the line of the later one */
+	{ "balance-high-percent = 30\n# c\nbalance-low-percent = 30\n",
+	  "xmigd.conf:3: balance-low-percent (30) must be below balance-high-percent (30)" },
+	{ "balance-low-percent = 50\nbalance-high-percent = 40\n",
+	  "xmigd.conf:2: balance-low-percent (50) must be below balance-high-percent (40)" },
+	{ "balance-high-percent = 20\n",
+	  "xmigd.conf:1: balance-low-percent (20) must be below balance-high-percent (20)" },
 };
 
 static void
@@ -782,6 +818,37 @@ test_cluster_peers(void **state)
 	assert_string_equal(c.cluster_peers, "hostB  10.0.0.3:8012 [fd00::4]:8002 fd00::5");
 }
 
+/* The balance keys: defaults (80 %, 20 %, off, even, online CPUs), and
+ * conf_check refuses thresholds set by code that parsing would refuse. */
+static void
+test_balance_keys(void **state)
+{
+	struct conf c;
+	char err[512] = "";
+
+	conf_init(&c);
+	assert_int_equal(c.balance_high_pct, 80);
+	assert_int_equal(c.balance_low_pct, 20);
+	assert_int_equal(c.balance_interval, 0);
+	assert_int_equal(c.balance_policy, CONF_BALANCE_EVEN);
+	assert_int_equal(c.host_vcpus, 0);
+	parse_ok(&c, "balance-policy = power-saving\nbalance-interval = 300\n"
+	    "balance-low-percent = 0\nbalance-high-percent = 1\nhost-vcpus = 64\n");
+	assert_int_equal(c.balance_policy, CONF_BALANCE_POWER_SAVING);
+	assert_int_equal(c.balance_interval, 300);
+	assert_int_equal(c.balance_low_pct, 0);
+	assert_int_equal(c.balance_high_pct, 1);
+	assert_int_equal(c.host_vcpus, 64);
+	assert_int_equal(conf_check(&c, err, sizeof(err)), 0);
+	c.balance_low_pct = 1;
+	assert_true(conf_check(&c, err, sizeof(err)) < 0);
+	assert_string_equal(err, "balance-low-percent (1) must be below balance-high-percent (1)");
+	c.balance_low_pct = 0;
+	c.balance_high_pct = 101;
+	assert_true(conf_check(&c, err, sizeof(err)) < 0);
+	assert_string_equal(err, "balance-high-percent: \"101\" is not a number from 1 to 100");
+}
+
 /* conf_check: the TLS files go together and must be readable files. */
 static void
 test_tls_check_wants_all_three_readable_files(void **state)
@@ -990,6 +1057,7 @@ main(void)
 		cmocka_unit_test(test_tls_bad_values_name_the_key),
 		cmocka_unit_test(test_tls_check_wants_all_three_readable_files),
 		cmocka_unit_test(test_cluster_peers),
+		cmocka_unit_test(test_balance_keys),
 		cmocka_unit_test(test_fuzz_mutated_configs_never_crash),
 	};
 

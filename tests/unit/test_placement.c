@@ -691,6 +691,200 @@ test_balance_moves_are_valid_in_order_on_a_random_cluster(void **st)
 	}
 }
 
+/* ---- checking a planned move again when it starts ---- */
+
+struct check_case {
+	const char *what;
+	struct hs hosts[MAXH];
+	struct ds doms[MAXD];
+	const char *dom, *to;
+	unsigned high;		/* 0: no threshold */
+	enum placement_status want;
+	const char *want_why;	/* substring of choice.why */
+};
+
+static const struct check_case move_check_cases[] = {
+	{ "fits under the threshold and above the reserve",
+	  { { "A", 1000, .vtot = 10 }, { "B", 1000, 50, .vtot = 10, .other = 200 } },
+	  { { "vm", "A", 100 } }, "vm", "B", 50, PLACEMENT_OK, "" },
+	{ "exactly at the threshold still fits",
+	  { { "A", 1000, .vtot = 10 }, { "B", 1000, 50, .vtot = 10, .other = 400 } },
+	  { { "vm", "A", 100 } }, "vm", "B", 50, PLACEMENT_OK, "" },
+	{ "one MiB over the memory threshold",
+	  { { "A", 1000, .vtot = 10 }, { "B", 1000, .vtot = 10, .other = 401 } },
+	  { { "vm", "A", 100 } }, "vm", "B", 50, PLACEMENT_NONE, "B would be at 50% memory, above 50%" },
+	{ "over in vCPUs only",
+	  { { "A", 1000, .vtot = 10 }, { "B", 1000, .vtot = 4 } },
+	  { { "vm", "A", 10, 3 } }, "vm", "B", 50, PLACEMENT_NONE, "B would be at 75% vCPU, above 50%" },
+	{ "without a threshold only capacity counts",
+	  { { "A", 1000, .vtot = 10 }, { "B", 1000, 100, .vtot = 4, .other = 700 } },
+	  { { "vm", "A", 200, 3 } }, "vm", "B", 0, PLACEMENT_OK, "" },
+	{ "the reserve binds before the threshold",
+	  { { "A", 1000 }, { "B", 1000, 200, .other = 700 } },
+	  { { "vm", "A", 150 } }, "vm", "B", 100, PLACEMENT_NONE,
+	  "B would keep 150 MiB free, under its reserve of 200 MiB" },
+	{ "a destination in maintenance",
+	  { { "A", 1000 }, { "B", 1000, .state = PLACEMENT_MAINTENANCE } },
+	  { { "vm", "A", 10 } }, "vm", "B", 80, PLACEMENT_NONE, "B is maintenance" },
+	{ "a destination preparing for maintenance",
+	  { { "A", 1000 }, { "B", 1000, .state = PLACEMENT_PREPARING } },
+	  { { "vm", "A", 10 } }, "vm", "B", 80, PLACEMENT_NONE, "B is preparing-for-maintenance" },
+	{ "a destination that does not answer",
+	  { { "A", 1000 }, { "B", 1000, .unreachable = true } },
+	  { { "vm", "A", 10 } }, "vm", "B", 80, PLACEMENT_NONE, "B does not answer" },
+	{ "missing features",
+	  { { "A", 1000 }, { "B", 1000, .features = 0x1 } },
+	  { { "vm", "A", 10, .req = 0x3 } }, "vm", "B", 80, PLACEMENT_NONE,
+	  "B lacks the features it requires (0x2)" },
+	{ "its own host",
+	  { { "A", 1000 }, { "B", 1000 } },
+	  { { "vm", "A", 10 } }, "vm", "A", 80, PLACEMENT_NONE, "vm is already on A" },
+	{ "fits but the destination is busy: wait",
+	  { { "A", 1000 }, { "B", 1000, .max_in = 1, .in = 1 } },
+	  { { "vm", "A", 10 } }, "vm", "B", 80, PLACEMENT_BUSY, "B is at its limit of 1 incoming" },
+	{ "busy and too full: the real reason wins",
+	  { { "A", 1000 }, { "B", 1000, .max_in = 1, .in = 1, .other = 790 } },
+	  { { "vm", "A", 20 } }, "vm", "B", 80, PLACEMENT_NONE, "above 80%" },
+};
+
+static void
+test_move_check_table(void **st)
+{
+	size_t i;
+
+	(void)st;
+	for (i = 0; i < sizeof(move_check_cases) / sizeof(move_check_cases[0]); i++) {
+		const struct check_case *k = &move_check_cases[i];
+		struct placement_thresholds th = { k->high, 0 };
+		struct placement_choice ch;
+		struct fx f;
+		size_t to;
+		int r;
+
+		build(&f, k->hosts, k->doms);
+		to = host_idx(&f.c, k->to);
+		r = placement_move_check(&f.c, dom_idx(&f.c, k->dom), to, k->high ? &th : NULL, &ch);
+		if (r != (int)k->want || ch.status != k->want || !strstr(ch.why, k->want_why))
+			fail_msg("%s: status %d \"%s\", want %d \"%s\"", k->what, r, ch.why,
+			    (int)k->want, k->want_why);
+		assert_int_equal(ch.host, k->want == PLACEMENT_OK ? to : PLACEMENT_NO_HOST);
+	}
+}
+
+static void
+test_move_check_rejects_bad_indexes(void **st)
+{
+	static const struct hs hs[] = { H10K("A"), H10K("B"), { NULL } };
+	static const struct ds ds[] = { { "vm", "A", 10 }, { NULL } };
+	struct placement_choice ch;
+	struct fx f;
+
+	(void)st;
+	build(&f, hs, ds);
+	assert_int_equal(placement_move_check(&f.c, 1, 1, NULL, &ch), -EINVAL);
+	assert_int_equal(placement_move_check(&f.c, 0, 2, NULL, &ch), -EINVAL);
+	assert_int_equal(placement_move_check(NULL, 0, 1, NULL, &ch), -EINVAL);
+}
+
+/* The daemon re-checks each planned move when it starts: on an unchanged
+ * cluster, every move of a balance plan must pass, in order. */
+static void
+test_move_check_accepts_every_planned_move(void **st)
+{
+	struct placement_thresholds th = { 60, 30 };
+	struct placement_cluster c;
+	struct placement_plan p;
+	int pol, seed;
+
+	(void)st;
+	for (seed = 1; seed <= 5; seed++)
+		for (pol = 0; pol < 2; pol++) {
+			size_t i;
+
+			random_cluster(&c, (unsigned)seed);
+			assert_int_equal(placement_balance_plan(&c, (enum placement_policy)pol, &th, 0,
+			    NULL, &p), 0);
+			assert_true(p.nmoves > 0);
+			for (i = 0; i < p.nmoves; i++) {
+				struct placement_choice ch;
+
+				if (placement_move_check(&c, p.moves[i].dom, p.moves[i].to, &th, &ch) !=
+				    PLACEMENT_OK)
+					fail_msg("seed %d %s move %zu: %s", seed,
+					    placement_policy_str((enum placement_policy)pol), i, ch.why);
+				placement_apply(&c, p.moves[i].dom, p.moves[i].to);
+			}
+			placement_plan_free(&p);
+			free(c.hosts);
+			free(c.doms);
+		}
+}
+
+/* A daemon runs only its own moves of a cluster-wide plan.  Here the plan
+ * first relieves C (over 50 %) by moving c1 to D, and then, C having room
+ * again, moves A's a1 to C: A alone cannot run that (C is still full until
+ * C has run its own move), so it is held; C runs its move; B has none. */
+static void
+test_plan_split_runs_own_moves_and_holds_those_that_need_others(void **st)
+{
+	static const struct hs hs[] = {
+		{ "A", 1000, .other = 480 }, { "B", 1000, .other = 490 },
+		{ "C", 1000, .other = 400 }, { "D", 1000, .other = 250 }, { NULL } };
+	static const struct ds ds[] = {
+		{ "a1", "A", 80 }, { "a2", "A", 5 }, { "c1", "C", 200 }, { NULL } };
+	struct placement_thresholds th = { 50, 10 };
+	enum placement_run run[8];
+	char why[8][PLACEMENT_WHY_MAX];
+	struct placement_plan p;
+	char got[256];
+	struct fx f;
+
+	(void)st;
+	build(&f, hs, ds);
+	assert_int_equal(placement_balance_plan(&f.c, PLACEMENT_POLICY_EVEN, &th, 0, NULL, &p), 0);
+	moves_str(&f.c, &p, got, sizeof(got));
+	assert_string_equal(got, "c1->D a1->C");
+	assert_int_equal(placement_plan_split(&f.c, &p, host_idx(&f.c, "A"), &th, run, why), 0);
+	assert_int_equal(run[0], PLACEMENT_RUN_OTHER_HOST);
+	assert_int_equal(run[1], PLACEMENT_RUN_HELD);
+	assert_string_equal(why[1], "C would be at 68% memory, above 50%");
+	assert_int_equal(placement_plan_split(&f.c, &p, host_idx(&f.c, "C"), &th, run, NULL), 0);
+	assert_int_equal(run[0], PLACEMENT_RUN_HERE);
+	assert_int_equal(run[1], PLACEMENT_RUN_OTHER_HOST);
+	assert_int_equal(placement_plan_split(&f.c, &p, host_idx(&f.c, "B"), &th, run, why), 0);
+	assert_true(run[0] == PLACEMENT_RUN_OTHER_HOST && run[1] == PLACEMENT_RUN_OTHER_HOST);
+	/* Once C has run its move, A's is valid by itself. */
+	placement_apply(&f.c, dom_idx(&f.c, "c1"), host_idx(&f.c, "D"));
+	assert_int_equal(placement_plan_split(&f.c, &p, host_idx(&f.c, "A"), &th, run, why), 0);
+	assert_int_equal(run[1], PLACEMENT_RUN_HERE);
+	assert_int_equal(placement_plan_split(&f.c, &p, 9, &th, run, why), -EINVAL);
+	placement_plan_free(&p);
+}
+
+/* With several own moves, each is checked after the earlier ones of the
+ * same host: the second move onto a host that the first filled is held. */
+static void
+test_plan_split_charges_own_earlier_moves(void **st)
+{
+	static const struct hs hs[] = { { "A", 1000 }, { "B", 1000, .other = 300 }, { NULL } };
+	static const struct ds ds[] = { { "x", "A", 150 }, { "y", "A", 100 }, { NULL } };
+	struct placement_thresholds th = { 50, 10 };
+	struct placement_move mv[2] = {
+		{ 0, 0, 1, PLACEMENT_MIGRATE, "" }, { 1, 0, 1, PLACEMENT_MIGRATE, "" } };
+	struct placement_plan p = { .moves = mv, .nmoves = 2 };
+	enum placement_run run[2];
+	struct fx f;
+
+	(void)st;
+	build(&f, hs, ds);
+	assert_int_equal(placement_plan_split(&f.c, &p, 0, &th, run, NULL), 0);
+	assert_int_equal(run[0], PLACEMENT_RUN_HERE);
+	assert_int_equal(run[1], PLACEMENT_RUN_HELD);
+	/* The caller's picture is left as it was. */
+	assert_int_equal(f.h[1].mem_free, 700);
+	assert_int_equal(f.d[0].host, 0);
+}
+
 /* ---- helpers ---- */
 
 static void
@@ -800,6 +994,11 @@ main(void)
 		cmocka_unit_test(test_balance_rejects_bad_thresholds),
 		cmocka_unit_test(test_same_input_gives_the_same_plan),
 		cmocka_unit_test(test_balance_moves_are_valid_in_order_on_a_random_cluster),
+		cmocka_unit_test(test_move_check_table),
+		cmocka_unit_test(test_move_check_rejects_bad_indexes),
+		cmocka_unit_test(test_move_check_accepts_every_planned_move),
+		cmocka_unit_test(test_plan_split_runs_own_moves_and_holds_those_that_need_others),
+		cmocka_unit_test(test_plan_split_charges_own_earlier_moves),
 		cmocka_unit_test(test_spread_reports_min_max_mean_and_stddev_of_active_hosts),
 		cmocka_unit_test(test_policy_names_round_trip),
 	};

@@ -131,6 +131,9 @@ static const struct conf_key conf_keys[] = {
 	  "throttle a guest whose pre-copy makes no progress (yes/no)" },
 	{ "cluster-peers", CT_PEERS, FIELD(cluster_peers), 0, 0, "",
 	  "hosts this one may evacuate to (xmig maintenance): HOST or HOST:PORT, space-separated" },
+	{ "cluster-ssl", CT_BOOL, FIELD(cluster_ssl), 0, 0, "no",
+	  "talk to cluster-peers over mutual TLS (host info, evacuation and balance "
+	  "migrations); their default port is then relocation-ssl-port" },
 	{ "host-vcpus", CT_UINT, FIELD(host_vcpus), 0, 1048576, "0",
 	  "vCPUs this host runs at most, for placement's vCPU load; 0 = its online CPUs" },
 	{ "balance-high-percent", CT_UINT, FIELD(balance_high_pct), 1, 100, "80",
@@ -914,6 +917,11 @@ check_tls(const struct conf *c, char *msg, size_t msglen)
 	    c->relocation_ssl_port == c->relocation_port) {
 		snprintf(msg, msglen, "relocation-ssl-port: %u is also relocation-port",
 		    c->relocation_ssl_port);
+		return XMIG_ERR_INVALID;
+	}
+	if (c->cluster_ssl && !conf_tls_configured(c)) {
+		snprintf(msg, msglen, "cluster-ssl = yes needs ssl-key-file, ssl-cert-file and "
+		    "ssl-ca-file");
 		return XMIG_ERR_INVALID;
 	}
 	if (!c->relocation_ssl_server && !conf_tls_configured(c))

@@ -283,7 +283,7 @@ bal_plan(struct xmigd *d, struct balance *b, char *err, size_t errlen)
 	size_t i;
 	int r;
 
-	if ((r = cluster_peers_parse(d->conf.cluster_peers, d->conf.relocation_port, b->mv.peers,
+	if ((r = cluster_peers_parse(d->conf.cluster_peers, cluster_default_port(d), b->mv.peers,
 	    &b->mv.npeers, err, errlen)) != 0)
 		return r;
 	if (b->mv.npeers == 0) {

@@ -14,6 +14,12 @@
 
 #define CLUSTER_INFO_TIMEOUT_MS 3000
 
+uint16_t
+cluster_default_port(const struct xmigd *d)
+{
+	return d->conf.cluster_ssl ? d->conf.relocation_ssl_port : d->conf.relocation_port;
+}
+
 int
 cluster_peers_parse(const char *conf_peers, uint16_t def_port, struct cluster_peer *peers,
     size_t *npeers, char *err, size_t errlen)
@@ -144,8 +150,8 @@ cluster_peer_info(struct xmigd *d, const char *host, uint16_t port,
 		snprintf(why, whylen, "out of memory");
 		return XMIG_ERR_NOMEM;
 	}
-	if ((r = engine_connect(d, &c, host, port, false, CLUSTER_INFO_TIMEOUT_MS, why,
-	    whylen)) != 0) {
+	if ((r = engine_connect(d, &c, host, port, d->conf.cluster_ssl, CLUSTER_INFO_TIMEOUT_MS,
+	    why, whylen)) != 0) {
 		free(buf);
 		return r;
 	}

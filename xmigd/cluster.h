@@ -23,6 +23,9 @@ struct cluster_peer {
 	bool allowed;		/* a destination (maintenance --to) */
 };
 
+/* The port of a cluster peer named without one: relocation-ssl-port when
+ * cluster-ssl = yes, else relocation-port. */
+uint16_t cluster_default_port(const struct xmigd *d);
 /* cluster-peers ("HOST HOST:PORT ...") into peers[CLUSTER_PEERS_MAX], every
  * one allowed.  0 (maybe with *npeers 0) or an error with err set. */
 int cluster_peers_parse(const char *conf_peers, uint16_t def_port, struct cluster_peer *peers,

@@ -288,7 +288,7 @@ maint_enter(struct xmigd *d, json_t *req, struct mover **held, char *err, size_t
 		ev->parallel = (unsigned)json_integer_value(jp);
 	}
 	ev->live = !json_is_false(json_object_get(req, "live"));
-	if ((r = cluster_peers_parse(d->conf.cluster_peers, d->conf.relocation_port, ev->peers,
+	if ((r = cluster_peers_parse(d->conf.cluster_peers, cluster_default_port(d), ev->peers,
 	    &ev->npeers, err, errlen)) != 0 || (ev->npeers > 0 && to != NULL &&
 	    (r = cluster_peers_restrict(ev->peers, ev->npeers, to, err, errlen)) != 0)) {
 		maint_free(ev);

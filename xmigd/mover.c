@@ -304,6 +304,7 @@ mover_dispatch(struct mover *mv)
 		strlcpy_x(sr.domain, e->name, sizeof(sr.domain));
 		strlcpy_x(sr.host, peer->host, sizeof(sr.host));
 		sr.port = peer->port;
+		sr.ssl = d->conf.cluster_ssl;
 		sr.live = mv->live;
 		sr.compress = -1;
 		e->attempts++;

@@ -63,6 +63,9 @@ check_same(const struct conf *a, const struct conf *b)
 	/* conf_dump writes the shortest decimal that reads back exactly. */
 	CHECK(a->max_factor == b->max_factor);
 	CHECK(a->max_incoming == b->max_incoming);
+	CHECK(a->max_connections == b->max_connections);
+	CHECK(SAME_STR(a, b, control_socket_group));
+	CHECK(a->cluster_ssl == b->cluster_ssl);
 }
 
 int
@@ -92,13 +95,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	/* What parses passes conf_check, except the TLS files: those are
-	 * checked together and on disk (key, cert and CA all readable), which
+	 * checked together and on disk (key, cert and CA all readable, and
+	 * present when relocation-ssl-server or cluster-ssl wants them), which
 	 * no parse of a single line can promise.  Then the failure must still
 	 * be one line. */
 	r = conf_check(&c, err, sizeof(err));
-	if (r != 0 && !(conf_tls_configured(&c) || c.relocation_ssl_server))
+	if (r != 0 && !(conf_tls_configured(&c) || c.relocation_ssl_server || c.cluster_ssl))
 		fprintf(stderr, "fuzz_conf: parsed, but conf_check says: %s\n", err);
-	CHECK(r == 0 || conf_tls_configured(&c) || c.relocation_ssl_server);
+	CHECK(r == 0 || conf_tls_configured(&c) || c.relocation_ssl_server || c.cluster_ssl);
 	if (r != 0)
 		CHECK(r < 0 && err[0] != '\0' && strchr(err, '\n') == NULL);
 

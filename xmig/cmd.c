@@ -716,7 +716,8 @@ batch_show_changes(const struct batch_view *v, const json_t *ev, char *seen, uin
 
 		if (i >= nseen || st == NULL)
 			break;
-		mark = strcmp(st, "migrating") == 0 ? 'm' : strcmp(st, "pending") == 0 ||
+		mark = strcmp(st, "migrating") == 0 ? 'm' : strcmp(st, "shutting-down") == 0 ?
+		    's' : strcmp(st, "pending") == 0 ||
 		    strcmp(st, "other-host") == 0 || strcmp(st, "held") == 0 ||
 		    strcmp(st, "planned") == 0 ? 'p' : 'e';
 		/* A retry elsewhere is a new job: shown again. */
@@ -735,6 +736,11 @@ batch_show_changes(const struct batch_view *v, const json_t *ev, char *seen, uin
 		else if (strcmp(st, "done") == 0)
 			printf("  %-20s done on %s in %.1f s\n", name, dest,
 			    (double)ju64(d, "elapsed_ms") / 1000.0);
+		else if (strcmp(st, "shut-down") == 0)
+			printf("  %-20s shut down in %.1f s (pinned)\n", name,
+			    (double)ju64(d, "elapsed_ms") / 1000.0);
+		else if (mark == 's')
+			printf("  %-20s pinned: shutting down\n", name);
 		else
 			printf("  %-20s %s%s%s\n", name, st, why[0] ? ": " : "", why);
 		fflush(stdout);
@@ -809,9 +815,15 @@ maint_result(const json_t *ev, bool json)
 		print_json(ev);
 		return ok ? EXIT_OK : EXIT_FAILED;
 	}
-	printf("evacuation %s: %" PRIu64 " of %" PRIu64 " domains moved in %.1f s; host %s\n",
-	    ok ? "complete" : "incomplete", ju64(ev, "moved"), ju64(ev, "total"),
-	    (double)ju64(ev, "elapsed_ms") / 1000.0, state ? state : "?");
+	if (ju64(ev, "shut_down") > 0)
+		printf("evacuation %s: %" PRIu64 " of %" PRIu64 " domains moved, %" PRIu64
+		    " shut down, in %.1f s; host %s\n", ok ? "complete" : "incomplete",
+		    ju64(ev, "moved"), ju64(ev, "total"), ju64(ev, "shut_down"),
+		    (double)ju64(ev, "elapsed_ms") / 1000.0, state ? state : "?");
+	else
+		printf("evacuation %s: %" PRIu64 " of %" PRIu64 " domains moved in %.1f s; "
+		    "host %s\n", ok ? "complete" : "incomplete", ju64(ev, "moved"),
+		    ju64(ev, "total"), (double)ju64(ev, "elapsed_ms") / 1000.0, state ? state : "?");
 	if (ok)
 		return EXIT_OK;
 	if (jstr(ev, "error")) {

@@ -128,6 +128,10 @@ struct hv_ops {
 	int (*pause)(struct hv *hv, uint32_t domid);
 	int (*unpause)(struct hv *hv, uint32_t domid);
 	int (*destroy)(struct hv *hv, uint32_t domid);
+	/* Ask the guest to shut down cleanly (xl shutdown) and return at once;
+	 * the caller watches for state HV_SHUTDOWN (then destroys it) or for it
+	 * to be gone.  NULL when the backend cannot. */
+	int (*shutdown)(struct hv *hv, uint32_t domid);
 	int (*rename)(struct hv *hv, uint32_t domid, const char *newname);
 	/* Undo a save that did not complete: log-dirty off, and running again
 	 * if it was suspended or paused by the save. */

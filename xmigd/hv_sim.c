@@ -154,6 +154,7 @@ fn(struct hv *hv, uint32_t domid)					\
 SIM_DOM_OP(sim_pause, simdom_pause(d, SIM_STATE_TIMEOUT_MS))
 SIM_DOM_OP(sim_unpause, simdom_unpause(d, SIM_STATE_TIMEOUT_MS))
 SIM_DOM_OP(sim_destroy, simdom_destroy(d))
+SIM_DOM_OP(sim_shutdown, simdom_shutdown(d))
 
 static int
 sim_rename(struct hv *hv, uint32_t domid, const char *newname)
@@ -629,6 +630,7 @@ static const struct hv_ops sim_ops = {
 	.pause = sim_pause,
 	.unpause = sim_unpause,
 	.destroy = sim_destroy,
+	.shutdown = sim_shutdown,
 	.rename = sim_rename,
 	.resume = sim_resume,
 	.get_config = sim_get_config,

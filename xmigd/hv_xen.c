@@ -408,6 +408,24 @@ xen_destroy(struct hv *hv, uint32_t domid)
 	return r;
 }
 
+/* As xl shutdown does for a guest with PV control: the request goes
+ * through xenstore and the guest powers itself off. */
+static int
+xen_shutdown(struct hv *hv, uint32_t domid)
+{
+	struct hv_xen *x = xen_priv(hv);
+	int r = 0;
+
+	if ((r = xen_refuse_dom0(domid)) != 0)
+		return r;
+	pthread_mutex_lock(&x->lock);
+	if (!xen_xs_write(x->h.xsh, XBT_NULL, "poweroff", "/local/domain/%u/control/shutdown",
+	    domid))
+		r = XMIG_ERR_BACKEND;
+	pthread_mutex_unlock(&x->lock);
+	return r;
+}
+
 static int
 xen_rename(struct hv *hv, uint32_t domid, const char *newname)
 {
@@ -915,6 +933,7 @@ static const struct hv_ops xen_ops = {
 	.pause = xen_pause,
 	.unpause = xen_unpause,
 	.destroy = xen_destroy,
+	.shutdown = xen_shutdown,
 	.rename = xen_rename,
 	.resume = xen_resume,
 	.get_config = xen_get_config,

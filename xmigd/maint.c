@@ -119,15 +119,16 @@ evac_finish(struct mover *ev)
 	mover_lock();
 	mover_counts_locked(ev, &n);
 	mover_unlock();
-	if (n.done == n.total) {
+	if (n.done + n.shut_down == n.total) {
 		char reason[HOSTSTATE_REASON_MAX];
 
 		hoststate_get(reason, sizeof(reason));
 		if ((r = hoststate_set(HOST_MAINTENANCE, reason)) != 0)
 			log_error("maintenance: cannot record the host state: %s",
 			    xmig_strerror(r));
-		log_info("maintenance: %u domains moved in %.1f s; %s is in maintenance",
-		    n.total, (double)ev->elapsed_ms / 1000.0, d->host_name);
+		log_info("maintenance: %u domains moved%s%.0u%s in %.1f s; %s is in maintenance",
+		    n.done, n.shut_down ? ", " : "", n.shut_down, n.shut_down ? " shut down" : "",
+		    (double)ev->elapsed_ms / 1000.0, d->host_name);
 	} else {
 		log_warn("maintenance: evacuation incomplete after %.1f s; %s stays "
 		    "preparing-for-maintenance", (double)ev->elapsed_ms / 1000.0, d->host_name);
@@ -222,7 +223,8 @@ maint_order(struct mover *ev, const struct cluster_picture *p, const struct plac
 	for (k = 0; k < plan->nmoves; k++) {
 		size_t e = p->dom_of[plan->moves[k].dom];
 
-		ordered[n++] = ev->items[e];
+		ordered[n] = ev->items[e];
+		ordered[n++].shutdown = plan->moves[k].action == PLACEMENT_SHUTDOWN;
 		used[e] = 1;
 	}
 	for (k = 0; k < plan->nleft; k++) {
@@ -323,7 +325,7 @@ maint_enter(struct xmigd *d, json_t *req, struct mover **held, char *err, size_t
 		snprintf(err, errlen, "out of memory");
 		return XMIG_ERR_NOMEM;
 	}
-	if (plan.blocked || (plan.nmoves > 0 &&
+	if (plan.blocked || (plan.nmoves > 0 && d->hv->ops->shutdown == NULL &&
 	    plan.moves[plan.nmoves - 1].action == PLACEMENT_SHUTDOWN)) {
 		size_t len;
 

@@ -43,7 +43,8 @@ mover_unlock(void)
 const char *
 mover_status_str(enum mover_status s)
 {
-	static const char *const names[] = { "pending", "migrating", "done", "failed", "left" };
+	static const char *const names[] = { "pending", "migrating", "done", "failed", "left",
+		"shutting-down", "shut-down" };
 
 	return names[s];
 }
@@ -128,6 +129,8 @@ mover_counts_locked(const struct mover *mv, struct mover_counts *out)
 		case MOVER_DONE: out->done++; break;
 		case MOVER_FAILED: out->failed++; break;
 		case MOVER_LEFT: out->left++; break;
+		case MOVER_SHUTTING_DOWN: out->shutting_down++; break;
+		case MOVER_SHUT_DOWN: out->shut_down++; break;
 		}
 }
 
@@ -147,6 +150,8 @@ mover_json_locked(const struct mover *mv)
 	    "pending", (int)n.pending, "parallel", (int)mv->parallel, "live", mv->live);
 	if (o != NULL && mv->error[0])
 		json_object_set_new(o, "error", json_string(mv->error));
+	if (o != NULL && (n.shut_down || n.shutting_down))
+		json_object_set_new(o, "shut_down", json_integer(n.shut_down));
 	return o;
 }
 
@@ -245,6 +250,82 @@ mover_picture_doms(const struct mover *mv, struct cluster_picture *p)
 	return 0;
 }
 
+/* Ask the guest of items[i] to shut down (called without the lock). */
+static void
+mover_shutdown_start(struct mover *mv, size_t i)
+{
+	struct hv *hv = mv->d->hv;
+	struct hv_dominfo di;
+	char name[PLACEMENT_NAME_MAX];
+	int r;
+
+	mover_lock();
+	strlcpy_x(name, mv->items[i].name, sizeof(name));
+	mover_unlock();
+	if ((r = hv->ops->lookup(hv, name, &di)) == 0)
+		r = hv->ops->shutdown != NULL ? hv->ops->shutdown(hv, di.id) : XMIG_ERR_UNSUPPORTED;
+	mover_lock();
+	mv->items[i].t_start_us = now_us();
+	if (r == 0) {
+		mv->items[i].status = MOVER_SHUTTING_DOWN;
+		log_info("%s: %s is pinned: asked it to shut down", mv->ops->what, name);
+	} else if (r == XMIG_ERR_NOT_FOUND) {
+		mv->items[i].status = MOVER_SHUT_DOWN;	/* already gone */
+	} else {
+		mv->items[i].status = MOVER_FAILED;
+		snprintf(mv->items[i].why, sizeof(mv->items[i].why), "cannot ask it to shut "
+		    "down: %s", xmig_strerror(r));
+		log_warn("%s: %s: %s", mv->ops->what, name, mv->items[i].why);
+	}
+	mover_unlock();
+}
+
+/* Follow the guests asked to shut down (called without the lock): once
+ * powered off, their remains are destroyed, as xl does on poweroff; one
+ * that takes too long is left running. */
+static void
+mover_shutdown_reap(struct mover *mv)
+{
+	struct hv *hv = mv->d->hv;
+	size_t i;
+
+	for (i = 0; ; i++) {
+		char name[PLACEMENT_NAME_MAX];
+		struct hv_dominfo di;
+		uint64_t t0;
+		int r;
+
+		mover_lock();
+		while (i < mv->nitems && mv->items[i].status != MOVER_SHUTTING_DOWN)
+			i++;
+		if (i >= mv->nitems) {
+			mover_unlock();
+			return;
+		}
+		strlcpy_x(name, mv->items[i].name, sizeof(name));
+		t0 = mv->items[i].t_start_us;
+		mover_unlock();
+		r = hv->ops->lookup(hv, name, &di);
+		if (r == 0 && di.state == HV_SHUTDOWN && hv->ops->destroy(hv, di.id) == 0)
+			r = XMIG_ERR_NOT_FOUND;
+		mover_lock();
+		if (r == XMIG_ERR_NOT_FOUND) {
+			mv->items[i].status = MOVER_SHUT_DOWN;
+			mv->items[i].elapsed_ms = (now_us() - t0) / 1000;
+			log_info("%s: %s has shut down (%.1f s)", mv->ops->what, name,
+			    (double)mv->items[i].elapsed_ms / 1000.0);
+		} else if (now_us() - t0 >= MOVER_SHUTDOWN_TIMEOUT_MS * 1000ull) {
+			mv->items[i].status = MOVER_FAILED;
+			mv->items[i].elapsed_ms = (now_us() - t0) / 1000;
+			snprintf(mv->items[i].why, sizeof(mv->items[i].why), "asked to shut down, "
+			    "still %s after %u s", r == 0 ? hv_state_name(di.state) : "there",
+			    MOVER_SHUTDOWN_TIMEOUT_MS / 1000);
+			log_warn("%s: %s: %s", mv->ops->what, name, mv->items[i].why);
+		}
+		mover_unlock();
+	}
+}
+
 /* Start what can start now. */
 static void
 mover_dispatch(struct mover *mv)
@@ -287,6 +368,15 @@ mover_dispatch(struct mover *mv)
 
 		if (e->status != MOVER_PENDING)
 			continue;
+		if (e->shutdown) {
+			/* Last, once every migration before it has ended. */
+			if (mover_count_locked(mv, MOVER_MIGRATING) > 0)
+				break;
+			mover_unlock();
+			mover_shutdown_start(mv, p.dom_of[k]);
+			mover_lock();
+			continue;
+		}
 		mv->ops->choose(mv, &p, k, p.dom_of[k], &ch);
 		if (ch.status == PLACEMENT_BUSY) {
 			if (mv->in_order)
@@ -340,19 +430,21 @@ mover_thread(void *arg)
 	size_t i;
 
 	for (;;) {
-		unsigned pending, migrating;
+		unsigned pending, migrating, shutting;
 		bool changed;
 
+		mover_shutdown_reap(mv);
 		mover_lock();
 		mover_reap_locked(mv);
 		pending = mover_count_locked(mv, MOVER_PENDING);
 		migrating = mover_count_locked(mv, MOVER_MIGRATING);
+		shutting = mover_count_locked(mv, MOVER_SHUTTING_DOWN);
 		mover_unlock();
 		/* Ask the peers again only when a slot opened or a while passed:
 		 * waiting for a busy peer must not flood the cluster. */
 		changed = migrating != last_migrating || pending != last_pending ||
 		    now_us() - last_dispatch_us >= MOVER_REFRESH_MS * 1000ull;
-		if (pending == 0 && migrating == 0)
+		if (pending == 0 && migrating == 0 && shutting == 0)
 			break;
 		if (atomic_load(&d->stopping)) {
 			/* Jobs are cancelled by the shutdown; what is left stays. */

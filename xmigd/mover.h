@@ -19,7 +19,14 @@
 #include "daemon.h"
 #include "placement.h"
 
-enum mover_status { MOVER_PENDING, MOVER_MIGRATING, MOVER_DONE, MOVER_FAILED, MOVER_LEFT };
+enum mover_status {
+	MOVER_PENDING, MOVER_MIGRATING, MOVER_DONE, MOVER_FAILED, MOVER_LEFT,
+	MOVER_SHUTTING_DOWN,	/* shutdown item: the guest was asked to power off */
+	MOVER_SHUT_DOWN,	/* it did, and its remains were destroyed */
+};
+
+/* How long a guest asked to shut down may take before it is left running. */
+#define MOVER_SHUTDOWN_TIMEOUT_MS 120000
 
 #define MOVER_ANY ((size_t)-1)
 
@@ -29,6 +36,7 @@ struct mover_item {
 	uint64_t mem_mib;
 	unsigned vcpus;
 	bool pinned;
+	bool shutdown;		/* not migrated: shut down cleanly (--shutdown-pinned) */
 	size_t to;		/* planned peer index, or MOVER_ANY: chosen at dispatch */
 	enum mover_status status;
 	char dest[300];		/* the peer's name once dispatched */
@@ -75,7 +83,7 @@ struct mover {
 };
 
 struct mover_counts {
-	unsigned total, done, migrating, failed, left, pending;
+	unsigned total, done, migrating, failed, left, pending, shutting_down, shut_down;
 };
 
 void mover_lock(void);
@@ -106,7 +114,8 @@ int mover_picture_doms(const struct mover *mv, struct cluster_picture *p);
 const char *mover_status_str(enum mover_status s);
 void mover_counts_locked(const struct mover *mv, struct mover_counts *out);
 /* The batch figures: state, started_wall_ms, elapsed_ms, total, moved,
- * migrating, failed, pending, parallel, live, error. */
+ * migrating, failed, pending, parallel, live, error, and shut_down when a
+ * domain was shut down instead of moved. */
 json_t *mover_json_locked(const struct mover *mv);
 
 /* Send fd an event {"event":"progress"|"done", key: render(mv)} every

@@ -980,6 +980,17 @@ simdom_request(struct simdom *d, uint32_t target, int timeout_ms)
 }
 
 int
+simdom_shutdown(struct simdom *d)
+{
+	enum sim_state st = simdom_state(d->ctl);
+
+	if (st != SIM_RUNNING && st != SIM_PAUSED)
+		return XMIG_ERR_STATE;
+	simdom_post(d->ctl, SIM_SHUTDOWN);
+	return 0;
+}
+
+int
 simdom_pause(struct simdom *d, int timeout_ms)
 {
 	return simdom_request(d, SIM_PAUSED, timeout_ms);

@@ -111,6 +111,11 @@ int simdom_run(const char *root, const char *name_or_id, bool paused);
 int simdom_pause(struct simdom *d, int timeout_ms);
 int simdom_suspend(struct simdom *d, int timeout_ms);	/* like pause, state SUSPENDED */
 int simdom_unpause(struct simdom *d, int timeout_ms);	/* from PAUSED or SUSPENDED */
+/* Ask the guest to shut down cleanly and return: its vCPUs stop at a safe
+ * point, the process exits and the domain stays, SHUTDOWN, until destroyed
+ * (as a Xen guest that powered off waits for its toolstack).  From RUNNING
+ * or PAUSED; XMIG_ERR_STATE otherwise. */
+int simdom_shutdown(struct simdom *d);
 /* Stop the process and remove the files. */
 int simdom_destroy(struct simdom *d);
 int simdom_rename(struct simdom *d, const char *newname);	/* XMIG_ERR_EXISTS on clash */

@@ -131,6 +131,8 @@ static const struct conf_key conf_keys[] = {
 	  "throttle a guest whose pre-copy makes no progress (yes/no)" },
 	{ "cluster-peers", CT_PEERS, FIELD(cluster_peers), 0, 0, "",
 	  "hosts this one may evacuate to (xmig maintenance): HOST or HOST:PORT, space-separated" },
+	{ "cluster-incoming-per-peer", CT_UINT, FIELD(cluster_incoming), 1, 64, "1",
+	  "xmig maintenance and balance: most migrations sent to one peer at once" },
 	{ "cluster-ssl", CT_BOOL, FIELD(cluster_ssl), 0, 0, "no",
 	  "talk to cluster-peers over mutual TLS (host info, evacuation and balance "
 	  "migrations); their default port is then relocation-ssl-port" },

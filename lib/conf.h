@@ -61,6 +61,7 @@ struct conf {
 	bool auto_converge;			/* migration-auto-converge */
 	char cluster_peers[CONF_STR_MAX];	/* cluster-peers: HOST[:PORT] ... (maintenance) */
 	bool cluster_ssl;			/* cluster-ssl: peers over TLS, default no */
+	unsigned cluster_incoming;		/* cluster-incoming-per-peer, default 1 */
 	unsigned host_vcpus;			/* host-vcpus: vCPUs placement counts, 0 = online CPUs */
 	unsigned balance_high_pct;		/* balance-high-percent, default 80 */
 	unsigned balance_low_pct;		/* balance-low-percent, default 20 */

@@ -192,7 +192,8 @@ cluster_picture_free(struct cluster_picture *p)
 }
 
 static void
-cluster_host_from(struct placement_host *h, const char *name, const struct msg_host_info_reply *m)
+cluster_host_from(struct placement_host *h, const char *name, const struct msg_host_info_reply *m,
+    unsigned incoming)
 {
 	memset(h, 0, sizeof(*h));
 	strlcpy_x(h->name, name, sizeof(h->name));
@@ -205,7 +206,7 @@ cluster_host_from(struct placement_host *h, const char *name, const struct msg_h
 	h->state = m->state == HOSTSTATE_ACTIVE ? PLACEMENT_ACTIVE :
 	    m->state == HOSTSTATE_PREPARING ? PLACEMENT_PREPARING : PLACEMENT_MAINTENANCE;
 	h->reachable = true;
-	h->max_incoming = 1;	/* at most one incoming migration per peer */
+	h->max_incoming = incoming;	/* cluster-incoming-per-peer, default 1 */
 }
 
 /* Host h's reported domains appended to p->c.doms (room for them made by
@@ -255,14 +256,15 @@ cluster_picture_build(struct xmigd *d, const struct cluster_peer *peers, size_t 
 		snprintf(err, errlen, "cannot read this host's facts from the backend");
 		return XMIG_ERR_BACKEND;
 	}
-	cluster_host_from(&p->c.hosts[0], d->host_name, m);
+	cluster_host_from(&p->c.hosts[0], d->host_name, m, d->conf.cluster_incoming);
 	if (all_doms)
 		cluster_add_doms(p, 0, m);
 	for (i = 0; i < npeers; i++) {
 		char why[300] = "";
 
 		if (cluster_peer_info(d, peers[i].host, peers[i].port, m, why, sizeof(why)) == 0) {
-			cluster_host_from(&p->c.hosts[i + 1], peers[i].name, m);
+			cluster_host_from(&p->c.hosts[i + 1], peers[i].name, m,
+			    d->conf.cluster_incoming);
 			if (all_doms)
 				cluster_add_doms(p, i + 1, m);
 		} else {

@@ -272,9 +272,20 @@ watch_stream(const struct cli *cli, int fd, const json_t *job, const char *peer,
 
 lost:
 	progress_clear();
-	fprintf(stderr, "xmig: lost contact with xmigd while watching job %u (%s); the "
-	    "migration may go on: see 'xmig job %u'\n", id,
-	    r == XMIG_ERR_UNEXPECTED ? "unexpected message" : xmig_strerror(r), id);
+	if (r == XMIG_ERR_EOF) {
+		/* xmigd went away (crashed, killed, restarted): the job and its id
+		 * are gone with it, its records are not. */
+		bool in = jstr(job, "direction") && strcmp(jstr(job, "direction"), "in") == 0;
+
+		fprintf(stderr, "xmig: xmigd stopped while %s %s %s %s (job %u); when it starts "
+		    "again it settles %s from its records: then check 'xmig list' here and on "
+		    "%s\n", in ? "receiving" : "migrating", dom, in ? "from" : "to", pr, id, dom,
+		    pr);
+	} else {
+		fprintf(stderr, "xmig: lost contact with xmigd while watching job %u (%s); the "
+		    "migration may go on: see 'xmig job %u'\n", id,
+		    r == XMIG_ERR_UNEXPECTED ? "unexpected message" : xmig_strerror(r), id);
+	}
 	json_decref(last);
 	return EXIT_NO_DAEMON;
 }

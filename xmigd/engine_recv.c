@@ -119,7 +119,7 @@ recv_pages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 	recv_count(s, round, count, n_normal);
 	rec->type = HV_REC_PAGES;
 	rec->count = count;
-	return 0;
+	return fault_round("recv", round);
 }
 
 /* ZPAGES: the compressed data is read whole, checked by decompressing to
@@ -148,7 +148,7 @@ recv_zpages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 	recv_count(s, round, count, n_normal);
 	rec->type = HV_REC_PAGES;
 	rec->count = count;
-	return 0;
+	return fault_round("recv", round);
 }
 
 static int
@@ -180,6 +180,8 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 	case MSG_RAW:
 		if ((r = xconn_read_exact(&s->c, s->buf, fh.len)) != 0)
 			return r;
+		if (fh.type == MSG_CONTEXT)	/* sent only once the source is suspended */
+			fault_kill_at("recv-exit-at-context");
 		rec->type = fh.type == MSG_CONTEXT ? HV_REC_CONTEXT : HV_REC_RAW;
 		rec->data = s->buf;
 		rec->len = fh.len;
@@ -212,6 +214,7 @@ io_ready(struct hv_restore_io *io)
 	struct recv_ctx *s = (struct recv_ctx *)io;
 	int r;
 
+	fault_kill_at("recv-exit-at-prepare");	/* the new domain exists, paused */
 	if ((r = xconn_send_frame(&s->c, MSG_PREPARE_OK, NULL, 0)) != 0)
 		return r;
 	s->accepted = true;
@@ -360,6 +363,7 @@ recv_conn(struct recv_ctx *s)
 		log_warn("connection from %s dropped: %s", s->c.peer, s->why);
 		return;
 	}
+	fault_kill_at("recv-exit-at-hello");
 	if ((r = engine_build_hello(s->d, &ours)) != 0 || engine_send_hello(&s->c, &ours) != 0)
 		return;
 	if ((n = engine_check_hello(&ours, &peer, s->why, sizeof(s->why))) != 0) {
@@ -488,6 +492,7 @@ recv_conn(struct recv_ctx *s)
 		job_set_error(j, "lost %s before the go-ahead", s->c.peer);
 		goto aborted;
 	}
+	fault_kill_at("recv-exit-after-built");
 
 	/* Wait for GO.  Without it the copy here must never run. */
 	s->c.timeout_ms = ENGINE_COMMIT_TIMEOUT_MS;
@@ -506,6 +511,7 @@ recv_conn(struct recv_ctx *s)
 		log_error("fault injection: exiting on GO");
 		_exit(99);
 	}
+	fault_hold("recv-hold-on-go");
 	/* Committed: recorded before the guest runs, so a QUERY after a crash
 	 * never makes the source resume a guest that already ran here. */
 	if ((r = state_record(mp.token, "committed", domid, mp.name)) != 0) {
@@ -513,6 +519,7 @@ recv_conn(struct recv_ctx *s)
 		engine_send_reason(&s->c, MSG_ABORT, REASON_OTHER, j->error);
 		goto aborted;
 	}
+	fault_kill_at("recv-exit-after-commit");
 	if ((r = hv->ops->rename(hv, domid, mp.name)) != 0)
 		jlog(LOG_LVL_WARN, j->id, "cannot rename %s to %s: %s", spec.name, mp.name,
 		    xmig_strerror(r));

@@ -204,7 +204,8 @@ io_pages(struct hv_save_io *io, unsigned round, const uint64_t *pfns, unsigned n
 		pfns += k;
 		n -= k;
 	}
-	return 0;
+	/* Pre-copy only: after the suspend the round number is the last one. */
+	return s->j->t_pause_us == 0 ? fault_round("send", round) : 0;
 }
 
 static int
@@ -478,6 +479,7 @@ send_job(struct send_ctx *s)
 		job_set_error(j, "cannot greet %s: %s", s->req.host, xmig_strerror(r));
 		goto failed;
 	}
+	fault_kill_at("send-exit-at-hello");
 	if ((r = engine_recv_hello(&s->c, &peer, why, sizeof(why))) != 0) {
 		job_set_error(j, "%s", why);
 		goto failed;
@@ -520,6 +522,7 @@ send_job(struct send_ctx *s)
 		    xmig_strerror(r));
 		goto failed;
 	}
+	fault_kill_at("send-exit-at-prepare");	/* the receiver holds an empty domain */
 
 	/* 3. the memory: from here on the source must be resumed on failure,
 	 * also by a restarted daemon, which finds this record. */
@@ -579,6 +582,7 @@ send_job(struct send_ctx *s)
 		engine_send_reason(&s->c, MSG_ABORT, REASON_CANCELLED, "cancelled");
 		goto resume;
 	}
+	fault_kill_at("send-exit-after-built");
 
 	/* 4. commit.  Rename first, so the copy left here, paused, can be told
 	 * apart while the outcome is unknown.  Sending GO is the point of no
@@ -590,6 +594,7 @@ send_job(struct send_ctx *s)
 	else
 		renamed = true;
 	send_record(s, "go");
+	fault_hold("send-hold-before-go");
 	r = xconn_send_frame(&s->c, MSG_GO, NULL, 0);
 	if (r == 0 && fault_at("send-exit-after-go")) {
 		log_error("fault injection: exiting after GO");
@@ -612,9 +617,10 @@ send_job(struct send_ctx *s)
 			goto resume;
 		}
 		job_set_error(j, "lost contact with %s after the go-ahead; %s is left paused "
-		    "here as %s until the outcome is known: check 'xmig list' on %s, then "
-		    "destroy or unpause this copy", s->req.host, s->dom.name,
-		    renamed ? away : s->dom.name, s->req.host);
+		    "here as %s until the outcome is known: xmigd keeps asking %s and settles "
+		    "it when it answers, or check 'xmig list' on %s, then destroy or unpause "
+		    "this copy", s->req.host, s->dom.name, renamed ? away : s->dom.name,
+		    s->req.host, s->req.host);
 		job_set_state(j, -1, JOB_AMBIGUOUS);
 		goto out;	/* the record stays: the daemon keeps asking */
 	}

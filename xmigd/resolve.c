@@ -155,9 +155,10 @@ resolve_one(struct xmigd *d, const struct outgoing_rec *rec)
 	    (strcmp(di.name, rec->name) != 0 && strcmp(di.name, away) != 0))
 		return true;
 	if (strcmp(rec->phase, "go") != 0) {
-		/* GO was never sent: the receiver cannot have run it. */
-		if (di.state != HV_RUNNING || strcmp(di.name, rec->name) != 0)
-			resolve_resume(d, rec, &di);
+		/* GO was never sent: the receiver cannot have run it.  Resumed
+		 * also when it still runs: the dead job left log-dirty tracking
+		 * and any auto-converge throttle on. */
+		resolve_resume(d, rec, &di);
 		return true;
 	}
 	outcome = engine_query_outcome(d, rec->host, rec->port, rec->ssl, rec->token, 1,

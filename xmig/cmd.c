@@ -456,6 +456,10 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 		return rc;
 	}
 	if ((rc = daemon_request(cli, fd, req, &reply)) != EXIT_OK) {
+		/* xmigd went away with the request: it may have started the job. */
+		fprintf(stderr, "xmig: if xmigd had started migrating %s before it stopped, "
+		    "it settles %s from its records when it starts again: then check 'xmig "
+		    "list' here and on %s\n", pos[0], pos[0], shown);
 		close(fd);
 		return rc;
 	}

@@ -3,14 +3,19 @@
  * One small file per incoming job, STATE_DIR/incoming/<token>, holding
  * "outcome domid name".  "committed" is written (and synced) before the new
  * domain is unpaused, so the sender's QUERY never hears "unknown" about a
- * guest that already ran here.
+ * guest that already ran here.  Settled records (committed, aborted) are
+ * kept STATE_KEEP_DAYS, long enough for any sender's reconcile to ask, then
+ * removed at start-up and every STATE_PRUNE_EVERY records.
  */
 #include <dirent.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -19,7 +24,46 @@
 #include "util.h"
 #include "xerr.h"
 
+#define STATE_KEEP_DAYS 30
+#define STATE_PRUNE_EVERY 256
+
 static char state_incoming[1100];
+static atomic_uint state_writes;
+
+static int state_read(const char *path, char *outcome, size_t olen, uint32_t *domid,
+    char *name, size_t nlen);
+
+/* Remove settled records older than max_age seconds; "building" ones stay
+ * (a crash left them: start-up reconcile turns them into "aborted"). */
+static void
+state_prune(time_t max_age)
+{
+	time_t now = time(NULL);
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *dir;
+
+	if ((dir = opendir(state_incoming)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		char path[1400], outcome[16], name[80];
+		struct stat st;
+		uint32_t domid;
+
+		if (strlen(de->d_name) != 32)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", state_incoming, de->d_name);
+		if (stat(path, &st) != 0 || now - st.st_mtime < max_age ||
+		    state_read(path, outcome, sizeof(outcome), &domid, name, sizeof(name)) != 0 ||
+		    strcmp(outcome, "building") == 0)
+			continue;
+		if (unlink(path) == 0)
+			n++;
+	}
+	closedir(dir);
+	if (n > 0)
+		log_verbose("removed %u incoming records older than %d days", n, STATE_KEEP_DAYS);
+}
 
 int
 state_init(const char *state_dir, char *err, size_t errlen)
@@ -83,6 +127,8 @@ state_record(const uint8_t token[16], const char *outcome, uint32_t domid, const
 	char line[160];
 
 	snprintf(line, sizeof(line), "%s %u %s\n", outcome, domid, name);
+	if ((atomic_fetch_add(&state_writes, 1) + 1) % STATE_PRUNE_EVERY == 0)
+		state_prune((time_t)STATE_KEEP_DAYS * 86400);
 	return state_write_line(state_incoming, token, line);
 }
 
@@ -132,6 +178,7 @@ state_reconcile(struct xmigd *d)
 	size_t n = 0, i;
 	DIR *dir;
 
+	state_prune((time_t)STATE_KEEP_DAYS * 86400);
 	if ((dir = opendir(state_incoming)) != NULL) {
 		while ((de = readdir(dir)) != NULL) {
 			char path[1400], outcome[16], name[80];

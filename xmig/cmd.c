@@ -133,6 +133,36 @@ refused(const json_t *reply, const char *what)
 	return EXIT_FAILED;
 }
 
+/* Open a session for a request whose events follow its reply: connect,
+ * send req (consumed), and demand "ok" (and, if need is set, an object
+ * under that key).  EXIT_OK with *fd open and *reply set, else an exit code
+ * with the reason printed and nothing left open. */
+static int
+daemon_open_session(const struct cli *cli, json_t *req, const char *what, const char *need,
+    int *fd, json_t **reply)
+{
+	int rc;
+
+	*reply = NULL;
+	if ((rc = daemon_connect(cli, fd)) != EXIT_OK) {
+		json_decref(req);
+		return rc;
+	}
+	if ((rc = daemon_request(cli, *fd, req, reply)) != EXIT_OK) {
+		close(*fd);
+		return rc;
+	}
+	if (!json_is_true(json_object_get(*reply, "ok")) ||
+	    (need != NULL && !json_is_object(json_object_get(*reply, need)))) {
+		rc = refused(*reply, what);
+		json_decref(*reply);
+		*reply = NULL;
+		close(*fd);
+		return rc;
+	}
+	return EXIT_OK;
+}
+
 /* ---- argument checks ---- */
 
 static int
@@ -921,20 +951,9 @@ maint_enter(const struct cli *cli, int argc, char **argv)
 		json_object_set_new(req, "to", json_string(to));
 	if (req && reason)
 		json_object_set_new(req, "reason", json_string(reason));
-	if ((rc = daemon_connect(cli, &fd)) != EXIT_OK) {
-		json_decref(req);
+	if ((rc = daemon_open_session(cli, req, "cannot enter maintenance", NULL, &fd,
+	    &reply)) != EXIT_OK)
 		return rc;
-	}
-	if ((rc = daemon_request(cli, fd, req, &reply)) != EXIT_OK) {
-		close(fd);
-		return rc;
-	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		rc = refused(reply, "cannot enter maintenance");
-		json_decref(reply);
-		close(fd);
-		return rc;
-	}
 	json_decref(reply);
 	rc = batch_follow(&evac_view, fd, json, &last);
 	close(fd);
@@ -1076,21 +1095,8 @@ cmd_balance(const struct cli *cli, int argc, char **argv)
 	}
 	req = json_pack("{s:s, s:s, s:b, s:I, s:b}", "cmd", "balance", "policy", policy,
 	    "dry_run", dry_run, "max_moves", (json_int_t)max_moves, "watch", !dry_run);
-	if ((rc = daemon_connect(cli, &fd)) != EXIT_OK) {
-		json_decref(req);
+	if ((rc = daemon_open_session(cli, req, "balance", "balance", &fd, &reply)) != EXIT_OK)
 		return rc;
-	}
-	if ((rc = daemon_request(cli, fd, req, &reply)) != EXIT_OK) {
-		close(fd);
-		return rc;
-	}
-	if (!json_is_true(json_object_get(reply, "ok")) ||
-	    !json_is_object(json_object_get(reply, "balance"))) {
-		rc = refused(reply, "balance");
-		json_decref(reply);
-		close(fd);
-		return rc;
-	}
 	if (dry_run) {
 		close(fd);
 		if (json)

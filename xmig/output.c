@@ -207,6 +207,11 @@ print_job(const json_t *j)
 	printf("  expected downtime:  %" PRIu64 " ms\n", ju64(j, "expected_downtime_ms"));
 	printf("  setup:              %" PRIu64 " ms\n", ju64(j, "setup_ms"));
 	printf("  downtime:           %" PRIu64 " ms\n", ju64(j, "downtime_ms"));
+	if (ju64(j, "stream_ms"))
+		printf("  memory stream:      %" PRIu64 " ms (%" PRIu64 " ms live), %" PRIu64
+		    " pages (%s) after the suspension\n", ju64(j, "stream_ms"),
+		    ju64(j, "precopy_ms"), ju64(j, "final_pages"),
+		    fmt_bytes(b1, sizeof(b1), ju64(j, "final_bytes")));
 	printf("  total:              %.2f s\n", (double)ju64(j, "total_ms") / 1000.0);
 	if (ju64(j, "dest_domid"))
 		printf("  destination domid:  %" PRIu64 "\n", ju64(j, "dest_domid"));

@@ -237,6 +237,12 @@ io_round_end(struct hv_save_io *io, unsigned round, uint64_t sent, uint64_t dirt
 	s->j->throughput = (uint64_t)s->bandwidth;
 	s->j->expected_downtime_ms = policy_expected_downtime_ms(dirty, s->page_size,
 	    s->bandwidth);
+	{
+		struct job_round jr = { .round = round, .pages = sent, .bytes = bytes,
+			.dirty = dirty, .ms = dt / 1000 };
+
+		job_add_round_locked(s->j, &jr);
+	}
 	job_unlock();
 	jlog(LOG_LVL_VERBOSE, s->j->id, "round %u: %llu pages sent, %llu dirty, %.0f MiB/s",
 	    round, (unsigned long long)sent, (unsigned long long)dirty,
@@ -258,6 +264,9 @@ io_suspended(struct hv_save_io *io)
 
 	job_lock();
 	s->j->t_pause_us = now_us();
+	s->j->precopy_ms = (s->j->t_pause_us - s->j->t_stream_us) / 1000;
+	s->j->pause_pages0 = s->j->pages_sent;
+	s->j->pause_tx0 = s->c.tx_bytes;
 	job_unlock();
 	job_set_state(s->j, JOB_PRECOPY, JOB_STOPCOPY);
 	if (fault_at("send-exit-after-suspend")) {
@@ -528,7 +537,8 @@ send_job(struct send_ctx *s)
 	 * also by a restarted daemon, which finds this record. */
 	send_record(s, "streaming");
 	job_lock();
-	j->setup_ms = (now_us() - j->t_start_us) / 1000;
+	j->t_stream_us = now_us();
+	j->setup_ms = (j->t_stream_us - j->t_start_us) / 1000;
 	j->remaining_pages = s->nr_pages;
 	job_unlock();
 	job_set_state(j, JOB_PREPARE, JOB_PRECOPY);
@@ -570,6 +580,11 @@ send_job(struct send_ctx *s)
 		job_set_error(j, "sending to %s failed: %s", s->req.host, xmig_strerror(r));
 		goto resume;
 	}
+	job_lock();
+	j->stream_ms = (now_us() - j->t_stream_us) / 1000;
+	j->final_pages = j->pages_sent - j->pause_pages0;
+	j->final_bytes = s->c.tx_bytes - j->pause_tx0;
+	job_unlock();
 	job_set_state(j, JOB_STOPCOPY, JOB_COMMITTING);
 	if ((r = send_expect(s, MSG_BUILT, buf, 4096, &len, ENGINE_BUILD_TIMEOUT_MS)) != 0 ||
 	    (r = msg_built_decode(buf, len, &mb)) != 0) {

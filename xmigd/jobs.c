@@ -54,6 +54,7 @@ jobs_trim_locked(unsigned keep)
 		struct job *j = jobs[i];
 
 		if (finished > keep && job_finished(j) && j->thread_done) {
+			free(j->rounds);
 			free(j);
 			finished--;
 			continue;
@@ -233,6 +234,37 @@ job_set_error(struct job *j, const char *fmt, ...)
 	jlog(first ? LOG_LVL_ERROR : LOG_LVL_VERBOSE, j->id, "%s", buf);
 }
 
+void
+job_add_round_locked(struct job *j, const struct job_round *r)
+{
+	if (j->nrounds == j->rounds_cap) {
+		unsigned cap = j->rounds_cap ? 2 * j->rounds_cap : 8;
+		struct job_round *n = realloc(j->rounds, cap * sizeof(*n));
+
+		if (n == NULL)
+			return;
+		j->rounds = n;
+		j->rounds_cap = cap;
+	}
+	j->rounds[j->nrounds++] = *r;
+}
+
+static json_t *
+job_rounds_json(const struct job *j)
+{
+	json_t *a = json_array();
+	unsigned i;
+
+	for (i = 0; a != NULL && i < j->nrounds; i++)
+		json_array_append_new(a, json_pack("{s:I, s:I, s:I, s:I, s:I}",
+		    "round", (json_int_t)j->rounds[i].round,
+		    "pages", (json_int_t)j->rounds[i].pages,
+		    "bytes", (json_int_t)j->rounds[i].bytes,
+		    "dirty", (json_int_t)j->rounds[i].dirty,
+		    "ms", (json_int_t)j->rounds[i].ms));
+	return a;
+}
+
 static json_t *
 job_to_json_locked(const struct job *j)
 {
@@ -279,6 +311,11 @@ job_to_json_locked(const struct job *j)
 	json_object_set_new(o, "compressed_bytes", json_integer((json_int_t)j->compressed_bytes));
 	json_object_set_new(o, "compressed_wire_bytes",
 	    json_integer((json_int_t)j->compressed_wire));
+	json_object_set_new(o, "precopy_ms", json_integer((json_int_t)j->precopy_ms));
+	json_object_set_new(o, "stream_ms", json_integer((json_int_t)j->stream_ms));
+	json_object_set_new(o, "final_pages", json_integer((json_int_t)j->final_pages));
+	json_object_set_new(o, "final_bytes", json_integer((json_int_t)j->final_bytes));
+	json_object_set_new(o, "rounds", job_rounds_json(j));
 	return o;
 }
 

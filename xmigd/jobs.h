@@ -55,6 +55,25 @@ struct job {
 	unsigned target_ms;	/* downtime target now (raised on schedule) */
 	uint64_t compressed_bytes; /* page bytes before compression, of pages sent compressed */
 	uint64_t compressed_wire; /* what they took on the wire */
+	/* outgoing: the memory stream's phases and what went after suspension */
+	uint64_t t_stream_us;	/* memory stream began (PREPARE_OK) */
+	uint64_t precopy_ms;	/* stream start to suspension (0 offline) */
+	uint64_t stream_ms;	/* stream start to STREAM_END */
+	uint64_t pause_pages0, pause_tx0;	/* pages_sent, bytes at suspension */
+	uint64_t final_pages;	/* pages sent after suspension */
+	uint64_t final_bytes;	/* bytes on the wire after suspension, to STREAM_END */
+	struct job_round *rounds;	/* one record per round, in order */
+	unsigned nrounds, rounds_cap;
+};
+
+/* One pre-copy round as the sender measured it (the last one is the
+ * stop-and-copy round). */
+struct job_round {
+	unsigned round;
+	uint64_t pages;		/* pages sent in it */
+	uint64_t bytes;		/* bytes on the wire in it */
+	uint64_t dirty;		/* pages dirty at its end */
+	uint64_t ms;		/* how long it took */
 };
 
 void jobs_init(void);
@@ -83,6 +102,8 @@ bool job_finished(const struct job *j);
 const char *job_state_name(enum job_state s);
 const char *job_result_name(const struct job *j);	/* NULL while running */
 
+/* Append a round record; caller holds the lock.  Out of memory drops it. */
+void job_add_round_locked(struct job *j, const struct job_round *r);
 json_t *job_to_json(const struct job *j);	/* takes the lock */
 json_t *jobs_to_json(void);
 /* Ask every running job to stop. */

@@ -25,7 +25,6 @@ BIN=$BDIR/bin
 OUT=${BENCH_OUT:-$BDIR/bench}
 QUICK=${BENCH_QUICK:-0}
 ONLY=${BENCH_ONLY:-}
-PAGE=4096
 DOWNTIME_TARGET=300	# xmigd's default migration-downtime-ms, used by every scenario
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -238,35 +237,10 @@ fi
 
 # ---------------------------------------------------------------- one run
 
-# log_figures JOB: from the source daemon's log (log-level verbose), the
-# times of the phase changes and the pages of every round, as JSON.
-log_figures() {
-	awk -v job="job $1:" '
-	function secs(ts,  a) { split(ts, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
-	function num(t) { return t == "" ? "null" : sprintf("%.3f", t) }
-	index($0, " " job " ") == 0 { next }
-	{ t = secs($1); if (t0 == "") t0 = t; if (t < t0) t += 86400 }
-	/ prepare -> precopy$/ { precopy = t }
-	/ precopy -> stop-and-copy$/ { stop = t }
-	/ stop-and-copy -> committing$/ { end = t }
-	/ round [0-9]+: [0-9]+ pages sent, [0-9]+ dirty/ {
-		for (i = 1; i <= NF; i++)
-			if ($i == "round") { r = $(i + 1); p = $(i + 2); d = $(i + 5); bw = $(i + 7) }
-		sub(":", "", r)
-		if (bw !~ /^[0-9.]+$/) bw = "null"
-		rounds = rounds (rounds == "" ? "" : ",") "[" r "," p "," d "," bw "]"
-		last_pages = p
-	}
-	END {
-		printf "{\"t_precopy\":%s,\"t_stop\":%s,\"t_end\":%s,\"final_pages\":%s,\"rounds_log\":[%s]}\n",
-		    num(precopy), num(stop), num(end), stop == "" ? "null" : last_pages, rounds
-	}' "$T/a.log"
-}
-
 SEQ=0
 run_one() {
 	local name=$1 group=$2 fill=$3 wws=$4 rate=$5 cap=$6; shift 6
-	local dom port o rc=0 job t0 t1 create_s
+	local dom port o rc=0 t0 t1 create_s
 	local -a cargs=(--memory "$MEM" --fill "$fill" --vcpus 1) margs=(migrate -l --json)
 	SEQ=$((SEQ + 1))
 	dom=bench$SEQ
@@ -286,26 +260,26 @@ run_one() {
 	if ! jq -e .id "$T/run.json" >/dev/null 2>&1; then
 		note "$name: xmig exited $rc without a result: $(head -c 300 "$T/run.err")"
 		echo '{}' >"$T/run.json"
-		job=0
-	else
-		job=$(jq .id "$T/run.json")
 	fi
 	simhv_on b destroy "$dom" >/dev/null 2>&1 || true
 	simhv_on a destroy "$dom" >/dev/null 2>&1 || true
-	log_figures "$job" >"$T/log.json"
-	jq -c -n --slurpfile m "$T/run.json" --slurpfile l "$T/log.json" \
+	jq -c -n --slurpfile m "$T/run.json" \
 	    --arg name "$name" --arg group "$group" --arg fill "$fill" --arg wws "$wws" \
 	    --arg rate "$rate" --arg cap "$cap" --arg opts "$*" --argjson rc "$rc" \
-	    --argjson create_s "$create_s" --argjson tcp "$TCP_BPS" --argjson page "$PAGE" \
+	    --argjson create_s "$create_s" --argjson tcp "$TCP_BPS" \
 	    --arg err "$(head -c 300 "$T/run.err")" '
 	def size: if . == "-" then null else
 	    (capture("^(?<n>[0-9]+)(?<u>[KMG]?)$") | (.n | tonumber) *
 	     ({"": 1, "K": 1024, "M": 1048576, "G": 1073741824}[.u])) end;
-	($m[0]) as $j | ($l[0]) as $g |
-	(if $g.t_precopy != null and $g.t_end != null then $g.t_end - $g.t_precopy else null end)
-	    as $stream_s |
+	($m[0]) as $j |
+	# the memory stream, PREPARE_OK to STREAM_END, and what went after the
+	# suspension: the figures of the job itself (xmig migrate --json)
+	(if ($j.stream_ms // 0) > 0 then $j.stream_ms / 1000 else null end) as $stream_s |
 	($j.throughput_bps // 0) as $bw |
-	(if $g.final_pages != null then $g.final_pages * $page else null end) as $final_bytes |
+	# (with no page left to send, only the vCPU context and end frames go:
+	# count that as nothing, as the old runs without these fields did)
+	(if $j.final_pages == null then null elif $j.final_pages > 0 then $j.final_bytes
+	    else 0 end) as $final_bytes |
 	(if $final_bytes != null and $bw > 0 then $final_bytes / $bw * 1000 else null end) as $tmin |
 	{
 	  name: $name, group: $group, fill: $fill, wws_bytes: ($wws | size),
@@ -318,9 +292,9 @@ run_one() {
 	  downtime_ms: $j.downtime_ms, rounds: $j.iterations, bytes_sent: $j.bytes_sent,
 	  zero_pages: $j.zero_pages, normal_pages: $j.normal_pages,
 	  throughput_bps: $j.throughput_bps,
-	  stream_s: $stream_s,
-	  rounds_log: $g.rounds_log,
-	  final_pages: $g.final_pages, final_bytes: $final_bytes,
+	  stream_s: $stream_s, precopy_ms: $j.precopy_ms,
+	  rounds_log: $j.rounds,
+	  final_pages: $j.final_pages, final_bytes: $final_bytes,
 	  wire_ratio: (if ($j.memory_bytes // 0) > 0 then $j.bytes_sent / $j.memory_bytes else null end),
 	  stream_Bps: (if $stream_s != null and $stream_s > 0 and ($j.bytes_sent // 0) >= 1048576
 	      then $j.bytes_sent / $stream_s else null end),

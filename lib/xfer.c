@@ -176,18 +176,33 @@ xconn_tls_flush(struct xconn *c)
 	return 0;
 }
 
+/* Bytes from iov[i] on that follow each other in memory (guest pages with
+ * consecutive frame numbers do): one piece for SSL_write/SSL_read. */
+static size_t
+xconn_run(const struct iovec *iov, int iovcnt, int i, int *next)
+{
+	size_t len = iov[i].iov_len;
+
+	for (*next = i + 1; *next < iovcnt &&
+	    (const uint8_t *)iov[*next - 1].iov_base + iov[*next - 1].iov_len ==
+	    (const uint8_t *)iov[*next].iov_base; (*next)++)
+		len += iov[*next].iov_len;
+	return len;
+}
+
 static int
 xconn_tls_writev(struct xconn *c, const struct iovec *iov, int iovcnt)
 {
 	size_t fill = 0;
-	int i, r;
+	int i, next, r;
 
-	for (i = 0; i < iovcnt; i++) {
+	for (i = 0; i < iovcnt; i = next) {
 		const uint8_t *p = iov[i].iov_base;
-		size_t n = iov[i].iov_len;
+		size_t n = xconn_run(iov, iovcnt, i, &next);
 
-		/* A big piece goes out as it is: copying it would buy nothing. */
-		if (n >= XCONN_TLS_STAGE) {
+		/* A big piece goes out as it is, straight from where it lies:
+		 * copying it would buy nothing. */
+		if (n >= XCONN_TLS_DIRECT) {
 			if ((fill > 0 && (r = xconn_tls_put(c, c->stage, fill)) != 0) ||
 			    (r = xconn_tls_put(c, p, n)) != 0)
 				return r;
@@ -218,11 +233,11 @@ static int
 xconn_tls_readv(struct xconn *c, const struct iovec *iov, int iovcnt)
 {
 	char why[sizeof(c->why)];
-	int i, r;
+	int i, next, r;
 
-	for (i = 0; i < iovcnt; i++) {
+	for (i = 0; i < iovcnt; i = next) {
 		uint8_t *p = iov[i].iov_base;
-		size_t n = iov[i].iov_len;
+		size_t n = xconn_run(iov, iovcnt, i, &next);
 
 		while (n > 0) {
 			size_t done;

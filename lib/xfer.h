@@ -9,9 +9,11 @@
  *
  * A connection may be upgraded to mutual TLS right after connect/accept
  * (xconn_tls_connect/xconn_tls_accept); every call below then goes
- * through TLS with the same deadlines.  TLS cannot write from guest memory
- * without a copy: writev coalesces into a staging buffer so that each
- * SSL_write carries up to XCONN_TLS_STAGE bytes (16 full records).
+ * through TLS with the same deadlines.  Pieces of a writev that follow each
+ * other in memory are joined; a joined piece of XCONN_TLS_DIRECT bytes or
+ * more is encrypted straight from guest memory, smaller ones are coalesced
+ * into a staging buffer so that each SSL_write carries up to
+ * XCONN_TLS_STAGE bytes (16 full records).
  */
 #ifndef XMIG_XFER_H
 #define XMIG_XFER_H
@@ -25,6 +27,8 @@
 #include "proto.h"
 
 #define XCONN_TLS_STAGE (256 * 1024)
+/* Pieces this big (consecutive guest pages) are encrypted in place. */
+#define XCONN_TLS_DIRECT (64 * 1024)
 
 struct tls_ctx;
 struct tls_conn;

@@ -24,6 +24,8 @@
 #include "xbuf.h"
 #include "xerr.h"
 
+#define RECV_CHUNK 64	/* pages per page_write: 256 KiB, stays in L2 */
+
 struct recv_ctx {
 	struct hv_restore_io io;	/* first: the backend's callbacks get &io */
 	struct xmigd *d;
@@ -39,7 +41,55 @@ struct recv_ctx {
 	uint64_t entries[PROTO_PAGES_MAX];
 	struct iovec iov[PROTO_PAGES_MAX];
 	char why[512];
+	/* page data on its way to the backend's page_write */
+	_Alignas(64) uint8_t chunk[RECV_CHUNK * PROTO_PAGE_SIZE];
 };
+
+static const uint8_t recv_zero_page[PROTO_PAGE_SIZE];
+
+/* recv_store through the backend's page_write: the pages' data is read
+ * RECV_CHUNK pages at a time into a buffer small enough to stay in the
+ * cache (or taken from the decompressed batch `data`) and handed over in
+ * entry order; a zero page that this stream wrote before is cleared. */
+static int
+recv_store_write(struct recv_ctx *s, uint32_t count, const uint8_t *data)
+{
+	uint64_t pfns[RECV_CHUNK];
+	uint32_t i, k = 0, done = 0;
+	int r;
+
+	for (i = 0; i <= count; i++) {
+		uint64_t pfn = i < count ? page_entry_pfn(s->entries[i]) : 0;
+		uint64_t bit = 1ull << (pfn % 64);
+		bool zero = i < count && page_entry_kind(s->entries[i]) == PAGE_ZERO;
+
+		if (zero && !(s->written[pfn / 64] & bit))
+			continue;
+		/* Pages gathered so far go first: entries apply in order. */
+		if (k > 0 && (i == count || zero || k == RECV_CHUNK)) {
+			const uint8_t *src = data != NULL ? data + (size_t)done * s->page_size
+			    : s->chunk;
+
+			if ((data == NULL && (r = xconn_read_exact(&s->c, s->chunk,
+			    (size_t)k * s->page_size)) != 0) ||
+			    (r = s->io.page_write(s->io.bctx, pfns, k, src)) != 0)
+				return r;
+			done += k;
+			k = 0;
+		}
+		if (i == count)
+			break;
+		if (zero) {
+			if ((r = s->io.page_write(s->io.bctx, &pfn, 1, recv_zero_page)) != 0)
+				return r;
+			s->written[pfn / 64] &= ~bit;
+			continue;
+		}
+		s->written[pfn / 64] |= bit;
+		pfns[k++] = pfn;
+	}
+	return 0;
+}
 
 /* Put a batch's pages in place.  Normal pages come from `data` (the
  * decompressed batch) or, when data is NULL, are read from the socket
@@ -49,6 +99,8 @@ recv_store(struct recv_ctx *s, uint32_t count, const uint8_t *data)
 {
 	uint32_t i, k = 0;
 
+	if (s->io.page_write != NULL)
+		return recv_store_write(s, count, data);
 	for (i = 0; i < count; i++) {
 		uint64_t pfn = page_entry_pfn(s->entries[i]);
 		uint8_t *dst = s->io.page_dest(s->io.bctx, pfn);

@@ -12,7 +12,8 @@
  * struct hv_save_io (pages from a mapping, vCPU context, or opaque stream
  * bytes); the engine frames them.  Restoring is the mirror image: the
  * backend pulls records through struct hv_restore_io and says where each
- * page goes, so page data is read from the socket straight into guest RAM.
+ * page goes, so page data is read from the socket straight into guest RAM
+ * (or, with page_write, through a small buffer that stays in the cache).
  */
 #ifndef XMIG_HV_H
 #define XMIG_HV_H
@@ -96,6 +97,13 @@ struct hv_restore_io {
 	 * asks page_dest() for each pfn (already checked < nr_pages). */
 	int (*next)(struct hv_restore_io *io, struct hv_rec *rec);
 	void *(*page_dest)(void *bctx, uint64_t pfn);	/* set by the backend */
+	/* Optional (NULL: the engine writes through page_dest): store n pages
+	 * whose data lies back to back at data.  The engine then reads page
+	 * data into a small buffer of its own, which stays in the cache, and
+	 * hands it over; a backend that can write guest memory without
+	 * mapping it page by page (the sim: pwrite to the memory file) saves
+	 * a page fault per page. */
+	int (*page_write)(void *bctx, const uint64_t *pfns, unsigned n, const uint8_t *data);
 	void *bctx;
 	/* The backend calls this once the domain exists and its memory is
 	 * reserved, before the first next(): only then does the engine accept

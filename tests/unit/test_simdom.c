@@ -343,6 +343,49 @@ test_fill_random_leaves_no_zero_data_page(void **state)
 	simdom_close(d);
 }
 
+/* xmigd's receiver stores pages through the memory file: each page lands
+ * at its pfn, runs and single pages alike, in any order, and nothing else
+ * changes; a pfn past the end is refused.  Mapping pages in for reading
+ * (the sender's prefault) changes no content. */
+static void
+test_write_pages_puts_each_page_at_its_pfn_and_prefault_keeps_content(void **state)
+{
+	struct fixture *f = *state;
+	struct simdom_params p = params("w", 1 << 20, 1, 0, 0, SIM_FILL_ZERO);
+	static const uint8_t zero[SIM_PAGE_SIZE];
+	static uint8_t data[5][SIM_PAGE_SIZE];
+	const uint64_t pfns[5] = { 10, 11, 12, 40, 7 };
+	uint64_t bad[2];
+	struct simdom *d;
+	int fd, i;
+
+	assert_int_equal(simdom_create(f->root[0], &p, &d), 0);
+	assert_true((fd = simdom_mem_open(d)) >= 0);
+	for (i = 0; i < 5; i++)
+		memset(data[i], 0xa0 + i, SIM_PAGE_SIZE);
+	assert_int_equal(simdom_write_pages(d, fd, pfns, 5, data[0]), 0);
+	for (i = 0; i < 5; i++)
+		assert_memory_equal(d->mem + pfns[i] * SIM_PAGE_SIZE, data[i], SIM_PAGE_SIZE);
+	assert_memory_equal(d->mem + 9 * SIM_PAGE_SIZE, zero, SIM_PAGE_SIZE);
+	assert_memory_equal(d->mem + 13 * SIM_PAGE_SIZE, zero, SIM_PAGE_SIZE);
+	assert_memory_equal(d->mem + 8 * SIM_PAGE_SIZE, zero, SIM_PAGE_SIZE);
+
+	bad[0] = d->nr_pages;
+	assert_int_equal(simdom_write_pages(d, fd, bad, 1, data[0]), XMIG_ERR_INVALID);
+	bad[0] = d->nr_pages - 1;	/* a run that crosses the end */
+	bad[1] = d->nr_pages;
+	assert_int_equal(simdom_write_pages(d, fd, bad, 2, data[0]), XMIG_ERR_INVALID);
+	assert_memory_equal(d->mem + (d->nr_pages - 1) * SIM_PAGE_SIZE, zero, SIM_PAGE_SIZE);
+
+	assert_int_equal(simdom_prefault(d, 0, d->nr_pages), 0);
+	assert_int_equal(simdom_prefault(d, 1, d->nr_pages), XMIG_ERR_INVALID);
+	for (i = 0; i < 5; i++)
+		assert_memory_equal(d->mem + pfns[i] * SIM_PAGE_SIZE, data[i], SIM_PAGE_SIZE);
+	assert_memory_equal(d->mem + 9 * SIM_PAGE_SIZE, zero, SIM_PAGE_SIZE);
+	close(fd);
+	simdom_close(d);
+}
+
 /* ---- with a domain process ---- */
 
 static void
@@ -707,6 +750,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_open_by_name_or_id_and_rename_refuses_a_taken_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_catches_stale_pages_corruption_and_lost_table_updates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_random_leaves_no_zero_data_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_pages_puts_each_page_at_its_pfn_and_prefault_keeps_content, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_running_domain_dirties_at_its_rate_and_verifies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_stops_all_vcpus_quickly_and_unpause_resumes_them, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logdirty_marks_exactly_the_written_pages_and_their_table_pages, setup, teardown),

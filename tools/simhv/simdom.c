@@ -1409,6 +1409,77 @@ simdom_populated(struct simdom *d, uint64_t *bm)
 	return count;
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22	/* Linux 5.14 */
+#endif
+
+int
+simdom_prefault(struct simdom *d, uint64_t pfn, uint64_t count)
+{
+	if (pfn > d->nr_pages || count > d->nr_pages - pfn)
+		return XMIG_ERR_INVALID;
+	for (;;) {
+		if (madvise(d->mem + pfn * SIM_PAGE_SIZE, count * SIM_PAGE_SIZE,
+		    MADV_POPULATE_READ) == 0)
+			return 0;
+		if (errno == EINTR || errno == EAGAIN)
+			continue;
+		if (errno == ENOMEM)
+			return XMIG_ERR_NOMEM;
+		if (errno == EFAULT)	/* a page could not be allocated (SIGBUS) */
+			return XMIG_ERR_NO_SPACE;
+		return XMIG_ERR_UNSUPPORTED;	/* EINVAL: a kernel before 5.14 */
+	}
+}
+
+int
+simdom_mem_open(const struct simdom *d)
+{
+	char path[PATH_MAX];
+	int fd, r;
+
+	if ((r = simdom_path(path, sizeof(path), d->root, d->domid, "mem")) != 0)
+		return r;
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? XMIG_ERR_NOT_FOUND : XMIG_ERR_SYSTEM;
+	return fd;
+}
+
+int
+simdom_write_pages(const struct simdom *d, int fd, const uint64_t *pfns, unsigned n,
+    const uint8_t *data)
+{
+	unsigned i = 0, j;
+
+	while (i < n) {
+		const uint8_t *p = data + (size_t)i * SIM_PAGE_SIZE;
+		size_t len;
+		off_t off;
+
+		/* One write per run of consecutive pages. */
+		for (j = i + 1; j < n && pfns[j] == pfns[j - 1] + 1; j++)
+			;
+		if (pfns[i] >= d->nr_pages || pfns[j - 1] >= d->nr_pages)
+			return XMIG_ERR_INVALID;
+		len = (size_t)(j - i) * SIM_PAGE_SIZE;
+		off = (off_t)(pfns[i] * SIM_PAGE_SIZE);
+		while (len > 0) {
+			ssize_t w = pwrite(fd, p, len, off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return w == 0 || errno == ENOSPC ? XMIG_ERR_NO_SPACE
+				    : errno == ENOMEM ? XMIG_ERR_NOMEM : XMIG_ERR_SYSTEM;
+			p += w;
+			off += w;
+			len -= (size_t)w;
+		}
+		i = j;
+	}
+	return 0;
+}
+
 /* Walk the data pages; holes in the file read as zero without touching
  * (and allocating) them, which keeps verify of a sparse domain cheap. */
 static int

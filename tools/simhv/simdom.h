@@ -131,6 +131,23 @@ uint64_t simdom_dirty_fetch_clear(struct simdom *d, uint64_t *dst);
  * unpopulated guest pages on Xen, so a first copy need not send them.
  * Returns the number of populated pages. */
 uint64_t simdom_populated(struct simdom *d, uint64_t *bm);
+/* Map pages [pfn, pfn + count) into the caller's mapping for reading
+ * (MADV_POPULATE_READ), so that a later first read costs no page fault;
+ * content is unchanged.  Only for pages that hold data: a hole would get
+ * a page.  Returns 0, XMIG_ERR_INVALID (out of range), XMIG_ERR_NOMEM,
+ * XMIG_ERR_NO_SPACE or XMIG_ERR_UNSUPPORTED (Linux before 5.14). */
+int simdom_prefault(struct simdom *d, uint64_t pfn, uint64_t count);
+/* The memory file, open for reading and writing (caller closes), or a
+ * negative XMIG_ERR_*. */
+int simdom_mem_open(const struct simdom *d);
+/* Write n pages, whose data lies back to back at data, to pages pfns of the
+ * memory file fd (one pwrite per run of consecutive pfns).  Written through
+ * the file, guest memory needs no page table entries in the caller: no
+ * page fault per page as a first write through the mapping costs.  0,
+ * XMIG_ERR_INVALID (pfn out of range), XMIG_ERR_NO_SPACE, XMIG_ERR_NOMEM
+ * or XMIG_ERR_SYSTEM. */
+int simdom_write_pages(const struct simdom *d, int fd, const uint64_t *pfns, unsigned n,
+    const uint8_t *data);
 /* Auto-converge: slow the workload to (100 - pct)% of its dirty rate. */
 int simdom_throttle(struct simdom *d, unsigned pct);
 

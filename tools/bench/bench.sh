@@ -402,11 +402,16 @@ jq -n --slurpfile b "$T/baseline.json" --slurpfile r "$T/runs.jsonl" \
 	      status: ok(if ($conv | length) == 0 then null
 	          else ($conv | all(.downtime_ms <= 1.2 * .tmin_raw_ms + 5)) end) },
 	    { target: "converged: downtime <= 300 ms (the default target)",
-	      value: "\($conv | map(select(.downtime_ms <= 300)) | length) of \($conv | length) runs",
+	      value: "\($conv | map(select(.downtime_ms <= 300)) | length) of \($conv | length) runs\(
+	          $conv | map(select(.downtime_ms > 300) | "; \(.name): \(.downtime_ms) ms (target in force \(.job.downtime_target_ms) ms)") | join(""))",
 	      status: ok(if ($conv | length) == 0 then null else ($conv | all(.downtime_ms <= 300)) end) },
+	    { target: "(not in the issue) converged with the target never raised (downtime_target_ms 300): downtime <= 300 ms",
+	      value: "\($conv | map(select(.job.downtime_target_ms == 300)) | map(select(.downtime_ms <= 300)) | length) of \($conv | map(select(.job.downtime_target_ms == 300)) | length) runs",
+	      status: ok(($conv | map(select(.job.downtime_target_ms == 300))) as $c |
+	          if ($c | length) == 0 then null else ($c | all(.downtime_ms <= 300)) end) },
 	    { target: "-r 1000: measured rate within +-5 % of 1000 Mbit/s",
 	      value: (if ($caps | length) == 0 then null else
-	          "\($caps | min * 100 | round)..\($caps | max * 100 | round) %" end),
+	          "\($caps | min * 1000 | round / 10)..\($caps | max * 1000 | round / 10) %" end),
 	      status: ok(if ($caps | length) == 0 then null else ($caps | all((if . < 0 then -. else . end) <= 0.05)) end) }
 	  ]
 	}' >"$OUT/results.json"

@@ -3,7 +3,9 @@
  * A pure function of measurements, so it is unit-tested on its own and the
  * same decision serves the sim and libxenguest's precopy_policy hook: stop
  * and copy when the pages still dirty can be sent within the downtime
- * target at the measured bandwidth; stop anyway at the round cap or the
+ * target (less 2 % for the rest of the downtime: pages dirtied until the
+ * suspension, the commit) at the measured bandwidth; stop anyway at the
+ * round cap or the
  * byte cap (total sent / RAM); abort when cancelled.  A round that does
  * not shrink the dirty set ("no progress") either throttles the guest
  * (auto-converge, as QEMU does: 20 %, then +10 % a round up to 90 %) or,

@@ -41,6 +41,19 @@ test_stops_when_dirty_pages_fit_the_downtime_target(void **st)
 	assert_int_equal(why, WHY_CONVERGED);
 }
 
+/* The rest of the downtime (late dirty pages, the commit) needs room: the
+ * pages must fit in 98 % of the target, 294 ms of 300. */
+static void
+test_leaves_two_percent_of_the_target_for_the_commit(void **st)
+{
+	struct policy_input fits = input(2, 300000, 71500, 1e9);	/* 292.9 ms */
+	struct policy_input tight = input(2, 300000, 72500, 1e9);	/* 297.0 ms */
+
+	(void)st;
+	assert_int_equal(decide(&cfg, &fits, NULL), POLICY_STOP);
+	assert_int_equal(decide(&cfg, &tight, NULL), POLICY_CONTINUE);
+}
+
 static void
 test_continues_when_dirty_pages_exceed_the_target(void **st)
 {
@@ -185,6 +198,7 @@ main(void)
 		cmocka_unit_test(test_continues_when_dirty_pages_exceed_the_target),
 		cmocka_unit_test(test_stops_at_the_round_cap),
 		cmocka_unit_test(test_stops_at_the_byte_cap),
+		cmocka_unit_test(test_leaves_two_percent_of_the_target_for_the_commit),
 		cmocka_unit_test(test_aborts_when_cancelled_even_if_converged),
 		cmocka_unit_test(test_unknown_dirty_count_never_counts_as_converged),
 		cmocka_unit_test(test_unmeasured_bandwidth_assumes_a_gigabit_link),

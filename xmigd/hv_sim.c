@@ -384,15 +384,15 @@ sim_close_later(struct simdom *d)
 
 /* The engine reads each page (zero check, then the copy to the socket)
  * through xmigd's own mapping of guest memory, fresh for every save, and
- * faulting a page in on first read costs more than the copy.  While the
- * first copy streams, a helper thread maps the pages to send with
- * MADV_POPULATE_READ (a quarter of the cost of faulting them in one by
- * one), ahead of the stream.  It runs at idle priority, on CPU time the
- * stream leaves (the receiving end of a loopback or LAN stream leaves one
- * CPU mostly idle): when it cannot keep up, the stream faults pages in as
- * before and the helper skips ahead of it.  Only the runs of pages that
- * hold data: a hole must stay a hole.  Best effort (a kernel before 5.14
- * faults pages in as they come). */
+ * faulting the pages in took an eighth of the sending thread's time (the
+ * busy one) in profiles of a 1 GiB stream.  While the first copy streams,
+ * a helper thread maps the pages to send with MADV_POPULATE_READ (a little
+ * cheaper than faulting: 0.09 against 0.12 s per GiB here), ahead of the
+ * stream, at idle priority: on the CPU time the stream leaves (the
+ * receiving end leaves one CPU mostly idle).  When it cannot keep up, the
+ * stream faults pages in as before and the helper skips ahead of it.  Only
+ * the runs of pages that hold data: a hole must stay a hole.  Best effort
+ * (a kernel before 5.14 faults pages in as they come). */
 #define SIM_MAP_CHUNK 1024	/* pages per madvise: 4 MiB, a stop waits ~1 ms */
 
 struct sim_mapper {

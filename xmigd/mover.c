@@ -195,7 +195,8 @@ mover_reap_locked(struct mover *mv)
 			    (double)e->elapsed_ms / 1000.0);
 			continue;
 		}
-		snprintf(e->why, sizeof(e->why), "migration to %s failed: %s", e->dest, err);
+		snprintf(e->why, sizeof(e->why), "migration to %.260s failed: %.250s", e->dest,
+		    err);
 		log_warn("%s: %s: %s", what, e->name, e->why);
 		if (e->attempts < mv->attempts) {
 			size_t k;
@@ -402,7 +403,7 @@ mover_dispatch(struct mover *mv)
 		strlcpy_x(e->dest, peer->name, sizeof(e->dest));
 		/* engine_send_start takes the job lock, never ours: no inversion. */
 		if ((j = engine_send_start(d, &sr, err, sizeof(err))) == NULL) {
-			snprintf(e->why, sizeof(e->why), "cannot start its migration to %s: %s",
+			snprintf(e->why, sizeof(e->why), "cannot start its migration to %.260s: %.250s",
 			    peer->name, err);
 			log_warn("%s: %s: %s", what, e->name, e->why);
 			e->status = MOVER_FAILED;

@@ -322,24 +322,17 @@ static int
 peers_check(const struct conf_key *k, const char *v, char *msg, size_t msglen)
 {
 	char q[CONF_QUOTE_MAX * 4 + 16], word[300], host[256];
+	const char *w;
 	uint16_t port;
+	size_t n;
 
-	while (*v != '\0') {
-		size_t n;
-
-		while (*v == ' ' || *v == '\t')
-			v++;
-		n = strcspn(v, " \t");
-		if (n > 0) {
-			snprintf(word, sizeof(word), "%.*s", (int)n, v);
-			if (n >= sizeof(word) ||
-			    parse_hostport(word, host, sizeof(host), &port) != 0) {
-				quote(q, sizeof(q), v, n);
-				snprintf(msg, msglen, "%s: %s is not HOST or HOST:PORT", k->name, q);
-				return XMIG_ERR_INVALID;
-			}
+	while (w = next_word(&v, &n), n > 0) {
+		snprintf(word, sizeof(word), "%.*s", (int)n, w);
+		if (n >= sizeof(word) || parse_hostport(word, host, sizeof(host), &port) != 0) {
+			quote(q, sizeof(q), w, n);
+			snprintf(msg, msglen, "%s: %s is not HOST or HOST:PORT", k->name, q);
+			return XMIG_ERR_INVALID;
 		}
-		v += n;
 	}
 	return 0;
 }

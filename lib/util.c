@@ -156,6 +156,16 @@ parse_port(const char *s, uint16_t *port)
 	return 0;
 }
 
+const char *
+next_word(const char **s, size_t *n)
+{
+	const char *w = *s + strspn(*s, " \t");
+
+	*n = strcspn(w, " \t");
+	*s = w + *n;
+	return w;
+}
+
 int
 parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port)
 {

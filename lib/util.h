@@ -19,6 +19,9 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Split "host", "host:port", "[v6]:port" or "v6" into host and port
  * (port left unchanged when absent). */
 int parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port);
+/* The next space- or tab-separated word of *s: returns its start and sets
+ * *n to its length (0 when none is left); *s moves past it. */
+const char *next_word(const char **s, size_t *n);
 /* Snprintf that never overflows and always terminates. */
 size_t strlcpy_x(char *dst, const char *src, size_t size);
 /* Format a UUID (16 bytes) as 8-4-4-4-12 text into out[37]. */

@@ -24,33 +24,26 @@ int
 cluster_peers_parse(const char *conf_peers, uint16_t def_port, struct cluster_peer *peers,
     size_t *npeers, char *err, size_t errlen)
 {
-	const char *v = conf_peers;
+	const char *v = conf_peers, *w;
+	size_t n;
 
 	*npeers = 0;
-	while (*v != '\0') {
-		size_t n;
+	while (w = next_word(&v, &n), n > 0) {
+		struct cluster_peer *p = &peers[*npeers];
 
-		while (*v == ' ' || *v == '\t')
-			v++;
-		n = strcspn(v, " \t");
-		if (n > 0) {
-			struct cluster_peer *p = &peers[*npeers];
-
-			if (*npeers == CLUSTER_PEERS_MAX) {
-				snprintf(err, errlen, "more than %d cluster-peers", CLUSTER_PEERS_MAX);
-				return XMIG_ERR_TOO_LONG;
-			}
-			memset(p, 0, sizeof(*p));
-			snprintf(p->name, sizeof(p->name), "%.*s", (int)(n < 299 ? n : 299), v);
-			p->port = def_port;
-			if (parse_hostport(p->name, p->host, sizeof(p->host), &p->port) != 0) {
-				snprintf(err, errlen, "bad cluster-peers entry %s", p->name);
-				return XMIG_ERR_INVALID;
-			}
-			p->allowed = true;
-			(*npeers)++;
+		if (*npeers == CLUSTER_PEERS_MAX) {
+			snprintf(err, errlen, "more than %d cluster-peers", CLUSTER_PEERS_MAX);
+			return XMIG_ERR_TOO_LONG;
 		}
-		v += n;
+		memset(p, 0, sizeof(*p));
+		snprintf(p->name, sizeof(p->name), "%.*s", (int)(n < 299 ? n : 299), w);
+		p->port = def_port;
+		if (parse_hostport(p->name, p->host, sizeof(p->host), &p->port) != 0) {
+			snprintf(err, errlen, "bad cluster-peers entry %s", p->name);
+			return XMIG_ERR_INVALID;
+		}
+		p->allowed = true;
+		(*npeers)++;
 	}
 	return 0;
 }

@@ -477,6 +477,27 @@ test_log_ratelimited_burst_then_suppressed_count(void **state)
 	assert_int_equal(rl.count, 1);
 }
 
+/* next_word: words split on spaces and tabs only, lengths exact, and the
+ * end (also trailing blanks) gives length 0. */
+static void
+test_next_word_splits_on_blanks(void **state)
+{
+	const char *s = "\t a  bb:80\tccc ", *w;
+	const char *want[] = { "a", "bb:80", "ccc" };
+	size_t n, i;
+
+	for (i = 0; i < 3; i++) {
+		w = next_word(&s, &n);
+		assert_int_equal(n, strlen(want[i]));
+		assert_memory_equal(w, want[i], n);
+	}
+	next_word(&s, &n);
+	assert_int_equal(n, 0);
+	s = "";
+	next_word(&s, &n);
+	assert_int_equal(n, 0);
+}
+
 int
 main(void)
 {
@@ -485,6 +506,7 @@ main(void)
 		cmocka_unit_test(test_parse_size_overflow_is_too_long),
 		cmocka_unit_test(test_parse_u64_range_and_junk),
 		cmocka_unit_test(test_parse_hostport_table),
+		cmocka_unit_test(test_next_word_splits_on_blanks),
 		cmocka_unit_test(test_parse_hostport_host_buffer_too_small),
 		cmocka_unit_test(test_strlcpy_x_truncates_and_terminates),
 		cmocka_unit_test(test_uuid_round_trip),

@@ -13,6 +13,29 @@ dump_logs() {
 	done
 }
 
+# Destroy every sim domain the test made: their processes outlive their
+# daemon, as Xen domains outlive xend.
+destroy_sim_domains() {
+	local r
+	for r in "$T"/*/sim; do
+		[ -d "$r" ] || continue
+		"$BIN/simhv" -r "$r" list --json 2>/dev/null | jq -r '.[].id' 2>/dev/null |
+		    while read -r id; do
+			"$BIN/simhv" -r "$r" destroy "$id" >/dev/null 2>&1
+		done
+	done
+}
+
+# Under SAN=1 a sanitizer report in any daemon's log fails the test:
+# print it and return 1.
+sanitizer_reports() {
+	grep -q -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/*.log 2>/dev/null ||
+	    return 0
+	echo "FAIL [$tid]: sanitizer report in a daemon log"
+	grep -h -A 20 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/*.log | head -60
+	return 1
+}
+
 fail() {
 	echo "FAIL [$tid]: $*"
 	dump_logs

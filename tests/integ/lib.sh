@@ -14,7 +14,7 @@ PORT_BASE=$((20000 + (RANDOM % 2000) * 10))
 . "$ROOTDIR/tests/common.sh"
 
 cleanup() {
-	local pid r rc=$?
+	local pid rc=$?
 	for pid in "${DAEMONS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
@@ -22,20 +22,8 @@ cleanup() {
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$pid" 2>/dev/null
 	done
-	# Destroy every sim domain the test made (their processes outlive daemons).
-	for r in "$T"/*/sim; do
-		[ -d "$r" ] || continue
-		"$BIN/simhv" -r "$r" list --json 2>/dev/null | jq -r '.[].id' 2>/dev/null |
-		    while read -r id; do
-			"$BIN/simhv" -r "$r" destroy "$id" >/dev/null 2>&1
-		done
-	done
-	# Under SAN=1 a sanitizer report in any daemon's log fails the test.
-	if grep -l -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/*.log 2>/dev/null; then
-		echo "FAIL [$tid]: sanitizer report in a daemon log"
-		grep -h -A 20 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/*.log | head -60
-		rc=1
-	fi
+	destroy_sim_domains
+	sanitizer_reports || rc=1
 	rm -rf "$T"
 	exit $rc
 }

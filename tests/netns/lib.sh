@@ -64,7 +64,7 @@ ip_of() { echo "$NETNS_SUBNET.$(host_index "$1")"; }
 in_ns() { local h=$1; shift; ip netns exec "$(ns_of "$h")" "$@"; }
 
 netns_cleanup() {
-	local rc=$? h pid r ns pids
+	local rc=$? h pid ns pids
 	trap - EXIT INT TERM HUP
 	for h in "${!DPID[@]}"; do
 		kill "${DPID[$h]}" 2>/dev/null
@@ -74,14 +74,7 @@ netns_cleanup() {
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$pid" 2>/dev/null
 	done
-	# Sim domains outlive their daemon, as Xen domains outlive xend.
-	for r in "$T"/*/sim; do
-		[ -d "$r" ] || continue
-		"$BIN/simhv" -r "$r" list --json 2>/dev/null | jq -r '.[].id' 2>/dev/null |
-		    while read -r id; do
-			"$BIN/simhv" -r "$r" destroy "$id" >/dev/null 2>&1
-		done
-	done
+	destroy_sim_domains
 	# Whatever still runs in our namespaces was started by this test.
 	for h in "${HOSTS[@]}"; do
 		ns=$(ns_of "$h")
@@ -92,11 +85,7 @@ netns_cleanup() {
 		ip netns del "$(ns_of "$h")" 2>/dev/null
 	done
 	ip netns del "$NS_BRIDGE" 2>/dev/null
-	if grep -l -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/*.log 2>/dev/null; then
-		echo "FAIL [$tid]: sanitizer report in a daemon log"
-		grep -h -A 20 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/*.log | head -60
-		rc=1
-	fi
+	sanitizer_reports || rc=1
 	rm -rf "$T"
 	exit $rc
 }

@@ -1,5 +1,6 @@
-# common.sh - shell helpers shared by tests/integ/lib.sh and
-# tests/netns/lib.sh (sourced by them, after they set tid, T and BIN).
+# common.sh - shell helpers shared by tests/integ/lib.sh,
+# tests/netns/lib.sh and tools/bench/bench.sh (sourced after they set T and
+# BIN; the test harnesses also set tid).  Safe under set -eu.
 # A "host" is a short name (a, b, ...) whose sim root is $T/NAME/sim.
 
 trace() { echo "[$tid] $*"; }
@@ -13,7 +14,28 @@ dump_logs() {
 	done
 }
 
-# Destroy every sim domain the test made: their processes outlive their
+# sim_host_conf NAME PORT ADDRESS: the xmigd.conf lines of a sim host whose
+# files live under $T (socket $T/NAME.sock, sim root and state dir in
+# $T/NAME/, created here).
+sim_host_conf() {
+	mkdir -p "$T/$1/sim" "$T/$1/state"
+	printf '%s\n' "relocation-server = yes" "relocation-port = $2" \
+	    "relocation-address = $3" "control-socket = $T/$1.sock" \
+	    "state-dir = $T/$1/state" "backend = sim" "sim-root = $T/$1/sim" \
+	    "host-name = host-$1" "log-level = verbose"
+}
+
+# stop_daemons PID...: SIGTERM, up to 5 s to exit, then SIGKILL.
+stop_daemons() {
+	local pid
+	for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "$@"; do
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null || true
+	done
+}
+
+# Destroy every sim domain made under $T: their processes outlive their
 # daemon, as Xen domains outlive xend.
 destroy_sim_domains() {
 	local r
@@ -21,8 +43,8 @@ destroy_sim_domains() {
 		[ -d "$r" ] || continue
 		"$BIN/simhv" -r "$r" list --json 2>/dev/null | jq -r '.[].id' 2>/dev/null |
 		    while read -r id; do
-			"$BIN/simhv" -r "$r" destroy "$id" >/dev/null 2>&1
-		done
+			"$BIN/simhv" -r "$r" destroy "$id" >/dev/null 2>&1 || true
+		done || true
 	done
 }
 

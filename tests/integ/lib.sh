@@ -14,14 +14,8 @@ PORT_BASE=$((20000 + (RANDOM % 2000) * 10))
 . "$ROOTDIR/tests/common.sh"
 
 cleanup() {
-	local pid rc=$?
-	for pid in "${DAEMONS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in "${DAEMONS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$pid" 2>/dev/null
-	done
+	local rc=$?
+	stop_daemons "${DAEMONS[@]}"
 	destroy_sim_domains
 	sanitizer_reports || rc=1
 	rm -rf "$T"
@@ -39,17 +33,8 @@ port_of() {
 # write_conf NAME [extra "key = value" lines...]
 write_conf() {
 	local h=$1; shift
-	mkdir -p "$T/$h/sim" "$T/$h/state"
 	{
-		echo "relocation-server = yes"
-		echo "relocation-port = $(port_of "$h")"
-		echo "relocation-address = 127.0.0.1"
-		echo "control-socket = $T/$h.sock"
-		echo "state-dir = $T/$h/state"
-		echo "backend = sim"
-		echo "sim-root = $T/$h/sim"
-		echo "host-name = host-$h"
-		echo "log-level = verbose"
+		sim_host_conf "$h" "$(port_of "$h")" 127.0.0.1
 		for l in "$@"; do echo "$l"; done
 	} >"$T/$h.conf"
 }

@@ -64,16 +64,9 @@ ip_of() { echo "$NETNS_SUBNET.$(host_index "$1")"; }
 in_ns() { local h=$1; shift; ip netns exec "$(ns_of "$h")" "$@"; }
 
 netns_cleanup() {
-	local rc=$? h pid ns pids
+	local rc=$? h ns pids
 	trap - EXIT INT TERM HUP
-	for h in "${!DPID[@]}"; do
-		kill "${DPID[$h]}" 2>/dev/null
-	done
-	for h in "${!DPID[@]}"; do
-		pid=${DPID[$h]}
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$pid" 2>/dev/null
-	done
+	stop_daemons "${DPID[@]}"
 	destroy_sim_domains
 	# Whatever still runs in our namespaces was started by this test.
 	for h in "${HOSTS[@]}"; do
@@ -144,20 +137,11 @@ link_up() { ip -n "$(ns_of "$1")" link set eth0 up; }
 # write_conf NAME [extra "key = value" lines...]
 write_conf() {
 	local h=$1 l allow=yes; shift
-	mkdir -p "$T/$h/sim" "$T/$h/state"
 	for l in "$@"; do
 		case $l in relocation-hosts-allow*) allow=no ;; esac
 	done
 	{
-		echo "relocation-server = yes"
-		echo "relocation-port = $NETNS_PORT"
-		echo "relocation-address = $(ip_of "$h")"
-		echo "control-socket = $T/$h.sock"
-		echo "state-dir = $T/$h/state"
-		echo "backend = sim"
-		echo "sim-root = $T/$h/sim"
-		echo "host-name = host-$h"
-		echo "log-level = verbose"
+		sim_host_conf "$h" "$NETNS_PORT" "$(ip_of "$h")"
 		[ $allow = yes ] && echo "relocation-hosts-allow = $NETNS_SUBNET.0/24"
 		for l in "$@"; do echo "$l"; done
 	} >"$T/$h.conf"

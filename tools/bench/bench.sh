@@ -27,6 +27,7 @@ QUICK=${BENCH_QUICK:-0}
 ONLY=${BENCH_ONLY:-}
 DOWNTIME_TARGET=300	# xmigd's default migration-downtime-ms, used by every scenario
 
+. "$ROOTDIR/tests/common.sh"	# sim_host_conf, stop_daemons, destroy_sim_domains, simhv_on
 die() { echo "bench: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
@@ -51,19 +52,10 @@ DAEMONS=()
 PORT_BASE=$((30000 + (RANDOM % 2000) * 10))
 
 cleanup() {
-	local rc=$? pid r
+	local rc=$? f
 	trap - EXIT INT TERM
-	for pid in "${DAEMONS[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in "${DAEMONS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$pid" 2>/dev/null || true
-	done
-	# sim domains are processes that outlive the daemons
-	for r in "$T"/*/sim; do
-		[ -d "$r" ] || continue
-		"$BIN/simhv" -r "$r" list --json 2>/dev/null | jq -r '.[].id' 2>/dev/null |
-		    while read -r id; do "$BIN/simhv" -r "$r" destroy "$id" >/dev/null 2>&1 || true; done
-	done
+	stop_daemons "${DAEMONS[@]}"
+	destroy_sim_domains
 	if [ "$rc" -ne 0 ]; then
 		for f in "$T"/*.log; do
 			[ -f "$f" ] || continue
@@ -131,17 +123,8 @@ ssl_port_of() { case $1 in a) echo $((PORT_BASE + 2)) ;; b) echo $((PORT_BASE + 
 
 start_xmigd() {
 	local h=$1 pid
-	mkdir -p "$T/$h/sim" "$T/$h/state"
 	{
-		echo "relocation-server = yes"
-		echo "relocation-port = $(port_of "$h")"
-		echo "relocation-address = 127.0.0.1"
-		echo "control-socket = $T/$h.sock"
-		echo "state-dir = $T/$h/state"
-		echo "backend = sim"
-		echo "sim-root = $T/$h/sim"
-		echo "host-name = host-$h"
-		echo "log-level = verbose"
+		sim_host_conf "$h" "$(port_of "$h")" 127.0.0.1
 		if [ "$HAVE_TLS" = 1 ]; then
 			echo "relocation-ssl-server = yes"
 			echo "relocation-ssl-port = $(ssl_port_of "$h")"
@@ -160,8 +143,6 @@ start_xmigd() {
 	done
 	die "xmigd $h did not come up within 5 s"
 }
-
-simhv_on() { local h=$1; shift; "$BIN/simhv" -r "$T/$h/sim" "$@"; }
 
 # ---------------------------------------------------------------- baselines
 

@@ -386,36 +386,6 @@ test_write_pages_puts_each_page_at_its_pfn_and_prefault_keeps_content(void **sta
 	simdom_close(d);
 }
 
-static void
-test_read_pages_reads_a_run_from_its_pfn_and_refuses_one_past_the_end(void **state)
-{
-	struct fixture *f = *state;
-	struct simdom_params p = params("rd", 1 << 20, 1, 0, 0, SIM_FILL_ZERO);
-	static const uint8_t zero[SIM_PAGE_SIZE];
-	static uint8_t data[3][SIM_PAGE_SIZE], got[4][SIM_PAGE_SIZE];
-	const uint64_t pfns[3] = { 20, 21, 22 };
-	struct simdom *d;
-	int fd, i;
-
-	assert_int_equal(simdom_create(f->root[0], &p, &d), 0);
-	assert_true((fd = simdom_mem_open(d)) >= 0);
-	for (i = 0; i < 3; i++)
-		memset(data[i], 0x51 + i, SIM_PAGE_SIZE);
-	assert_int_equal(simdom_write_pages(d, fd, pfns, 3, data[0]), 0);
-	/* 19 (never written: reads as zero) .. 22 */
-	memset(got, 0xff, sizeof(got));
-	assert_int_equal(simdom_read_pages(d, fd, 19, 4, got[0]), 0);
-	assert_memory_equal(got[0], zero, SIM_PAGE_SIZE);
-	for (i = 0; i < 3; i++)
-		assert_memory_equal(got[1 + i], data[i], SIM_PAGE_SIZE);
-	/* the last page is fine, one more is not */
-	assert_int_equal(simdom_read_pages(d, fd, d->nr_pages - 1, 1, got[0]), 0);
-	assert_int_equal(simdom_read_pages(d, fd, d->nr_pages - 1, 2, got[0]), XMIG_ERR_INVALID);
-	assert_int_equal(simdom_read_pages(d, fd, d->nr_pages, 1, got[0]), XMIG_ERR_INVALID);
-	close(fd);
-	simdom_close(d);
-}
-
 /* ---- with a domain process ---- */
 
 static void
@@ -781,7 +751,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_verify_catches_stale_pages_corruption_and_lost_table_updates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_random_leaves_no_zero_data_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_pages_puts_each_page_at_its_pfn_and_prefault_keeps_content, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_pages_reads_a_run_from_its_pfn_and_refuses_one_past_the_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_running_domain_dirties_at_its_rate_and_verifies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_stops_all_vcpus_quickly_and_unpause_resumes_them, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logdirty_marks_exactly_the_written_pages_and_their_table_pages, setup, teardown),

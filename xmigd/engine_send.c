@@ -102,22 +102,18 @@ send_should_compress(struct send_ctx *s, uint64_t raw)
 	return false;
 }
 
-/* Gather the batch's normal pages (s->iov[2..iovcnt)) and compress them;
- * returns the compressed length, or 0 when it does not pay (then they go
- * as PAGES). */
+/* Gather the batch's normal pages and compress them; returns the
+ * compressed length, or 0 when it does not pay (then they go as PAGES). */
 static long
-send_compress(struct send_ctx *s, unsigned normal, unsigned iovcnt)
+send_compress(struct send_ctx *s, unsigned normal)
 {
 	uint64_t raw = (uint64_t)normal * s->page_size, t0;
 	unsigned i;
-	size_t at = 0;
 	long z;
 	double speed, ratio;
 
-	for (i = 2; i < iovcnt; i++) {
-		memcpy(s->stage + at, s->iov[i].iov_base, s->iov[i].iov_len);
-		at += s->iov[i].iov_len;
-	}
+	for (i = 0; i < normal; i++)
+		memcpy(s->stage + (size_t)i * s->page_size, s->iov[2 + i].iov_base, s->page_size);
 	t0 = now_us();
 	z = compressor_run(s->comp, s->stage, raw, s->zbuf, raw - 1);
 	speed = (double)raw * 1e6 / (double)(now_us() - t0 + 1);
@@ -127,12 +123,9 @@ send_compress(struct send_ctx *s, unsigned normal, unsigned iovcnt)
 	return z;
 }
 
-/* One PAGES (or ZPAGES) frame of n pages, read from base + pfn * page size
- * or, when data is not NULL, back to back from data.  Normal pages that lie
- * next to each other in memory go as one iovec. */
 static int
 send_frame_pages(struct send_ctx *s, unsigned round, const uint64_t *pfns, unsigned n,
-    const uint8_t *base, const uint8_t *data)
+    const uint8_t *base)
 {
 	unsigned i, normal = 0, iovcnt = 2;
 	uint32_t len, hlen = FRAME_HDR_LEN + PAGES_HEAD_LEN;
@@ -141,31 +134,25 @@ send_frame_pages(struct send_ctx *s, unsigned round, const uint64_t *pfns, unsig
 	int r;
 
 	for (i = 0; i < n; i++) {
-		const uint8_t *p = data != NULL ? data + (size_t)i * s->page_size
-		    : base + pfns[i] * s->page_size;
+		const uint8_t *p = base + pfns[i] * s->page_size;
 
 		/* Each page is new to the cache: start loading a few ahead, the
 		 * hardware prefetcher does not cross a page boundary. */
-		if (data == NULL && i + SEND_PREFETCH < n)
+		if (i + SEND_PREFETCH < n)
 			__builtin_prefetch(base + pfns[i + SEND_PREFETCH] * s->page_size);
 		if (page_is_zero(p, s->page_size)) {
 			be64_put((uint8_t *)&s->entries[i], page_entry(pfns[i], PAGE_ZERO));
 		} else {
 			be64_put((uint8_t *)&s->entries[i], page_entry(pfns[i], PAGE_NORMAL));
-			if (iovcnt > 2 && (const uint8_t *)s->iov[iovcnt - 1].iov_base +
-			    s->iov[iovcnt - 1].iov_len == p) {
-				s->iov[iovcnt - 1].iov_len += s->page_size;
-			} else {
-				s->iov[iovcnt].iov_base = (void *)p;
-				s->iov[iovcnt].iov_len = s->page_size;
-				iovcnt++;
-			}
+			s->iov[iovcnt].iov_base = (void *)p;
+			s->iov[iovcnt].iov_len = s->page_size;
+			iovcnt++;
 			normal++;
 		}
 	}
 	s->batches++;
 	if (send_should_compress(s, (uint64_t)normal * s->page_size) &&
-	    (z = send_compress(s, normal, iovcnt)) < 0)
+	    (z = send_compress(s, normal)) < 0)
 		return (int)z;
 	if (z > 0) {
 		len = ZPAGES_HEAD_LEN + 8 * n + (uint32_t)z;
@@ -209,37 +196,22 @@ send_frame_pages(struct send_ctx *s, unsigned round, const uint64_t *pfns, unsig
 }
 
 static int
-send_pages(struct send_ctx *s, unsigned round, const uint64_t *pfns, unsigned n,
-    const uint8_t *base, const uint8_t *data)
+io_pages(struct hv_save_io *io, unsigned round, const uint64_t *pfns, unsigned n,
+    const uint8_t *base)
 {
+	struct send_ctx *s = (struct send_ctx *)io;
 	int r;
 
 	while (n > 0) {
 		unsigned k = n < PROTO_PAGES_MAX ? n : PROTO_PAGES_MAX;
 
-		if ((r = send_frame_pages(s, round, pfns, k, base, data)) != 0)
+		if ((r = send_frame_pages(s, round, pfns, k, base)) != 0)
 			return r;
 		pfns += k;
-		if (data != NULL)
-			data += (size_t)k * s->page_size;
 		n -= k;
 	}
 	/* Pre-copy only: after the suspend the round number is the last one. */
 	return s->j->t_pause_us == 0 ? fault_round("send", round) : 0;
-}
-
-static int
-io_pages(struct hv_save_io *io, unsigned round, const uint64_t *pfns, unsigned n,
-    const uint8_t *base)
-{
-	return send_pages((struct send_ctx *)io, round, pfns, n, base, NULL);
-}
-
-static int
-io_pages_data(struct hv_save_io *io, unsigned round, const uint64_t *pfns, unsigned n,
-    const uint8_t *data)
-{
-	return send_pages((struct send_ctx *)io, round, pfns, n, NULL, data);
 }
 
 static int
@@ -810,7 +782,6 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 		s->req.bandwidth_mbit = d->conf.bandwidth_mbit;
 	policy_state_init(&s->pst, &s->pcfg);
 	s->io.pages = io_pages;
-	s->io.pages_data = io_pages_data;
 	s->io.round_end = io_round_end;
 	s->io.suspended = io_suspended;
 	s->io.context = io_context;

@@ -9,8 +9,8 @@
  * it: the backend runs the pre-copy loop and asks the engine's policy
  * callback, shaped like libxenguest's precopy_policy, what to do after
  * every round.  It hands what it produces to the engine through
- * struct hv_save_io (pages from a mapping or a buffer, vCPU context, or
- * opaque stream bytes); the engine frames them.  Restoring is the mirror image: the
+ * struct hv_save_io (pages from a mapping, vCPU context, or opaque stream
+ * bytes); the engine frames them.  Restoring is the mirror image: the
  * backend pulls records through struct hv_restore_io and says where each
  * page goes, so page data is read from the socket straight into guest RAM
  * (or, with page_write, through a small buffer that stays in the cache).
@@ -64,10 +64,6 @@ struct hv_save_io {
 	/* n pages whose pfns are listed, read from base + pfn * page size. */
 	int (*pages)(struct hv_save_io *io, unsigned round, const uint64_t *pfns, unsigned n,
 	    const uint8_t *base);
-	/* The same, the n pages' data back to back at data (a backend that
-	 * reads guest memory into a buffer of its own). */
-	int (*pages_data)(struct hv_save_io *io, unsigned round, const uint64_t *pfns,
-	    unsigned n, const uint8_t *data);
 	/* End of a pre-copy round: pages sent in it, pages dirty at its end. */
 	int (*round_end)(struct hv_save_io *io, unsigned round, uint64_t sent, uint64_t dirty);
 	/* The domain has just been paused or suspended: downtime starts. */

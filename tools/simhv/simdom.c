@@ -1502,28 +1502,6 @@ simdom_write_pages(const struct simdom *d, int fd, const uint64_t *pfns, unsigne
 	return 0;
 }
 
-int
-simdom_read_pages(const struct simdom *d, int fd, uint64_t pfn, unsigned count, uint8_t *buf)
-{
-	size_t len = (size_t)count * SIM_PAGE_SIZE;
-	off_t off = (off_t)(pfn * SIM_PAGE_SIZE);
-
-	if (pfn > d->nr_pages || count > d->nr_pages - pfn)
-		return XMIG_ERR_INVALID;
-	while (len > 0) {
-		ssize_t n = pread(fd, buf, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)	/* 0: the file is shorter than the domain */
-			return XMIG_ERR_SYSTEM;
-		buf += n;
-		off += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Walk the data pages; holes in the file read as zero without touching
  * (and allocating) them, which keeps verify of a sparse domain cheap. */
 static int

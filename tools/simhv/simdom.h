@@ -148,11 +148,6 @@ int simdom_mem_open(const struct simdom *d);
  * or XMIG_ERR_SYSTEM. */
 int simdom_write_pages(const struct simdom *d, int fd, const uint64_t *pfns, unsigned n,
     const uint8_t *data);
-/* Read count pages from pfn on of the memory file fd into buf (the mirror
- * of simdom_write_pages, for the same reason: no page table entries).  0,
- * XMIG_ERR_INVALID (out of range) or XMIG_ERR_SYSTEM. */
-int simdom_read_pages(const struct simdom *d, int fd, uint64_t pfn, unsigned count,
-    uint8_t *buf);
 /* Auto-converge: slow the workload to (100 - pct)% of its dirty rate. */
 int simdom_throttle(struct simdom *d, unsigned pct);
 

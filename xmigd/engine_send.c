@@ -37,6 +37,7 @@ struct send_ctx {
 	uint64_t nr_pages;
 	/* per-round measurements */
 	uint64_t round_t0_us, round_tx0;
+	uint64_t policy_t_us;	/* the last policy decision (or the stream's start) */
 	uint64_t round_pages0;	/* j->pages_sent when the round began */
 	double bandwidth;	/* bytes/s, smoothed */
 	/* one PAGES frame */
@@ -354,11 +355,19 @@ send_policy(struct hv_precopy_stats st, void *opaque)
 	enum policy_why why;
 	enum policy_decision dec;
 	struct hv *hv = s->d->hv;
+	uint64_t now = now_us();
+	unsigned extra = s->pst.extra_rounds;
 
+	/* (libxenguest asks once before round 0 as well: that resets the clock) */
+	in.round_ms = (now - s->policy_t_us) / 1000;
+	s->policy_t_us = now;
 	job_lock();
 	in.bandwidth = s->bandwidth;
 	job_unlock();
 	dec = policy_decide(&s->pcfg, &s->pst, &in, &why);
+	if (s->pst.extra_rounds != extra)
+		jlog(LOG_LVL_VERBOSE, s->j->id, "converged with %ld pages dirty, one more round "
+		    "pays (%u of at most 2)", st.dirty_count, s->pst.extra_rounds);
 
 	if (dec == POLICY_CONTINUE && s->pst.throttle_pct != s->throttle_applied) {
 		int r = hv->ops->throttle(hv, s->dom.id, s->pst.throttle_pct);
@@ -553,6 +562,7 @@ send_job(struct send_ctx *s)
 	if (s->req.bandwidth_mbit)
 		xconn_set_rate(&s->c, (uint64_t)s->req.bandwidth_mbit * 1000000 / 8);
 	s->round_t0_us = now_us();
+	s->policy_t_us = s->round_t0_us;
 	s->round_tx0 = s->c.tx_bytes;
 	so.live = s->req.live;
 	so.policy = send_policy;

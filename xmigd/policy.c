@@ -14,6 +14,10 @@
  * until the vCPUs stop, the vCPU context, the commit.  Stop when the pages
  * fit in all but 2 % of the target (6 ms of 300), so that the target holds. */
 #define POLICY_MARGIN_DIV 50
+/* One more round after convergence (policy.h): not for a downtime already
+ * this short, and not more often than this. */
+#define POLICY_EXTRA_MIN_MS 10
+#define POLICY_EXTRA_MAX 2
 
 void
 policy_cfg_default(struct policy_cfg *cfg)
@@ -39,6 +43,7 @@ policy_state_init(struct policy_state *st, const struct policy_cfg *cfg)
 	st->no_progress = 0;
 	st->target_ms = cfg->downtime_ms;
 	st->throttle_pct = 0;
+	st->extra_rounds = 0;
 }
 
 /* A round made progress when it shrank the dirty set by at least 10 %. */
@@ -64,22 +69,47 @@ policy_track_progress(const struct policy_cfg *cfg, struct policy_state *st,
 	st->prev_dirty = in->dirty_pages;
 }
 
+/* Would one more round, expect_ms long, at least halve the dirty set?  The
+ * rate is the dirty pages over the last round's time: distinct pages, so
+ * a guest rewriting a small set fast looks slower than it is, and the
+ * prediction errs towards the extra round; the round after it then
+ * measures over a short round and stops. */
+static bool
+policy_extra_round_pays(const struct policy_cfg *cfg, const struct policy_state *st,
+    const struct policy_input *in, uint64_t expect_ms)
+{
+	double rate;
+
+	if (in->round_ms == 0 || in->dirty_pages <= 0 || expect_ms < POLICY_EXTRA_MIN_MS ||
+	    st->extra_rounds >= POLICY_EXTRA_MAX || in->iteration >= cfg->max_rounds ||
+	    (double)(in->total_pages + (uint64_t)in->dirty_pages) >=
+	    cfg->max_factor * (double)in->mem_pages)
+		return false;
+	rate = (double)in->dirty_pages / (double)in->round_ms;	/* pages per ms */
+	return 2.0 * rate * (double)expect_ms <= (double)in->dirty_pages;
+}
+
 enum policy_decision
 policy_decide(const struct policy_cfg *cfg, struct policy_state *st,
     const struct policy_input *in, enum policy_why *why)
 {
 	enum policy_why w = WHY_NONE;
 	enum policy_decision d = POLICY_CONTINUE;
+	uint64_t expect;
 
 	policy_track_progress(cfg, st, in);
 	if (in->cancelled) {
 		w = WHY_CANCELLED;
 		d = POLICY_ABORT;
-	} else if (in->dirty_pages >= 0 &&
-	    policy_expected_downtime_ms((uint64_t)in->dirty_pages, in->page_size,
-	    in->bandwidth) <= st->target_ms - st->target_ms / POLICY_MARGIN_DIV) {
-		w = WHY_CONVERGED;
-		d = POLICY_STOP;
+	} else if (in->dirty_pages >= 0 && (expect = policy_expected_downtime_ms(
+	    (uint64_t)in->dirty_pages, in->page_size, in->bandwidth)) <=
+	    st->target_ms - st->target_ms / POLICY_MARGIN_DIV) {
+		if (policy_extra_round_pays(cfg, st, in, expect)) {
+			st->extra_rounds++;
+		} else {
+			w = WHY_CONVERGED;
+			d = POLICY_STOP;
+		}
 	} else if (in->iteration >= cfg->max_rounds) {
 		w = WHY_MAX_ROUNDS;
 		d = POLICY_STOP;

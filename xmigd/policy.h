@@ -13,6 +13,13 @@
  * of the configured target per such round, up to 4x), so a workload that
  * cannot converge ends with a bounded downtime instead of running to the
  * round cap.
+ *
+ * Converged is not always the best place to stop: when the pages dirty now
+ * take D ms to send and the guest, at the rate it dirtied pages in the
+ * last round, would dirty fewer than half as many in those D ms, one more
+ * round costs D ms of migration time and at least halves the downtime.
+ * The policy takes such a round when D is worth it (10 ms or more), at
+ * most twice, within the round and byte caps.
  */
 #ifndef XMIG_POLICY_H
 #define XMIG_POLICY_H
@@ -33,6 +40,7 @@ struct policy_state {
 	unsigned no_progress;		/* rounds that did not shrink the dirty set */
 	unsigned target_ms;		/* current target (raised on schedule) */
 	unsigned throttle_pct;		/* current guest throttle (auto-converge) */
+	unsigned extra_rounds;		/* rounds run past convergence because they paid */
 };
 
 struct policy_input {
@@ -42,6 +50,7 @@ struct policy_input {
 	uint64_t mem_pages;	/* domain size */
 	uint32_t page_size;
 	double bandwidth;	/* bytes/s, smoothed; 0 = not measured yet */
+	uint64_t round_ms;	/* how long the round that just ended took; 0 unknown */
 	bool cancelled;
 };
 

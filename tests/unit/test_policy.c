@@ -190,6 +190,69 @@ test_a_shrinking_dirty_set_counts_as_progress(void **st_)
 	assert_int_equal(st.throttle_pct, 0);
 }
 
+/* Converged with 27000 pages (108 MB, 108 ms at 1 GB/s) after a 350 ms
+ * round: the guest dirties ~77 pages/ms, ~8300 in the 108 ms a round would
+ * take, less than half: one more round. */
+static void
+test_takes_one_more_round_when_it_at_least_halves_the_downtime(void **st)
+{
+	struct policy_input in = input(1, 262144, 27000, 1e9);
+	struct policy_state s;
+	enum policy_why why;
+
+	(void)st;
+	in.round_ms = 350;
+	policy_state_init(&s, &cfg);
+	assert_int_equal(policy_decide(&cfg, &s, &in, &why), POLICY_CONTINUE);
+	assert_int_equal(why, WHY_NONE);
+	assert_int_equal(s.extra_rounds, 1);
+	/* The next round took 108 ms and left 2400 dirty (9.8 ms): below the
+	 * 10 ms floor, stop. */
+	in = input(2, 289144, 2400, 1e9);
+	in.round_ms = 108;
+	assert_int_equal(policy_decide(&cfg, &s, &in, &why), POLICY_STOP);
+	assert_int_equal(why, WHY_CONVERGED);
+}
+
+/* The same pages dirtied within a 30 ms round: a round of 108 ms would see
+ * them all dirty again.  And without a round time, or under 10 ms of
+ * downtime, it stops as before. */
+static void
+test_stops_at_convergence_when_one_more_round_would_not_halve_it(void **st)
+{
+	struct policy_input fast = input(1, 262144, 27000, 1e9);
+	struct policy_input unknown = input(1, 262144, 27000, 1e9);
+	struct policy_input small = input(1, 262144, 2000, 1e9);	/* 8 ms */
+
+	(void)st;
+	fast.round_ms = 30;
+	small.round_ms = 350;
+	assert_int_equal(decide(&cfg, &fast, NULL), POLICY_STOP);
+	assert_int_equal(decide(&cfg, &unknown, NULL), POLICY_STOP);
+	assert_int_equal(decide(&cfg, &small, NULL), POLICY_STOP);
+}
+
+/* At most two extra rounds, and never past the round or byte caps. */
+static void
+test_extra_rounds_are_capped_by_count_rounds_and_bytes(void **st)
+{
+	struct policy_cfg two = cfg;
+	struct policy_input in = input(1, 262144, 27000, 1e9);
+	struct policy_state s;
+	int i;
+
+	(void)st;
+	in.round_ms = 1000;
+	policy_state_init(&s, &cfg);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(policy_decide(&cfg, &s, &in, NULL), POLICY_CONTINUE);
+	assert_int_equal(policy_decide(&cfg, &s, &in, NULL), POLICY_STOP);
+	two.max_rounds = 1;
+	assert_int_equal(decide(&two, &in, NULL), POLICY_STOP);
+	in.total_pages = 3 * 262144 - 1000;	/* the extra round would pass 3 x RAM */
+	assert_int_equal(decide(&cfg, &in, NULL), POLICY_STOP);
+}
+
 int
 main(void)
 {
@@ -206,6 +269,9 @@ main(void)
 		cmocka_unit_test(test_the_raised_target_never_exceeds_four_times_the_configured_one),
 		cmocka_unit_test(test_auto_converge_throttles_instead_of_raising_the_target),
 		cmocka_unit_test(test_a_shrinking_dirty_set_counts_as_progress),
+		cmocka_unit_test(test_takes_one_more_round_when_it_at_least_halves_the_downtime),
+		cmocka_unit_test(test_stops_at_convergence_when_one_more_round_would_not_halve_it),
+		cmocka_unit_test(test_extra_rounds_are_capped_by_count_rounds_and_bytes),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

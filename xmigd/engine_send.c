@@ -38,6 +38,7 @@ struct send_ctx {
 	/* per-round measurements */
 	uint64_t round_t0_us, round_tx0;
 	uint64_t policy_t_us;	/* the last policy decision (or the stream's start) */
+	uint64_t bw_t0_us, bw_bytes0;	/* the last bandwidth sample (job lock) */
 	uint64_t round_pages0;	/* j->pages_sent when the round began */
 	double bandwidth;	/* bytes/s, smoothed */
 	/* one PAGES frame */
@@ -215,6 +216,26 @@ io_pages(struct hv_save_io *io, unsigned round, const uint64_t *pfns, unsigned n
 	return s->j->t_pause_us == 0 ? fault_round("send", round) : 0;
 }
 
+/* The link's speed, smoothed, from what the job has sent since the last
+ * sample; taken at a round's end and when the policy is asked, whichever
+ * comes first: on Xen the policy runs in libxenguest's thread before the
+ * pump has posted the round's end, and must not decide on the guess of
+ * an unmeasured link.  Only samples big enough to time say anything about
+ * the link.  Caller holds the job lock. */
+static void
+send_sample_bandwidth_locked(struct send_ctx *s, uint64_t now)
+{
+	uint64_t bytes = s->j->bytes_sent - s->bw_bytes0, dt = now - s->bw_t0_us;
+	double bw;
+
+	if (bytes < (1u << 20) || dt < 2000)
+		return;
+	bw = (double)bytes * 1e6 / (double)dt;
+	s->bandwidth = s->bandwidth > 0 ? 0.5 * s->bandwidth + 0.5 * bw : bw;
+	s->bw_bytes0 = s->j->bytes_sent;
+	s->bw_t0_us = now;
+}
+
 static int
 io_round_end(struct hv_save_io *io, unsigned round, uint64_t sent, uint64_t dirty)
 {
@@ -225,13 +246,8 @@ io_round_end(struct hv_save_io *io, unsigned round, uint64_t sent, uint64_t dirt
 	int n;
 
 	job_lock();
-	/* Only rounds big enough to time say anything about the link.  Under
-	 * the job lock: on Xen the policy reads it from libxenguest's thread. */
-	if (bytes >= (1u << 20) && dt >= 2000) {
-		double bw = (double)bytes * 1e6 / (double)dt;
-
-		s->bandwidth = s->bandwidth > 0 ? 0.5 * s->bandwidth + 0.5 * bw : bw;
-	}
+	s->j->bytes_sent = s->c.tx_bytes;
+	send_sample_bandwidth_locked(s, now);
 	/* A backend that streams raw (Xen: libxenguest sends the pages) never
 	 * passed through the page counters: count the round's pages here. */
 	if (s->j->pages_sent == s->round_pages0)
@@ -362,6 +378,7 @@ send_policy(struct hv_precopy_stats st, void *opaque)
 	in.round_ms = (now - s->policy_t_us) / 1000;
 	s->policy_t_us = now;
 	job_lock();
+	send_sample_bandwidth_locked(s, now);
 	in.bandwidth = s->bandwidth;
 	job_unlock();
 	dec = policy_decide(&s->pcfg, &s->pst, &in, &why);
@@ -563,6 +580,10 @@ send_job(struct send_ctx *s)
 		xconn_set_rate(&s->c, (uint64_t)s->req.bandwidth_mbit * 1000000 / 8);
 	s->round_t0_us = now_us();
 	s->policy_t_us = s->round_t0_us;
+	job_lock();
+	s->bw_t0_us = s->round_t0_us;
+	s->bw_bytes0 = j->bytes_sent;
+	job_unlock();
 	s->round_tx0 = s->c.tx_bytes;
 	so.live = s->req.live;
 	so.policy = send_policy;

@@ -272,9 +272,6 @@ io_round_end(struct hv_save_io *io, unsigned round, uint64_t sent, uint64_t dirt
 	    (double)s->j->throughput / (1 << 20));
 	s->round_t0_us = now;
 	s->round_tx0 = s->c.tx_bytes;
-	job_lock();
-	s->j->bytes_sent = s->c.tx_bytes;
-	job_unlock();
 	if ((n = msg_round_end_encode(&m, buf, sizeof(buf))) < 0)
 		return n;
 	return xconn_send_frame(&s->c, MSG_ROUND_END, buf, (uint32_t)n);
@@ -384,7 +381,7 @@ send_policy(struct hv_precopy_stats st, void *opaque)
 	dec = policy_decide(&s->pcfg, &s->pst, &in, &why);
 	if (s->pst.extra_rounds != extra)
 		jlog(LOG_LVL_VERBOSE, s->j->id, "converged with %ld pages dirty, one more round "
-		    "pays (%u of at most 2)", st.dirty_count, s->pst.extra_rounds);
+		    "pays (%u of at most %u)", st.dirty_count, s->pst.extra_rounds, POLICY_EXTRA_MAX);
 
 	if (dec == POLICY_CONTINUE && s->pst.throttle_pct != s->throttle_applied) {
 		int r = hv->ops->throttle(hv, s->dom.id, s->pst.throttle_pct);

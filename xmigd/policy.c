@@ -14,10 +14,6 @@
  * until the vCPUs stop, the vCPU context, the commit.  Stop when the pages
  * fit in all but 2 % of the target (6 ms of 300), so that the target holds. */
 #define POLICY_MARGIN_DIV 50
-/* One more round after convergence (policy.h): not for a downtime already
- * this short, and not more often than this. */
-#define POLICY_EXTRA_MIN_MS 10
-#define POLICY_EXTRA_MAX 2
 
 void
 policy_cfg_default(struct policy_cfg *cfg)

@@ -54,6 +54,11 @@ struct policy_input {
 	bool cancelled;
 };
 
+/* One more round after convergence (above): not for a downtime already
+ * this short, and not more often than this. */
+#define POLICY_EXTRA_MIN_MS 10
+#define POLICY_EXTRA_MAX 2
+
 enum policy_decision { POLICY_ABORT = -1, POLICY_CONTINUE = 0, POLICY_STOP = 1 };
 
 enum policy_why { WHY_NONE, WHY_CONVERGED, WHY_MAX_ROUNDS, WHY_MAX_BYTES, WHY_CANCELLED };

@@ -178,7 +178,6 @@ start_xmigd b
 # pages the sender pays for page table entries of guest memory (or a copy
 # to avoid them) on every page; see docs/performance.md.
 HAVE_HUGE=0
-MOUNTS=()
 if [ "${BENCH_NO_HUGE:-0}" != 1 ] && [ "$(id -u)" = 0 ] &&
     [ -e /sys/kernel/mm/transparent_hugepage/enabled ]; then
 	HAVE_HUGE=1
@@ -291,7 +290,7 @@ run_one() {
 	[ "$rate" != - ] && sleep 0.3
 	"$BIN/xmig" -S "$T/$src.sock" "${margs[@]}" >"$T/run.json" 2>"$T/run.err" || rc=$?
 	# (2 MiB rows: how much of the two copies did get 2 MiB pages)
-	huge_mib=$(awk '/^ShmemHugePages:/ { print int($2 / 1024) }' /proc/meminfo)
+	huge_mib=$(($(shmem_huge_kb) / 1024))
 	if ! jq -e .id "$T/run.json" >/dev/null 2>&1; then
 		note "$name: xmig exited $rc without a result: $(head -c 300 "$T/run.err")"
 		echo '{}' >"$T/run.json"

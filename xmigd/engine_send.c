@@ -398,6 +398,7 @@ send_policy(struct hv_precopy_stats st, void *opaque)
 	job_lock();
 	s->j->throttle_pct = s->throttle_applied;
 	s->j->target_ms = s->pst.target_ms;
+	s->j->extra_rounds = s->pst.extra_rounds;
 	job_unlock();
 
 	if (dec == POLICY_STOP) {

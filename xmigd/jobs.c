@@ -308,6 +308,7 @@ job_to_json_locked(const struct job *j)
 	json_object_set_new(o, "total_bytes", json_integer((json_int_t)j->memory_bytes));
 	json_object_set_new(o, "throttle_pct", json_integer(j->throttle_pct));
 	json_object_set_new(o, "downtime_target_ms", json_integer(j->target_ms));
+	json_object_set_new(o, "extra_rounds", json_integer(j->extra_rounds));
 	json_object_set_new(o, "compressed_bytes", json_integer((json_int_t)j->compressed_bytes));
 	json_object_set_new(o, "compressed_wire_bytes",
 	    json_integer((json_int_t)j->compressed_wire));

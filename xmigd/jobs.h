@@ -53,6 +53,7 @@ struct job {
 	char stop_reason[32];
 	unsigned throttle_pct;	/* auto-converge throttle in force */
 	unsigned target_ms;	/* downtime target now (raised on schedule) */
+	unsigned extra_rounds;	/* rounds the policy took after convergence */
 	uint64_t compressed_bytes; /* page bytes before compression, of pages sent compressed */
 	uint64_t compressed_wire; /* what they took on the wire */
 	/* outgoing: the memory stream's phases and what went after suspension */

@@ -41,7 +41,8 @@ _Static_assert(sizeof(((struct msg_hello *)0)->hv_version) == 32,
     "HELLO_LEN_MAX assumes hv_version[32]");
 _Static_assert(PAGES_LEN_MAX < FRAME_MAX && PREPARE_LEN_MAX < FRAME_MAX &&
     HOST_INFO_REPLY_LEN_MAX < FRAME_MAX &&
-    PROTO_CONTEXT_MAX < FRAME_MAX && PROTO_RAW_MAX < FRAME_MAX, "FRAME_MAX is above all");
+    PROTO_CONTEXT_MAX < FRAME_MAX && ZRAW_HEAD_LEN + PROTO_RAW_MAX < FRAME_MAX,
+    "FRAME_MAX is above all");
 _Static_assert(PROTO_REASON_MAX < 65536 && PROTO_HOST_MAX < 65536 && PROTO_NAME_MAX < 65536,
     "strings have a u16 length");
 
@@ -79,6 +80,7 @@ proto_max_len(uint8_t type)
 	case MSG_ZPAGES: return PAGES_LEN_MAX;
 	case MSG_HOST_INFO: return 0;
 	case MSG_HOST_INFO_REPLY: return HOST_INFO_REPLY_LEN_MAX;
+	case MSG_ZRAW: return ZRAW_HEAD_LEN + PROTO_RAW_MAX;
 	default: return 0;
 	}
 }
@@ -117,7 +119,7 @@ proto_type_str(uint8_t type)
 		[MSG_CONTEXT] = "CONTEXT", [MSG_RAW] = "RAW",
 		[MSG_STREAM_END] = "STREAM_END", [MSG_BUILT] = "BUILT", [MSG_GO] = "GO",
 		[MSG_DONE] = "DONE", [MSG_ABORT] = "ABORT", [MSG_QUERY] = "QUERY",
-		[MSG_QUERY_REPLY] = "QUERY_REPLY", [MSG_ZPAGES] = "ZPAGES",
+		[MSG_QUERY_REPLY] = "QUERY_REPLY", [MSG_ZPAGES] = "ZPAGES", [MSG_ZRAW] = "ZRAW",
 		[MSG_HOST_INFO] = "HOST_INFO", [MSG_HOST_INFO_REPLY] = "HOST_INFO_REPLY",
 	};
 
@@ -643,6 +645,35 @@ pages_entries_check(const uint64_t *entries, uint32_t count, uint32_t frame_len,
 	if (frame_len > want)
 		return XMIG_ERR_TRAILING;
 	*n_normal = normal;
+	return 0;
+}
+
+void
+zraw_head_encode(uint8_t head[ZRAW_HEAD_LEN], uint8_t algo, uint32_t raw_len)
+{
+	head[0] = algo;
+	head[1] = head[2] = head[3] = 0;
+	be32_put(head + 4, raw_len);
+}
+
+int
+zraw_head_decode(const uint8_t head[ZRAW_HEAD_LEN], uint32_t frame_len, uint8_t *algo,
+    uint32_t *raw_len)
+{
+	uint32_t n;
+
+	*algo = 0;
+	*raw_len = 0;
+	if (frame_len > ZRAW_HEAD_LEN + PROTO_RAW_MAX)
+		return XMIG_ERR_TOO_LONG;
+	if (frame_len <= ZRAW_HEAD_LEN)
+		return XMIG_ERR_TRUNCATED;
+	n = be32_get(head + 4);
+	if ((head[0] != ZALGO_ZSTD && head[0] != ZALGO_LZ4) || head[1] != 0 || head[2] != 0 ||
+	    head[3] != 0 || n == 0 || n > PROTO_RAW_MAX || frame_len - ZRAW_HEAD_LEN >= n)
+		return XMIG_ERR_INVALID;
+	*algo = head[0];
+	*raw_len = n;
 	return 0;
 }
 

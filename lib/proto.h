@@ -54,7 +54,8 @@ enum msg_type {
 	MSG_ZPAGES = 16,	/* S->R: a batch of pages, page data compressed */
 	MSG_HOST_INFO = 17,	/* S->R: the receiver's facts, for placement (empty) */
 	MSG_HOST_INFO_REPLY = 18, /* R->S */
-	MSG_TYPE_MAX = 18,
+	MSG_ZRAW = 19,		/* S->R: an opaque backend stream chunk, compressed */
+	MSG_TYPE_MAX = 19,
 };
 
 /* Reason codes in REFUSE and ABORT. */
@@ -178,6 +179,12 @@ struct msg_host_info_reply {
 #define ZPAGES_HEAD_LEN 16
 enum zpages_algo { ZALGO_ZSTD = 1, ZALGO_LZ4 = 2 };
 
+/* ZRAW: u8 algo (enum zpages_algo), 3 zero bytes, u32 raw_len, then the
+ * rest of the frame, which decompresses to exactly raw_len bytes of the
+ * backend's stream (1 <= raw_len <= PROTO_RAW_MAX).  Sent only when it
+ * shrinks the chunk: the compressed part is shorter than raw_len. */
+#define ZRAW_HEAD_LEN 8
+
 /* Frame header.  decode returns 0, or XMIG_ERR_BAD_MAGIC / _VERSION /
  * _BAD_TYPE (unknown and not optional) / _TOO_LONG. */
 void frame_hdr_encode(uint8_t out[FRAME_HDR_LEN], uint8_t type, uint16_t flags, uint32_t len);
@@ -222,6 +229,12 @@ int pages_entries_check(const uint64_t *entries /* host order */, uint32_t count
     uint32_t frame_len, uint64_t nr_pages, uint32_t *n_normal);
 /* ZPAGES: head checks (count, algo, padding, exact frame length); the
  * entries check validates kinds and pfns and that zlen < the raw size. */
+void zraw_head_encode(uint8_t head[ZRAW_HEAD_LEN], uint8_t algo, uint32_t raw_len);
+/* ZRAW: head checks (algo, padding, raw_len bounds, a compressed part that
+ * is not empty and shorter than raw_len).  0 or XMIG_ERR_*; on error
+ * *algo and *raw_len are 0. */
+int zraw_head_decode(const uint8_t head[ZRAW_HEAD_LEN], uint32_t frame_len, uint8_t *algo,
+    uint32_t *raw_len);
 int zpages_head_decode(const uint8_t head[ZPAGES_HEAD_LEN], uint32_t frame_len,
     uint32_t *round, uint32_t *count, uint8_t *algo, uint32_t *zlen);
 int zpages_entries_check(const uint64_t *entries, uint32_t count, uint64_t nr_pages,

@@ -36,6 +36,7 @@ struct recv_ctx {
 	uint8_t *buf;			/* CONTEXT / RAW payloads */
 	uint64_t *written;		/* pages written by this stream, 1 bit each */
 	uint8_t *stage;			/* a decompressed ZPAGES batch */
+	uint8_t *unz;			/* a decompressed ZRAW chunk */
 	bool accepted;			/* PREPARE_OK sent */
 	bool tls;			/* came to the TLS port */
 	uint64_t entries[PROTO_PAGES_MAX];
@@ -203,6 +204,35 @@ recv_zpages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 	return fault_round("recv", round);
 }
 
+/* ZRAW: a chunk of the backend's stream, compressed; handed on as RAW once
+ * it has decompressed to exactly the size its head promises. */
+static int
+recv_zraw(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
+{
+	uint8_t head[ZRAW_HEAD_LEN], algo;
+	uint32_t raw_len;
+	int r;
+
+	if (fh->len <= ZRAW_HEAD_LEN)
+		return XMIG_ERR_TRUNCATED;
+	if (s->unz == NULL && (s->unz = malloc(PROTO_RAW_MAX)) == NULL)
+		return XMIG_ERR_NOMEM;
+	/* (the compressed part is shorter than raw_len <= PROTO_RAW_MAX: it
+	 * fits s->buf) */
+	if ((r = xconn_read_exact(&s->c, head, sizeof(head))) != 0 ||
+	    (r = zraw_head_decode(head, fh->len, &algo, &raw_len)) != 0 ||
+	    (r = xconn_read_exact(&s->c, s->buf, fh->len - ZRAW_HEAD_LEN)) != 0 ||
+	    (r = decompress_exact(algo, s->buf, fh->len - ZRAW_HEAD_LEN, s->unz, raw_len)) != 0)
+		return r;
+	rec->type = HV_REC_RAW;
+	rec->data = s->unz;
+	rec->len = raw_len;
+	job_lock();
+	s->j->bytes_sent = s->c.rx_bytes;
+	job_unlock();
+	return 0;
+}
+
 static int
 io_next(struct hv_restore_io *io, struct hv_rec *rec)
 {
@@ -222,6 +252,8 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 		return recv_pages(s, &fh, rec);
 	case MSG_ZPAGES:
 		return recv_zpages(s, &fh, rec);
+	case MSG_ZRAW:
+		return recv_zraw(s, &fh, rec);
 	case MSG_ROUND_END:
 		if ((r = xconn_read_exact(&s->c, s->buf, fh.len)) != 0 ||
 		    (r = msg_round_end_decode(s->buf, fh.len, &re)) != 0)
@@ -625,6 +657,7 @@ recv_thread(void *arg)
 	xconn_close(&s->c);
 	free(s->written);
 	free(s->stage);
+	free(s->unz);
 	free(s->buf);
 	free(s);
 	atomic_fetch_sub(&open_conns, 1);

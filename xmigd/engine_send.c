@@ -104,25 +104,33 @@ send_should_compress(struct send_ctx *s, uint64_t raw)
 	return false;
 }
 
-/* Gather the batch's normal pages and compress them; returns the
- * compressed length, or 0 when it does not pay (then they go as PAGES). */
+/* Compress src[0..raw) into s->zbuf (raw <= its PROTO_PAGES_MAX pages),
+ * timing it for auto; the compressed length, or 0 when it does not shrink. */
 static long
-send_compress(struct send_ctx *s, unsigned normal)
+send_compress_run(struct send_ctx *s, const uint8_t *src, uint64_t raw)
 {
-	uint64_t raw = (uint64_t)normal * s->page_size, t0;
-	unsigned i;
+	uint64_t t0 = now_us();
 	long z;
 	double speed, ratio;
 
-	for (i = 0; i < normal; i++)
-		memcpy(s->stage + (size_t)i * s->page_size, s->iov[2 + i].iov_base, s->page_size);
-	t0 = now_us();
-	z = compressor_run(s->comp, s->stage, raw, s->zbuf, raw - 1);
+	z = compressor_run(s->comp, src, raw, s->zbuf, raw - 1);
 	speed = (double)raw * 1e6 / (double)(now_us() - t0 + 1);
 	ratio = z > 0 ? (double)z / (double)raw : 1.0;
 	s->c_speed = s->c_speed > 0 ? 0.8 * s->c_speed + 0.2 * speed : speed;
 	s->c_ratio = s->c_ratio > 0 ? 0.8 * s->c_ratio + 0.2 * ratio : ratio;
 	return z;
+}
+
+/* Gather the batch's normal pages and compress them; returns the
+ * compressed length, or 0 when it does not pay (then they go as PAGES). */
+static long
+send_compress(struct send_ctx *s, unsigned normal)
+{
+	unsigned i;
+
+	for (i = 0; i < normal; i++)
+		memcpy(s->stage + (size_t)i * s->page_size, s->iov[2 + i].iov_base, s->page_size);
+	return send_compress_run(s, s->stage, (uint64_t)normal * s->page_size);
 }
 
 static int
@@ -324,6 +332,9 @@ io_context(struct hv_save_io *io, const void *blob, size_t len)
 	return xconn_send_frame(&s->c, MSG_CONTEXT, blob, (uint32_t)len);
 }
 
+/* The backend's own stream (Xen: libxenguest's), in RAW frames, or with
+ * compression in ZRAW frames where that shrinks a chunk (zero pages among
+ * them cost a few bytes then), decided as for pages. */
 static int
 io_raw(struct hv_save_io *io, const void *buf, size_t len)
 {
@@ -333,11 +344,40 @@ io_raw(struct hv_save_io *io, const void *buf, size_t len)
 
 	while (len > 0) {
 		size_t k = len < PROTO_RAW_MAX ? len : PROTO_RAW_MAX;
+		uint64_t tx0 = s->c.tx_bytes, t0;
+		long z = 0;
 
-		if ((r = xconn_send_frame(&s->c, MSG_RAW, p, (uint32_t)k)) != 0)
+		if (s->comp != NULL) {
+			if (k > (size_t)PROTO_PAGES_MAX * PROTO_PAGE_SIZE)	/* zbuf's size */
+				k = (size_t)PROTO_PAGES_MAX * PROTO_PAGE_SIZE;
+			s->batches++;
+			if (send_should_compress(s, k) && (z = send_compress_run(s, p, k)) < 0)
+				return (int)z;
+		}
+		t0 = now_us();
+		if (z > 0) {
+			uint8_t head[FRAME_HDR_LEN + ZRAW_HEAD_LEN];
+			struct iovec iov[2] = {
+				{ .iov_base = head, .iov_len = sizeof(head) },
+				{ .iov_base = s->zbuf, .iov_len = (size_t)z },
+			};
+
+			frame_hdr_encode(head, MSG_ZRAW, 0, ZRAW_HEAD_LEN + (uint32_t)z);
+			zraw_head_encode(head + FRAME_HDR_LEN, (uint8_t)s->compress_algo, (uint32_t)k);
+			r = xconn_writev_all(&s->c, iov, 2);
+		} else {
+			r = xconn_send_frame(&s->c, MSG_RAW, p, (uint32_t)k);
+		}
+		if (r != 0)
 			return r;
+		s->wire_us += now_us() - t0;
+		s->wire_bytes += s->c.tx_bytes - tx0;
 		job_lock();
 		s->j->bytes_sent = s->c.tx_bytes;
+		if (z > 0) {
+			s->j->compressed_bytes += k;
+			s->j->compressed_wire += (uint64_t)z;
+		}
 		job_unlock();
 		p += k;
 		len -= k;

@@ -207,6 +207,32 @@ check_zpages(const uint8_t *p, size_t n, uint32_t frame_len, uint64_t nr_pages)
 	(void)decompress_exact(algo, p + zoff, zlen, out, (size_t)n_normal * PROTO_PAGE_SIZE);
 }
 
+/* ZRAW as the receiver takes it: the head, then the compressed part,
+ * which must decompress to exactly raw_len bytes. */
+static void
+check_zraw(const uint8_t *p, size_t n, uint32_t frame_len)
+{
+	static uint8_t out[PROTO_RAW_MAX];
+	uint32_t raw_len;
+	uint8_t algo;
+	int r;
+
+	if (n < ZRAW_HEAD_LEN)
+		return;
+	r = zraw_head_decode(p, frame_len, &algo, &raw_len);
+	if (r != 0) {
+		CHECK(algo == 0 && raw_len == 0);
+		return;
+	}
+	CHECK(algo == ZALGO_ZSTD || algo == ZALGO_LZ4);
+	CHECK(raw_len >= 1 && raw_len <= PROTO_RAW_MAX);
+	CHECK(frame_len > ZRAW_HEAD_LEN && frame_len - ZRAW_HEAD_LEN < raw_len);
+	if (frame_len > n)
+		return;
+	/* Hostile compressed data may fail, never overrun. */
+	(void)decompress_exact(algo, p + ZRAW_HEAD_LEN, frame_len - ZRAW_HEAD_LEN, out, raw_len);
+}
+
 /* Decode one payload p[0..n) of a frame whose header said `type` and
  * `frame_len` (n < frame_len when the input ended early). */
 static void
@@ -296,6 +322,9 @@ decode_payload(uint8_t type, const uint8_t *p, size_t n, uint32_t frame_len, uin
 		break;
 	case MSG_ZPAGES:
 		check_zpages(p, n, frame_len, *nr_pages);
+		break;
+	case MSG_ZRAW:
+		check_zraw(p, n, frame_len);
 		break;
 	default:
 		/* CONTEXT, RAW: opaque here; the header check bounded them. */

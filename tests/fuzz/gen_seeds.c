@@ -113,6 +113,8 @@ main(int argc, char **argv)
 	memset(pl, 0xc7, 64);
 	frame("context", MSG_CONTEXT, 0, pl, 64);
 	frame("raw", MSG_RAW, 0, pl, 64);
+	zraw_head_encode(pl, ZALGO_LZ4, 4096);	/* (the compressed part: junk) */
+	frame("zraw", MSG_ZRAW, 0, pl, ZRAW_HEAD_LEN + 24);
 	frame("stream_end", MSG_STREAM_END, 0, pl, 0);
 	frame("built", MSG_BUILT, 0, pl, msg_built_encode(&built, pl, sizeof(pl)));
 	frame("go", MSG_GO, 0, pl, 0);

@@ -205,6 +205,44 @@ build_samples(struct sample *s)
 
 /* ---- round trips ---- */
 
+/* ZRAW's head: what encode writes decodes; a head that lies about the
+ * algorithm, padding or size, or a compressed part that is empty or not
+ * shorter than the chunk it stands for, is refused and leaves nothing. */
+static void
+test_zraw_head_round_trip_and_refusals(void **state)
+{
+	uint8_t h[ZRAW_HEAD_LEN], bad[ZRAW_HEAD_LEN], algo = 9;
+	uint32_t raw = 9;
+
+	(void)state;
+	zraw_head_encode(h, ZALGO_LZ4, 1u << 20);
+	assert_int_equal(zraw_head_decode(h, ZRAW_HEAD_LEN + 1000, &algo, &raw), 0);
+	assert_int_equal(algo, ZALGO_LZ4);
+	assert_int_equal(raw, 1u << 20);
+	zraw_head_encode(h, ZALGO_ZSTD, PROTO_RAW_MAX);
+	assert_int_equal(zraw_head_decode(h, ZRAW_HEAD_LEN + PROTO_RAW_MAX - 1, &algo, &raw), 0);
+	/* the compressed part as long as the chunk: it did not shrink */
+	assert_int_equal(zraw_head_decode(h, ZRAW_HEAD_LEN + PROTO_RAW_MAX, &algo, &raw),
+	    XMIG_ERR_INVALID);
+	assert_true(algo == 0 && raw == 0);
+	assert_int_equal(zraw_head_decode(h, ZRAW_HEAD_LEN + PROTO_RAW_MAX + 1, &algo, &raw),
+	    XMIG_ERR_TOO_LONG);
+	assert_int_equal(zraw_head_decode(h, ZRAW_HEAD_LEN, &algo, &raw), XMIG_ERR_TRUNCATED);
+	zraw_head_encode(bad, 3, 4096);			/* no such algorithm */
+	assert_int_equal(zraw_head_decode(bad, ZRAW_HEAD_LEN + 10, &algo, &raw), XMIG_ERR_INVALID);
+	zraw_head_encode(bad, ZALGO_LZ4, 4096);
+	bad[2] = 1;					/* padding */
+	assert_int_equal(zraw_head_decode(bad, ZRAW_HEAD_LEN + 10, &algo, &raw), XMIG_ERR_INVALID);
+	zraw_head_encode(bad, ZALGO_LZ4, 0);		/* an empty chunk */
+	assert_int_equal(zraw_head_decode(bad, ZRAW_HEAD_LEN + 10, &algo, &raw), XMIG_ERR_INVALID);
+	zraw_head_encode(bad, ZALGO_LZ4, PROTO_RAW_MAX + 1);	/* a chunk too big */
+	assert_int_equal(zraw_head_decode(bad, ZRAW_HEAD_LEN + 10, &algo, &raw), XMIG_ERR_INVALID);
+	assert_true(algo == 0 && raw == 0);
+	/* the frame header allows exactly a full compressed part */
+	assert_int_equal(proto_max_len(MSG_ZRAW), ZRAW_HEAD_LEN + PROTO_RAW_MAX);
+	assert_string_equal(proto_type_str(MSG_ZRAW), "ZRAW");
+}
+
 static void
 test_hello_round_trip(void **state)
 {
@@ -1334,6 +1372,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hello_round_trip),
+		cmocka_unit_test(test_zraw_head_round_trip_and_refusals),
 		cmocka_unit_test(test_hello_largest_is_exactly_the_type_maximum),
 		cmocka_unit_test(test_prepare_round_trip),
 		cmocka_unit_test(test_prepare_largest_is_exactly_the_type_maximum),

@@ -2,7 +2,8 @@
 # The full lab: two Xen hosts in QEMU on one virtual network (a QEMU socket
 # netdev on 127.0.0.1), xmigd in each dom0 allowing only the other, and the
 # scenario of roles/hostA.sh + roles/hostB.sh:
-#   PVH guest  xmig migrate -l  A->B->A   (counter must continue)
+#   PVH guest  xmig migrate -l  A->B->A   (counter must continue; B->A with
+#                                          --compress lz4)
 #   PV guest   xmig migrate -l  refused (no shadow paging), offline A->B->A
 #   PVH guest  xl migrate       A->B      (for the time table)
 # Passes only if every step did; prints the xmig-vs-xl table.
@@ -104,6 +105,9 @@ check "PV counter continued on B" "$(yes_if continues pv-offline-AB pv-offline-A
 check "PV xmig offline B->A succeeded" "$(yes_if ok_rc pv-offline-BA)"
 check "PV counter continued on A" "$(yes_if continues pv-offline-BA pv-offline-BA-arrived)"
 check "xmig --json reports the figures" "$(yes_if test "$(jq_or pvh-live-AB .total_ms)" != -)"
+# (B->A ran with --compress lz4: the stream's chunks went compressed)
+check "--compress lz4 shrank the libxenguest stream B->A" \
+    "$(yes_if test "$(jq_or pvh-live-BA '.compressed_bytes > 0 and .compressed_wire_bytes < .compressed_bytes')" = true)"
 check "xl migrate A->B (reference) succeeded" "$(yes_if ok_rc xl-live-AB)"
 check "xl destroy works on a domain xmigd restored" "$(yes_if pass xl-destroy-restored)"
 check "a restored domain that powers off is reaped" "$(yes_if pass poweroff-reaped)"

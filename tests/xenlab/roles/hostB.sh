@@ -35,7 +35,8 @@ xl list
 xm list
 sleep 5
 before=$(last_tick pvh1)
-xmig_migrate pvh-live-BA -l pvh1 "$A"
+# back with the libxenguest stream compressed (ZRAW frames)
+xmig_migrate pvh-live-BA -l --compress lz4 pvh1 "$A"
 result "pvh-live-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(last_tick pvh1)"
 has_dom pvh1 && result "pvh-live-BA-source-gone FAIL" || result "pvh-live-BA-source-gone PASS"
 

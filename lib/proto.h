@@ -229,16 +229,16 @@ int pages_entries_check(const uint64_t *entries /* host order */, uint32_t count
     uint32_t frame_len, uint64_t nr_pages, uint32_t *n_normal);
 /* ZPAGES: head checks (count, algo, padding, exact frame length); the
  * entries check validates kinds and pfns and that zlen < the raw size. */
+int zpages_head_decode(const uint8_t head[ZPAGES_HEAD_LEN], uint32_t frame_len,
+    uint32_t *round, uint32_t *count, uint8_t *algo, uint32_t *zlen);
+int zpages_entries_check(const uint64_t *entries, uint32_t count, uint64_t nr_pages,
+    uint32_t zlen, uint32_t *n_normal);
 void zraw_head_encode(uint8_t head[ZRAW_HEAD_LEN], uint8_t algo, uint32_t raw_len);
 /* ZRAW: head checks (algo, padding, raw_len bounds, a compressed part that
  * is not empty and shorter than raw_len).  0 or XMIG_ERR_*; on error
  * *algo and *raw_len are 0. */
 int zraw_head_decode(const uint8_t head[ZRAW_HEAD_LEN], uint32_t frame_len, uint8_t *algo,
     uint32_t *raw_len);
-int zpages_head_decode(const uint8_t head[ZPAGES_HEAD_LEN], uint32_t frame_len,
-    uint32_t *round, uint32_t *count, uint8_t *algo, uint32_t *zlen);
-int zpages_entries_check(const uint64_t *entries, uint32_t count, uint64_t nr_pages,
-    uint32_t zlen, uint32_t *n_normal);
 static inline uint64_t page_entry(uint64_t pfn, unsigned kind)
 { return ((uint64_t)kind << 60) | (pfn & PAGE_ENTRY_PFN_MASK); }
 static inline uint64_t page_entry_pfn(uint64_t e) { return e & PAGE_ENTRY_PFN_MASK; }

@@ -5,7 +5,8 @@
 # capped at 800 Mbit/s so the number of rounds does not depend on the speed
 # of this machine: round 0 (256 MiB) takes ~2.7 s, in which the whole
 # 32 MiB working set is dirtied; round 1 takes ~0.34 s and leaves ~1700
-# pages, round 2 ~350, which fit the 30 ms target.
+# pages, round 2 ~350, which fit the 30 ms target (the policy may then
+# take an extra round that halves them).
 tid=live-busy
 . "$(dirname "$0")/lib.sh"
 start_xmigd a; start_xmigd b

@@ -103,6 +103,17 @@ post_recv_ambiguous() {
 	    fail "the sender's reconcile did not resume vm1"
 }
 dead_recv_on_go() { both_paused; }
+# Killed after BUILT, before GO (docs/reliability.md, recv-after-built): the
+# sender still renames its suspended copy and sends GO into the dead
+# connection, so while b is down both copies are paused (a's rename may
+# follow b's death by a moment: waited for).
+dead_recv_after_built() {
+	for _ in $(seq 50); do
+		[ -n "$(dom_state a vm1--migratedaway)" ] && break
+		sleep 0.1
+	done
+	both_paused
+}
 dead_recv_after_commit() { both_paused; }
 
 # Receivers killed once the new domain existed: the restarted daemon
@@ -114,8 +125,14 @@ reconciled_b() {
 post_recv_prepare() { reconciled_b; }
 post_recv_first_round() { reconciled_b; }
 post_recv_kill9_stream() { reconciled_b; }
-post_recv_after_built() { reconciled_b; }
 post_recv_on_go() { reconciled_b; }
+# ... and the restarted b destroys its copy, answers the sender's QUERY
+# "aborted" (OUTCOME_ABORTED = 3, lib/proto.h), and the source resumes.
+post_recv_after_built() {
+	reconciled_b
+	grep -q "query from .*: outcome 3" "$T/b.log" || fail "b did not answer aborted"
+	grep -q "domain vm1 resumed on this host" "$T/a.log" || fail "no resume logged on a"
+}
 post_recv_later_round() {
 	reconciled_b
 	# Died in round 2 of pre-copy: round 1 ended, the policy never stopped.

@@ -39,9 +39,10 @@ fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 fuzz: fuzz-build
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
 
-$(FUZZ_BUILD)/gen_seeds: tests/fuzz/gen_seeds.c lib/proto.c lib/xbuf.c lib/xerr.c $(FUZZ_HDRS)
+$(FUZZ_BUILD)/gen_seeds: tests/fuzz/gen_seeds.c lib/proto.c lib/xbuf.c lib/xerr.c lib/compress.c \
+    $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -MMD -MP,$(XCFLAGS)) $(CFLAGS) -o $@ $(filter %.c,$^)
+	$(CC) $(filter-out -MMD -MP,$(XCFLAGS)) $(CFLAGS) -o $@ $(filter %.c,$^) -lzstd -llz4
 
 fuzz-seeds: $(FUZZ_BUILD)/gen_seeds
 	@mkdir -p tests/fuzz/corpus/frame

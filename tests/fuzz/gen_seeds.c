@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compress.h"
 #include "proto.h"
 #include "xbuf.h"
 
@@ -53,6 +54,86 @@ frame(const char *name, uint8_t type, uint16_t flags, const uint8_t *pl, int n)
 	stream_len += FRAME_HDR_LEN + (size_t)n;
 }
 
+/* Compress src[0..n) with algo (enum zpages_algo, the same values as
+ * COMPRESS_ZSTD/LZ4) into dst, as the sender does: the compressor the
+ * engine uses, and only output shorter than the input is accepted. */
+static long
+squeeze(int algo, const uint8_t *src, size_t n, uint8_t *dst, size_t cap)
+{
+	struct compressor *c = compressor_new(algo);
+	long z;
+
+	if (c == NULL)
+		die("compressor_new");
+	z = compressor_run(c, src, n, dst, cap < n - 1 ? cap : n - 1);
+	compressor_free(c);
+	if (z <= 0)
+		die("compressor_run: no gain");
+	return z;
+}
+
+/* A seed the receiver would reject is no seed: each ZPAGES payload must
+ * pass the receiver's checks and decompress to exactly its pages. */
+static void
+zpages_check(const uint8_t *p, uint32_t len, const uint64_t *e, const uint8_t *data,
+    unsigned normal)
+{
+	static uint8_t out[3 * 4096];
+	uint32_t round, count, zlen, n_normal;
+	uint8_t algo;
+
+	if (zpages_head_decode(p, len, &round, &count, &algo, &zlen) != 0 ||
+	    zpages_entries_check(e, count, NR_PAGES, zlen, &n_normal) != 0 ||
+	    n_normal != normal ||
+	    decompress_exact(algo, p + ZPAGES_HEAD_LEN + 8 * count, zlen, out,
+	    (size_t)normal * 4096) != 0 ||
+	    memcmp(out, data, (size_t)normal * 4096) != 0)
+		die("a ZPAGES seed the receiver would not accept");
+}
+
+/* A ZPAGES payload as engine_send.c writes one: round, count, algo, 3 zero
+ * bytes, zlen, the entries, then the compressed data of the NORMAL pages
+ * (`normal` pages of data at data).  Returns its length. */
+static int
+zpages(uint8_t *out, size_t cap, uint32_t round, const uint64_t *e, uint32_t count, int algo,
+    const uint8_t *data, unsigned normal)
+{
+	size_t off = ZPAGES_HEAD_LEN + 8 * (size_t)count;
+	long z;
+	uint32_t i;
+
+	if (off >= cap)
+		die("zpages: no room");
+	z = squeeze(algo, data, (size_t)normal * 4096, out + off, cap - off);
+	be32_put(out, round);
+	be32_put(out + 4, count);
+	out[8] = (uint8_t)algo;
+	memset(out + 9, 0, 3);
+	be32_put(out + 12, (uint32_t)z);
+	for (i = 0; i < count; i++)
+		be64_put(out + ZPAGES_HEAD_LEN + 8 * i, e[i]);
+	zpages_check(out, (uint32_t)(off + (size_t)z), e, data, normal);
+	return (int)(off + (size_t)z);
+}
+
+/* A ZRAW payload: zraw_head_encode, then raw[0..n) compressed. */
+static int
+zraw(uint8_t *out, size_t cap, int algo, const uint8_t *raw, size_t n)
+{
+	long z = squeeze(algo, raw, n, out + ZRAW_HEAD_LEN, cap - ZRAW_HEAD_LEN);
+
+	static uint8_t back[PROTO_RAW_MAX];
+	uint32_t raw_len;
+	uint8_t a;
+
+	zraw_head_encode(out, (uint8_t)algo, (uint32_t)n);
+	if (zraw_head_decode(out, (uint32_t)(ZRAW_HEAD_LEN + (size_t)z), &a, &raw_len) != 0 ||
+	    raw_len != n || decompress_exact(a, out + ZRAW_HEAD_LEN, (size_t)z, back, n) != 0 ||
+	    memcmp(back, raw, n) != 0)
+		die("a ZRAW seed the receiver would not accept");
+	return (int)(ZRAW_HEAD_LEN + (size_t)z);
+}
+
 static void
 stream_flush(const char *name)
 {
@@ -64,7 +145,8 @@ int
 main(int argc, char **argv)
 {
 	static const uint8_t cfg[] = "name=vm1 memory=16M vcpus=2";
-	static uint8_t pl[3 * 4096 + 64];
+	static uint8_t pl[3 * 4096 + 64], data[2 * 4096];
+	uint64_t e[3];
 	struct msg_hello hs = { .proto_min = 1, .proto_max = 1, .arch = "x86_64", .hv = "sim",
 		.hv_version = "1", .page_size = 4096, .mem_total = 1ull << 34,
 		.mem_free = 1ull << 33, .host = "host-a" };
@@ -113,8 +195,18 @@ main(int argc, char **argv)
 	memset(pl, 0xc7, 64);
 	frame("context", MSG_CONTEXT, 0, pl, 64);
 	frame("raw", MSG_RAW, 0, pl, 64);
-	zraw_head_encode(pl, ZALGO_LZ4, 4096);	/* (the compressed part: junk) */
-	frame("zraw", MSG_ZRAW, 0, pl, ZRAW_HEAD_LEN + 24);
+	/* ZPAGES: two NORMAL pages of compressible data and a ZERO page, with
+	 * each algorithm; the data decompresses to exactly two pages. */
+	for (n = 0; n < (int)sizeof(data); n++)
+		data[n] = (uint8_t)(n % 61 < 40 ? 0x5a : n / 97);
+	e[0] = page_entry(0, PAGE_NORMAL);
+	e[1] = page_entry(1, PAGE_ZERO);
+	e[2] = page_entry(NR_PAGES - 1, PAGE_NORMAL);
+	frame("zpages_zstd", MSG_ZPAGES, 0, pl, zpages(pl, sizeof(pl), 0, e, 3, ZALGO_ZSTD, data, 2));
+	frame("zpages_lz4", MSG_ZPAGES, 0, pl, zpages(pl, sizeof(pl), 1, e, 3, ZALGO_LZ4, data, 2));
+	/* ZRAW: a backend stream chunk, compressed with each algorithm. */
+	frame("zraw", MSG_ZRAW, 0, pl, zraw(pl, sizeof(pl), ZALGO_LZ4, data, 4096));
+	frame("zraw_zstd", MSG_ZRAW, 0, pl, zraw(pl, sizeof(pl), ZALGO_ZSTD, data + 100, 3000));
 	frame("stream_end", MSG_STREAM_END, 0, pl, 0);
 	frame("built", MSG_BUILT, 0, pl, msg_built_encode(&built, pl, sizeof(pl)));
 	frame("go", MSG_GO, 0, pl, 0);
@@ -151,6 +243,22 @@ main(int argc, char **argv)
 	frame(NULL, MSG_STREAM_END, 0, pl, 0);
 	frame(NULL, MSG_GO, 0, pl, 0);
 	stream_flush("stream_receiver");
+
+	/* The same with --compress: round 0 as ZPAGES, the backend's stream
+	 * as ZRAW, then CONTEXT, STREAM_END, GO. */
+	frame(NULL, MSG_HELLO, 0, pl, msg_hello_encode(&hs, pl, sizeof(pl)));
+	frame(NULL, MSG_PREPARE, 0, pl, msg_prepare_encode(&pr, pl, sizeof(pl)));
+	e[0] = page_entry(0, PAGE_ZERO);
+	e[1] = page_entry(3, PAGE_NORMAL);
+	e[2] = page_entry(7, PAGE_NORMAL);
+	frame(NULL, MSG_ZPAGES, 0, pl, zpages(pl, sizeof(pl), 0, e, 3, ZALGO_ZSTD, data, 2));
+	frame(NULL, MSG_ROUND_END, 0, pl, msg_round_end_encode(&re, pl, sizeof(pl)));
+	frame(NULL, MSG_ZRAW, 0, pl, zraw(pl, sizeof(pl), ZALGO_LZ4, data, 2048));
+	memset(pl, 0x11, 32);
+	frame(NULL, MSG_CONTEXT, 0, pl, 32);
+	frame(NULL, MSG_STREAM_END, 0, pl, 0);
+	frame(NULL, MSG_GO, 0, pl, 0);
+	stream_flush("stream_receiver_compressed");
 
 	/* What S reads from R: HELLO, PREPARE_OK, BUILT, DONE. */
 	frame(NULL, MSG_HELLO, 0, pl, msg_hello_encode(&hr, pl, sizeof(pl)));

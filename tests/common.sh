@@ -48,14 +48,77 @@ destroy_sim_domains() {
 	done
 }
 
-# Under SAN=1 a sanitizer report in any daemon's log fails the test:
-# print it and return 1.
+# Sanitizers (SAN=1 builds; harmless otherwise): every process a test
+# starts -- daemons, xmig, simhv and the sim domains -- inherits these, so a
+# sanitizer report ends it with exit code 86 (XMIG_SAN_RC), which no xmig
+# or xmigd exit code means (xmig's "migration failed" is 1), and is written
+# to $T/san/report.PID ($SAN_DIR) instead of a stderr the test may not keep.
+# sanitizer_reports (the harnesses' exit traps) fails the test on any such
+# file.  san_env is called by the harnesses once $T exists.
+XMIG_SAN_RC=86
+san_env() {
+	SAN_DIR=$T/san
+	mkdir -p "$SAN_DIR"
+	export ASAN_OPTIONS="exitcode=$XMIG_SAN_RC:log_path=$SAN_DIR/report:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+	export UBSAN_OPTIONS="exitcode=$XMIG_SAN_RC:log_path=$SAN_DIR/report:print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+	export LSAN_OPTIONS="exitcode=$XMIG_SAN_RC${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+}
+
+# A sanitizer report -- a file in $T/san, or (a process started without
+# san_env) a report in a daemon log -- fails the test: print it, return 1.
 sanitizer_reports() {
-	grep -q -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/*.log 2>/dev/null ||
-	    return 0
-	echo "FAIL [$tid]: sanitizer report in a daemon log"
-	grep -h -A 20 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/*.log | head -60
-	return 1
+	local f found=0
+	for f in "${SAN_DIR:-$T/san}"/report.*; do
+		[ -f "$f" ] || continue
+		[ $found = 1 ] || echo "FAIL [$tid]: sanitizer report(s) in ${SAN_DIR:-$T/san}"
+		found=1
+		echo "---- $(basename "$f")"
+		head -60 "$f"
+	done
+	if grep -q -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/*.log 2>/dev/null; then
+		echo "FAIL [$tid]: sanitizer report in a daemon log"
+		grep -h -A 20 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/*.log | head -60
+		found=1
+	fi
+	[ $found = 0 ]
+}
+
+# note_san_rc RC WHAT...: a process that ended with the sanitizers' exit
+# code leaves a note in $T/san, which sanitizer_reports then fails on (this
+# works from a $(...) subshell too).  Returns RC.
+note_san_rc() {
+	local rc=$1
+	shift
+	[ "$rc" != "$XMIG_SAN_RC" ] ||
+	    echo "$* exited $XMIG_SAN_RC (the sanitizers' exit code)" >>"${SAN_DIR:-$T/san}/report.exit-$BASHPID"
+	return "$rc"
+}
+
+# Skips.  A test that cannot run calls skip REASON (it ends there); one that
+# cannot run a part calls skip_part REASON and goes on.  Either way the test
+# ends with exit code 77 (XMIG_SKIP_RC) if nothing failed, and the runners
+# list it as SKIP, apart from the passes.  Under CI=true or
+# XMIG_REQUIRE_ALL=1 a skip is a failure.
+XMIG_SKIP_RC=77
+SKIPPED_PARTS=0
+skips_are_failures() { [ "${CI:-}" = true ] || [ "${XMIG_REQUIRE_ALL:-0}" = 1 ]; }
+skip_part() {
+	skips_are_failures && fail "cannot run: $* (a skip fails under CI=true or XMIG_REQUIRE_ALL=1)"
+	echo "SKIP [$tid]: $*"
+	SKIPPED_PARTS=$((SKIPPED_PARTS + 1))
+}
+skip() { skip_part "$@"; exit "$XMIG_SKIP_RC"; }
+# The exit code of a test that passed what it ran: 77 if it skipped a part.
+skip_rc() { if [ "$1" = 0 ] && [ "$SKIPPED_PARTS" -gt 0 ]; then echo "$XMIG_SKIP_RC"; else echo "$1"; fi; }
+
+# The exit trap of a test that starts no daemon (no lib.sh): sanitizer
+# reports and skips judged, $T removed.
+plain_cleanup() {
+	local rc=$?
+	sanitizer_reports || rc=1
+	rc=$(skip_rc "$rc")
+	rm -rf "$T"
+	exit "$rc"
 }
 
 fail() {
@@ -65,7 +128,12 @@ fail() {
 }
 
 # simhv_on NAME args...: run simhv on host NAME's sim root.
-simhv_on() { local h=$1; shift; "$BIN/simhv" -r "$T/$h/sim" "$@"; }
+simhv_on() {
+	local h=$1
+	shift
+	"$BIN/simhv" -r "$T/$h/sim" "$@"
+	note_san_rc $? simhv "$@"
+}
 
 # A domain's state on a host ("" when absent).
 dom_state() {

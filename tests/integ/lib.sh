@@ -12,14 +12,16 @@ T=$(mktemp -d /dev/shm/xmig-test.XXXXXX)
 DAEMONS=()
 PORT_BASE=$((20000 + (RANDOM % 2000) * 10))
 . "$ROOTDIR/tests/common.sh"
+san_env
 
 cleanup() {
 	local rc=$?
 	stop_daemons "${DAEMONS[@]}"
 	destroy_sim_domains
 	sanitizer_reports || rc=1
+	rc=$(skip_rc "$rc")
 	rm -rf "$T"
-	exit $rc
+	exit "$rc"
 }
 trap cleanup EXIT
 
@@ -57,7 +59,12 @@ start_xmigd() {
 }
 
 # xmig_on NAME args...: run xmig against host NAME's daemon.
-xmig_on() { local h=$1; shift; "$BIN/xmig" -S "$T/$h.sock" "$@"; }
+xmig_on() {
+	local h=$1
+	shift
+	"$BIN/xmig" -S "$T/$h.sock" "$@"
+	note_san_rc $? xmig "$@"
+}
 
 # Wait until `xmig job` on host NAME reports iteration >= N for job JOB.
 wait_iteration() {

@@ -7,7 +7,7 @@
 # name has exactly one address).  Needs root (unshare -m, mount --bind).
 tid=allow-names-forward-confirmed
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP [$tid]: needs root"; exit 0; }
+[ "$(id -u)" = 0 ] || skip "needs root"
 # wrap HOSTS-FILE: a command prefix running xmigd with that /etc/hosts.
 mkwrap() {
 	local h=$1

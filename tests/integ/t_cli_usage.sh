@@ -6,7 +6,10 @@ set -u
 ROOTDIR=$(cd "$(dirname "$0")/../.." && pwd)
 XMIG=$ROOTDIR/${BUILD:-build}/bin/xmig
 T=$(mktemp -d /tmp/xmig-cli.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+tid=cli-usage
+. "$ROOTDIR/tests/common.sh"
+san_env
+trap plain_cleanup EXIT
 NOSOCK=$T/absent/xmigd.sock
 failed=0
 

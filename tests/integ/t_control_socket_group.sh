@@ -6,9 +6,9 @@
 # Without the key the socket stays 0600 (root only).  Needs root (setpriv).
 tid=control-socket-group
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP [$tid]: needs root"; exit 0; }
+[ "$(id -u)" = 0 ] || skip "needs root"
 getent group nogroup >/dev/null && id nobody >/dev/null 2>&1 ||
-    { echo "SKIP [$tid]: no nobody/nogroup"; exit 0; }
+    skip "no nobody/nogroup"
 chmod 0711 "$T"	# let nobody reach the sockets; their own modes decide
 as_nobody() {	# gid-options... -- xmig args...
 	local opts=()

@@ -9,7 +9,10 @@ ROOTDIR=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$ROOTDIR/${BUILD:-build}/bin
 MAN=$ROOTDIR/man
 T=$(mktemp -d /tmp/xmig-man.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+tid=man-pages
+. "$ROOTDIR/tests/common.sh"
+san_env
+trap plain_cleanup EXIT
 failed=0
 bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
 

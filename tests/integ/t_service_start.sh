@@ -29,7 +29,7 @@ if command -v systemd-analyze >/dev/null; then
 	systemd-analyze verify --man=no "$T/xmigd.service" >"$T/verify.log" 2>&1 ||
 	    fail "systemd-analyze verify: $(grep xmigd "$T/verify.log")"
 else
-	trace "SKIP systemd-analyze verify: not installed"
+	skip_part "systemd-analyze verify: not installed"
 fi
 command -v python3 >/dev/null || fail "python3 is needed (scripts/install-deps.sh)"
 # The listener plays systemd: on READY=1 it checks that xmigd serves.
@@ -64,7 +64,7 @@ kill -0 "$dpid" 2>/dev/null && fail "xmigd did not stop on SIGTERM"
 trace "unit ExecStart: READY=1 after listening, STOPPING=1 on SIGTERM"
 
 # ---- the SysV init script ----
-command -v start-stop-daemon >/dev/null || { trace "SKIP init script: no start-stop-daemon"; exit 0; }
+command -v start-stop-daemon >/dev/null || skip "init script: no start-stop-daemon"
 # alive PID: running, not a zombie (a daemonized xmigd's parent is PID 1,
 # which in a container may not reap it)
 alive() {

@@ -1,5 +1,6 @@
 # netns.mk - multi-host tests in network namespaces (included by the top
-# Makefile).  Needs root and `ip netns`; otherwise says why and passes.
+# Makefile).  Needs root and `ip netns`; otherwise lists every test as SKIP
+# with the reason (not a pass), and under CI=true or XMIG_REQUIRE_ALL=1 fails.
 #
 #   make netns-check            every tests/netns/t_*.sh
 #   make netns-check SAN=1      the same with the ASan/UBSan daemons

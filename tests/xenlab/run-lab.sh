@@ -6,7 +6,9 @@
 #                                          --compress lz4)
 #   PV guest   xmig migrate -l  refused (no shadow paging), offline A->B->A
 #   PVH guest  xl migrate       A->B      (for the time table)
-# Passes only if every step did; prints the xmig-vs-xl table.
+# Passes only if every step did; prints the xmig-vs-xl table.  Exit 0
+# passed, 3 aborted in guest creation (a guest did not start: LAB-ABORT-CREATE)
+# with nothing else wrong, 1 any other failure.
 # usage: run-lab.sh [--report]   (--report: only judge the last run's logs)
 # Env: XMIG_PREBUILT=1 uses build/xenlab/bin as it is; HOST_TIMEOUT (s,
 # default 900) bounds each QEMU; LAB_PORT.
@@ -76,41 +78,130 @@ grep -ah '^LAB-RESULT\|^LAB-JSON' "$LOGS/A.log" "$LOGS/B.log" | sed 's/^/  /' >&
 { grep -ah '^LAB-ABORT' "$LOGS/A.log" "$LOGS/B.log" || true; } | tr -d '\r' |
     while read -r _ why; do lab_log "scenario aborted on $why"; done
 
-fails=0
-check() {	# description, condition result
-	if [ "$2" = yes ]; then lab_log "ok   $1"; else lab_log "FAIL $1"; fails=$((fails + 1)); fi
+# Every judgment is yes, no (the step ran and went wrong) or missing (its
+# result was never printed: the scenario stopped before it).  Any no or
+# missing fails the lab; see the exit codes at the end.
+fails=0 wrong=0
+check() {	# description, judgment [detail]
+	case $2 in
+	yes) lab_log "ok   $1${3:+ ($3)}" ;;
+	missing) lab_log "FAIL $1 (no result: the step did not run)"; fails=$((fails + 1)) ;;
+	*) lab_log "FAIL $1${3:+ ($3)}"; fails=$((fails + 1)); wrong=$((wrong + 1)) ;;
+	esac
+}
+# judge PREDICATE ARGS...: yes (0), no (1) or missing (2).
+judge() {
+	local r=0
+	"$@" || r=$?
+	case $r in 0) echo yes ;; 2) echo missing ;; *) echo no ;; esac
 }
 yes_if() { if "$@"; then echo yes; else echo no; fi; }
-pass() { [[ "$(res "$1")" == PASS* ]]; }
-ok_rc() { [ "$(field rc "$(res "$1")")" = 0 ]; }
-# The counter at the destination continues from the source's.
+num() { [[ "$1" =~ ^[0-9]+$ ]]; }
+pass() { local r; r=$(res "$1"); [ -n "$r" ] || return 2; [[ "$r" == PASS* ]]; }
+ok_rc() { local r; r=$(res "$1"); [ -n "$r" ] || return 2; [ "$(field rc "$r")" = 0 ]; }
+# The counter at the destination continues from the source's, and goes on.
+# tick_at_end is the last tick the source's xenconsoled logged, read 1 s
+# after the move ended (roles/common.sh: tick_at_end), so it is the last
+# tick the guest printed there; the guest was paused from that point (the
+# final round) until it ran at the destination, so its first tick there is
+# the next one: tick_at_end + 1.  The bound allows one more (tick_at_end + 2):
+# a tick printed in the instant before the suspension that the source's
+# xenconsoled had not read yet is in the console ring that moved, and is
+# logged at the destination instead.  A copy resumed from stale memory
+# (an earlier round's) or a reboot restarts lower; lost ticks start higher.
+# (first_tick == tick_at_end, a tick logged on both sides, could only
+# happen if the source's xenconsoled read the ring after its page had been
+# copied in the final round: not accepted.)  Then the guest must tick on:
+# arrival reads its last tick ~6 s after the first was seen (span_ms), and
+# at one tick a second that is last - first within 2 s of span_ms, and at
+# least 4 ticks.
+CONT_DETAIL=""
 continues() {	# migration label, arrival label
-	local start first boots
-	start=$(field tick_at_start "$(res "$1")")
-	first=$(field first_tick "$(res "$2")")
-	boots=$(field boots "$(res "$2")")
-	[ -n "$start" ] && [ -n "$first" ] && [ "$first" != none ] &&
-	    [ "$first" -gt "$start" ] && [ "${boots:-1}" = 0 ]
+	local m a end first last span boots
+	m=$(res "$1") a=$(res "$2")
+	[ -n "$m" ] && [ -n "$a" ] || return 2
+	end=$(field tick_at_end "$m")
+	first=$(field first_tick "$a") last=$(field last_tick "$a")
+	span=$(field span_ms "$a") boots=$(field boots "$a")
+	CONT_DETAIL="source's last tick $end, first here $first, last $last after ${span} ms, boots $boots"
+	num "$end" && num "$first" && num "$last" && num "$span" || return 1
+	[ "$boots" = 0 ] && [ "$first" -gt "$end" ] && [ "$first" -le $((end + 2)) ] &&
+	    [ $((last - first)) -ge 4 ] && [ $(((last - first) * 1000)) -ge $((span - 2000)) ] &&
+	    [ $(((last - first) * 1000)) -le $((span + 2000)) ]
 }
-check "PVH xmig live A->B succeeded" "$(yes_if ok_rc pvh-live-AB)"
-check "PVH gone from A after A->B" "$(yes_if pass pvh-live-AB-source-gone)"
-check "PVH counter continued on B" "$(yes_if continues pvh-live-AB pvh-live-AB-arrived)"
-check "PVH xmig live B->A succeeded" "$(yes_if ok_rc pvh-live-BA)"
-check "PVH gone from B after B->A" "$(yes_if pass pvh-live-BA-source-gone)"
-check "PVH counter continued on A" "$(yes_if continues pvh-live-BA pvh-live-BA-arrived)"
-check "PV live refused, guest kept running" "$(yes_if pass pv-live-refused)"
-check "PV xmig offline A->B succeeded" "$(yes_if ok_rc pv-offline-AB)"
-check "PV gone from A after A->B" "$(yes_if pass pv-offline-AB-source-gone)"
-check "PV counter continued on B" "$(yes_if continues pv-offline-AB pv-offline-AB-arrived)"
-check "PV xmig offline B->A succeeded" "$(yes_if ok_rc pv-offline-BA)"
-check "PV counter continued on A" "$(yes_if continues pv-offline-BA pv-offline-BA-arrived)"
-check "xmig --json reports the figures" "$(yes_if test "$(jq_or pvh-live-AB .total_ms)" != -)"
+# vCPUs and memory (xl list) the same at the destination as at the source.
+SHAPE_DETAIL=""
+same_shape() {	# migration label, arrival label
+	local m a
+	m=$(res "$1") a=$(res "$2")
+	[ -n "$m" ] && [ -n "$a" ] || return 2
+	SHAPE_DETAIL="vcpus $(field vcpus "$m") -> $(field vcpus "$a"), mem $(field mem "$m") -> $(field mem "$a") MiB"
+	num "$(field vcpus "$m")" && num "$(field mem "$m")" || return 1
+	[ "$(field vcpus "$m")" = "$(field vcpus "$a")" ] && [ "$(field mem "$m")" = "$(field mem "$a")" ]
+}
+# One move: it succeeded, nothing of the guest is left at the source (by
+# UUID, under any name), the counter continued, the shape is the same.
+move() {	# what, from, to, migration label
+	local what=$1 from=$2 to=$3 l=$4
+	check "$what xmig $from->$to succeeded" "$(judge ok_rc "$l")"
+	check "$what gone from $from after $from->$to (no domain with its UUID, any name)" \
+	    "$(judge pass "$l-source-gone")" "$(res "$l-source-gone")"
+	local j
+	j=$(judge continues "$l" "$l-arrived"); continues "$l" "$l-arrived" 2>/dev/null || true
+	check "$what counter continued on $to" "$j" "$CONT_DETAIL"
+	j=$(judge same_shape "$l" "$l-arrived"); same_shape "$l" "$l-arrived" 2>/dev/null || true
+	check "$what vCPUs and memory the same on $to" "$j" "$SHAPE_DETAIL"
+}
+move PVH A B pvh-live-AB
+move PVH B A pvh-live-BA
+check "PV live refused, guest kept running" "$(judge pass pv-live-refused)"
+move PV A B pv-offline-AB
+move PV B A pv-offline-BA
+# json_true LABEL EXPR: the migration's --json result makes EXPR true.
+json_true() { [ -n "$(json "$1")" ] || return 2; [ "$(jq_or "$1" "$2")" = true ]; }
+check "xmig --json reports the figures" "$(judge json_true pvh-live-AB '.total_ms > 0')"
 # (B->A ran with --compress lz4: the stream's chunks went compressed)
 check "--compress lz4 shrank the libxenguest stream B->A" \
-    "$(yes_if test "$(jq_or pvh-live-BA '.compressed_bytes > 0 and .compressed_wire_bytes < .compressed_bytes')" = true)"
-check "xl migrate A->B (reference) succeeded" "$(yes_if ok_rc xl-live-AB)"
-check "xl destroy works on a domain xmigd restored" "$(yes_if pass xl-destroy-restored)"
-check "a restored domain that powers off is reaped" "$(yes_if pass poweroff-reaped)"
+    "$(judge json_true pvh-live-BA '.compressed_bytes > 0 and .compressed_wire_bytes < .compressed_bytes')"
+check "xl migrate A->B (reference) succeeded" "$(judge ok_rc xl-live-AB)"
+j=$(judge continues xl-live-AB xl-live-AB-arrived); continues xl-live-AB xl-live-AB-arrived || true
+check "xl migrate A->B: counter continued on B" "$j" "$CONT_DETAIL"
+check "xl destroy works on a domain xmigd restored" "$(judge pass xl-destroy-restored)"
+check "a restored domain that powers off is reaped" "$(judge pass poweroff-reaped)" \
+    "$(res poweroff-reaped)"
+
+# xmigd's error lines (roles/common.sh: report_xmigd_errors): each must be
+# one the scenario provokes on purpose, listed here as "HOST ERE"; any
+# other fails the lab.  Both hosts must have reported them.
+EXPECTED_ERRORS=(
+	# A: the PV guest's live migration, refused (Xen without shadow paging)
+	"A xmigd: error: (job [0-9]+: )?(pv1|domain [0-9]+) is a PV guest and cannot be migrated live: this host's Xen is built without shadow paging"
+)
+expected_error() {	# host, line
+	local e
+	for e in "${EXPECTED_ERRORS[@]}"; do
+		[ "${e%% *}" = "$1" ] && [[ "$2" =~ ${e#* } ]] && return 0
+	done
+	return 1
+}
+unexpected=0
+while read -r _ host line; do
+	if expected_error "$host" "$line"; then
+		lab_log "     expected error on $host: $line"
+	else
+		lab_log "FAIL unexpected xmigd error on $host: $line"
+		unexpected=$((unexpected + 1))
+	fi
+done < <(grep -ah '^LAB-XMIGD-ERROR ' "$LOGS/A.log" "$LOGS/B.log" | tr -d '\r')
+check "no unexpected ERROR line in xmigd's logs" "$(yes_if test "$unexpected" = 0)" \
+    "$unexpected unexpected"
+for h in A B; do
+	if grep -aq "^LAB-XMIGD-ERRORS-END $h " "$LOGS/A.log" "$LOGS/B.log"; then
+		check "$h reported xmigd's error lines" yes
+	else
+		check "$h reported xmigd's error lines" missing
+	fi
+done
 
 printf '\n%-22s %-5s %-8s %10s %10s %8s %12s\n' migration tool mode "wall ms" "total ms" \
     "down ms" "bytes" >&2
@@ -125,4 +216,12 @@ row pv-offline-AB xmig offline
 row pv-offline-BA xmig offline
 row xl-live-AB xl live
 lab_log "lab: $(( $(date +%s) - t0 )) s wall, $fails failed"
-[ "$fails" = 0 ]
+# Exit codes: 0 every check passed; 3 (LAB_EXIT_CREATE) the scenario was
+# cut short by a guest that failed to start (LAB-ABORT-CREATE) and nothing
+# that did run went wrong: the only verdict CI may retry; 1 anything else.
+[ "$fails" = 0 ] && exit 0
+if grep -aq '^LAB-ABORT-CREATE ' "$LOGS/A.log" "$LOGS/B.log" && [ "$wrong" = 0 ]; then
+	lab_log "LAB-ABORT: aborted in guest creation (exit 3)"
+	exit 3
+fi
+exit 1

@@ -79,8 +79,12 @@ check_xen() {
 	fi
 	abort "Xen switches FPU state lazily here (no spec-ctrl=eager-fpu on its command line): dom0's FPU state gets corrupted while guests run under QEMU/TCG; not running the scenario"
 }
-# xl create, once more on failure; on the second failure CREATE_WHY holds
-# the domain builder's reason (xl -vv: libxenguest's detail lines).
+# xl create, once more on failure.  A guest that fails to start twice
+# aborts the scenario with its own marker, LAB-ABORT-CREATE (run-lab.sh
+# exits 3 for it, which CI may retry: software-emulated guests have shown
+# rare start-up flakes under load), giving the domain builder's reason
+# (xl -vv: libxenguest's detail lines).  Any other failure is no reason to
+# retry, so it has no such marker.
 create_guest() {	# name, pv|pvh
 	for i in 1 2; do
 		xl -vv create "/lab/guest-$2.cfg" "name=\"$1\"" > "/tmp/create-$1.log" 2>&1 &&
@@ -94,7 +98,8 @@ create_guest() {	# name, pv|pvh
 		dmesg | tail -3 | sed 's/^/  dmesg: /'
 		sleep 2
 	done
-	return 1
+	echo "LAB-ABORT-CREATE $(hostname): xl create $1 ($2) failed twice: $CREATE_WHY"
+	exit 1
 }
 ticked() { n=$(last_tick "$1"); [ -n "$n" ] && [ "$n" -ge "$2" ]; }
 dump_xmigd() {
@@ -115,15 +120,57 @@ xmig_migrate() {	# label, migrate args...
 	[ -s /tmp/mig.err ] && sed "s/^/  $label stderr: /" /tmp/mig.err
 	log "$label: xmig migrate $* -> rc=$MIG_RC in $MIG_MS ms"
 }
+# The last tick the source logged for a guest that just left: read 1 s
+# after the move ended, so that xenconsoled has written out whatever it
+# had read from the guest's console ring before the domain went away.
+tick_at_end() {	# domain
+	sleep 1
+	last_tick "$1"
+}
+# What run-lab.sh compares before and after a move: the guest's UUID, vCPUs
+# and memory (MiB) as `xl list -v` shows them ("uuid=... vcpus=N mem=M").
+dom_facts() {	# domain
+	xl list -v "$1" 2>/dev/null | awk 'NR == 2 { print "uuid=" $7 " vcpus=" $4 " mem=" $3 }'
+}
+dom_uuid() { xl list -v "$1" 2>/dev/null | awk 'NR == 2 { print $7 }'; }
+# Whatever is left here of a guest that moved away: any domain with its
+# UUID, under any name, or called NAME or NAME--something (--migratedaway,
+# --incoming), as "name(id)" words; nothing when it is all gone.
+left_here() {	# name, uuid
+	xl list -v 2>/dev/null | awk -v n="$1" -v u="$2" 'NR > 1 &&
+	    ((u != "" && $7 == u) || $1 == n || index($1, n "--") == 1) { printf "%s(%s) ", $1, $2 }'
+}
+gone_here() { [ -z "$(left_here "$1" "$2")" ]; }
+# LAB-RESULT LABEL PASS when nothing of the guest is left here within 15 s
+# (a destroyed domain may linger while Xen frees it), FAIL naming what is.
+judge_gone() {	# label, name, uuid (read before the move)
+	if [ -z "$3" ]; then
+		result "$1 FAIL no UUID was read before the move"
+	elif wait_for 15 "$2 gone from here" gone_here "$2" "$3"; then
+		result "$1 PASS"
+	else
+		result "$1 FAIL left: $(left_here "$2" "$3")"
+	fi
+}
 # Counter check of a guest that just arrived: its console log here starts
-# after the move, so no boot line and a first tick above the last one seen
-# at the source (a reboot would restart at 1).
+# after the move, so no boot line; its first tick, the ticks it made in
+# the ~6 s after that was seen (span_ms), and its UUID, vCPUs and memory.
+# run-lab.sh judges them against the source's.
 check_arrived() {	# label, domain
 	wait_for 60 "$2 ticking here" ticked "$2" 1 || true
-	sleep 3
+	t1=$(ms)
+	sleep 6
 	f=$(console_log "$2")
 	first=$(first_tick "$2")
 	last=$(last_tick "$2")
+	span=$(( $(ms) - t1 ))
 	boots=$(grep -c GUEST-UP "$f" 2>/dev/null)
-	result "$1 first_tick=${first:-none} last_tick=${last:-none} boots=${boots:-0} log=$f"
+	result "$1 first_tick=${first:-none} last_tick=${last:-none} span_ms=$span boots=${boots:-0} $(dom_facts "$2") log=$f"
+}
+# xmigd's error lines, for run-lab.sh to judge (each must be one it
+# expects), then a line saying they are all there.
+report_xmigd_errors() {
+	h=$(hostname)
+	grep 'xmigd: error: ' /var/log/xmigd.log 2>/dev/null | sed "s/^/LAB-XMIGD-ERROR $h /"
+	echo "LAB-XMIGD-ERRORS-END $h $(grep -c 'xmigd: error: ' /var/log/xmigd.log 2>/dev/null)"
 }

@@ -9,7 +9,7 @@
 B=10.99.0.2
 check_xen
 start_xmigd A "$B/32" || abort "xmigd did not start"
-trap 'dump_xmigd 80' EXIT
+trap 'dump_xmigd 80; report_xmigd_errors' EXIT
 wait_for 240 "B's xmigd" nc -w 2 "$B" 8002 < /dev/null ||
     { result "B-unreachable FAIL"; abort "B's xmigd not reachable at $B:8002"; }
 
@@ -17,27 +17,28 @@ wait_for 240 "B's xmigd" nc -w 2 "$B" 8002 < /dev/null ||
 #    created (it needs their libxl configuration), so it gets its own guest.
 #    (xl create failing with another guest running, "unable to XZ decompress
 #    kernel", was Xen's lazy FPU switching under TCG: check_xen.)
-create_guest pvh2 pvh ||
-    { result "create-pvh2 FAIL"; abort "xl create pvh2 failed: $CREATE_WHY"; }
+create_guest pvh2 pvh
 wait_for 90 "pvh2 ticking" ticked pvh2 5
+before=$(last_tick pvh2)
 t0=$(ms)
 xl migrate -s "" pvh2 "socat -b 262144 - TCP:$B:5000" > /tmp/xlmig.out 2>&1
 rc=$?
-result "xl-live-AB rc=$rc ms=$(( $(ms) - t0 ))"
+t1=$(ms)
+result "xl-live-AB rc=$rc ms=$(( t1 - t0 )) tick_at_start=$before tick_at_end=$(tick_at_end pvh2)"
 tail -5 /tmp/xlmig.out | sed 's/^/  xl: /'
 # Left here by a failed xl migrate: out of the way of the xmig steps.
 [ "$rc" = 0 ] || xl destroy pvh2
 
 
 # 1. PVH live, there and back
-create_guest pvh1 pvh ||
-    { result "create-pvh1 FAIL"; abort "xl create pvh1 failed: $CREATE_WHY"; }
+create_guest pvh1 pvh
 wait_for 90 "pvh1 ticking" ticked pvh1 5
+facts=$(dom_facts pvh1)
+uuid=$(dom_uuid pvh1)
 before=$(last_tick pvh1)
 xmig_migrate pvh-live-AB -l pvh1 "$B"
-after=$(last_tick pvh1)
-result "pvh-live-AB rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$after"
-has_dom pvh1 && result "pvh-live-AB-source-gone FAIL" || result "pvh-live-AB-source-gone PASS"
+result "pvh-live-AB rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end pvh1) $facts"
+judge_gone pvh-live-AB-source-gone pvh1 "$uuid"
 retire_logs pvh1
 xl list
 wait_for 300 "pvh1 back from B" has_dom pvh1 && check_arrived pvh-live-BA-arrived pvh1
@@ -45,8 +46,7 @@ xl list
 xm list
 
 # 2. PV: live refused (no shadow paging), then offline, there and back
-create_guest pv1 pv ||
-    { result "create-pv1 FAIL"; abort "xl create pv1 failed: $CREATE_WHY"; }
+create_guest pv1 pv
 wait_for 90 "pv1 ticking" ticked pv1 5
 xmig_migrate pv-live-AB -l pv1 "$B"
 t=$(last_tick pv1)
@@ -59,10 +59,12 @@ else
 	result "pv-live-refused FAIL rc=$MIG_RC"
 fi
 grep -i "shadow" /var/log/xmigd.log | tail -2 | sed 's/^/  xmigd: /'
+facts=$(dom_facts pv1)
+uuid=$(dom_uuid pv1)
 before=$(last_tick pv1)
 xmig_migrate pv-offline-AB pv1 "$B"
-result "pv-offline-AB rc=$MIG_RC ms=$MIG_MS tick_at_start=$before"
-has_dom pv1 && result "pv-offline-AB-source-gone FAIL" || result "pv-offline-AB-source-gone PASS"
+result "pv-offline-AB rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end pv1) $facts"
+judge_gone pv-offline-AB-source-gone pv1 "$uuid"
 retire_logs pv1
 wait_for 300 "pv1 back from B" has_dom pv1 && check_arrived pv-offline-BA-arrived pv1
 
@@ -71,12 +73,17 @@ wait_for 300 "pv1 back from B" has_dom pv1 && check_arrived pv-offline-BA-arrive
 #    (PV: this PVH test guest halts on power-off instead of shutting down.)
 xl destroy pvh1 && ! has_dom pvh1 && result "xl-destroy-restored PASS" ||
     result "xl-destroy-restored FAIL"
+# (only if pv1 came back: with no pv1 here there is nothing to reap)
 id=$(xl domid pv1 2>/dev/null)
-xl sysrq pv1 o
-if wait_for 60 "pv1 reaped" sh -c '! xl list pv1' &&
-    ! xenstore-read "/local/domain/$id/name" >/dev/null 2>&1; then
-	result "poweroff-reaped PASS"
+if [ -z "$id" ]; then
+	result "poweroff-reaped FAIL no pv1 here to power off"
 else
-	result "poweroff-reaped FAIL"
+	xl sysrq pv1 o
+	if wait_for 60 "pv1 reaped" sh -c '! xl list pv1' &&
+	    ! xenstore-read "/local/domain/$id/name" >/dev/null 2>&1; then
+		result "poweroff-reaped PASS"
+	else
+		result "poweroff-reaped FAIL"
+	fi
 fi
 xl list

@@ -4,7 +4,7 @@
 A=10.99.0.1
 check_xen
 start_xmigd B "$A/32" || abort "xmigd did not start"
-trap 'dump_xmigd 80' EXIT
+trap 'dump_xmigd 80; report_xmigd_errors' EXIT
 # xl migrate's receiving end for the comparison (one shot; its stderr must
 # stay out of the stream).
 cat > /tmp/xl-recv.sh <<'EOS'
@@ -34,17 +34,21 @@ check_arrived pvh-live-AB-arrived pvh1
 xl list
 xm list
 sleep 5
+facts=$(dom_facts pvh1)
+uuid=$(dom_uuid pvh1)
 before=$(last_tick pvh1)
 # back with the libxenguest stream compressed (ZRAW frames)
 xmig_migrate pvh-live-BA -l --compress lz4 pvh1 "$A"
-result "pvh-live-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(last_tick pvh1)"
-has_dom pvh1 && result "pvh-live-BA-source-gone FAIL" || result "pvh-live-BA-source-gone PASS"
+result "pvh-live-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end pvh1) $facts"
+judge_gone pvh-live-BA-source-gone pvh1 "$uuid"
 
 wait_for 400 "pv1 from A" has_dom pv1 || abort "no pv1 from A"
 check_arrived pv-offline-AB-arrived pv1
 sleep 5
+facts=$(dom_facts pv1)
+uuid=$(dom_uuid pv1)
 before=$(last_tick pv1)
 xmig_migrate pv-offline-BA pv1 "$A"
-result "pv-offline-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before"
-has_dom pv1 && result "pv-offline-BA-source-gone FAIL" || result "pv-offline-BA-source-gone PASS"
+result "pv-offline-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end pv1) $facts"
+judge_gone pv-offline-BA-source-gone pv1 "$uuid"
 

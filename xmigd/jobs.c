@@ -142,6 +142,21 @@ job_outgoing_active(const uint8_t token[16])
 }
 
 bool
+job_incoming_active(const uint8_t token[16])
+{
+	bool active = false;
+	unsigned i;
+
+	job_lock();
+	for (i = 0; i < njobs; i++)
+		if (jobs[i]->incoming && !jobs[i]->thread_done &&
+		    memcmp(jobs[i]->token, token, 16) == 0)
+			active = true;
+	job_unlock();
+	return active;
+}
+
+bool
 job_domain_busy(uint32_t domid)
 {
 	bool busy = false;

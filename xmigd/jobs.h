@@ -88,6 +88,8 @@ struct job *job_get(unsigned id);
 struct job *job_find_token(const uint8_t token[16]);
 /* True when an outgoing job with this token still runs. */
 bool job_outgoing_active(const uint8_t token[16]);
+/* True when the incoming job that owns this token (its record) still runs. */
+bool job_incoming_active(const uint8_t token[16]);
 /* True when an outgoing job for domid is still running. */
 bool job_domain_busy(uint32_t domid);
 unsigned jobs_running_incoming(void);

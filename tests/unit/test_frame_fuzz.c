@@ -363,7 +363,7 @@ make_frame(struct frame *fr, uint8_t type)
 		break;
 	}
 	case MSG_QUERY_REPLY: {
-		struct msg_query_reply m = { { 0x42 }, OUTCOME_COMMITTED };
+		struct msg_query_reply m = { { 0x42 }, OUTCOME_COMMITTED, "vm-1", { 0x24 } };
 
 		n = msg_query_reply_encode(&m, pl, sizeof(pl));
 		break;

@@ -545,6 +545,11 @@ recv_conn(struct recv_ctx *s)
 		    "reserved for migrations in progress", SUFFIX_INCOMING, SUFFIX_MIGRATED);
 		goto failed;
 	}
+	if (state_lookup(mp.token, &s->rec) == 0) {
+		recv_refuse(s, REASON_PROTOCOL, "the migration token of this PREPARE was "
+		    "already used: refused");
+		goto failed;
+	}
 	/* Every capacity check comes before anything sized by the peer is
 	 * allocated. */
 	if (hoststate_get(NULL, 0) != HOST_ACTIVE) {

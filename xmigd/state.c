@@ -281,8 +281,9 @@ state_reconcile(struct xmigd *d)
 				    di->state == HV_SUSPENDED)) {
 					log_warn("reconcile: %s (id %u) was committed but left "
 					    "paused: starting it", rec.name, di->id);
-					if (strcmp(di->name, rec.name) != 0)
-						hv->ops->rename(hv, di->id, rec.name);
+					if (strcmp(di->name, rec.name) != 0 &&
+					    hv->ops->rename(hv, di->id, rec.name) == 0)
+						strlcpy_x(di->name, rec.name, sizeof(di->name));
 					hv->ops->unpause(hv, di->id);
 				} else if (building && strcmp(di->name, incoming) == 0 &&
 				    di->state != HV_RUNNING) {

@@ -469,7 +469,7 @@ send_expect(struct send_ctx *s, uint8_t want, uint8_t *buf, size_t cap, uint32_t
 	s->c.deadline_us = 0;
 	if (r != 0)
 		return r;
-	if (fh.type == MSG_ABORT || fh.type == MSG_REFUSE) {
+	if (fh.type != want && (fh.type == MSG_ABORT || fh.type == MSG_REFUSE)) {
 		struct msg_reason m;
 
 		if (msg_reason_decode(buf, fh.len, &m) == 0)

@@ -347,10 +347,11 @@ recv_query(struct recv_ctx *s, const uint8_t *p, uint32_t len)
 	o = state_lookup(q.token, rec, sizeof(rec));
 	if (o != NULL && strcmp(o, "committed") == 0)
 		qr.outcome = OUTCOME_COMMITTED;
-	else if (j != NULL && !j->thread_done)
+	else if (j != NULL && job_thread_running(j))
 		qr.outcome = OUTCOME_IN_PROGRESS;
 	else if (o != NULL)
 		qr.outcome = OUTCOME_ABORTED;	/* aborted, or building when we died */
+	job_put(j);
 	log_info("query from %s: outcome %u", s->c.peer, qr.outcome);
 	if ((n = msg_query_reply_encode(&qr, buf, sizeof(buf))) > 0)
 		xconn_send_frame(&s->c, MSG_QUERY_REPLY, buf, (uint32_t)n);
@@ -649,11 +650,7 @@ recv_thread(void *arg)
 	struct recv_ctx *s = arg;
 
 	recv_conn(s);
-	if (s->j != NULL) {
-		job_lock();
-		s->j->thread_done = true;
-		job_unlock();
-	}
+	job_thread_exit(s->j);	/* the thread's reference (job_new's) */
 	xconn_close(&s->c);
 	free(s->written);
 	free(s->stage);

@@ -15,7 +15,7 @@
 static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct job *jobs[JOBS_MAX];
 static unsigned njobs;
-static unsigned next_id = 1;
+static uint64_t next_id = 1;
 
 void
 jobs_init(void)
@@ -41,7 +41,15 @@ job_finished(const struct job *j)
 	return j->state >= JOB_DONE;
 }
 
-/* Caller holds the lock. */
+static void
+job_free(struct job *j)
+{
+	free(j->rounds);
+	free(j);
+}
+
+/* Caller holds the lock.  Unlinking drops the table's reference; a job
+ * someone still holds (a watcher, a lookup in flight) lives on unlisted. */
 static void
 jobs_trim_locked(unsigned keep)
 {
@@ -54,8 +62,8 @@ jobs_trim_locked(unsigned keep)
 		struct job *j = jobs[i];
 
 		if (finished > keep && job_finished(j) && j->thread_done) {
-			free(j->rounds);
-			free(j);
+			if (--j->refs == 0)
+				job_free(j);
 			finished--;
 			continue;
 		}
@@ -93,13 +101,14 @@ job_new(bool incoming)
 		return NULL;
 	}
 	j->id = next_id++;
+	j->refs = 2;	/* the table's and the caller's */
 	jobs[njobs++] = j;
 	job_unlock();
 	return j;
 }
 
 struct job *
-job_get(unsigned id)
+job_get(uint64_t id)
 {
 	struct job *found = NULL;
 	unsigned i;
@@ -108,6 +117,8 @@ job_get(unsigned id)
 	for (i = 0; i < njobs; i++)
 		if (jobs[i]->id == id)
 			found = jobs[i];
+	if (found != NULL)
+		found->refs++;
 	job_unlock();
 	return found;
 }
@@ -122,8 +133,54 @@ job_find_token(const uint8_t token[16])
 	for (i = 0; i < njobs; i++)
 		if (jobs[i]->incoming && memcmp(jobs[i]->token, token, 16) == 0)
 			found = jobs[i];
+	if (found != NULL)
+		found->refs++;
 	job_unlock();
 	return found;
+}
+
+void
+job_hold(struct job *j)
+{
+	job_lock();
+	j->refs++;
+	job_unlock();
+}
+
+void
+job_put(struct job *j)
+{
+	bool last;
+
+	if (j == NULL)
+		return;
+	job_lock();
+	last = --j->refs == 0;
+	job_unlock();
+	if (last)
+		job_free(j);
+}
+
+void
+job_thread_exit(struct job *j)
+{
+	if (j == NULL)
+		return;
+	job_lock();
+	j->thread_done = true;
+	job_unlock();
+	job_put(j);
+}
+
+bool
+job_thread_running(struct job *j)
+{
+	bool running;
+
+	job_lock();
+	running = !j->thread_done;
+	job_unlock();
+	return running;
 }
 
 bool

@@ -340,6 +340,11 @@ ctl_thread(void *arg)
 		if (r != 0)
 			break;
 	}
+	/* Not JSON (jansson also refuses integers beyond 64 bits, such as an
+	 * id of 2^64 + 1): one error line before the client is dropped. */
+	if (r == XMIG_ERR_INVALID)
+		ctl_reply_error(cl->fd, "malformed request: not a JSON object, or a number out of "
+		    "range");
 	if (r != 0 && r != XMIG_ERR_EOF && r != -1)
 		log_debug("control client dropped: %s", xmig_strerror(r));
 	close(cl->fd);

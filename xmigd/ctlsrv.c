@@ -43,6 +43,7 @@ ctl_reply_error(int fd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	utf8_sanitize(buf);	/* the cut may split a character; jansson wants UTF-8 */
 	o = json_pack("{s:b, s:s}", "ok", 0, "error", buf);
 	r = ctl_send(fd, o);
 	json_decref(o);

@@ -276,13 +276,16 @@ job_set_state(struct job *j, int from, enum job_state to)
 void
 job_set_error(struct job *j, const char *fmt, ...)
 {
-	char buf[512];
+	char big[2 * sizeof(j->error)], buf[sizeof(j->error)];
 	va_list ap;
 	bool first;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(big, sizeof(big), fmt, ap);
 	va_end(ap);
+	/* The text may quote a peer: valid UTF-8 whatever it sent, cut at a
+	 * character boundary, or job_to_json (jansson) would refuse the job. */
+	strlcpy_utf8(buf, big, sizeof(buf));
 	job_lock();
 	first = j->error[0] == '\0';
 	if (first)
@@ -322,6 +325,20 @@ job_rounds_json(const struct job *j)
 	return a;
 }
 
+/* A JSON string of a text field, made valid UTF-8 on a copy: every field
+ * should already be (job_set_error, the protocol decoder), but one invalid
+ * byte would make jansson refuse the whole job and hide it from xmig. */
+static json_t *
+json_text(const char *s)
+{
+	char buf[sizeof(((struct job *)0)->error)];
+
+	if (utf8_valid(s))
+		return json_string(s);
+	strlcpy_utf8(buf, s, sizeof(buf));
+	return json_string(buf);
+}
+
 static json_t *
 job_to_json_locked(const struct job *j)
 {
@@ -329,16 +346,16 @@ job_to_json_locked(const struct job *j)
 	uint64_t total = job_finished(j) ? j->total_ms : (now_us() - j->t_start_us) / 1000;
 	json_t *o;
 
-	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+	o = json_pack("{s:I, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I,"
+	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	    "id", (json_int_t)j->id,
 	    "direction", j->incoming ? "in" : "out",
-	    "domain", j->domain,
-	    "peer", j->peer,
+	    "domain", json_text(j->domain),
+	    "peer", json_text(j->peer),
 	    "mode", j->live ? "live" : "offline",
 	    "state", job_state_name(j->state),
 	    "result", res ? json_string(res) : json_null(),
-	    "error", j->error[0] ? json_string(j->error) : json_null(),
+	    "error", j->error[0] ? json_text(j->error) : json_null(),
 	    "iteration", (json_int_t)j->iteration,
 	    "bytes_sent", (json_int_t)j->bytes_sent,
 	    "pages_sent", (json_int_t)j->pages_sent,
@@ -355,7 +372,7 @@ job_to_json_locked(const struct job *j)
 	    "started", (json_int_t)j->started_wall_ms,
 	    "dest_domid", (json_int_t)j->dest_domid,
 	    "domid", (json_int_t)j->domid,
-	    "stop_reason", j->stop_reason);
+	    "stop_reason", json_text(j->stop_reason));
 	if (o == NULL)
 		return NULL;
 	/* QEMU query-migrate style names, for tools that know those. */

@@ -29,7 +29,8 @@ struct send_req {
 };
 
 /* Validate the request against local facts and start the job thread.
- * On refusal returns NULL with a one-line reason in err. */
+ * On refusal returns NULL with a one-line reason in err; otherwise the job
+ * with a reference the caller must job_put(). */
 struct job *engine_send_start(struct xmigd *d, const struct send_req *req, char *err,
     size_t errlen);
 /* Serve an accepted relocation connection (takes ownership of fd); tls:

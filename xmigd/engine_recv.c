@@ -715,11 +715,7 @@ recv_thread(void *arg)
 	struct recv_ctx *s = arg;
 
 	recv_conn(s);
-	if (s->j != NULL) {
-		job_lock();
-		s->j->thread_done = true;
-		job_unlock();
-	}
+	job_thread_exit(s->j);	/* the thread's reference (job_new's) */
 	xconn_close(&s->c);
 	free(s->written);
 	free(s->stage);

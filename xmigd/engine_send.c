@@ -794,9 +794,7 @@ send_thread(void *arg)
 
 	send_job(s);
 	send_ctx_free(s);
-	job_lock();
-	j->thread_done = true;
-	job_unlock();
+	job_thread_exit(j);	/* the thread's reference */
 	return NULL;
 }
 
@@ -884,15 +882,14 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 	job_unlock();
 	jlog(LOG_LVL_INFO, j->id, "migrating %s (%s) to %s", s->dom.name,
 	    req->live ? "live" : "offline", j->peer);
+	job_hold(j);	/* job_new's reference is the thread's; this one, the caller's */
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, send_thread, s) != 0) {
 		pthread_attr_destroy(&attr);
 		job_set_error(j, "cannot start a thread");
 		job_set_state(j, -1, JOB_FAILED);
-		job_lock();
-		j->thread_done = true;
-		job_unlock();
+		job_thread_exit(j);
 		send_ctx_free(s);
 		return j;
 	}

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "proto.h"
+#include "util.h"
 #include "xbuf.h"
 #include "xerr.h"
 
@@ -689,7 +690,7 @@ test_prepare_rejects_bad_names(void **state)
 {
 	static const char *const bad[] = { "", "../x", "..", ".", "a/b", "/etc/passwd", "-rf",
 		"a b", "a\tb", "a\nb", "a:b", "a\\b", "web;reboot", "caf\xc3\xa9", "a*", "$x",
-		"\x7f" };
+		"\x7f", "vm\xff", "\xc2\x9b" "31m", "vm\xed\xa0\x80" };
 	static const char *const good[] = { "a", "web-01", "A.b_c-9", "...", ".hidden",
 		"x--incoming", "0" };
 	struct msg_prepare m, out;
@@ -888,6 +889,35 @@ test_reason_encode_never_truncates(void **state)
 	m.code = REASON_OTHER;
 	memset(m.text, 'q', sizeof(m.text));	/* no terminator */
 	assert_int_equal(msg_reason_encode(&m, buf, sizeof(buf)), XMIG_ERR_TOO_LONG);
+}
+
+/* A hostile peer's reason or host name in bytes that are not UTF-8 text
+ * comes out of the decoder valid (jansson and the log take it), the
+ * invalid bytes and controls replaced one for one. */
+static void
+test_reason_and_hello_host_from_a_peer_become_valid_utf8(void **state)
+{
+	static const char evil[] = "no \xff\xfe room \xc3\xa9t\xc3\x1b[2J\xed\xa0\x80";
+	struct msg_reason out;
+	struct msg_hello h, hout;
+	struct xbuf b;
+	uint8_t buf[1024];
+	size_t n;
+
+	xbuf_writer(&b, buf, sizeof(buf));
+	xbuf_put_u16(&b, REASON_NO_MEMORY);
+	xbuf_put_str(&b, evil);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(msg_reason_decode(buf, b.len, &out), 0);
+	assert_int_equal(out.code, REASON_NO_MEMORY);
+	assert_true(utf8_valid(out.text));
+	assert_string_equal(out.text, "no ?? room \xc3\xa9t??[2J???");
+
+	mk_hello(&h);
+	strcpy(h.host, "dom0\xff\n-b");
+	n = raw_hello(&h, buf, sizeof(buf));
+	assert_int_equal(msg_hello_decode(buf, n, &hout), 0);
+	assert_string_equal(hout.host, "dom0?" "?-b");
 }
 
 static void
@@ -1436,6 +1466,7 @@ main(void)
 		cmocka_unit_test(test_reason_rejects_embedded_nul),
 		cmocka_unit_test(test_reason_encode_never_truncates),
 		cmocka_unit_test(test_reason_keeps_unknown_codes),
+		cmocka_unit_test(test_reason_and_hello_host_from_a_peer_become_valid_utf8),
 		cmocka_unit_test(test_query_reply_rejects_unknown_outcome),
 		cmocka_unit_test(test_query_reply_refuses_bad_name_and_short_format),
 		cmocka_unit_test(test_header_round_trip),

@@ -123,22 +123,6 @@ job_get(uint64_t id)
 	return found;
 }
 
-struct job *
-job_find_token(const uint8_t token[16])
-{
-	struct job *found = NULL;
-	unsigned i;
-
-	job_lock();
-	for (i = 0; i < njobs; i++)
-		if (jobs[i]->incoming && memcmp(jobs[i]->token, token, 16) == 0)
-			found = jobs[i];
-	if (found != NULL)
-		found->refs++;
-	job_unlock();
-	return found;
-}
-
 void
 job_hold(struct job *j)
 {

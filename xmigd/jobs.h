@@ -7,7 +7,7 @@
  * settled by whichever gets there first.  A job keeps its first error.
  *
  * Jobs are reference-counted: the table holds one reference while a job is
- * listed, and every pointer handed out (job_new, job_get, job_find_token,
+ * listed, and every pointer handed out (job_new, job_get,
  * engine_send_start) carries its own, released with job_put().  jobs_trim()
  * only unlinks; the last put frees.  So a control client watching a job, or
  * an engine thread, never sees it freed under it.
@@ -91,8 +91,6 @@ void jobs_init(void);
 struct job *job_new(bool incoming);
 /* Look up by id; NULL if unknown.  Returns a reference: job_put() it. */
 struct job *job_get(uint64_t id);
-/* Incoming job by token (for QUERY); a reference, as job_get. */
-struct job *job_find_token(const uint8_t token[16]);
 /* Take one more reference / release one (NULL is ignored).  The last
  * release frees the job; never call these with the job lock held. */
 void job_hold(struct job *j);

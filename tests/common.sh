@@ -60,6 +60,8 @@ check_sim_journal() {
 	out=$("$BIN/simhv" journal-check "${roots[@]}" 2>&1) && { trace "${out##*$'\n'}"; return 0; }
 	echo "FAIL [$tid]: the sim journal: two copies of a guest ran at once, or it is unreadable"
 	echo "$out"
+	echo "---- the sim journals, merged (last 60 events)"
+	for r in "${roots[@]}"; do [ -f "$r/journal" ] && cat "$r/journal"; done | sort -n | tail -n 60
 	return 1
 }
 

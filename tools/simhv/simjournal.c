@@ -99,6 +99,7 @@ struct jev {
 
 struct jcopy {
 	const char *root;
+	const char *uuid;	/* of its first event */
 	uint32_t domid;
 	bool running;
 	size_t run_ev;		/* the event that opened the running interval */
@@ -271,6 +272,7 @@ jcopy_of(struct jstate *s, const struct jev *e)
 	if (!jgrow((void **)&s->copies, &s->capcopies, s->ncopies, sizeof(*s->copies)))
 		return SIZE_MAX;
 	s->copies[i].root = e->root;
+	s->copies[i].uuid = e->uuid;
 	s->copies[i].domid = e->domid;
 	s->copies[i].running = false;
 	s->ncopies++;
@@ -287,6 +289,18 @@ jint_add(struct jstate *s, size_t copy, const struct jev *start, const struct je
 	s->ints[s->nints].copy = copy;
 	s->nints++;
 	return true;
+}
+
+/* By start, then by uuid: the pair loop stops at the first interval that
+ * starts after the current one ended. */
+static int
+jint_cmp(const void *a, const void *b)
+{
+	const struct jint *x = a, *y = b;
+
+	if (x->start->ts != y->start->ts)
+		return x->start->ts < y->start->ts ? -1 : 1;
+	return jev_cmp(x->start, y->start);
 }
 
 static void
@@ -316,7 +330,8 @@ simjournal_check(const char *const *paths, size_t n, FILE *out)
 		r = jread(&s, paths[i], i, out);
 	if (r != 0)
 		goto out;
-	qsort(s.ev, s.nev, sizeof(*s.ev), jev_cmp);
+	if (s.nev > 1)
+		qsort(s.ev, s.nev, sizeof(*s.ev), jev_cmp);
 	t0 = s.nev ? s.ev[0].ts : 0;
 	/* The running intervals of every copy, in time order. */
 	for (i = 0; i < s.nev && r == 0; i++) {
@@ -343,18 +358,20 @@ simjournal_check(const char *const *paths, size_t n, FILE *out)
 		fprintf(out, "journal-check: out of memory\n");
 		goto out;
 	}
-	/* Every pair of intervals of one guest, of different copies. */
+	/* Every pair of intervals of one guest, of different copies, that
+	 * overlap: by start, so b starts no earlier than a and they overlap
+	 * when b starts before a ends. */
+	if (s.nints > 1)
+		qsort(s.ints, s.nints, sizeof(*s.ints), jint_cmp);
 	for (i = 0; i < s.nints; i++) {
 		const struct jint *a = &s.ints[i];
 		uint64_t ae = a->end ? a->end->ts : UINT64_MAX;
 
-		for (k = i + 1; k < s.nints; k++) {
+		for (k = i + 1; k < s.nints && s.ints[k].start->ts < ae; k++) {
 			const struct jint *b = &s.ints[k];
 			uint64_t be = b->end ? b->end->ts : UINT64_MAX, from, to;
 
 			if (a->copy == b->copy || strcmp(a->start->uuid, b->start->uuid) != 0)
-				continue;
-			if (!(a->start->ts < be && b->start->ts < ae))
 				continue;
 			from = a->start->ts > b->start->ts ? a->start->ts : b->start->ts;
 			to = ae < be ? ae : be;
@@ -371,9 +388,9 @@ simjournal_check(const char *const *paths, size_t n, FILE *out)
 			overlaps++;
 		}
 	}
-	for (i = 0; i < s.nev; i++) {
+	for (i = 0; i < s.ncopies; i++) {
 		for (k = 0; k < i; k++)
-			if (strcmp(s.ev[k].uuid, s.ev[i].uuid) == 0)
+			if (strcmp(s.copies[k].uuid, s.copies[i].uuid) == 0)
 				break;
 		guests += k == i;
 	}

@@ -18,6 +18,7 @@ cleanup() {
 	local rc=$?
 	stop_daemons "${DAEMONS[@]}"
 	destroy_sim_domains
+	check_sim_journal || rc=1
 	sanitizer_reports || rc=1
 	rm -rf "$T"
 	exit $rc

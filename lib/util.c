@@ -439,6 +439,33 @@ mkdir_p(const char *path, unsigned mode)
 	return mkdir_one(buf, mode);
 }
 
+/* fsync the directory that holds path ("." when path has no '/'). */
+static int
+fsync_parent_dir(const char *path)
+{
+	char dir[4200];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+	int fd, saved;
+
+	if (n >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return XMIG_ERR_SYSTEM;
+	}
+	memcpy(dir, slash == NULL ? "." : path, n);
+	dir[n] = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return XMIG_ERR_SYSTEM;
+	if (fsync(fd) != 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return XMIG_ERR_SYSTEM;
+	}
+	close(fd);
+	return 0;
+}
+
 int
 write_file_atomic(const char *path, const char *text)
 {
@@ -460,5 +487,9 @@ write_file_atomic(const char *path, const char *text)
 		return XMIG_ERR_SYSTEM;
 	}
 	close(fd);
-	return rename(tmp, path) == 0 ? 0 : XMIG_ERR_SYSTEM;
+	if (rename(tmp, path) != 0)
+		return XMIG_ERR_SYSTEM;
+	/* The rename is durable only once the directory is: without this a
+	 * power cut can bring back the old file (or none). */
+	return fsync_parent_dir(path);
 }

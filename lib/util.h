@@ -45,7 +45,9 @@ int uuid_parse(const char *s, uint8_t uuid[16]);
 /* Random bytes from getrandom(). */
 int random_bytes(void *buf, size_t len);
 /* Replace the file at path with text atomically and durably (write a
- * temporary file, fsync, rename; mode 0600).  errno is kept on failure. */
+ * temporary file, fsync, rename, fsync the directory; mode 0600).  errno is
+ * kept on failure; a failing directory fsync is a failure too, although the
+ * new text may then already be in place. */
 int write_file_atomic(const char *path, const char *text);
 /* Create a directory and its parents (mode 0755), ok if it exists. */
 int mkdir_p(const char *path, unsigned mode);

@@ -325,6 +325,59 @@ test_clocks_monotonic(void **state)
 
 /* ---- mkdir_p ---- */
 
+static char *
+slurp(const char *path)
+{
+	static char buf[256];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* write_file_atomic: replaces the file (mode 0600), leaves no temporary
+ * file, works for a bare name (its directory is "."), and fails with errno
+ * kept when the directory is missing. */
+static void
+test_write_file_atomic_replaces_and_leaves_no_tmp(void **state)
+{
+	char base[] = "/tmp/xmig-test-wfa-XXXXXX";
+	char path[256], tmp[256], cwd[4096];
+	struct stat st;
+
+	assert_non_null(mkdtemp(base));
+	snprintf(path, sizeof(path), "%s/rec", base);
+	snprintf(tmp, sizeof(tmp), "%s/rec.tmp", base);
+	assert_int_equal(write_file_atomic(path, "building 0 vm1\n"), 0);
+	assert_string_equal(slurp(path), "building 0 vm1\n");
+	assert_int_equal(write_file_atomic(path, "committed 7 vm1\n"), 0);
+	assert_string_equal(slurp(path), "committed 7 vm1\n");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(access(tmp, F_OK), -1);
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(base), 0);
+	assert_int_equal(write_file_atomic("bare", "x"), 0);
+	assert_int_equal(chdir(cwd), 0);
+	snprintf(path, sizeof(path), "%s/bare", base);
+	assert_string_equal(slurp(path), "x");
+	unlink(path);
+
+	snprintf(path, sizeof(path), "%s/missing/rec", base);
+	errno = 0;
+	assert_int_equal(write_file_atomic(path, "x"), XMIG_ERR_SYSTEM);
+	assert_int_equal(errno, ENOENT);
+
+	snprintf(path, sizeof(path), "%s/rec", base);
+	unlink(path);
+	assert_int_equal(rmdir(base), 0); /* nothing else left behind */
+}
+
 static void
 test_mkdir_p_nested_existing_and_file_in_the_way(void **state)
 {
@@ -610,6 +663,7 @@ main(void)
 		cmocka_unit_test(test_random_bytes_fills_buffer),
 		cmocka_unit_test(test_clocks_monotonic),
 		cmocka_unit_test(test_mkdir_p_nested_existing_and_file_in_the_way),
+		cmocka_unit_test(test_write_file_atomic_replaces_and_leaves_no_tmp),
 		cmocka_unit_test(test_log_level_parse_and_name),
 		cmocka_unit_test(test_log_stderr_format_levels_and_escaping),
 		cmocka_unit_test(test_log_ratelimited_burst_then_suppressed_count),

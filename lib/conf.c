@@ -76,6 +76,10 @@ static const struct conf_key conf_keys[] = {
 	{ "relocation-hosts-allow", CT_ALLOW, FIELD(relocation_hosts_allow), 0, 0,
 	  CONF_DEFAULT_HOSTS_ALLOW,
 	  "peers allowed to connect: CIDRs, addresses and anchored regexes; empty = any host" },
+	{ "relocation-hosts-lookup-timeout-ms", CT_UINT, FIELD(lookup_timeout_ms), 100, 60000,
+	  STR(CONF_DEFAULT_LOOKUP_TIMEOUT_MS),
+	  "time budget of a peer's host name lookup (for host name entries of "
+	  "relocation-hosts-allow); a peer whose lookup takes longer is refused" },
 	{ "relocation-ssl-server", CT_BOOL, FIELD(relocation_ssl_server), 0, 0, "no",
 	  "accept incoming migrations over mutual TLS on relocation-ssl-port (yes/no)" },
 	{ "relocation-ssl-port", CT_PORT, FIELD(relocation_ssl_port), 1, 65535,

@@ -30,6 +30,7 @@
 #define CONF_DEFAULT_STREAM_TIMEOUT_S 30
 #define CONF_DEFAULT_BUILD_TIMEOUT_S 120
 #define CONF_DEFAULT_COMMIT_TIMEOUT_S 30
+#define CONF_DEFAULT_LOOKUP_TIMEOUT_MS 3000
 #define CONF_STR_MAX 4096
 
 enum conf_backend { CONF_BACKEND_AUTO = 0, CONF_BACKEND_XEN, CONF_BACKEND_SIM };
@@ -41,6 +42,7 @@ struct conf {
 	uint16_t relocation_port;		/* relocation-port, default 8002 */
 	char relocation_address[256];		/* relocation-address, "" = all */
 	char relocation_hosts_allow[CONF_STR_MAX]; /* relocation-hosts-allow */
+	unsigned lookup_timeout_ms;		/* relocation-hosts-lookup-timeout-ms, default 3000 */
 	char control_socket[108];		/* control-socket */
 	char control_socket_group[64];		/* control-socket-group: "" = root only */
 	char state_dir[1024];			/* state-dir */

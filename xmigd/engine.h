@@ -34,8 +34,10 @@ struct send_req {
 struct job *engine_send_start(struct xmigd *d, const struct send_req *req, char *err,
     size_t errlen);
 /* Serve an accepted relocation connection (takes ownership of fd); tls:
- * it came to the TLS port, so the TLS handshake comes first. */
-void engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls);
+ * it came to the TLS port, so the TLS handshake comes first; query_only:
+ * it is over max-connections, so it may QUERY or ask HOST_INFO but a
+ * PREPARE is refused (BUSY). */
+void engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls, bool query_only);
 /* Relocation connections being served now (every one has its thread). */
 unsigned engine_recv_open(void);
 

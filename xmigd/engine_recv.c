@@ -40,6 +40,7 @@ struct recv_ctx {
 	bool accepted;			/* PREPARE_OK sent */
 	bool tls;			/* came to the TLS port */
 	struct state_rec rec;		/* this migration's record (state.c) */
+	bool query_only;		/* beyond max-connections: no PREPARE */
 	uint64_t entries[PROTO_PAGES_MAX];
 	struct iovec iov[PROTO_PAGES_MAX];
 	char why[512];
@@ -503,6 +504,12 @@ recv_conn(struct recv_ctx *s)
 		    proto_type_str(fh.type));
 		return;
 	}
+	if (s->query_only) {
+		recv_refuse(s, REASON_BUSY, "%s has %u relocation connections open "
+		    "(max-connections): only queries are served now", s->d->host_name,
+		    s->d->conf.max_connections);
+		return;
+	}
 	if ((r = msg_prepare_decode(s->buf, fh.len, &mp)) != 0) {
 		recv_refuse(s, REASON_PROTOCOL, "malformed PREPARE: %s", xmig_strerror(r));
 		return;
@@ -727,7 +734,7 @@ recv_thread(void *arg)
 }
 
 void
-engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls)
+engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls, bool query_only)
 {
 	struct recv_ctx *s = calloc(1, sizeof(*s));
 	pthread_attr_t attr;
@@ -745,6 +752,7 @@ engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls)
 	}
 	s->d = d;
 	s->tls = tls;
+	s->query_only = query_only;
 	xconn_init(&s->c, fd, ENGINE_HELLO_TIMEOUT_MS);
 	strlcpy_x(s->c.peer, peer, sizeof(s->c.peer));
 	s->io.next = io_next;

@@ -76,7 +76,7 @@ static const struct conf_key conf_keys[] = {
 	{ "relocation-hosts-allow", CT_ALLOW, FIELD(relocation_hosts_allow), 0, 0,
 	  CONF_DEFAULT_HOSTS_ALLOW,
 	  "peers allowed to connect: CIDRs, addresses and anchored regexes; empty = any host" },
-	{ "relocation-hosts-lookup-timeout-ms", CT_UINT, FIELD(lookup_timeout_ms), 100, 60000,
+	{ "relocation-hosts-lookup-timeout-ms", CT_UINT, FIELD(lookup_timeout_ms), 100, 10000,
 	  STR(CONF_DEFAULT_LOOKUP_TIMEOUT_MS),
 	  "time budget of a peer's host name lookup (for host name entries of "
 	  "relocation-hosts-allow); a peer whose lookup takes longer is refused" },

@@ -6,7 +6,9 @@
 # /etc/hosts) must succeed within a few seconds; the hanging lookups end at
 # relocation-hosts-lookup-timeout-ms with a log line, each address is
 # looked up once however many connections it opens, and a timed-out
-# address is refused at once afterwards, without a new lookup (cached).
+# address is refused at once afterwards, without a new lookup (cached);
+# and trusty, once admitted, is admitted at once (cached) even while a new
+# wave of strangers holds every lookup slot.
 # The receiver runs in its own mount namespace with its own /etc/hosts,
 # nsswitch.conf ("files dns") and resolv.conf, whose name server is a local
 # UDP port that takes queries and never answers.  Needs root.
@@ -83,6 +85,7 @@ XMIGD_WRAP="unshare -m --propagation private $T/b.wrap" start_xmigd b
 start_xmigd a
 pb=$(port_of b)
 simhv_on a create vm1 --memory 16M --dirty-rate 500 >/dev/null || fail "create"
+simhv_on a create vm2 --memory 16M --dirty-rate 500 >/dev/null || fail "create vm2"
 
 # 20 hanging addresses, 2 connections each.
 python3 "$T/hold.py" "$pb" 11 30 2 "$T/hold.ready" 2>"$T/hold.err" &
@@ -114,4 +117,19 @@ grep -q "refused relocation connection from 127.0.0.11:[0-9]*: reverse lookup ti
     "$T/b.log" || fail "no cached refusal of 127.0.0.11"
 n=$(grep -c '^11\.0\.0\.127\.in-addr\.arpa$' "$T/queries")
 [ "$n" = 1 ] || fail "127.0.0.11 was looked up again ($n lookups)"
+
+# A new wave of 20 strangers takes the lookup slots again; trusty's
+# admission is cached, so it does not wait for them (the budget is 2 s).
+python3 "$T/hold.py" "$pb" 31 50 2 "$T/hold2.ready" 2>"$T/hold2.err" &
+DAEMONS+=("$!")
+for _ in $(seq 100); do [ -e "$T/hold2.ready" ] && break; sleep 0.05; done
+[ -e "$T/hold2.ready" ] || fail "could not open the second wave: $(cat "$T/hold2.err")"
+sleep 0.3
+start=$(date +%s%N)
+xmig_on a migrate -l vm2 "127.0.0.1:$pb" 2>"$T/err"; rc=$?
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+trace "second migration from trusty: exit $rc after $took ms: $(cat "$T/err")"
+[ "$rc" = 0 ] || fail "second migration from trusty failed (exit $rc)"
+[ "$took" -lt 1500 ] || fail "second migration from trusty took $took ms: not admitted from the cache"
+grep -q "127.0.0.1:[0-9]* is trusty (cached" "$T/b.log" || fail "trusty not admitted from the cache"
 true

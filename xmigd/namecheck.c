@@ -97,6 +97,13 @@ static struct nc_lookup nc_slot[NC_SLOTS];
 static uint64_t nc_seq;
 static struct nc_cached nc_pos[NC_POS_CACHE], nc_neg[NC_NEG_CACHE];
 static struct log_ratelimit nc_refuse_rl, nc_timeout_rl;
+static namecheck_lookup_fn nc_lookup = allow_peer_name;
+
+void
+namecheck_set_lookup(namecheck_lookup_fn fn)
+{
+	nc_lookup = fn != NULL ? fn : allow_peer_name;
+}
 
 int
 namecheck_init(struct xmigd *d, namecheck_admit_fn admit, char *err, size_t errlen)
@@ -151,9 +158,13 @@ cache_put(const unsigned char *key, enum nc_verdict v, const char *name, uint64_
 	for (i = 0; i < n && victim == NULL; i++)
 		if (!c[i].used || c[i].expires_ms <= now)
 			victim = &c[i];
-	for (i = 0; i < n; i++)
-		if (victim == NULL || c[i].expires_ms < victim->expires_ms)
-			victim = &c[i];
+	if (victim == NULL) {
+		/* Full: the one closest to expiring goes. */
+		victim = &c[0];
+		for (i = 1; i < n; i++)
+			if (c[i].expires_ms < victim->expires_ms)
+				victim = &c[i];
+	}
 	victim->used = true;
 	memcpy(victim->key, key, ALLOW_ADDR_KEY_LEN);
 	victim->v = v;
@@ -211,7 +222,7 @@ lookup_thread(void *arg)
 	char name[NI_MAXHOST];
 	int r;
 
-	r = allow_peer_name((const struct sockaddr *)&lk->ss, lk->sl, name, sizeof(name));
+	r = nc_lookup((const struct sockaddr *)&lk->ss, lk->sl, name, sizeof(name));
 	pthread_mutex_lock(&nc_lock);
 	lk->result = r;
 	strlcpy_x(lk->name, r == 0 ? name : "", sizeof(lk->name));
@@ -395,7 +406,14 @@ namecheck_run(void)
 			}
 			lk->nconn = 0;
 			lk->st = NC_STUCK;
-		} else if (lk->st == NC_QUEUED && now >= lk->deadline_ms) {
+		}
+	}
+	/* Slots freed just now go to the queue before its waits run out. */
+	pump(now);
+	for (i = 0; i < NC_SLOTS; i++) {
+		struct nc_lookup *lk = &nc_slot[i];
+
+		if (lk->st == NC_QUEUED && now >= lk->deadline_ms) {
 			/* Not the peer's doing: no refusal is cached. */
 			for (k = 0; k < lk->nconn; k++)
 				refuse(&lk->conn[k], NCV_TIMED_OUT, "", " (no lookup slot came free "
@@ -403,7 +421,6 @@ namecheck_run(void)
 			release(lk);
 		}
 	}
-	pump(now);
 	for (i = 0; i < NC_SLOTS; i++)
 		if ((nc_slot[i].st == NC_QUEUED || nc_slot[i].st == NC_RUNNING) &&
 		    nc_slot[i].deadline_ms < next)

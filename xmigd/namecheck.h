@@ -5,6 +5,7 @@
 #define XMIGD_NAMECHECK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/socket.h>
 
 struct xmigd;
@@ -23,5 +24,10 @@ void namecheck_submit(int fd, const struct sockaddr_storage *ss, socklen_t sl,
 /* Act on answered and timed-out lookups and start queued ones; returns the
  * milliseconds until the next deadline, or -1 when nothing is pending. */
 int namecheck_run(void);
+
+/* For tests: the lookup (allow_peer_name's contract); NULL restores it. */
+typedef int (*namecheck_lookup_fn)(const struct sockaddr *sa, socklen_t salen, char *name,
+    size_t namelen);
+void namecheck_set_lookup(namecheck_lookup_fn fn);
 
 #endif

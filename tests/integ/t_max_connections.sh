@@ -48,7 +48,7 @@ if what == "host-info":
 else:
     c.sendall(frame(14, bytes.fromhex(what)))
 t, p = recv_frame(c)
-print(t, p[16] if t == 15 and len(p) == 17 else "")
+print(t, p[16] if t == 15 and len(p) >= 17 else "")
 EOF
 
 # A finished migration whose outcome a sender could ask for later.

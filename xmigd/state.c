@@ -194,9 +194,8 @@ state_update(const uint8_t token[16], const struct state_rec *rec)
 	if ((r = state_format(rec, line, sizeof(line))) != 0)
 		return r;
 	state_pruning();
-	if ((r = state_write_line(state_incoming, token, line)) != 0)
-		return r;
-	return state_sync_dir();
+	/* write_file_atomic fsyncs the directory after its rename */
+	return state_write_line(state_incoming, token, line);
 }
 
 /* Records written before uuid and peer were kept have three fields; they

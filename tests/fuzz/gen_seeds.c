@@ -163,7 +163,8 @@ main(int argc, char **argv)
 	struct msg_query q = { .token = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
 		16 } };
 	struct msg_query_reply qr = { .token = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-		15, 16 }, .outcome = OUTCOME_COMMITTED };
+		15, 16 }, .outcome = OUTCOME_COMMITTED, .name = "vm1", .uuid = { 0xde, 0xad, 0xbe,
+		0xef } };
 	int n;
 
 	if (argc != 2)

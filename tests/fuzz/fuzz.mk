@@ -39,7 +39,7 @@ fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 fuzz: fuzz-build
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
 
-$(FUZZ_BUILD)/gen_seeds: tests/fuzz/gen_seeds.c lib/proto.c lib/xbuf.c lib/xerr.c lib/compress.c \
+$(FUZZ_BUILD)/gen_seeds: tests/fuzz/gen_seeds.c lib/proto.c lib/xbuf.c lib/xerr.c lib/compress.c lib/util.c \
     $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(XCFLAGS)) $(CFLAGS) -o $@ $(filter %.c,$^) -lzstd -llz4

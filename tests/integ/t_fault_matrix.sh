@@ -130,7 +130,7 @@ post_recv_on_go() { reconciled_b; }
 # "aborted" (OUTCOME_ABORTED = 3, lib/proto.h), and the source resumes.
 post_recv_after_built() {
 	reconciled_b
-	grep -q "query from .*: outcome 3" "$T/b.log" || fail "b did not answer aborted"
+	grep -q "query from .*: outcome 3 for vm1" "$T/b.log" || fail "b did not answer aborted"
 	grep -q "domain vm1 resumed on this host" "$T/a.log" || fail "no resume logged on a"
 }
 post_recv_later_round() {

@@ -39,6 +39,7 @@ struct recv_ctx {
 	uint8_t *unz;			/* a decompressed ZRAW chunk */
 	bool accepted;			/* PREPARE_OK sent */
 	bool tls;			/* came to the TLS port */
+	bool bad_frame;			/* the stream failed on a malformed frame */
 	uint64_t entries[PROTO_PAGES_MAX];
 	struct iovec iov[PROTO_PAGES_MAX];
 	char why[512];
@@ -175,6 +176,21 @@ recv_pages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 	return fault_round("recv", round);
 }
 
+/* Compressed data must decompress to exactly the size promised; anything
+ * else is the sender's error, and the job says so. */
+static int
+recv_decompress(struct recv_ctx *s, uint8_t type, uint8_t algo, const uint8_t *src, size_t n,
+    uint8_t *dst, size_t want)
+{
+	int r = decompress_exact(algo, src, n, dst, want);
+
+	if (r != 0)
+		job_set_error(s->j, "protocol error: %s data (%zu bytes of %s) does not decompress "
+		    "to the %zu bytes promised", proto_type_str(type), n,
+		    algo == ZALGO_ZSTD ? "zstd" : "lz4", want);
+	return r;
+}
+
 /* ZPAGES: the compressed data is read whole, checked by decompressing to
  * exactly the size the entries promise, then copied into place. */
 static int
@@ -194,7 +210,7 @@ recv_zpages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 	    (r = recv_entries(s, count)) != 0 ||
 	    (r = zpages_entries_check(s->entries, count, s->nr_pages, zlen, &n_normal)) != 0 ||
 	    (r = xconn_read_exact(&s->c, s->buf, zlen)) != 0 ||
-	    (r = decompress_exact(algo, s->buf, zlen, s->stage,
+	    (r = recv_decompress(s, MSG_ZPAGES, algo, s->buf, zlen, s->stage,
 	    (size_t)n_normal * s->page_size)) != 0 ||
 	    (r = recv_store(s, count, s->stage)) != 0)
 		return r;
@@ -222,7 +238,8 @@ recv_zraw(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 	if ((r = xconn_read_exact(&s->c, head, sizeof(head))) != 0 ||
 	    (r = zraw_head_decode(head, fh->len, &algo, &raw_len)) != 0 ||
 	    (r = xconn_read_exact(&s->c, s->buf, fh->len - ZRAW_HEAD_LEN)) != 0 ||
-	    (r = decompress_exact(algo, s->buf, fh->len - ZRAW_HEAD_LEN, s->unz, raw_len)) != 0)
+	    (r = recv_decompress(s, MSG_ZRAW, algo, s->buf, fh->len - ZRAW_HEAD_LEN, s->unz,
+	    raw_len)) != 0)
 		return r;
 	rec->type = HV_REC_RAW;
 	rec->data = s->unz;
@@ -231,6 +248,23 @@ recv_zraw(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 	s->j->bytes_sent = s->c.rx_bytes;
 	job_unlock();
 	return 0;
+}
+
+/* A frame of the stream that failed its checks: the job names it. */
+static int
+recv_bad_frame(struct recv_ctx *s, const struct frame_hdr *fh, int r)
+{
+	switch (r) {
+	case XMIG_ERR_INVALID:
+	case XMIG_ERR_TRUNCATED:
+	case XMIG_ERR_TOO_LONG:
+	case XMIG_ERR_TRAILING:
+		s->bad_frame = true;
+		job_set_error(s->j, "protocol error: malformed %s frame (%u bytes): %s",
+		    proto_type_str(fh->type), fh->len, xmig_strerror(r));
+		break;
+	}
+	return r;
 }
 
 static int
@@ -249,11 +283,11 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 		return r;
 	switch (fh.type) {
 	case MSG_PAGES:
-		return recv_pages(s, &fh, rec);
+		return recv_bad_frame(s, &fh, recv_pages(s, &fh, rec));
 	case MSG_ZPAGES:
-		return recv_zpages(s, &fh, rec);
+		return recv_bad_frame(s, &fh, recv_zpages(s, &fh, rec));
 	case MSG_ZRAW:
-		return recv_zraw(s, &fh, rec);
+		return recv_bad_frame(s, &fh, recv_zraw(s, &fh, rec));
 	case MSG_ROUND_END:
 		if ((r = xconn_read_exact(&s->c, s->buf, fh.len)) != 0 ||
 		    (r = msg_round_end_decode(s->buf, fh.len, &re)) != 0)
@@ -560,7 +594,8 @@ recv_conn(struct recv_ctx *s)
 		job_set_error(j, "receiving %s failed: %s", mp.name, xmig_strerror(r));
 		if (r != XMIG_ERR_PEER_ABORT)
 			engine_send_reason(&s->c, MSG_ABORT, r == XMIG_ERR_INTERRUPTED ?
-			    REASON_CANCELLED : REASON_BACKEND, j->error);
+			    REASON_CANCELLED : s->bad_frame ? REASON_PROTOCOL : REASON_BACKEND,
+			    j->error);
 		goto aborted;
 	}
 	built = true;

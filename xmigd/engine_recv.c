@@ -291,7 +291,7 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 	case MSG_ROUND_END:
 		if ((r = xconn_read_exact(&s->c, s->buf, fh.len)) != 0 ||
 		    (r = msg_round_end_decode(s->buf, fh.len, &re)) != 0)
-			return r;
+			return recv_bad_frame(s, &fh, r);
 		rec->type = HV_REC_ROUND_END;
 		return 0;
 	case MSG_CONTEXT:
@@ -311,7 +311,7 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 		return 0;
 	case MSG_STREAM_END:
 		if ((r = msg_empty_decode(NULL, fh.len)) != 0)
-			return r;
+			return recv_bad_frame(s, &fh, r);
 		rec->type = HV_REC_END;
 		return 0;
 	case MSG_ABORT:
@@ -322,6 +322,7 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 	default:
 		job_set_error(s->j, "protocol error: %s during the memory stream",
 		    proto_type_str(fh.type));
+		s->bad_frame = true;
 		return XMIG_ERR_UNEXPECTED;
 	}
 }
@@ -624,6 +625,8 @@ recv_conn(struct recv_ctx *s)
 		else
 			job_set_error(j, "no go-ahead from %s: %s", s->c.peer,
 			    r ? xmig_strerror(r) : proto_type_str(fh.type));
+		if (r == XMIG_ERR_TOO_LONG || (r == 0 && fh.type != MSG_ABORT))
+			engine_send_reason(&s->c, MSG_ABORT, REASON_PROTOCOL, j->error);
 		goto aborted;
 	}
 	if (fault_at("recv-exit-on-go")) {

@@ -137,7 +137,7 @@ squeeze(int algo, size_t n, uint8_t *out, size_t cap)
 /* Serve b and check that the job failed cleanly with an error containing
  * `want`, and that only page 0 (from open_stream) was written. */
 static void
-expect_failed(struct rh_buf *b, const uint8_t token[16], const char *want)
+expect_failed_at(struct rh_buf *b, const uint8_t token[16], const char *want, bool built)
 {
 	struct rh_reply rep;
 	struct rh_stats st;
@@ -169,7 +169,8 @@ expect_failed(struct rh_buf *b, const uint8_t token[16], const char *want)
 	assert_string_equal(o, "aborted");
 	st = rh_stats();
 	assert_int_equal(st.restores, 1);
-	assert_int_equal(st.restored, 0);
+	assert_int_equal(st.restored, built);	/* and if built, destroyed: */
+	assert_int_equal(st.destroyed, built);
 	assert_int_equal(st.out_of_range, 0);
 	/* the valid batch only: page 0 written (page 1 was never written, so
 	 * its ZERO entry costs nothing), or both mapped through page_dest */
@@ -191,6 +192,12 @@ expect_failed(struct rh_buf *b, const uint8_t token[16], const char *want)
 	free(rep.p);
 	rh_buf_free(b);
 	rh_reset();
+}
+
+static void
+expect_failed(struct rh_buf *b, const uint8_t token[16], const char *want)
+{
+	expect_failed_at(b, token, want, false);
 }
 
 static void
@@ -334,6 +341,31 @@ test_unknown_algorithm(void **state)
 	}
 }
 
+/* Frames out of place: one the sender never sends, in the stream; one
+ * other than GO after BUILT (then the built copy is destroyed).  Both are
+ * answered with ABORT(PROTOCOL), as docs/protocol.md's state table says. */
+static void
+test_frames_out_of_place(void **state)
+{
+	static const uint8_t built[4] = { 0, 0, 0, 9 };
+	struct rh_buf b = { 0 };
+	uint8_t token[16];
+
+	open_stream(&b, token);
+	rh_frame(&b, MSG_BUILT, built, sizeof(built));
+	expect_failed(&b, token, "protocol error: BUILT during the memory stream");
+	open_stream(&b, token);
+	rh_context(&b);
+	rh_frame(&b, MSG_STREAM_END, NULL, 0);
+	rh_context(&b);		/* instead of GO */
+	expect_failed_at(&b, token, "no go-ahead", true);
+	open_stream(&b, token);
+	rh_context(&b);
+	rh_frame(&b, MSG_STREAM_END, NULL, 0);
+	rh_frame_lie(&b, MSG_GO, 0, 4, built, sizeof(built));	/* GO, not empty */
+	expect_failed_at(&b, token, "no go-ahead", true);
+}
+
 /* After all that, a whole migration with both compressed frames works and
  * the pages land where the entries say. */
 static void
@@ -409,6 +441,7 @@ main(void)
 		cmocka_unit_test_setup(test_zraw_raw_len_over_the_maximum, each),
 		cmocka_unit_test_setup(test_zraw_data_decompresses_to_another_size, each),
 		cmocka_unit_test_setup(test_unknown_algorithm, each),
+		cmocka_unit_test_setup(test_frames_out_of_place, each),
 		cmocka_unit_test_setup(test_full_migration_after_hostile_streams, each),
 	};
 

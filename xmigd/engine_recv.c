@@ -544,6 +544,13 @@ recv_conn(struct recv_ctx *s)
 	spec.cfg_len = mp.cfg_len;
 	s->nr_pages = mp.nr_pages;
 	s->page_size = ours.page_size;
+	/* Before anything is sized by it: the protocol allows 4 PiB. */
+	if (ours.mem_total != 0 && mp.nr_pages > ours.mem_total / ours.page_size) {
+		recv_refuse(s, REASON_NO_MEMORY, "%llu MiB do not fit in %s's %llu MiB",
+		    (unsigned long long)(j->memory_bytes >> 20), s->d->host_name,
+		    (unsigned long long)(ours.mem_total >> 20));
+		goto failed;
+	}
 	if ((s->written = calloc((mp.nr_pages + 63) / 64, sizeof(uint64_t))) == NULL) {
 		recv_refuse(s, REASON_NO_MEMORY, "out of memory for %llu pages",
 		    (unsigned long long)mp.nr_pages);

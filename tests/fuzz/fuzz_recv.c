@@ -427,7 +427,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mp.token[15] = 0xf2;
 	snprintf(mp.name, sizeof(mp.name), "vm%u", s2 >> 5);
 	mp.uuid[0] = 0x5a;
-	mp.nr_pages = s0 & FR_S_BIG ? 8 * (s1 + 1u) : s1 + 1u;
+	mp.nr_pages = s0 & FR_S_BIG ? (s1 >= 0xf0 ? 1ull << (25 + (s1 & 15)) : 8 * (s1 + 1u))
+	    : s1 + 1u;
 	mp.max_pages = mp.nr_pages;
 	mp.vcpus = (s2 & 7) + 1u;
 	mp.dom_type = (s2 >> 3) & 3;

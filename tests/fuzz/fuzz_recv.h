@@ -14,7 +14,9 @@
  *           bit 5: a NAME--incoming domain exists already
  *           bit 6: nr_pages is 8 times bigger (over the fake's limit)
  *           bit 7: the token is recorded "committed" beforehand
- * setup[1]  nr_pages - 1 (1..256, or 8..2048 with bit 6)
+ * setup[1]  nr_pages - 1 (1..256); with bit 6, 8 * (setup[1] + 1) when
+ *           setup[1] < 0xf0, else 2^(25 + setup[1] % 16) (up to the
+ *           protocol's 2^40: 4 PiB)
  * setup[2]  bits 0-2: vcpus - 1; bits 3-4: dom_type; bits 5-7: name "vm<n>"
  * setup[3]  the token's first byte
  *

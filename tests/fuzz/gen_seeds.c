@@ -208,16 +208,20 @@ recv_seeds(const char *rdir)
 	SC(FR_OP_PAGES, 0, 0, 0x00, 0x01);
 	sc_commit();
 	sc_flush(rdir, "late_prepare");
-	/* Refusals: the name exists, a leftover --incoming, too big. */
+	/* Refusals: the name exists, a leftover --incoming, too big for the
+	 * backend, bigger than the host (the protocol's maximum). */
 	sc_setup(prep | FR_S_CLASH, 8, 14);
 	sc_commit();
 	sc_flush(rdir, "refused_name_clash");
 	sc_setup(prep | FR_S_LEFTOVER, 8, 15);
 	sc_commit();
 	sc_flush(rdir, "refused_leftover");
-	sc_setup(prep | FR_S_BIG, 256, 16);
+	sc_setup(prep | FR_S_BIG, 200, 16);		/* 1600 pages: the fake's limit */
 	sc_commit();
 	sc_flush(rdir, "refused_too_big");
+	sc_setup(prep | FR_S_BIG, 256, 16);		/* 2^40 pages: the host's size */
+	sc_commit();
+	sc_flush(rdir, "refused_huge");
 	/* Frames out of place: GO before the stream ends, a BUILT from the
 	 * sender, an unknown OPTIONAL frame (skipped). */
 	sc_setup(FR_S_PAGE_WRITE | prep, 8, 17);

@@ -366,6 +366,43 @@ test_frames_out_of_place(void **state)
 	expect_failed_at(&b, token, "no go-ahead", true);
 }
 
+/* A PREPARE for a domain bigger than the host (here up to the protocol's
+ * 2^40 pages) is refused before anything is sized by it: the receiver
+ * used to calloc a bitmap of nr_pages bits first (128 GiB for 2^40). */
+static void
+test_prepare_bigger_than_the_host(void **state)
+{
+	struct msg_prepare m = { .name = "huge", .nr_pages = 1ull << 40,
+		.max_pages = 1ull << 40, .vcpus = 1, .dom_type = DOMTYPE_SIM };
+	struct rh_buf b = { 0 };
+	struct rh_reply rep;
+	struct msg_reason r;
+	const uint8_t *pl;
+	uint32_t plen;
+	struct job *j;
+
+	m.token[0] = 0xb1;
+	rh_hello(&b);
+	rh_prepare(&b, &m);
+	rh_context(&b);
+	rh_frame(&b, MSG_STREAM_END, NULL, 0);
+	rh_frame(&b, MSG_GO, NULL, 0);
+	assert_false(b.failed);
+	assert_int_equal(rh_serve(b.p, b.len, &rep, TIMEOUT_MS), 0);
+	assert_int_equal(rh_reply_frame(&rep, 0, NULL, NULL), MSG_HELLO);
+	assert_int_equal(rh_reply_frame(&rep, 1, &pl, &plen), MSG_REFUSE);
+	assert_int_equal(msg_reason_decode(pl, plen, &r), 0);
+	assert_int_equal(r.code, REASON_NO_MEMORY);
+	assert_non_null(strstr(r.text, "do not fit in receiver's 1024 MiB"));
+	assert_non_null(j = job_find_token(m.token));
+	job_lock();
+	assert_int_equal(j->state, JOB_FAILED);
+	job_unlock();
+	assert_int_equal(rh_stats().restores, 0);
+	free(rep.p);
+	rh_buf_free(&b);
+}
+
 /* After all that, a whole migration with both compressed frames works and
  * the pages land where the entries say. */
 static void
@@ -442,6 +479,7 @@ main(void)
 		cmocka_unit_test_setup(test_zraw_data_decompresses_to_another_size, each),
 		cmocka_unit_test_setup(test_unknown_algorithm, each),
 		cmocka_unit_test_setup(test_frames_out_of_place, each),
+		cmocka_unit_test_setup(test_prepare_bigger_than_the_host, each),
 		cmocka_unit_test_setup(test_full_migration_after_hostile_streams, each),
 	};
 

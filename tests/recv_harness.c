@@ -205,14 +205,10 @@ fk_check_outgoing(struct hv *hv, const struct hv_dominfo *dom, bool live, char *
 	return XMIG_ERR_UNSUPPORTED;
 }
 
+/* Like Xen's, it does not look at memory: restore() finds out. */
 static int
 fk_check_incoming(struct hv *hv, const struct hv_dom_spec *spec, char *why, size_t whylen)
 {
-	if (spec->nr_pages > RH_MAX_PAGES) {
-		snprintf(why, whylen, "not enough free memory: %llu pages, the fake takes %u",
-		    (unsigned long long)spec->nr_pages, RH_MAX_PAGES);
-		return XMIG_ERR_NO_SPACE;
-	}
 	if (spec->vcpus > 64) {
 		snprintf(why, whylen, "%u vCPUs: the fake supports 1..64", spec->vcpus);
 		return XMIG_ERR_INCOMPATIBLE;

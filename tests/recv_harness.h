@@ -30,7 +30,7 @@
 #include "daemon.h"
 #include "proto.h"
 
-#define RH_MAX_PAGES 1024u	/* the fake refuses bigger domains (NO_SPACE) */
+#define RH_MAX_PAGES 1024u	/* the fake's restore refuses bigger domains (NO_SPACE) */
 #define RH_MAX_DOMS 8
 
 /* What the fake backend saw since the last rh_reset(). */

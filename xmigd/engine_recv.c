@@ -544,18 +544,6 @@ recv_conn(struct recv_ctx *s)
 	spec.cfg_len = mp.cfg_len;
 	s->nr_pages = mp.nr_pages;
 	s->page_size = ours.page_size;
-	/* Before anything is sized by it: the protocol allows 4 PiB. */
-	if (ours.mem_total != 0 && mp.nr_pages > ours.mem_total / ours.page_size) {
-		recv_refuse(s, REASON_NO_MEMORY, "%llu MiB do not fit in %s's %llu MiB",
-		    (unsigned long long)(j->memory_bytes >> 20), s->d->host_name,
-		    (unsigned long long)(ours.mem_total >> 20));
-		goto failed;
-	}
-	if ((s->written = calloc((mp.nr_pages + 63) / 64, sizeof(uint64_t))) == NULL) {
-		recv_refuse(s, REASON_NO_MEMORY, "out of memory for %llu pages",
-		    (unsigned long long)mp.nr_pages);
-		goto failed;
-	}
 
 	if (hoststate_get(NULL, 0) != HOST_ACTIVE) {
 		recv_refuse(s, REASON_MAINTENANCE, "%s is %s and takes no incoming migrations",
@@ -582,6 +570,19 @@ recv_conn(struct recv_ctx *s)
 
 		strlcpy_x(why, s->why, sizeof(why));
 		recv_refuse(s, recv_reason_for(r), "%s", why);
+		goto failed;
+	}
+	/* Only now is anything sized by nr_pages (the protocol allows 4 PiB,
+	 * and not every backend's check looks at memory). */
+	if (ours.mem_total != 0 && mp.nr_pages > ours.mem_total / ours.page_size) {
+		recv_refuse(s, REASON_NO_MEMORY, "%llu MiB do not fit in %s's %llu MiB",
+		    (unsigned long long)(j->memory_bytes >> 20), s->d->host_name,
+		    (unsigned long long)(ours.mem_total >> 20));
+		goto failed;
+	}
+	if ((s->written = calloc((mp.nr_pages + 63) / 64, sizeof(uint64_t))) == NULL) {
+		recv_refuse(s, REASON_NO_MEMORY, "out of memory for %llu pages",
+		    (unsigned long long)mp.nr_pages);
 		goto failed;
 	}
 	if ((r = state_record(mp.token, "building", 0, mp.name)) != 0) {

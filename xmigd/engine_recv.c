@@ -585,6 +585,12 @@ recv_conn(struct recv_ctx *s)
 		    (unsigned long long)mp.nr_pages);
 		goto failed;
 	}
+	/* A token names one job (senders draw a new one for each): an earlier
+	 * job's record, "committed" above all, is what QUERY answers from. */
+	if (state_lookup(mp.token, s->why, sizeof(s->why)) != NULL) {
+		recv_refuse(s, REASON_PROTOCOL, "the job token of this PREPARE was used before");
+		goto failed;
+	}
 	if ((r = state_record(mp.token, "building", 0, mp.name)) != 0) {
 		recv_refuse(s, REASON_OTHER, "cannot write to the state directory: %s",
 		    xmig_strerror(r));

@@ -21,7 +21,9 @@
  *   - a job that is DONE has its domain running under its own name and
  *     "committed" on disk; any other job leaves no domain behind and its
  *     record (if any) "aborted", never "building" or "committed";
- *   - the fake holds exactly the domains it had, plus one per DONE job.
+ *   - the fake holds exactly the domains it had, plus one per DONE job;
+ *   - a "committed" record is never changed (by a PREPARE reusing its
+ *     token, say).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -487,5 +489,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (j != NULL && !committed_before) {
 		CHECK(o == NULL || strcmp(o, "aborted") == 0);
 	}
+	/* A committed record stays: a sender still asking about that job
+	 * must never hear anything else. */
+	if (committed_before)
+		CHECK(o != NULL && strcmp(o, "committed") == 0);
 	return 0;
 }

@@ -222,6 +222,12 @@ recv_seeds(const char *rdir)
 	sc_setup(prep | FR_S_BIG, 256, 16);		/* 2^40 pages: the host's size */
 	sc_commit();
 	sc_flush(rdir, "refused_huge");
+	/* A PREPARE with the token of a job committed here, then an ABORT. */
+	sc_setup(FR_S_PAGE_WRITE | prep | FR_S_COMMITTED, 8, 18);
+	SC(FR_OP_PAGES, 0, 0, 0x01, 0x61);
+	SC(FR_OP_ABORT, REASON_CANCELLED);
+	sc_text("again");
+	sc_flush(rdir, "refused_reused_token");
 	/* Frames out of place: GO before the stream ends, a BUILT from the
 	 * sender, an unknown OPTIONAL frame (skipped). */
 	sc_setup(FR_S_PAGE_WRITE | prep, 8, 17);

@@ -403,6 +403,38 @@ test_prepare_bigger_than_the_host(void **state)
 	rh_buf_free(&b);
 }
 
+/* A PREPARE reusing the token of a job committed here is refused: it
+ * used to overwrite the record ("building", then "aborted" when it
+ * failed), so that the first job's sender, still asking with QUERY (the
+ * ambiguous case), would have heard ABORTED and resumed its copy while
+ * this one runs. */
+static void
+test_prepare_reusing_a_committed_token(void **state)
+{
+	struct rh_buf b = { 0 };
+	struct rh_reply rep;
+	struct msg_reason r;
+	const uint8_t *pl;
+	uint32_t plen;
+	uint8_t token[16];
+	char rec[32];
+	const char *o;
+
+	open_stream(&b, token);
+	assert_int_equal(state_record(token, "committed", 5, "vm1"), 0);
+	rh_frame(&b, MSG_ABORT, NULL, 0);	/* it would fail anyway */
+	assert_int_equal(rh_serve(b.p, b.len, &rep, TIMEOUT_MS), 0);
+	assert_int_equal(rh_reply_frame(&rep, 1, &pl, &plen), MSG_REFUSE);
+	assert_int_equal(msg_reason_decode(pl, plen, &r), 0);
+	assert_int_equal(r.code, REASON_PROTOCOL);
+	assert_non_null(strstr(r.text, "token"));
+	assert_non_null(o = state_lookup(token, rec, sizeof(rec)));
+	assert_string_equal(o, "committed");
+	assert_int_equal(rh_stats().restores, 0);
+	free(rep.p);
+	rh_buf_free(&b);
+}
+
 /* After all that, a whole migration with both compressed frames works and
  * the pages land where the entries say. */
 static void
@@ -480,6 +512,7 @@ main(void)
 		cmocka_unit_test_setup(test_unknown_algorithm, each),
 		cmocka_unit_test_setup(test_frames_out_of_place, each),
 		cmocka_unit_test_setup(test_prepare_bigger_than_the_host, each),
+		cmocka_unit_test_setup(test_prepare_reusing_a_committed_token, each),
 		cmocka_unit_test_setup(test_full_migration_after_hostile_streams, each),
 	};
 

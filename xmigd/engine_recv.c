@@ -100,6 +100,7 @@ static int
 recv_store(struct recv_ctx *s, uint32_t count, const uint8_t *data)
 {
 	uint32_t i, k = 0;
+	int r;
 
 	if (s->io.page_write != NULL)
 		return recv_store_write(s, count, data);
@@ -113,6 +114,13 @@ recv_store(struct recv_ctx *s, uint32_t count, const uint8_t *data)
 			 * before needs clearing, so an idle guest's memory is never
 			 * touched here. */
 			if (s->written[pfn / 64] & bit) {
+				/* Entries apply in order: data read for the pages
+				 * before it (this one, maybe) lands first. */
+				if (data == NULL && k > 0) {
+					if ((r = xconn_readv_exact(&s->c, s->iov, (int)k)) != 0)
+						return r;
+					k = 0;
+				}
 				memset(dst, 0, s->page_size);
 				s->written[pfn / 64] &= ~bit;
 			}

@@ -435,6 +435,64 @@ test_prepare_reusing_a_committed_token(void **state)
 	rh_buf_free(&b);
 }
 
+/* Entries apply in order, on either path to the backend, even when a
+ * batch names a page twice: NORMAL then ZERO leaves it zero (page 3),
+ * ZERO then NORMAL leaves the data (page 4), and a later ZERO still
+ * clears a page written that way (page 5, in the next batch). */
+static void
+repeated_pages(void)
+{
+	static uint8_t pl[PAGES_HEAD_LEN + 6 * 8 + 3 * PROTO_PAGE_SIZE];
+	uint64_t e[6] = { page_entry(3, PAGE_NORMAL), page_entry(3, PAGE_ZERO),
+		page_entry(4, PAGE_ZERO), page_entry(4, PAGE_NORMAL),
+		page_entry(5, PAGE_NORMAL), page_entry(5, PAGE_ZERO) };
+	struct rh_buf b = { 0 };
+	struct job *j;
+	const uint8_t *mem;
+	uint64_t np = 0;
+	uint8_t token[16];
+	unsigned i;
+
+	open_stream(&b, token);
+	be32_put(pl, 0);
+	be32_put(pl + 4, 6);
+	for (i = 0; i < 6; i++)
+		be64_put(pl + PAGES_HEAD_LEN + 8 * i, e[i]);
+	for (i = 0; i < 3; i++)
+		memset(pl + PAGES_HEAD_LEN + 48 + i * PROTO_PAGE_SIZE, 0x31 + (int)i,
+		    PROTO_PAGE_SIZE);
+	rh_frame(&b, MSG_PAGES, pl, sizeof(pl));
+	/* page 5 again: NORMAL, then (next batch) ZERO */
+	be32_put(pl, 1);
+	be32_put(pl + 4, 1);
+	be64_put(pl + PAGES_HEAD_LEN, page_entry(5, PAGE_NORMAL));
+	memset(pl + PAGES_HEAD_LEN + 8, 0x55, PROTO_PAGE_SIZE);
+	rh_frame(&b, MSG_PAGES, pl, PAGES_HEAD_LEN + 8 + PROTO_PAGE_SIZE);
+	be64_put(pl + PAGES_HEAD_LEN, page_entry(5, PAGE_ZERO));
+	rh_frame(&b, MSG_PAGES, pl, PAGES_HEAD_LEN + 8);
+	rh_context(&b);
+	rh_frame(&b, MSG_STREAM_END, NULL, 0);
+	rh_frame(&b, MSG_GO, NULL, 0);
+	assert_int_equal(rh_serve(b.p, b.len, NULL, TIMEOUT_MS), 0);
+	assert_non_null(j = job_find_token(token));
+	job_lock();
+	assert_int_equal(j->state, JOB_DONE);
+	job_unlock();
+	assert_non_null(mem = rh_domain_mem("vm1", &np));
+	for (i = 0; i < PROTO_PAGE_SIZE; i++) {
+		assert_int_equal(mem[3 * PROTO_PAGE_SIZE + i], 0);
+		assert_int_equal(mem[4 * PROTO_PAGE_SIZE + i], 0x32);
+		assert_int_equal(mem[5 * PROTO_PAGE_SIZE + i], 0);
+	}
+	rh_buf_free(&b);
+}
+
+static void
+test_a_page_named_twice_in_a_batch(void **state)
+{
+	both_modes(repeated_pages);
+}
+
 /* After all that, a whole migration with both compressed frames works and
  * the pages land where the entries say. */
 static void
@@ -513,6 +571,7 @@ main(void)
 		cmocka_unit_test_setup(test_frames_out_of_place, each),
 		cmocka_unit_test_setup(test_prepare_bigger_than_the_host, each),
 		cmocka_unit_test_setup(test_prepare_reusing_a_committed_token, each),
+		cmocka_unit_test_setup(test_a_page_named_twice_in_a_batch, each),
 		cmocka_unit_test_setup(test_full_migration_after_hostile_streams, each),
 	};
 

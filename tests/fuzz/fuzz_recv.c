@@ -23,7 +23,10 @@
  *     record (if any) "aborted", never "building" or "committed";
  *   - the fake holds exactly the domains it had, plus one per DONE job;
  *   - a "committed" record is never changed (by a PREPARE reusing its
- *     token, say).
+ *     token, say);
+ *   - the engine's two paths to the backend (page_write, as on the sim,
+ *     and page_dest) agree: a connection that ends DONE on one is served
+ *     again on the other and must end DONE with the same memory.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -399,21 +402,91 @@ check_jobs(void)
 	return done;
 }
 
+/* One input's host before its connection: what the setup says exists. */
+struct host {
+	struct msg_prepare mp;
+	bool clash, leftover, committed_before;
+	unsigned before;	/* domains there already */
+};
+
+static void
+host_prepare(struct host *h, bool page_write)
+{
+	rh_reset();
+	rh_set_page_write(page_write);
+	h->before = 0;
+	if (h->clash)
+		h->before += rh_add_domain(h->mp.name, 1) == 0;
+	if (h->leftover) {
+		char n2[HV_NAME_MAX];
+
+		snprintf(n2, sizeof(n2), "%s--incoming", h->mp.name);
+		h->before += rh_add_domain(n2, 1) == 0;
+	}
+	if (h->committed_before)
+		CHECK(state_record(h->mp.token, "committed", 1, h->mp.name) == 0);
+}
+
+/* Serve the stream on the given engine path and check the outcome; for a
+ * DONE job, *mem gets a copy of its domain's memory (caller frees). */
+static enum job_state
+serve(const struct rh_buf *b, struct host *h, bool page_write, uint8_t **mem)
+{
+	const struct msg_prepare *mp = &h->mp;
+	enum job_state js = JOB_FAILED;
+	struct rh_stats st;
+	struct job *j;
+	unsigned done;
+	char rec[32];
+	const char *o;
+
+	host_prepare(h, page_write);
+	CHECK(rh_serve(b->p, b->len, NULL, 5000) == 0);	/* the thread has ended */
+	st = rh_stats();
+	CHECK(st.out_of_range == 0);
+	done = check_jobs();
+	CHECK(rh_domains(NULL, 0, NULL) == h->before + done);
+	if ((j = job_find_token(mp->token)) != NULL) {
+		job_lock();
+		js = j->state;
+		job_unlock();
+	}
+	o = state_lookup(mp->token, rec, sizeof(rec));
+	if (j != NULL && js == JOB_DONE) {
+		char name[HV_NAME_MAX];
+		bool running = false;
+		const uint8_t *m;
+		uint64_t np;
+
+		CHECK(o != NULL && strcmp(o, "committed") == 0);
+		CHECK((m = rh_domain_mem(mp->name, &np)) != NULL && np == mp->nr_pages);
+		if (h->before == 0) {
+			CHECK(rh_domains(name, sizeof(name), &running) == 1);
+			CHECK(running && strcmp(name, mp->name) == 0);
+		}
+		if (mem != NULL && (*mem = malloc(np * PROTO_PAGE_SIZE)) != NULL)
+			memcpy(*mem, m, np * PROTO_PAGE_SIZE);
+	} else if (j != NULL && !h->committed_before) {
+		CHECK(o == NULL || strcmp(o, "aborted") == 0);
+	}
+	/* A committed record stays: a sender still asking about that job
+	 * must never hear anything else. */
+	if (h->committed_before)
+		CHECK(o != NULL && strcmp(o, "committed") == 0);
+	return js;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t cfg[] = "fuzz";
 	struct script s = { .p = data, .len = size };
-	struct msg_prepare mp;
+	struct host h;
+	struct msg_prepare *mp = &h.mp;
 	struct rh_buf b = { 0 };
-	struct rh_stats st;
-	struct job *j;
-	uint8_t s0, s1, s2, s3, tok[16];
-	unsigned opening, before, done, ops = 0;
-	char rec[32];
-	const char *o;
-	bool committed_before;
-	enum job_state js = JOB_FAILED;
+	uint8_t s0, s1, s2, s3, *mem = NULL, *mem2 = NULL;
+	unsigned opening, ops = 0;
+	bool pw;
 
 	if (size < FR_SETUP_LEN)
 		return 0;
@@ -421,77 +494,43 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s1 = next(&s);
 	s2 = next(&s);
 	s3 = next(&s);
-	rh_reset();
-	rh_set_page_write(s0 & FR_S_PAGE_WRITE);
 
-	memset(&mp, 0, sizeof(mp));
-	mp.token[0] = s3;
-	mp.token[15] = 0xf2;
-	snprintf(mp.name, sizeof(mp.name), "vm%u", s2 >> 5);
-	mp.uuid[0] = 0x5a;
-	mp.nr_pages = s0 & FR_S_BIG ? (s1 >= 0xf0 ? 1ull << (25 + (s1 & 15)) : 8 * (s1 + 1u))
+	memset(&h, 0, sizeof(h));
+	mp->token[0] = s3;
+	mp->token[15] = 0xf2;
+	snprintf(mp->name, sizeof(mp->name), "vm%u", s2 >> 5);
+	mp->uuid[0] = 0x5a;
+	mp->nr_pages = s0 & FR_S_BIG ? (s1 >= 0xf0 ? 1ull << (25 + (s1 & 15)) : 8 * (s1 + 1u))
 	    : s1 + 1u;
-	mp.max_pages = mp.nr_pages;
-	mp.vcpus = (s2 & 7) + 1u;
-	mp.dom_type = (s2 >> 3) & 3;
-	mp.live = !!(s0 & FR_S_LIVE);
-	mp.cfg = cfg;
-	mp.cfg_len = sizeof(cfg) - 1;
-	memcpy(tok, mp.token, 16);
-
-	before = 0;
-	if (s0 & FR_S_CLASH)
-		before += rh_add_domain(mp.name, 1) == 0;
-	if (s0 & FR_S_LEFTOVER) {
-		char n2[HV_NAME_MAX];
-
-		snprintf(n2, sizeof(n2), "%s--incoming", mp.name);
-		before += rh_add_domain(n2, 1) == 0;
-	}
-	committed_before = (s0 & FR_S_COMMITTED) != 0;
-	if (committed_before)
-		CHECK(state_record(tok, "committed", 1, mp.name) == 0);
+	mp->max_pages = mp->nr_pages;
+	mp->vcpus = (s2 & 7) + 1u;
+	mp->dom_type = (s2 >> 3) & 3;
+	mp->live = !!(s0 & FR_S_LIVE);
+	mp->cfg = cfg;
+	mp->cfg_len = sizeof(cfg) - 1;
+	h.clash = (s0 & FR_S_CLASH) != 0;
+	h.leftover = (s0 & FR_S_LEFTOVER) != 0;
+	h.committed_before = (s0 & FR_S_COMMITTED) != 0;
 
 	rh_hello(&b);
 	opening = (s0 >> FR_S_OPEN_SHIFT) & 3;
 	if (opening == FR_OPEN_QUERY)
-		query(&b, &s, 0, tok);
+		query(&b, &s, 0, mp->token);
 	else if (opening != FR_OPEN_NONE)
-		rh_prepare(&b, &mp);
+		rh_prepare(&b, mp);
 	while (more(&s) && !b.failed && ops++ < 256)
-		op(&b, &s, &mp);
-
+		op(&b, &s, mp);
 	CHECK(!b.failed || b.len > 0);
-	CHECK(rh_serve(b.p, b.len, NULL, 5000) == 0);	/* the thread has ended */
+
+	/* The two paths to the backend must agree: a migration that succeeds
+	 * on one leaves the same memory when served again on the other. */
+	pw = (s0 & FR_S_PAGE_WRITE) != 0;
+	if (serve(&b, &h, pw, &mem) == JOB_DONE && mem != NULL) {
+		CHECK(serve(&b, &h, !pw, &mem2) == JOB_DONE);
+		CHECK(mem2 != NULL && memcmp(mem, mem2, mp->nr_pages * PROTO_PAGE_SIZE) == 0);
+	}
+	free(mem);
+	free(mem2);
 	rh_buf_free(&b);
-
-	st = rh_stats();
-	CHECK(st.out_of_range == 0);
-	done = check_jobs();
-	CHECK(rh_domains(NULL, 0, NULL) == before + done);
-	if ((j = job_find_token(tok)) != NULL) {
-		job_lock();
-		js = j->state;
-		job_unlock();
-	}
-	o = state_lookup(tok, rec, sizeof(rec));
-	if (j != NULL && js == JOB_DONE) {
-		char name[HV_NAME_MAX];
-		bool running = false;
-		uint64_t np;
-
-		CHECK(o != NULL && strcmp(o, "committed") == 0);
-		CHECK(rh_domain_mem(mp.name, &np) != NULL && np == mp.nr_pages);
-		if (before == 0) {
-			CHECK(rh_domains(name, sizeof(name), &running) == 1);
-			CHECK(running && strcmp(name, mp.name) == 0);
-		}
-	} else if (j != NULL && !committed_before) {
-		CHECK(o == NULL || strcmp(o, "aborted") == 0);
-	}
-	/* A committed record stays: a sender still asking about that job
-	 * must never hear anything else. */
-	if (committed_before)
-		CHECK(o != NULL && strcmp(o, "committed") == 0);
 	return 0;
 }

@@ -222,6 +222,12 @@ recv_seeds(const char *rdir)
 	sc_setup(prep | FR_S_BIG, 256, 16);		/* 2^40 pages: the host's size */
 	sc_commit();
 	sc_flush(rdir, "refused_huge");
+	/* A page named twice in a batch, NORMAL then ZERO, on the page_dest
+	 * path (it must end zero, as on the page_write path). */
+	sc_setup(prep, 8, 19);
+	SC(FR_OP_PAGES, 0, 1, 0x03, 0x83, 0x44);
+	sc_commit();
+	sc_flush(rdir, "page_named_twice");
 	/* A PREPARE with the token of a job committed here, then an ABORT. */
 	sc_setup(FR_S_PAGE_WRITE | prep | FR_S_COMMITTED, 8, 18);
 	SC(FR_OP_PAGES, 0, 0, 0x01, 0x61);

@@ -435,10 +435,15 @@ test_prepare_reusing_a_committed_token(void **state)
 	rh_buf_free(&b);
 }
 
-/* Entries apply in order, on either path to the backend, even when a
- * batch names a page twice: NORMAL then ZERO leaves it zero (page 3),
- * ZERO then NORMAL leaves the data (page 4), and a later ZERO still
- * clears a page written that way (page 5, in the next batch). */
+/* A batch that names a page twice (which protocol.md forbids a sender,
+ * letting R keep either version) must not leave R's bookkeeping wrong: a
+ * later frame's entry for the page replaces it.  The page_dest path
+ * cleared page 3 for its ZERO entry before the NORMAL entry's data was
+ * read into it, and marked it unwritten, so the later frame's ZERO for
+ * page 3 was skipped and the page kept data the sender had replaced by
+ * zeroes.  Both paths now apply entries in order: page 3 is zero after
+ * the first frame already, page 4 (ZERO then NORMAL) has its data, page 5
+ * (NORMAL, ZERO, then NORMAL and ZERO in later frames) is zero. */
 static void
 repeated_pages(void)
 {
@@ -469,6 +474,8 @@ repeated_pages(void)
 	memset(pl + PAGES_HEAD_LEN + 8, 0x55, PROTO_PAGE_SIZE);
 	rh_frame(&b, MSG_PAGES, pl, PAGES_HEAD_LEN + 8 + PROTO_PAGE_SIZE);
 	be64_put(pl + PAGES_HEAD_LEN, page_entry(5, PAGE_ZERO));
+	rh_frame(&b, MSG_PAGES, pl, PAGES_HEAD_LEN + 8);
+	be64_put(pl + PAGES_HEAD_LEN, page_entry(3, PAGE_ZERO));
 	rh_frame(&b, MSG_PAGES, pl, PAGES_HEAD_LEN + 8);
 	rh_context(&b);
 	rh_frame(&b, MSG_STREAM_END, NULL, 0);

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "recv_harness.h"
@@ -476,6 +478,38 @@ rh_state_dir(void)
 	return rh_dir;
 }
 
+static int
+rh_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+/* Remove DIR/xmig-recv.<pid> of every <pid> that no longer runs. */
+static void
+rh_sweep(const char *dir)
+{
+	char path[300];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, "xmig-recv.", 10) != 0)
+			continue;
+		pid = strtol(de->d_name + 10, &end, 10);
+		if (*end != '\0' || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		nftw(path, rh_rm, 8, FTW_DEPTH | FTW_PHYS);
+	}
+	closedir(d);
+}
+
 int
 rh_init(char *err, size_t errlen)
 {
@@ -487,12 +521,16 @@ rh_init(char *err, size_t errlen)
 	signal(SIGPIPE, SIG_IGN);
 	log_init("recv-harness", false, lvl != NULL && log_level_parse(lvl) >= 0 ?
 	    (enum log_level)log_level_parse(lvl) : LOG_LVL_ERROR);
-	/* tmpfs when there is one: each PREPARE writes (and fsyncs) a record */
-	snprintf(rh_dir, sizeof(rh_dir), "/dev/shm/xmig-recv.XXXXXX");
-	if (mkdtemp(rh_dir) == NULL) {
-		snprintf(rh_dir, sizeof(rh_dir), "/tmp/xmig-recv.XXXXXX");
-		if (mkdtemp(rh_dir) == NULL) {
-			snprintf(err, errlen, "mkdtemp: %s", strerror(errno));
+	/* tmpfs when there is one: each PREPARE writes (and fsyncs) a record.
+	 * A fuzzer that finds something ends without rh_fini(): directories
+	 * of processes gone are swept here instead. */
+	rh_sweep("/dev/shm");
+	rh_sweep("/tmp");
+	snprintf(rh_dir, sizeof(rh_dir), "/dev/shm/xmig-recv.%ld", (long)getpid());
+	if (mkdir(rh_dir, 0700) != 0) {
+		snprintf(rh_dir, sizeof(rh_dir), "/tmp/xmig-recv.%ld", (long)getpid());
+		if (mkdir(rh_dir, 0700) != 0) {
+			snprintf(err, errlen, "mkdir %s: %s", rh_dir, strerror(errno));
 			return XMIG_ERR_SYSTEM;
 		}
 	}
@@ -549,17 +587,15 @@ rh_reset(void)
 void
 rh_fini(void)
 {
-	char path[sizeof(rh_dir) + 32];
+	char path[sizeof(rh_dir)];
 
 	if (!rh_ready)
 		return;
 	rh_reset();
 	allow_free(rh_d.allow);
 	rh_d.allow = NULL;
-	rh_clear_records();
-	snprintf(path, sizeof(path), "%s/incoming", rh_dir);
-	rmdir(path);
-	rmdir(rh_dir);
+	snprintf(path, sizeof(path), "%s", rh_dir);
+	nftw(path, rh_rm, 8, FTW_DEPTH | FTW_PHYS);
 	rh_ready = false;
 }
 

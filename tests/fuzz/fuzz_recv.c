@@ -22,7 +22,7 @@
  *     "committed" on disk; any other job leaves no domain behind and its
  *     record (if any) "aborted", never "building" or "committed";
  *   - the fake holds exactly the domains it had, plus one per DONE job;
- *   - a "committed" record is never changed (by a PREPARE reusing its
+ *   - an earlier job's record is never changed (by a PREPARE reusing its
  *     token, say);
  *   - the engine's two paths to the backend (page_write, as on the sim,
  *     and page_dest) agree: a connection that ends DONE on one is served
@@ -42,6 +42,7 @@
 
 #include "compress.h"
 #include "engine.h"
+#include "hoststate.h"
 #include "jobs.h"
 #include "proto.h"
 #include "xbuf.h"
@@ -405,7 +406,8 @@ check_jobs(void)
 /* One input's host before its connection: what the setup says exists. */
 struct host {
 	struct msg_prepare mp;
-	bool clash, leftover, committed_before;
+	bool clash, leftover, maintenance;
+	const char *record;	/* the token's record beforehand, or NULL */
 	unsigned before;	/* domains there already */
 };
 
@@ -423,8 +425,9 @@ host_prepare(struct host *h, bool page_write)
 		snprintf(n2, sizeof(n2), "%s--incoming", h->mp.name);
 		h->before += rh_add_domain(n2, 1) == 0;
 	}
-	if (h->committed_before)
-		CHECK(state_record(h->mp.token, "committed", 1, h->mp.name) == 0);
+	if (h->record != NULL)
+		CHECK(state_record(h->mp.token, h->record, 1, h->mp.name) == 0);
+	CHECK(hoststate_set(h->maintenance ? HOST_MAINTENANCE : HOST_ACTIVE, NULL) == 0);
 }
 
 /* Serve the stream on the given engine path and check the outcome; for a
@@ -466,13 +469,14 @@ serve(const struct rh_buf *b, struct host *h, bool page_write, uint8_t **mem)
 		}
 		if (mem != NULL && (*mem = malloc(np * PROTO_PAGE_SIZE)) != NULL)
 			memcpy(*mem, m, np * PROTO_PAGE_SIZE);
-	} else if (j != NULL && !h->committed_before) {
-		CHECK(o == NULL || strcmp(o, "aborted") == 0);
+	} else if (j != NULL) {
+		CHECK(o == NULL || strcmp(o, "aborted") == 0 ||
+		    (h->record != NULL && strcmp(o, h->record) == 0));
 	}
-	/* A committed record stays: a sender still asking about that job
-	 * must never hear anything else. */
-	if (h->committed_before)
-		CHECK(o != NULL && strcmp(o, "committed") == 0);
+	/* An earlier job's record stays: a sender still asking about that
+	 * job must never hear anything else. */
+	if (h->record != NULL)
+		CHECK(o != NULL && strcmp(o, h->record) == 0);
 	return js;
 }
 
@@ -503,14 +507,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mp->nr_pages = s0 & FR_S_BIG ? (s1 >= 0xf0 ? 1ull << (25 + (s1 & 15)) : 8 * (s1 + 1u))
 	    : s1 + 1u;
 	mp->max_pages = mp->nr_pages;
-	mp->vcpus = (s2 & 7) + 1u;
+	mp->vcpus = (s2 & 7) == 7 ? 100 : (s2 & 7) + 1u;	/* 100: the fake says no */
 	mp->dom_type = (s2 >> 3) & 3;
 	mp->live = !!(s0 & FR_S_LIVE);
 	mp->cfg = cfg;
 	mp->cfg_len = sizeof(cfg) - 1;
 	h.clash = (s0 & FR_S_CLASH) != 0;
 	h.leftover = (s0 & FR_S_LEFTOVER) != 0;
-	h.committed_before = (s0 & FR_S_COMMITTED) != 0;
+	if (s0 & FR_S_RECORD)
+		h.record = s3 & 1 ? "aborted" : "committed";
+	h.maintenance = (s2 >> 5) == 7;
 
 	rh_hello(&b);
 	opening = (s0 >> FR_S_OPEN_SHIFT) & 3;

@@ -13,11 +13,14 @@
  *           bit 4: a domain named like the incoming one exists already
  *           bit 5: a NAME--incoming domain exists already
  *           bit 6: nr_pages is 8 times bigger (over the fake's limit)
- *           bit 7: the token is recorded "committed" beforehand
+ *           bit 7: the token has a record beforehand: "committed" when
+ *           setup[3] is even, "aborted" when odd
  * setup[1]  nr_pages - 1 (1..256); with bit 6, 8 * (setup[1] + 1) when
  *           setup[1] < 0xf0, else 2^(25 + setup[1] % 16) (up to the
  *           protocol's 2^40: 4 PiB)
- * setup[2]  bits 0-2: vcpus - 1; bits 3-4: dom_type; bits 5-7: name "vm<n>"
+ * setup[2]  bits 0-2: vcpus - 1 (7: 100 vCPUs, which the fake refuses);
+ *           bits 3-4: dom_type; bits 5-7: name "vm<n>" (7: and the host
+ *           is in maintenance)
  * setup[3]  the token's first byte
  *
  * op byte: low 4 bits the operation (FR_OP_*), high 4 bits how the frame's
@@ -37,7 +40,7 @@
 #define FR_S_CLASH 0x10
 #define FR_S_LEFTOVER 0x20
 #define FR_S_BIG 0x40
-#define FR_S_COMMITTED 0x80
+#define FR_S_RECORD 0x80
 
 enum fr_op {
 	/* round, count-1 (0..15), count entry bytes (bit 7: ZERO; bits 0-6:

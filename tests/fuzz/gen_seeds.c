@@ -194,9 +194,12 @@ recv_seeds(const char *rdir)
 	SC(FR_OP_ABORT, REASON_TIMEOUT);
 	sc_text("no built in time");
 	sc_flush(rdir, "abort_after_built");
-	/* QUERY: a token recorded committed, and an unknown one. */
-	sc_setup((FR_OPEN_QUERY << FR_S_OPEN_SHIFT) | FR_S_COMMITTED, 8, 10);
+	/* QUERY: a token recorded committed, one recorded aborted, and an
+	 * unknown one. */
+	sc_setup((FR_OPEN_QUERY << FR_S_OPEN_SHIFT) | FR_S_RECORD, 8, 10);
 	sc_flush(rdir, "query_committed");
+	sc_setup((FR_OPEN_QUERY << FR_S_OPEN_SHIFT) | FR_S_RECORD, 8, 11);
+	sc_flush(rdir, "query_aborted");
 	sc_setup(FR_OPEN_QUERY << FR_S_OPEN_SHIFT, 8, 11);
 	sc_flush(rdir, "query_unknown");
 	/* HOST_INFO (with a domain here), and a PREPARE after the ops start. */
@@ -209,7 +212,8 @@ recv_seeds(const char *rdir)
 	sc_commit();
 	sc_flush(rdir, "late_prepare");
 	/* Refusals: the name exists, a leftover --incoming, too big for the
-	 * backend, bigger than the host (the protocol's maximum). */
+	 * backend, bigger than the host (the protocol's maximum), the host in
+	 * maintenance, more vCPUs than the backend takes. */
 	sc_setup(prep | FR_S_CLASH, 8, 14);
 	sc_commit();
 	sc_flush(rdir, "refused_name_clash");
@@ -222,6 +226,14 @@ recv_seeds(const char *rdir)
 	sc_setup(prep | FR_S_BIG, 256, 16);		/* 2^40 pages: the host's size */
 	sc_commit();
 	sc_flush(rdir, "refused_huge");
+	sc_setup(prep, 8, 20);
+	script[2] = 7 << 5;				/* the host in maintenance */
+	sc_commit();
+	sc_flush(rdir, "refused_maintenance");
+	sc_setup(prep, 8, 21);
+	script[2] = 7;					/* 100 vCPUs */
+	sc_commit();
+	sc_flush(rdir, "refused_vcpus");
 	/* A page named twice in a batch, NORMAL then ZERO, on the page_dest
 	 * path (it must end zero, as on the page_write path). */
 	sc_setup(prep, 8, 19);
@@ -229,7 +241,7 @@ recv_seeds(const char *rdir)
 	sc_commit();
 	sc_flush(rdir, "page_named_twice");
 	/* A PREPARE with the token of a job committed here, then an ABORT. */
-	sc_setup(FR_S_PAGE_WRITE | prep | FR_S_COMMITTED, 8, 18);
+	sc_setup(FR_S_PAGE_WRITE | prep | FR_S_RECORD, 8, 18);
 	SC(FR_OP_PAGES, 0, 0, 0x01, 0x61);
 	SC(FR_OP_ABORT, REASON_CANCELLED);
 	sc_text("again");

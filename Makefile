@@ -76,10 +76,15 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(SIM_OBJS) $(XMIGD_LIB_O
 # The receiver on a socketpair with a fake backend, shared with fuzz_recv.
 $(BUILD)/tests/test_recv_stream: tests/recv_harness.c tests/recv_harness.h
 
+# A scripted relocation peer for the integration tests (tests/peer).
+$(BUILD)/tests/testpeer: tests/peer/testpeer.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) $(CFLAGS) $(LDSAN) -o $@ $^ $(LDLIBS_COMMON)
+
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; SIMHV=$(BIN)/simhv $$t; done
 
-integ: all
+integ: all $(BUILD)/tests/testpeer
 	@BUILD=$(BUILD) tests/integ/run.sh
 
 check: all unit integ netns-check

@@ -610,6 +610,23 @@ allow_match(const struct allow_list *al, const struct sockaddr *sa, socklen_t sa
 	return false;
 }
 
+int
+allow_addr_key(const struct sockaddr *sa, socklen_t salen, unsigned char key[ALLOW_ADDR_KEY_LEN])
+{
+	uint8_t addr[16];
+	int family;
+
+	memset(key, 0, ALLOW_ADDR_KEY_LEN);
+	if (sa == NULL || salen < (socklen_t)(sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)))
+		return XMIG_ERR_INVALID;
+	if ((family = addr_bytes(sa, addr)) == AF_UNSPEC)
+		return XMIG_ERR_INVALID;
+	key[0] = family == AF_INET ? 4 : 6;
+	memcpy(key + 1, addr, family == AF_INET ? 4 : 16);
+	return 0;
+}
+
 /* Same address, ignoring ports and IPv4-mapped IPv6 forms. */
 static bool
 same_addr(const struct sockaddr *a, const struct sockaddr *b)

@@ -28,6 +28,12 @@ bool allow_wants_name(const struct allow_list *al);
  * addresses is sa), into name.  0, XMIG_ERR_NOT_FOUND (no PTR record) or
  * XMIG_ERR_INVALID (the name does not lead back to sa).  Blocks on DNS. */
 int allow_peer_name(const struct sockaddr *sa, socklen_t salen, char *name, size_t namelen);
+/* The peer's address as a lookup key: key[0] is 4 or 6, then the 4 or 16
+ * address bytes (an IPv4-mapped IPv6 address gives its IPv4 key), the rest
+ * zero.  0, or XMIG_ERR_INVALID for another family or a short salen. */
+#define ALLOW_ADDR_KEY_LEN 17
+int allow_addr_key(const struct sockaddr *sa, socklen_t salen,
+    unsigned char key[ALLOW_ADDR_KEY_LEN]);
 /* Match an address (and, if non-NULL, the peer's host name). */
 bool allow_match(const struct allow_list *al, const struct sockaddr *sa, socklen_t salen,
     const char *hostname);

@@ -76,6 +76,10 @@ static const struct conf_key conf_keys[] = {
 	{ "relocation-hosts-allow", CT_ALLOW, FIELD(relocation_hosts_allow), 0, 0,
 	  CONF_DEFAULT_HOSTS_ALLOW,
 	  "peers allowed to connect: CIDRs, addresses and anchored regexes; empty = any host" },
+	{ "relocation-hosts-lookup-timeout-ms", CT_UINT, FIELD(lookup_timeout_ms), 100, 10000,
+	  STR(CONF_DEFAULT_LOOKUP_TIMEOUT_MS),
+	  "time budget of a peer's host name lookup (for host name entries of "
+	  "relocation-hosts-allow); a peer whose lookup takes longer is refused" },
 	{ "relocation-ssl-server", CT_BOOL, FIELD(relocation_ssl_server), 0, 0, "no",
 	  "accept incoming migrations over mutual TLS on relocation-ssl-port (yes/no)" },
 	{ "relocation-ssl-port", CT_PORT, FIELD(relocation_ssl_port), 1, 65535,
@@ -122,6 +126,20 @@ static const struct conf_key conf_keys[] = {
 	  STR(CONF_DEFAULT_MAX_CONNECTIONS),
 	  "most relocation connections open at once (handshakes, queries, migrations); "
 	  "more are closed at accept" },
+	{ "prepare-timeout", CT_UINT, FIELD(prepare_timeout_s), 1, 86400,
+	  STR(CONF_DEFAULT_PREPARE_TIMEOUT_S),
+	  "seconds a sender waits from PREPARE for the receiver to accept (PREPARE_OK)" },
+	{ "stream-idle-timeout", CT_UINT, FIELD(stream_timeout_s), 1, 3600,
+	  STR(CONF_DEFAULT_STREAM_TIMEOUT_S),
+	  "seconds within which each frame of the memory stream must arrive whole (and "
+	  "a blocked write must move); a slower peer is given up on" },
+	{ "build-timeout", CT_UINT, FIELD(build_timeout_s), 1, 86400,
+	  STR(CONF_DEFAULT_BUILD_TIMEOUT_S),
+	  "seconds a sender waits from STREAM_END for the receiver to build the domain "
+	  "(BUILT), its copy suspended; then it resumes it" },
+	{ "commit-timeout", CT_UINT, FIELD(commit_timeout_s), 1, 3600,
+	  STR(CONF_DEFAULT_COMMIT_TIMEOUT_S),
+	  "seconds a receiver waits from BUILT for GO, and a sender from GO for DONE" },
 	{ "migration-bandwidth-mbit", CT_UINT, FIELD(bandwidth_mbit), 0, 10000000, "0",
 	  "cap on the migration stream in Mbit/s (xm migrate -r); 0 = no cap" },
 	{ "migration-compress", CT_COMPRESS, FIELD(compress), 0, 0, "none",

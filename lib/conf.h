@@ -24,6 +24,13 @@
 #define CONF_DEFAULT_MAX_FACTOR 3.0
 #define CONF_DEFAULT_MAX_INCOMING 4
 #define CONF_DEFAULT_MAX_CONNECTIONS 32
+/* Deadlines of a migration's phases, in seconds, counted on the clock
+ * (not reset by frames that arrive): docs/protocol.md. */
+#define CONF_DEFAULT_PREPARE_TIMEOUT_S 120
+#define CONF_DEFAULT_STREAM_TIMEOUT_S 30
+#define CONF_DEFAULT_BUILD_TIMEOUT_S 120
+#define CONF_DEFAULT_COMMIT_TIMEOUT_S 30
+#define CONF_DEFAULT_LOOKUP_TIMEOUT_MS 3000
 #define CONF_STR_MAX 4096
 
 enum conf_backend { CONF_BACKEND_AUTO = 0, CONF_BACKEND_XEN, CONF_BACKEND_SIM };
@@ -35,6 +42,7 @@ struct conf {
 	uint16_t relocation_port;		/* relocation-port, default 8002 */
 	char relocation_address[256];		/* relocation-address, "" = all */
 	char relocation_hosts_allow[CONF_STR_MAX]; /* relocation-hosts-allow */
+	unsigned lookup_timeout_ms;		/* relocation-hosts-lookup-timeout-ms, default 3000 */
 	char control_socket[108];		/* control-socket */
 	char control_socket_group[64];		/* control-socket-group: "" = root only */
 	char state_dir[1024];			/* state-dir */
@@ -48,6 +56,10 @@ struct conf {
 	double max_factor;			/* migration-max-factor: total bytes cap / RAM, default 3 */
 	unsigned max_incoming;			/* max-incoming: concurrent incoming migrations, default 4 */
 	unsigned max_connections;		/* max-connections: open relocation connections, default 32 */
+	unsigned prepare_timeout_s;		/* prepare-timeout: PREPARE -> PREPARE_OK */
+	unsigned stream_timeout_s;		/* stream-idle-timeout: each stream frame whole */
+	unsigned build_timeout_s;		/* build-timeout: STREAM_END -> BUILT */
+	unsigned commit_timeout_s;		/* commit-timeout: BUILT -> GO, GO -> DONE */
 	/* TLS (mutual, OpenSSL): see etc/xmigd.conf */
 	bool relocation_ssl_server;		/* relocation-ssl-server, default no */
 	uint16_t relocation_ssl_port;		/* relocation-ssl-port, default 8003 */

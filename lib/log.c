@@ -101,20 +101,24 @@ syslog_prio(enum log_level lvl)
 	return LOG_INFO;
 }
 
-/* Append src to dst[*len..size), escaping control bytes; always leaves room
- * for "\n\0". */
+/* Append src to dst[*len..size), escaping control bytes and bytes that are
+ * not valid UTF-8 (a peer's text may carry anything) as \xNN, and never
+ * cutting a character in two; always leaves room for "\n\0". */
 static void
 append_escaped(char *dst, size_t *len, size_t size, const char *src)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = *len;
+	size_t o = *len, n;
 
-	for (; *src != '\0'; src++) {
+	for (; *src != '\0'; src += n) {
 		unsigned char c = (unsigned char)*src;
 
-		if (c < 0x20 && c != '\t') {
+		n = utf8_seq_len(src);
+		if ((c < 0x20 && c != '\t') || n == 0 ||
+		    (n == 2 && c == 0xc2 && (unsigned char)src[1] < 0xa0)) {
 			if (c == '\n' && src[1] == '\0')
 				break; /* a trailing newline is not part of the text */
+			n = 1;	/* a C1 control: both its bytes escaped, one at a time */
 			if (o + 4 + 2 > size)
 				break;
 			dst[o++] = '\\';
@@ -122,9 +126,13 @@ append_escaped(char *dst, size_t *len, size_t size, const char *src)
 			dst[o++] = hex[c >> 4];
 			dst[o++] = hex[c & 0xf];
 		} else {
-			if (o + 1 + 2 > size)
+			if (o + n + 2 > size)
 				break;
-			dst[o++] = (char)(c == 0x7f ? '?' : c);
+			if (n == 1)
+				dst[o++] = (char)(c == 0x7f ? '?' : c);
+			else
+				for (size_t i = 0; i < n; i++)
+					dst[o++] = src[i];
 		}
 	}
 	dst[o] = '\0';

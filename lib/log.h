@@ -33,7 +33,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
 
 /* Same, for messages that belong to a migration job. */
-#define jlog(lvl, jobid, fmt, ...) log_msg(lvl, "job %u: " fmt, (unsigned)(jobid), ##__VA_ARGS__)
+#define jlog(lvl, jobid, fmt, ...) \
+	log_msg(lvl, "job %llu: " fmt, (unsigned long long)(jobid), ##__VA_ARGS__)
 
 /* Rate-limited variant for flood-prone events (refused peers): at most
  * `burst` messages per 10 s window per call site `state`. */

@@ -24,7 +24,7 @@
 #define ROUND_END_LEN 20u
 #define DOMID_LEN 4u
 #define QUERY_LEN 16u
-#define QUERY_REPLY_LEN 17u
+#define QUERY_REPLY_LEN_MAX (16u + 1u + STR_MAX(PROTO_NAME_MAX) + 16u)
 #define HOST_INFO_DOM_LEN_MAX (STR_MAX(PROTO_NAME_MAX) + 8u + 4u + 1u)
 #define HOST_INFO_REPLY_LEN_MAX (1u + 8u + 8u + 4u + 4u + 2u + \
 	PROTO_HOST_INFO_DOMS_MAX * HOST_INFO_DOM_LEN_MAX)
@@ -76,7 +76,7 @@ proto_max_len(uint8_t type)
 	case MSG_DONE: return DOMID_LEN;
 	case MSG_ABORT: return REASON_LEN_MAX;
 	case MSG_QUERY: return QUERY_LEN;
-	case MSG_QUERY_REPLY: return QUERY_REPLY_LEN;
+	case MSG_QUERY_REPLY: return QUERY_REPLY_LEN_MAX;
 	case MSG_ZPAGES: return PAGES_LEN_MAX;
 	case MSG_HOST_INFO: return 0;
 	case MSG_HOST_INFO_REPLY: return HOST_INFO_REPLY_LEN_MAX;
@@ -462,9 +462,13 @@ msg_query_reply_encode(const struct msg_query_reply *m, uint8_t *buf, size_t cap
 
 	if (m->outcome > OUTCOME_ABORTED)
 		return XMIG_ERR_INVALID;
+	if (!fstr_ok(m->name, sizeof(m->name)))
+		return XMIG_ERR_TOO_LONG;
 	xbuf_writer(&b, buf, cap);
 	xbuf_put_bytes(&b, m->token, sizeof(m->token));
 	xbuf_put_u8(&b, m->outcome);
+	xbuf_put_str(&b, m->name);
+	xbuf_put_bytes(&b, m->uuid, sizeof(m->uuid));
 	return enc_result(&b);
 }
 
@@ -478,7 +482,11 @@ msg_query_reply_decode(const uint8_t *p, size_t len, struct msg_query_reply *m)
 	xbuf_reader(&b, p, len);
 	xbuf_get_bytes(&b, m->token, sizeof(m->token));
 	xbuf_get_u8(&b, &m->outcome);
-	if ((r = xbuf_get_end(&b)) == 0 && m->outcome > OUTCOME_ABORTED)
+	xbuf_get_str(&b, m->name, sizeof(m->name));
+	xbuf_get_bytes(&b, m->uuid, sizeof(m->uuid));
+	/* A name, when there is one, is a domain name like PREPARE's. */
+	if ((r = xbuf_get_end(&b)) == 0 && (m->outcome > OUTCOME_ABORTED ||
+	    (m->name[0] != '\0' && !name_ok(m->name))))
 		r = XMIG_ERR_INVALID;
 	if (r != 0)
 		memset(m, 0, sizeof(*m));

@@ -139,9 +139,14 @@ struct msg_query {
 	uint8_t token[16];
 };
 
+/* The reply names the domain the token's record is about ("" and a zero
+ * uuid when the outcome is unknown): the sender acts on it only when both
+ * are those of its own copy. */
 struct msg_query_reply {
 	uint8_t token[16];
 	uint8_t outcome;	/* enum proto_outcome */
+	char name[PROTO_NAME_MAX];
+	uint8_t uuid[16];
 };
 
 /* HOST_INFO_REPLY: what a peer needs to place domains on this host. */

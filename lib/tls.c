@@ -534,6 +534,23 @@ tls_conn_write(struct tls_conn *tc, const void *buf, size_t len, size_t *done, c
 	}
 }
 
+int
+tls_conn_peer_fingerprint(struct tls_conn *tc, char *out, size_t outlen)
+{
+	X509 *cert = SSL_get0_peer_certificate(tc->ssl);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int i, mdlen = 0;
+
+	if (cert == NULL || outlen < 65 || X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 ||
+	    mdlen != 32) {
+		ERR_clear_error();
+		return XMIG_ERR_TLS;
+	}
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
 void
 tls_conn_describe(struct tls_conn *tc, char *buf, size_t buflen)
 {

@@ -61,6 +61,8 @@ int tls_conn_write(struct tls_conn *tc, const void *buf, size_t len, size_t *don
     size_t whylen);
 /* Send what is still waiting: 0 when all is out, or TLS_WANT_WRITE. */
 int tls_conn_flush(struct tls_conn *tc, char *why, size_t whylen);
+/* The SHA-256 of the peer's certificate, 64 hex digits (outlen >= 65). */
+int tls_conn_peer_fingerprint(struct tls_conn *tc, char *out, size_t outlen);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384, peer CN=host-a" for the log. */
 void tls_conn_describe(struct tls_conn *tc, char *buf, size_t buflen);
 

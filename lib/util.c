@@ -219,6 +219,104 @@ strlcpy_x(char *dst, const char *src, size_t size)
 	return n;
 }
 
+/* ---- UTF-8 (RFC 3629) ---- */
+
+size_t
+utf8_seq_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (c < 0x80)
+		return c == '\0' ? 0 : 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;	/* a continuation byte, an overlong C0/C1 lead, or F5..FF */
+	/* The second byte's range excludes overlong forms (E0, F0), UTF-16
+	 * surrogates (ED) and code points beyond U+10FFFF (F4). */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;	/* also stops at the terminating NUL */
+	return n;
+}
+
+/* A control character: C0, DEL, or C1 (U+0080..U+009F, C2 80..C2 9F). */
+static bool
+utf8_is_control(const unsigned char *p, size_t n)
+{
+	return (n == 1 && (p[0] < 0x20 || p[0] == 0x7f)) || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0);
+}
+
+size_t
+utf8_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t fixed = 0, n, i;
+
+	/* Byte for byte, so the length stays: a decoded message re-encodes to
+	 * as many bytes as it came in. */
+	while (*p != '\0') {
+		n = utf8_seq_len((const char *)p);
+		if (n != 0 && !utf8_is_control(p, n)) {
+			p += n;
+			continue;
+		}
+		if (n == 0)
+			n = 1;
+		for (i = 0; i < n; i++)
+			p[i] = '?';
+		p += n;
+		fixed += n;
+	}
+	return fixed;
+}
+
+bool
+utf8_valid(const char *s)
+{
+	size_t n;
+
+	for (; *s != '\0'; s += n)
+		if ((n = utf8_seq_len(s)) == 0 || utf8_is_control((const unsigned char *)s, n))
+			return false;
+	return true;
+}
+
+size_t
+strlcpy_utf8(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src), c, back;
+
+	if (size == 0)
+		return 0;
+	c = n < size - 1 ? n : size - 1;
+	/* Cut before a sequence that would not fit whole: back off over at most
+	 * three continuation bytes to its lead. */
+	for (back = 0; c < n && c > 0 && back < 3 && ((unsigned char)src[c] & 0xc0) == 0x80;
+	    back++)
+		c--;
+	memcpy(dst, src, c);
+	dst[c] = '\0';
+	utf8_sanitize(dst);
+	return strlen(dst);
+}
+
 void
 uuid_format(const uint8_t uuid[16], char out[37])
 {
@@ -341,6 +439,33 @@ mkdir_p(const char *path, unsigned mode)
 	return mkdir_one(buf, mode);
 }
 
+/* fsync the directory that holds path ("." when path has no '/'). */
+static int
+fsync_parent_dir(const char *path)
+{
+	char dir[4200];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+	int fd, saved;
+
+	if (n >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return XMIG_ERR_SYSTEM;
+	}
+	memcpy(dir, slash == NULL ? "." : path, n);
+	dir[n] = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return XMIG_ERR_SYSTEM;
+	if (fsync(fd) != 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return XMIG_ERR_SYSTEM;
+	}
+	close(fd);
+	return 0;
+}
+
 int
 write_file_atomic(const char *path, const char *text)
 {
@@ -362,5 +487,9 @@ write_file_atomic(const char *path, const char *text)
 		return XMIG_ERR_SYSTEM;
 	}
 	close(fd);
-	return rename(tmp, path) == 0 ? 0 : XMIG_ERR_SYSTEM;
+	if (rename(tmp, path) != 0)
+		return XMIG_ERR_SYSTEM;
+	/* The rename is durable only once the directory is: without this a
+	 * power cut can bring back the old file (or none). */
+	return fsync_parent_dir(path);
 }

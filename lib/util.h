@@ -24,13 +24,30 @@ int parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port);
 const char *next_word(const char **s, size_t *n);
 /* Snprintf that never overflows and always terminates. */
 size_t strlcpy_x(char *dst, const char *src, size_t size);
+/* UTF-8 for text that came from outside (a peer's reason, host or domain
+ * name): jansson refuses invalid UTF-8 and logs must not carry raw bytes.
+ * utf8_seq_len: the length (1-4) of the valid, shortest-form sequence at s,
+ * 0 for an invalid one (a stray continuation byte, an overlong form, a
+ * surrogate, beyond U+10FFFF, cut short) or at the end of s. */
+size_t utf8_seq_len(const char *s);
+/* In place, the length kept: every byte of an invalid sequence and of a
+ * control character (C0, DEL, C1) becomes '?'.  Returns how many bytes
+ * were replaced. */
+size_t utf8_sanitize(char *s);
+/* True when utf8_sanitize would leave s unchanged. */
+bool utf8_valid(const char *s);
+/* Copy as strlcpy_x, but cut so that no multibyte sequence is split, and
+ * sanitized as utf8_sanitize.  Returns strlen(dst). */
+size_t strlcpy_utf8(char *dst, const char *src, size_t size);
 /* Format a UUID (16 bytes) as 8-4-4-4-12 text into out[37]. */
 void uuid_format(const uint8_t uuid[16], char out[37]);
 int uuid_parse(const char *s, uint8_t uuid[16]);
 /* Random bytes from getrandom(). */
 int random_bytes(void *buf, size_t len);
 /* Replace the file at path with text atomically and durably (write a
- * temporary file, fsync, rename; mode 0600).  errno is kept on failure. */
+ * temporary file, fsync, rename, fsync the directory; mode 0600).  errno is
+ * kept on failure; a failing directory fsync is a failure too, although the
+ * new text may then already be in place. */
 int write_file_atomic(const char *path, const char *text);
 /* Create a directory and its parents (mode 0755), ok if it exists. */
 int mkdir_p(const char *path, unsigned mode);

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "util.h"
 #include "xbuf.h"
 #include "xerr.h"
 
@@ -134,6 +135,11 @@ xbuf_get_str(struct xbuf *b, char *dst, size_t dstsize)
 	if (n > 0)
 		memcpy(dst, p, n);
 	dst[n] = '\0';
+	/* Every string a peer sends (reason, host and domain names) is text:
+	 * made valid UTF-8 without controls here, the one place they are
+	 * decoded, before anything stores, logs or puts it in JSON.  Checks
+	 * such as the domain name's charset still refuse what was replaced. */
+	utf8_sanitize(dst);
 	return 0;
 }
 

@@ -342,6 +342,26 @@ xconn_tls_describe(const struct xconn *c, char *buf, size_t buflen)
 		tls_conn_describe(c->tls, buf, buflen);
 }
 
+int
+xconn_peer_id(const struct xconn *c, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char addr[NI_MAXHOST], fp[65];
+	int n;
+
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0)
+		return XMIG_ERR_SYSTEM;
+	sockaddr_str((struct sockaddr *)&ss, sl, addr, sizeof(addr), NULL, 0);
+	if (c->tls == NULL)
+		n = snprintf(out, outlen, "%s", addr);
+	else if (tls_conn_peer_fingerprint(c->tls, fp, sizeof(fp)) != 0)
+		return XMIG_ERR_TLS;
+	else
+		n = snprintf(out, outlen, "%s/%s", addr, fp);
+	return n < 0 || (size_t)n >= outlen ? XMIG_ERR_TOO_LONG : 0;
+}
+
 const char *
 xconn_strerror(const struct xconn *c, int r)
 {

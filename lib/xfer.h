@@ -66,6 +66,9 @@ int xconn_tls_connect(struct xconn *c, struct tls_ctx *t, const char *host, char
 int xconn_tls_accept(struct xconn *c, struct tls_ctx *t, char *why, size_t whylen);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384, peer CN=..." ("plaintext" without TLS). */
 void xconn_tls_describe(const struct xconn *c, char *buf, size_t buflen);
+/* Who the peer is, for binding a migration to it: its address, and under
+ * TLS "/" and the SHA-256 of its certificate. */
+int xconn_peer_id(const struct xconn *c, char *out, size_t outlen);
 /* The text for error r on c: the TLS detail when there is one. */
 const char *xconn_strerror(const struct xconn *c, int r);
 

@@ -48,6 +48,23 @@ destroy_sim_domains() {
 	done
 }
 
+# The journals of every sim root under $T, merged (simhv(1) journal-check):
+# returns 1, with the overlap printed, when two copies of a guest ever ran
+# at once -- between a destination's unpause and a source's destroy too,
+# not only at the end.  Run after destroy_sim_domains, which ends every
+# copy's running interval.
+check_sim_journal() {
+	local roots=() r out
+	for r in "$T"/*/sim; do [ -d "$r" ] && roots+=("$r"); done
+	[ ${#roots[@]} -gt 0 ] || return 0
+	out=$("$BIN/simhv" journal-check "${roots[@]}" 2>&1) && { trace "${out##*$'\n'}"; return 0; }
+	echo "FAIL [$tid]: the sim journal: two copies of a guest ran at once, or it is unreadable"
+	echo "$out"
+	echo "---- the sim journals, merged (last 60 events)"
+	for r in "${roots[@]}"; do [ -f "$r/journal" ] && cat "$r/journal"; done | sort -n | tail -n 60
+	return 1
+}
+
 # Under SAN=1 a sanitizer report in any daemon's log fails the test:
 # print it and return 1.
 sanitizer_reports() {

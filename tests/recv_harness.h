@@ -63,6 +63,28 @@ unsigned rh_domains(char *name, size_t nlen, bool *running);
 /* The memory of the fake's domain called name, or NULL. */
 const uint8_t *rh_domain_mem(const char *name, uint64_t *nr_pages);
 
+/* What the job table says about a job (a copy taken under the lock). */
+struct rh_job {
+	uint64_t id;
+	int state;		/* enum job_state */
+	bool finished, thread_done;
+	char error[512];
+	uint8_t token[16];	/* zero until the job's record exists */
+};
+/* The jobs in the table (after rh_reset(), only the last connection's);
+ * returns how many, up to max. */
+unsigned rh_jobs(struct rh_job *out, unsigned max);
+/* The most recent job; false when there is none. */
+bool rh_last_job(struct rh_job *out);
+
+/* The outcome recorded for a token ("building", "committed", "aborted"),
+ * or NULL. */
+const char *rh_record(const uint8_t token[16], char *buf, size_t len);
+/* Record an earlier job with this token, as if the harness's peer
+ * (same_peer) or another host had sent it. */
+int rh_set_record(const uint8_t token[16], const char *outcome, const char *name,
+    bool same_peer);
+
 struct rh_reply {
 	uint8_t *p;		/* what the receiver sent, up to RH_REPLY_MAX */
 	size_t len;

@@ -165,23 +165,23 @@ daemon_open_session(const struct cli *cli, json_t *req, const char *what, const 
 
 /* ---- argument checks ---- */
 
+/* Job ids are 64-bit (the largest a JSON integer carries here); anything
+ * else is refused, never cut down to name another job. */
 static int
-parse_job_id(const char *cmd, const char *s, unsigned *id)
+parse_job_id(const char *cmd, const char *s, uint64_t *id)
 {
-	uint64_t v;
-
 	if (s == NULL)
 		return usage_error(cmd, "missing JOB (a job number from 'xmig jobs')");
-	if (parse_u64(s, 1, UINT32_MAX, &v) != 0)
-		return usage_error(cmd, "bad job number '%s'", s);
-	*id = (unsigned)v;
+	if (parse_u64(s, 1, INT64_MAX, id) != 0)
+		return usage_error(cmd, "bad job number '%s' (a whole number from 1 to %" PRId64 ")",
+		    s, INT64_MAX);
 	return EXIT_OK;
 }
 
 /* Commands of the form "xmig CMD [--json] [JOB]" (json NULL: no --json).
  * Returns EXIT_OK, EXIT_USAGE, or -1 when help was printed. */
 static int
-parse_simple(const char *cmd, int argc, char **argv, bool want_job, bool *json, unsigned *id)
+parse_simple(const char *cmd, int argc, char **argv, bool want_job, bool *json, uint64_t *id)
 {
 	const char *v, *job = NULL;
 	struct argp p;
@@ -211,7 +211,7 @@ parse_simple(const char *cmd, int argc, char **argv, bool want_job, bool *json, 
 /* ---- watching a job ---- */
 
 static void
-send_cancel(const struct cli *cli, unsigned id)
+send_cancel(const struct cli *cli, uint64_t id)
 {
 	json_t *reply;
 	int rc;
@@ -221,7 +221,7 @@ send_cancel(const struct cli *cli, unsigned id)
 	if (rc == EXIT_OK && !json_is_true(json_object_get(reply, "ok"))) {
 		char what[48];
 
-		snprintf(what, sizeof(what), "cannot cancel job %u", id);
+		snprintf(what, sizeof(what), "cannot cancel job %" PRIu64, id);
 		refused(reply, what);
 	}
 	json_decref(reply);
@@ -234,7 +234,7 @@ watch_stream(const struct cli *cli, int fd, const json_t *job, const char *peer,
     bool cancel_on_sigint)
 {
 	bool progress = !json && isatty(STDERR_FILENO);
-	unsigned id = (unsigned)ju64(job, "id");
+	uint64_t id = ju64(job, "id");
 	char dom[80], pr[300];
 	json_t *last = json_deep_copy(job), *m;
 	uint64_t last_msg = now_ms();
@@ -258,7 +258,7 @@ watch_stream(const struct cli *cli, int fd, const json_t *job, const char *peer,
 		if (cancel_on_sigint && got_sigint && !cancelled) {
 			cancelled = true;
 			progress_clear();
-			fprintf(stderr, "xmig: cancelling job %u; %s stays on this host "
+			fprintf(stderr, "xmig: cancelling job %" PRIu64 "; %s stays on this host "
 			    "(Ctrl-C again to stop waiting)\n", id, dom);
 			send_cancel(cli, id);
 		}
@@ -307,13 +307,13 @@ lost:
 		 * are gone with it, its records are not. */
 		bool in = jstr(job, "direction") && strcmp(jstr(job, "direction"), "in") == 0;
 
-		fprintf(stderr, "xmig: xmigd stopped while %s %s %s %s (job %u); when it starts "
+		fprintf(stderr, "xmig: xmigd stopped while %s %s %s %s (job %" PRIu64 "); when it starts "
 		    "again it settles %s from its records: then check 'xmig list' here and on "
 		    "%s\n", in ? "receiving" : "migrating", dom, in ? "from" : "to", pr, id, dom,
 		    pr);
 	} else {
-		fprintf(stderr, "xmig: lost contact with xmigd while watching job %u (%s); the "
-		    "migration may go on: see 'xmig job %u'\n", id,
+		fprintf(stderr, "xmig: lost contact with xmigd while watching job %" PRIu64 " (%s); "
+		    "the migration may go on: see 'xmig job %" PRIu64 "'\n", id,
 		    r == XMIG_ERR_UNEXPECTED ? "unexpected message" : xmig_strerror(r), id);
 	}
 	json_decref(last);
@@ -514,7 +514,7 @@ cmd_watch(const struct cli *cli, int argc, char **argv)
 {
 	json_t *reply;
 	bool json = false;
-	unsigned id = 0;
+	uint64_t id = 0;
 	int fd, rc;
 
 	if ((rc = parse_simple("watch", argc, argv, true, &json, &id)) != EXIT_OK)
@@ -602,7 +602,7 @@ cmd_job(const struct cli *cli, int argc, char **argv)
 {
 	json_t *reply;
 	bool json = false;
-	unsigned id = 0;
+	uint64_t id = 0;
 	int rc;
 
 	if ((rc = parse_simple("job", argc, argv, true, &json, &id)) != EXIT_OK)
@@ -617,7 +617,7 @@ int
 cmd_cancel(const struct cli *cli, int argc, char **argv)
 {
 	json_t *reply;
-	unsigned id = 0;
+	uint64_t id = 0;
 	char what[48];
 	int rc;
 
@@ -626,11 +626,11 @@ cmd_cancel(const struct cli *cli, int argc, char **argv)
 	if ((rc = daemon_call(cli, json_pack("{s:s, s:I}", "cmd", "cancel", "id",
 	    (json_int_t)id), &reply)) != EXIT_OK)
 		return rc;
-	snprintf(what, sizeof(what), "cannot cancel job %u", id);
+	snprintf(what, sizeof(what), "cannot cancel job %" PRIu64, id);
 	if (!json_is_true(json_object_get(reply, "ok")))
 		rc = refused(reply, what);
 	else
-		printf("job %u: cancel requested\n", id);
+		printf("job %" PRIu64 ": cancel requested\n", id);
 	json_decref(reply);
 	return rc;
 }

@@ -43,6 +43,7 @@ ctl_reply_error(int fd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	utf8_sanitize(buf);	/* the cut may split a character; jansson wants UTF-8 */
 	o = json_pack("{s:b, s:s}", "ok", 0, "error", buf);
 	r = ctl_send(fd, o);
 	json_decref(o);
@@ -103,6 +104,7 @@ ctl_migrate(struct ctl_client *cl, json_t *req)
 	unsigned port = ssl ? CONF_DEFAULT_SSL_PORT : CONF_DEFAULT_PORT;
 	char err[512];
 	struct job *j;
+	int r = 0;
 
 	memset(&sr, 0, sizeof(sr));
 	sr.ssl = ssl;
@@ -148,23 +150,31 @@ ctl_migrate(struct ctl_client *cl, json_t *req)
 	if ((j = engine_send_start(cl->d, &sr, err, sizeof(err))) == NULL)
 		return ctl_reply_error(cl->fd, "%s", err);
 	if (ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "job", job_to_json(j))) != 0)
-		return -1;
-	if (json_is_true(json_object_get(req, "watch")))
-		return ctl_watch(cl->fd, j);
-	return 0;
+		r = -1;
+	else if (json_is_true(json_object_get(req, "watch")))
+		r = ctl_watch(cl->fd, j);
+	job_put(j);
+	return r;
 }
 
+/* The request's job, with a reference (job_put it); NULL after an error
+ * reply.  Ids are 64-bit: anything but a positive integer is refused, never
+ * cut down to name another job. */
 static struct job *
 ctl_job_arg(struct ctl_client *cl, json_t *req)
 {
 	json_t *v = json_object_get(req, "id");
 	struct job *j;
 
-	if (!json_is_integer(v)) {
+	if (v == NULL || json_is_null(v)) {
 		ctl_reply_error(cl->fd, "missing job id");
 		return NULL;
 	}
-	if ((j = job_get((unsigned)json_integer_value(v))) == NULL)
+	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+		ctl_reply_error(cl->fd, "bad job id: a job number is a positive integer");
+		return NULL;
+	}
+	if ((j = job_get((uint64_t)json_integer_value(v))) == NULL)
 		ctl_reply_error(cl->fd, "no job %lld", (long long)json_integer_value(v));
 	return j;
 }
@@ -237,6 +247,7 @@ ctl_dispatch(struct ctl_client *cl, json_t *req)
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
 	struct xmigd *d = cl->d;
 	struct job *j;
+	int r;
 
 	if (cmd == NULL)
 		return ctl_reply_error(cl->fd, "request without \"cmd\"");
@@ -277,32 +288,41 @@ ctl_dispatch(struct ctl_client *cl, json_t *req)
 			return ctl_reply_error(cl->fd, "out of memory");
 		return ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "jobs", h));
 	}
+	/* job, watch, cancel: j is held until job_put, however long the watch. */
 	if (strcmp(cmd, "job") == 0) {
 		if ((j = ctl_job_arg(cl, req)) == NULL)
 			return 0;
-		return ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "job", job_to_json(j)));
+		r = ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "job", job_to_json(j)));
+		job_put(j);
+		return r;
 	}
 	if (strcmp(cmd, "watch") == 0) {
 		if ((j = ctl_job_arg(cl, req)) == NULL)
 			return 0;
-		if (ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "job", job_to_json(j))))
-			return -1;
-		return ctl_watch(cl->fd, j);
+		r = ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "job", job_to_json(j)));
+		if (r == 0)
+			r = ctl_watch(cl->fd, j);
+		job_put(j);
+		return r;
 	}
 	if (strcmp(cmd, "cancel") == 0) {
-		bool finished;
+		const char *res;
 
 		if ((j = ctl_job_arg(cl, req)) == NULL)
 			return 0;
 		job_lock();
-		finished = job_finished(j);
+		res = job_result_name(j);	/* a static string: safe after the unlock */
 		job_unlock();
-		if (finished)
-			return ctl_reply_error(cl->fd, "job %u has already ended (%s)", j->id,
-			    job_result_name(j));
-		atomic_store(&j->cancel, true);
-		jlog(LOG_LVL_INFO, j->id, "cancel requested");
-		return ctl_reply(cl->fd, json_pack("{s:b}", "ok", 1));
+		if (res != NULL)
+			r = ctl_reply_error(cl->fd, "job %llu has already ended (%s)",
+			    (unsigned long long)j->id, res);
+		else {
+			atomic_store(&j->cancel, true);
+			jlog(LOG_LVL_INFO, j->id, "cancel requested");
+			r = ctl_reply(cl->fd, json_pack("{s:b}", "ok", 1));
+		}
+		job_put(j);
+		return r;
 	}
 	return ctl_reply_error(cl->fd, "unknown command \"%s\"", cmd);
 }
@@ -321,6 +341,11 @@ ctl_thread(void *arg)
 		if (r != 0)
 			break;
 	}
+	/* Not JSON (jansson also refuses integers beyond 64 bits, such as an
+	 * id of 2^64 + 1): one error line before the client is dropped. */
+	if (r == XMIG_ERR_INVALID)
+		ctl_reply_error(cl->fd, "malformed request: not a JSON object, or a number out of "
+		    "range");
 	if (r != 0 && r != XMIG_ERR_EOF && r != -1)
 		log_debug("control client dropped: %s", xmig_strerror(r));
 	close(cl->fd);

@@ -29,12 +29,15 @@ struct send_req {
 };
 
 /* Validate the request against local facts and start the job thread.
- * On refusal returns NULL with a one-line reason in err. */
+ * On refusal returns NULL with a one-line reason in err; otherwise the job
+ * with a reference the caller must job_put(). */
 struct job *engine_send_start(struct xmigd *d, const struct send_req *req, char *err,
     size_t errlen);
 /* Serve an accepted relocation connection (takes ownership of fd); tls:
- * it came to the TLS port, so the TLS handshake comes first. */
-void engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls);
+ * it came to the TLS port, so the TLS handshake comes first; query_only:
+ * it is over max-connections, so it may QUERY or ask HOST_INFO but a
+ * PREPARE is refused (BUSY). */
+void engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls, bool query_only);
 /* Relocation connections being served now (every one has its thread). */
 unsigned engine_recv_open(void);
 
@@ -45,12 +48,25 @@ int state_token_parse(const char *hex, uint8_t token[16]);
 int state_write_line(const char *dir, const uint8_t token[16], const char *line);
 
 /* Tracks the commit outcome of incoming jobs on disk, so a QUERY after a
- * restart still gets the truth (see docs/protocol.md). */
+ * restart still gets the truth (see docs/protocol.md).  A record belongs
+ * to the migration whose PREPARE created it: the token is never taken
+ * twice, and the record names the domain and the peer that sent it. */
+#define STATE_PEER_MAX 200
+#define STATE_LINE_MAX 400
+struct state_rec {
+	char outcome[16];	/* "building", "committed", "aborted" */
+	uint32_t domid;		/* 0 until the domain exists */
+	char name[64];
+	uint8_t uuid[16];
+	char peer[STATE_PEER_MAX];	/* xconn_peer_id() of the sender, "" = none */
+};
 int state_init(const char *state_dir, char *err, size_t errlen);
-int state_record(const uint8_t token[16], const char *outcome, uint32_t domid,
-    const char *name);
-/* "committed", "aborted", "building", or NULL when unknown. */
-const char *state_lookup(const uint8_t token[16], char *buf, size_t buflen);
+/* A new record; XMIG_ERR_EXISTS when the token already has one. */
+int state_create(const uint8_t token[16], const struct state_rec *rec);
+/* Replace the token's record (write, fsync, rename, fsync the directory). */
+int state_update(const uint8_t token[16], const struct state_rec *rec);
+/* 0, or XMIG_ERR_NOT_FOUND / XMIG_ERR_INVALID. */
+int state_lookup(const uint8_t token[16], struct state_rec *rec);
 /* At start-up: finish what a crash interrupted on the receiving side. */
 void state_reconcile(struct xmigd *d);
 

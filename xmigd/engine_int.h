@@ -8,9 +8,8 @@
 
 #define ENGINE_CONNECT_TIMEOUT_MS 10000
 #define ENGINE_HELLO_TIMEOUT_MS 10000	/* handshake deadline */
-#define ENGINE_STREAM_TIMEOUT_MS 30000	/* no progress for this long: give up */
-#define ENGINE_BUILD_TIMEOUT_MS 120000	/* receiver building the domain */
-#define ENGINE_COMMIT_TIMEOUT_MS 30000
+/* The phases after the handshake have deadlines from the configuration
+ * (prepare-timeout, stream-idle-timeout, build-timeout, commit-timeout). */
 
 #define SUFFIX_INCOMING "--incoming"
 #define SUFFIX_MIGRATED "--migratedaway"

@@ -40,6 +40,8 @@ struct recv_ctx {
 	bool accepted;			/* PREPARE_OK sent */
 	bool tls;			/* came to the TLS port */
 	bool bad_frame;			/* the stream failed on a malformed frame */
+	struct state_rec rec;		/* this migration's record (state.c) */
+	bool query_only;		/* beyond max-connections: no PREPARE */
 	uint64_t entries[PROTO_PAGES_MAX];
 	struct iovec iov[PROTO_PAGES_MAX];
 	char why[512];
@@ -287,6 +289,10 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 	memset(rec, 0, sizeof(*rec));
 	if (atomic_load(&s->j->cancel) || atomic_load(&s->d->stopping))
 		return XMIG_ERR_INTERRUPTED;
+	/* Each frame must arrive whole within stream-idle-timeout, skipped
+	 * OPTIONAL frames included: a sender that trickles bytes cannot hold
+	 * the job, its max-incoming slot and its memory. */
+	s->c.deadline_us = now_us() + s->d->conf.stream_timeout_s * 1000000ull;
 	if ((r = xconn_recv_hdr(&s->c, &fh)) != 0)
 		return r;
 	switch (fh.type) {
@@ -368,15 +374,19 @@ recv_refuse(struct recv_ctx *s, uint16_t code, const char *fmt, ...)
 	engine_send_reason(&s->c, MSG_REFUSE, code, s->why);
 }
 
+/* QUERY: the outcome of the migration whose PREPARE carried this token,
+ * told only to the peer that sent that PREPARE (same address, and same
+ * certificate under TLS), with the domain's name and uuid so that the
+ * sender can check it is about its own domain. */
 static void
 recv_query(struct recv_ctx *s, const uint8_t *p, uint32_t len)
 {
 	struct msg_query q;
 	struct msg_query_reply qr;
-	struct job *j;
-	char rec[32];
-	const char *o;
-	uint8_t buf[64];
+	struct state_rec rec;
+	char who[STATE_PEER_MAX];
+	uint8_t buf[128];
+	bool known;
 	int n;
 
 	if (msg_query_decode(p, len, &q) != 0) {
@@ -386,15 +396,25 @@ recv_query(struct recv_ctx *s, const uint8_t *p, uint32_t len)
 	memset(&qr, 0, sizeof(qr));
 	memcpy(qr.token, q.token, 16);
 	qr.outcome = OUTCOME_UNKNOWN;
-	j = job_find_token(q.token);
-	o = state_lookup(q.token, rec, sizeof(rec));
-	if (o != NULL && strcmp(o, "committed") == 0)
-		qr.outcome = OUTCOME_COMMITTED;
-	else if (j != NULL && !j->thread_done)
-		qr.outcome = OUTCOME_IN_PROGRESS;
-	else if (o != NULL)
-		qr.outcome = OUTCOME_ABORTED;	/* aborted, or building when we died */
-	log_info("query from %s: outcome %u", s->c.peer, qr.outcome);
+	known = state_lookup(q.token, &rec) == 0;
+	if (known && (xconn_peer_id(&s->c, who, sizeof(who)) != 0 ||
+	    strcmp(who, rec.peer) != 0)) {
+		log_warn("query from %s about a migration of %s that came from %s: not "
+		    "answered", s->c.peer, rec.name, rec.peer[0] ? rec.peer : "an unknown peer");
+		known = false;
+	}
+	if (known) {
+		if (strcmp(rec.outcome, "committed") == 0)
+			qr.outcome = OUTCOME_COMMITTED;
+		else if (job_incoming_active(q.token))
+			qr.outcome = OUTCOME_IN_PROGRESS;
+		else
+			qr.outcome = OUTCOME_ABORTED;	/* aborted, or building when we died */
+		strlcpy_x(qr.name, rec.name, sizeof(qr.name));
+		memcpy(qr.uuid, rec.uuid, 16);
+	}
+	log_info("query from %s: outcome %u%s%s", s->c.peer, qr.outcome, known ? " for " : "",
+	    known ? rec.name : "");
 	if ((n = msg_query_reply_encode(&qr, buf, sizeof(buf))) > 0)
 		xconn_send_frame(&s->c, MSG_QUERY_REPLY, buf, (uint32_t)n);
 }
@@ -464,6 +484,15 @@ recv_tls(struct recv_ctx *s)
 	return r;
 }
 
+/* The migration's record moves on (its name, uuid and peer stay). */
+static int
+recv_record(struct recv_ctx *s, const uint8_t token[16], const char *outcome, uint32_t domid)
+{
+	strlcpy_x(s->rec.outcome, outcome, sizeof(s->rec.outcome));
+	s->rec.domid = domid;
+	return state_update(token, &s->rec);
+}
+
 static void
 recv_conn(struct recv_ctx *s)
 {
@@ -518,19 +547,25 @@ recv_conn(struct recv_ctx *s)
 		    proto_type_str(fh.type));
 		return;
 	}
+	if (s->query_only) {
+		recv_refuse(s, REASON_BUSY, "%s has %u relocation connections open "
+		    "(max-connections): only queries are served now", s->d->host_name,
+		    s->d->conf.max_connections);
+		return;
+	}
 	if ((r = msg_prepare_decode(s->buf, fh.len, &mp)) != 0) {
 		recv_refuse(s, REASON_PROTOCOL, "malformed PREPARE: %s", xmig_strerror(r));
 		return;
 	}
 
-	/* The job exists from PREPARE on: it shows in 'xmig jobs' here. */
+	/* The job exists from PREPARE on: it shows in 'xmig jobs' here.  It
+	 * takes the token only once the token's record is its own. */
 	if ((j = job_new(true)) == NULL) {
 		recv_refuse(s, REASON_BUSY, "too many jobs");
 		return;
 	}
 	s->j = j;
 	job_lock();
-	memcpy(j->token, mp.token, 16);
 	strlcpy_x(j->domain, mp.name, sizeof(j->domain));
 	strlcpy_x(j->peer, s->c.peer, sizeof(j->peer));
 	j->live = mp.live;
@@ -553,6 +588,20 @@ recv_conn(struct recv_ctx *s)
 	s->nr_pages = mp.nr_pages;
 	s->page_size = ours.page_size;
 
+	/* The names a migration gives its copies while it runs are not names
+	 * a domain may arrive with: reconcile and the operator go by them. */
+	if (strstr(mp.name, SUFFIX_INCOMING) != NULL || strstr(mp.name, SUFFIX_MIGRATED) != NULL) {
+		recv_refuse(s, REASON_NAME_CLASH, "domain names containing \"%s\" or \"%s\" are "
+		    "reserved for migrations in progress", SUFFIX_INCOMING, SUFFIX_MIGRATED);
+		goto failed;
+	}
+	if (state_lookup(mp.token, &s->rec) == 0) {
+		recv_refuse(s, REASON_PROTOCOL, "the migration token of this PREPARE was "
+		    "already used: refused");
+		goto failed;
+	}
+	/* Every capacity check comes before anything sized by the peer is
+	 * allocated. */
 	if (hoststate_get(NULL, 0) != HOST_ACTIVE) {
 		recv_refuse(s, REASON_MAINTENANCE, "%s is %s and takes no incoming migrations",
 		    s->d->host_name, hoststate_str(hoststate_get(NULL, 0)));
@@ -593,25 +642,39 @@ recv_conn(struct recv_ctx *s)
 		    (unsigned long long)mp.nr_pages);
 		goto failed;
 	}
-	/* A token names one job (senders draw a new one for each): an earlier
-	 * job's record, "committed" above all, is what QUERY answers from. */
-	if (state_lookup(mp.token, s->why, sizeof(s->why)) != NULL) {
-		recv_refuse(s, REASON_PROTOCOL, "the job token of this PREPARE was used before");
+	/* The token names this migration from now on, bound to the peer that
+	 * sent it; one already used, in any state, is never taken again, or a
+	 * second PREPARE could rewrite the outcome a sender will act on. */
+	memset(&s->rec, 0, sizeof(s->rec));
+	strlcpy_x(s->rec.outcome, "building", sizeof(s->rec.outcome));
+	strlcpy_x(s->rec.name, mp.name, sizeof(s->rec.name));
+	memcpy(s->rec.uuid, mp.uuid, 16);
+	if (xconn_peer_id(&s->c, s->rec.peer, sizeof(s->rec.peer)) != 0) {
+		recv_refuse(s, REASON_OTHER, "cannot tell who %s is", s->c.peer);
 		goto failed;
 	}
-	if ((r = state_record(mp.token, "building", 0, mp.name)) != 0) {
-		recv_refuse(s, REASON_OTHER, "cannot write to the state directory: %s",
-		    xmig_strerror(r));
+	if ((r = state_create(mp.token, &s->rec)) != 0) {
+		if (r == XMIG_ERR_EXISTS)
+			recv_refuse(s, REASON_PROTOCOL, "the migration token of this PREPARE was "
+			    "already used: refused");
+		else
+			recv_refuse(s, REASON_OTHER, "cannot write to the state directory: %s",
+			    xmig_strerror(r));
 		goto failed;
 	}
+	job_lock();
+	memcpy(j->token, mp.token, 16);
+	job_unlock();
 	/* The memory stream, into a new paused domain; io_ready() accepts the
 	 * migration once the backend has created it. */
-	s->c.timeout_ms = ENGINE_STREAM_TIMEOUT_MS;
-	if ((r = hv->ops->restore(hv, &spec, &s->io, &domid)) != 0) {
+	s->c.timeout_ms = (int)s->d->conf.stream_timeout_s * 1000;
+	r = hv->ops->restore(hv, &spec, &s->io, &domid);
+	s->c.deadline_us = 0;	/* the last frame's: the steps below have their own */
+	if (r != 0) {
 		if (!s->accepted) {
 			recv_refuse(s, recv_reason_for(r), "cannot create %s here: %s", mp.name,
 			    xmig_strerror(r));
-			state_record(mp.token, "aborted", 0, mp.name);
+			recv_record(s, mp.token, "aborted", 0);
 			goto failed;
 		}
 		job_set_error(j, "receiving %s failed: %s", mp.name, xmig_strerror(r));
@@ -626,7 +689,7 @@ recv_conn(struct recv_ctx *s)
 	j->domid = domid;
 	j->remaining_pages = 0;
 	job_unlock();
-	state_record(mp.token, "building", domid, mp.name);
+	recv_record(s, mp.token, "building", domid);
 	mb.domid = domid;
 	job_set_state(j, JOB_PRECOPY, JOB_COMMITTING);
 	if ((n = msg_built_encode(&mb, small, sizeof(small))) < 0 ||
@@ -636,9 +699,13 @@ recv_conn(struct recv_ctx *s)
 	}
 	fault_kill_at("recv-exit-after-built");
 
-	/* Wait for GO.  Without it the copy here must never run. */
-	s->c.timeout_ms = ENGINE_COMMIT_TIMEOUT_MS;
-	if ((r = xconn_recv_frame(&s->c, &fh, s->buf, PROTO_REASON_MAX + 8)) != 0 ||
+	/* Wait for GO, commit-timeout on the clock.  Without it the copy here
+	 * must never run. */
+	s->c.timeout_ms = (int)s->d->conf.commit_timeout_s * 1000;
+	s->c.deadline_us = now_us() + s->d->conf.commit_timeout_s * 1000000ull;
+	r = xconn_recv_frame(&s->c, &fh, s->buf, PROTO_REASON_MAX + 8);
+	s->c.deadline_us = 0;
+	if (r != 0 ||
 	    fh.type != MSG_GO || msg_empty_decode(NULL, fh.len) != 0) {
 		struct msg_reason m;
 
@@ -658,7 +725,7 @@ recv_conn(struct recv_ctx *s)
 	fault_hold("recv-hold-on-go");
 	/* Committed: recorded before the guest runs, so a QUERY after a crash
 	 * never makes the source resume a guest that already ran here. */
-	if ((r = state_record(mp.token, "committed", domid, mp.name)) != 0) {
+	if ((r = recv_record(s, mp.token, "committed", domid)) != 0) {
 		job_set_error(j, "cannot record the commit: %s", xmig_strerror(r));
 		engine_send_reason(&s->c, MSG_ABORT, REASON_OTHER, j->error);
 		goto aborted;
@@ -669,7 +736,7 @@ recv_conn(struct recv_ctx *s)
 		    xmig_strerror(r));
 	if ((r = hv->ops->unpause(hv, domid)) != 0) {
 		job_set_error(j, "cannot start %s: %s", mp.name, xmig_strerror(r));
-		state_record(mp.token, "aborted", domid, mp.name);
+		recv_record(s, mp.token, "aborted", domid);
 		engine_send_reason(&s->c, MSG_ABORT, REASON_BACKEND, j->error);
 		goto aborted;
 	}
@@ -689,7 +756,7 @@ aborted:
 	if (built && (r = hv->ops->destroy(hv, domid)) != 0)
 		jlog(LOG_LVL_ERROR, j->id, "cannot destroy the partial copy %s (id %u): %s",
 		    spec.name, domid, xmig_strerror(r));
-	state_record(mp.token, "aborted", domid, mp.name);
+	recv_record(s, mp.token, "aborted", domid);
 failed:
 	job_set_state(j, -1, atomic_load(&j->cancel) ? JOB_CANCELLED : JOB_FAILED);
 }
@@ -709,11 +776,7 @@ recv_thread(void *arg)
 	struct recv_ctx *s = arg;
 
 	recv_conn(s);
-	if (s->j != NULL) {
-		job_lock();
-		s->j->thread_done = true;
-		job_unlock();
-	}
+	job_thread_exit(s->j);	/* the thread's reference (job_new's) */
 	xconn_close(&s->c);
 	free(s->written);
 	free(s->stage);
@@ -725,7 +788,7 @@ recv_thread(void *arg)
 }
 
 void
-engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls)
+engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls, bool query_only)
 {
 	struct recv_ctx *s = calloc(1, sizeof(*s));
 	pthread_attr_t attr;
@@ -743,6 +806,7 @@ engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls)
 	}
 	s->d = d;
 	s->tls = tls;
+	s->query_only = query_only;
 	xconn_init(&s->c, fd, ENGINE_HELLO_TIMEOUT_MS);
 	strlcpy_x(s->c.peer, peer, sizeof(s->c.peer));
 	s->io.next = io_next;

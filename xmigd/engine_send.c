@@ -461,21 +461,24 @@ send_expect(struct send_ctx *s, uint8_t want, uint8_t *buf, size_t cap, uint32_t
 	struct frame_hdr fh;
 	int r;
 
+	/* A deadline on the clock, not on the frames: frames the peer may send
+	 * meanwhile (an unknown OPTIONAL one, say) do not extend the wait. */
 	s->c.timeout_ms = timeout_ms;
-	for (;;) {
-		if ((r = xconn_recv_frame(&s->c, &fh, buf, cap)) != 0)
-			return r;
-		if (fh.type == want)
-			break;
-		if (fh.type == MSG_ABORT || fh.type == MSG_REFUSE) {
-			struct msg_reason m;
+	s->c.deadline_us = now_us() + (uint64_t)timeout_ms * 1000;
+	r = xconn_recv_frame(&s->c, &fh, buf, cap);
+	s->c.deadline_us = 0;
+	if (r != 0)
+		return r;
+	if (fh.type != want && (fh.type == MSG_ABORT || fh.type == MSG_REFUSE)) {
+		struct msg_reason m;
 
-			if (msg_reason_decode(buf, fh.len, &m) == 0)
-				job_set_error(s->j, "%s refused: %s", s->req.host, m.text);
-			else
-				job_set_error(s->j, "%s aborted the migration", s->req.host);
-			return XMIG_ERR_PEER_ABORT;
-		}
+		if (msg_reason_decode(buf, fh.len, &m) == 0)
+			job_set_error(s->j, "%s refused: %s", s->req.host, m.text);
+		else
+			job_set_error(s->j, "%s aborted the migration", s->req.host);
+		return XMIG_ERR_PEER_ABORT;
+	}
+	if (fh.type != want) {
 		job_set_error(s->j, "%s sent %s while %s was expected", s->req.host,
 		    proto_type_str(fh.type), proto_type_str(want));
 		return XMIG_ERR_UNEXPECTED;
@@ -596,7 +599,8 @@ send_job(struct send_ctx *s)
 		    xmig_strerror(n < 0 ? n : r));
 		goto failed;
 	}
-	if ((r = send_expect(s, MSG_PREPARE_OK, buf, 4096, &len, ENGINE_BUILD_TIMEOUT_MS)) != 0) {
+	if ((r = send_expect(s, MSG_PREPARE_OK, buf, 4096, &len,
+	    (int)s->d->conf.prepare_timeout_s * 1000)) != 0) {
 		job_set_error(j, "%s did not accept %s: %s", s->req.host, s->dom.name,
 		    xmig_strerror(r));
 		goto failed;
@@ -612,7 +616,7 @@ send_job(struct send_ctx *s)
 	j->remaining_pages = s->nr_pages;
 	job_unlock();
 	job_set_state(j, JOB_PREPARE, JOB_PRECOPY);
-	s->c.timeout_ms = ENGINE_STREAM_TIMEOUT_MS;
+	s->c.timeout_ms = (int)s->d->conf.stream_timeout_s * 1000;
 	/* Re-arm the pacer: the setup time must not become a burst. */
 	if (s->req.bandwidth_mbit)
 		xconn_set_rate(&s->c, (uint64_t)s->req.bandwidth_mbit * 1000000 / 8);
@@ -661,10 +665,15 @@ send_job(struct send_ctx *s)
 	j->final_bytes = s->c.tx_bytes - j->pause_tx0;
 	job_unlock();
 	job_set_state(j, JOB_STOPCOPY, JOB_COMMITTING);
-	if ((r = send_expect(s, MSG_BUILT, buf, 4096, &len, ENGINE_BUILD_TIMEOUT_MS)) != 0 ||
+	if ((r = send_expect(s, MSG_BUILT, buf, 4096, &len,
+	    (int)s->d->conf.build_timeout_s * 1000)) != 0 ||
 	    (r = msg_built_decode(buf, len, &mb)) != 0) {
-		job_set_error(j, "%s did not build %s: %s", s->req.host, s->dom.name,
-		    xmig_strerror(r));
+		if (r == XMIG_ERR_TIMEOUT)
+			job_set_error(j, "%s did not build %s within build-timeout (%u s)",
+			    s->req.host, s->dom.name, s->d->conf.build_timeout_s);
+		else
+			job_set_error(j, "%s did not build %s: %s", s->req.host, s->dom.name,
+			    xmig_strerror(r));
 		goto resume;
 	}
 	if (atomic_load(&j->cancel)) {
@@ -691,7 +700,8 @@ send_job(struct send_ctx *s)
 		_exit(99);
 	}
 	if (r != 0 ||
-	    (r = send_expect(s, MSG_DONE, buf, 4096, &len, ENGINE_COMMIT_TIMEOUT_MS)) != 0 ||
+	    (r = send_expect(s, MSG_DONE, buf, 4096, &len,
+	    (int)s->d->conf.commit_timeout_s * 1000)) != 0 ||
 	    (r = msg_done_decode(buf, len, &md)) != 0) {
 		if (r == XMIG_ERR_PEER_ABORT)
 			goto resume;	/* the receiver refused GO: it destroyed its copy */
@@ -699,18 +709,19 @@ send_job(struct send_ctx *s)
 		    s->req.host, xmig_strerror(r));
 		xconn_close(&s->c);
 		outcome = engine_query_outcome(s->d, s->req.host, s->req.port, s->req.ssl,
-		    j->token, 8, &reached);
+		    j->token, s->dom.name, s->dom.uuid, 8, &reached);
 		if (outcome == OUTCOME_COMMITTED)
 			goto committed;
-		if (reached) {
+		if (outcome == OUTCOME_ABORTED) {
 			job_set_error(j, "%s did not commit %s", s->req.host, s->dom.name);
 			goto resume;
 		}
-		job_set_error(j, "lost contact with %s after the go-ahead; %s is left paused "
+		job_set_error(j, "%s %s after the go-ahead; %s is left paused "
 		    "here as %s until the outcome is known: xmigd keeps asking %s and settles "
 		    "it when it answers, or check 'xmig list' on %s, then destroy or unpause "
-		    "this copy", s->req.host, s->dom.name, renamed ? away : s->dom.name,
-		    s->req.host, s->req.host);
+		    "this copy", reached ? "no record of the migration on" : "lost contact with",
+		    s->req.host, s->dom.name, renamed ? away : s->dom.name, s->req.host,
+		    s->req.host);
 		job_set_state(j, -1, JOB_AMBIGUOUS);
 		goto out;	/* the record stays: the daemon keeps asking */
 	}
@@ -783,9 +794,7 @@ send_thread(void *arg)
 
 	send_job(s);
 	send_ctx_free(s);
-	job_lock();
-	j->thread_done = true;
-	job_unlock();
+	job_thread_exit(j);	/* the thread's reference */
 	return NULL;
 }
 
@@ -873,15 +882,14 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 	job_unlock();
 	jlog(LOG_LVL_INFO, j->id, "migrating %s (%s) to %s", s->dom.name,
 	    req->live ? "live" : "offline", j->peer);
+	job_hold(j);	/* job_new's reference is the thread's; this one, the caller's */
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, send_thread, s) != 0) {
 		pthread_attr_destroy(&attr);
 		job_set_error(j, "cannot start a thread");
 		job_set_state(j, -1, JOB_FAILED);
-		job_lock();
-		j->thread_done = true;
-		job_unlock();
+		job_thread_exit(j);
 		send_ctx_free(s);
 		return j;
 	}

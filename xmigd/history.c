@@ -110,8 +110,8 @@ history_record(const struct job *j)
 		goto out;
 	if ((o = job_to_json(j)) == NULL)
 		goto out;
-	snprintf(path, sizeof(path), "%s/%013llu-%u.json", history_dir,
-	    (unsigned long long)j->started_wall_ms, j->id);
+	snprintf(path, sizeof(path), "%s/%013llu-%llu.json", history_dir,
+	    (unsigned long long)j->started_wall_ms, (unsigned long long)j->id);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
 	    json_dumpfd(o, fd, JSON_COMPACT) != 0 || write(fd, "\n", 1) != 1 ||

@@ -770,6 +770,106 @@ xen_check_cfg(struct hv_xen *x, const struct hv_dom_spec *spec, struct xen_cfg *
 	return 0;
 }
 
+/* Add KIND/DEVID to the list once (a frontend and its backend are one
+ * device); false when the list is full. */
+static bool
+xen_dev_add(struct xen_dev *devs, size_t *n, const char *kind, const char *devid,
+    uint32_t backend_domid)
+{
+	uint32_t id = (uint32_t)strtoul(devid, NULL, 10);
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(devs[i].kind, kind) == 0 && devs[i].devid == id) {
+			if (backend_domid != 0)
+				devs[i].backend_domid = backend_domid;
+			return true;
+		}
+	if (*n >= XEN_DEV_MAX)
+		return false;
+	memset(&devs[*n], 0, sizeof(devs[*n]));
+	strlcpy_x(devs[*n].kind, kind, sizeof(devs[*n].kind));
+	devs[*n].devid = id;
+	devs[*n].backend_domid = backend_domid;
+	(*n)++;
+	return true;
+}
+
+/* Every device of domid: its frontends (device/KIND/DEVID, with the
+ * domain their backend runs in) and dom0's backends for it.  Returns
+ * false when there were more than XEN_DEV_MAX. */
+static bool
+xen_devices_list(struct xs_handle *xsh, uint32_t domid, struct xen_dev *devs, size_t *n)
+{
+	char **kinds, **ids, path[XEN_PATH_MAX];
+	unsigned nk = 0, ni, k, i;
+	bool fits = true;
+
+	*n = 0;
+	snprintf(path, sizeof(path), "/local/domain/%u/device", domid);
+	if ((kinds = xs_directory(xsh, XBT_NULL, path, &nk)) != NULL) {
+		for (k = 0; k < nk; k++) {
+			/* device/suspend holds the suspend event channel, not a device */
+			if (strcmp(kinds[k], "suspend") == 0)
+				continue;
+			snprintf(path, sizeof(path), "/local/domain/%u/device/%s", domid, kinds[k]);
+			ni = 0;
+			if ((ids = xs_directory(xsh, XBT_NULL, path, &ni)) == NULL)
+				continue;
+			for (i = 0; i < ni; i++) {
+				char rel[XEN_PATH_MAX];
+				uint64_t be;
+
+				snprintf(rel, sizeof(rel), "device/%s/%s/backend-id", kinds[k], ids[i]);
+				be = xen_dom_u64(xsh, domid, rel, 0);
+				fits = fits && xen_dev_add(devs, n, kinds[k], ids[i], (uint32_t)be);
+			}
+			free(ids);
+		}
+		free(kinds);
+	}
+	nk = 0;
+	if ((kinds = xs_directory(xsh, XBT_NULL, "/local/domain/0/backend", &nk)) != NULL) {
+		for (k = 0; k < nk; k++) {
+			snprintf(path, sizeof(path), "/local/domain/0/backend/%s/%u", kinds[k], domid);
+			ni = 0;
+			if ((ids = xs_directory(xsh, XBT_NULL, path, &ni)) == NULL)
+				continue;
+			for (i = 0; i < ni; i++)
+				fits = fits && xen_dev_add(devs, n, kinds[k], ids[i], 0);
+			free(ids);
+		}
+		free(kinds);
+	}
+	return fits;
+}
+
+static void
+xen_dev_log(const char *line, void *arg)
+{
+	log_warn("domain %s: %s", (const char *)arg, line);
+}
+
+/* Every device is carried or the migration is refused, one line per
+ * device in the log, before anything is sent. */
+static int
+xen_check_devices(struct hv_xen *x, const struct hv_dominfo *dom, char *why, size_t whylen)
+{
+	struct xen_dev devs[XEN_DEV_MAX];
+	char list[900];
+	size_t n = 0;
+	bool fits;
+	int r;
+
+	pthread_mutex_lock(&x->lock);
+	fits = xen_devices_list(x->h.xsh, dom->id, devs, &n);
+	pthread_mutex_unlock(&x->lock);
+	if ((r = xen_devices_check(devs, n, !fits, list, sizeof(list), xen_dev_log,
+	    (void *)dom->name)) != 0)
+		snprintf(why, whylen, "%s has devices xmig cannot carry: %s", dom->name, list);
+	return r;
+}
+
 /* What xen_save would refuse, said before the connection is even made. */
 static int
 xen_check_outgoing(struct hv *hv, const struct hv_dominfo *dom, bool live, char *why,
@@ -794,7 +894,7 @@ xen_check_outgoing(struct hv *hv, const struct hv_dominfo *dom, bool live, char 
 		    dom->name);
 		return XMIG_ERR_UNSUPPORTED;
 	}
-	return 0;
+	return xen_check_devices(x, dom, why, whylen);
 }
 
 static int

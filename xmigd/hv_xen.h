@@ -7,6 +7,7 @@
 #ifndef XMIG_HV_XEN_H
 #define XMIG_HV_XEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,5 +65,21 @@ int xen_cfg_decode(const void *blob, size_t len, struct xen_cfg *cfg, char *why,
  * a path (letters, digits, '.', '-', '_', 1..15 characters). */
 int xen_cfg_mac_ok(const char *mac);
 int xen_cfg_ifname_ok(const char *name);
+
+/* One device of a guest, as the sender's preflight found it in xenstore:
+ * a frontend under /local/domain/ID/device/KIND/DEVID, a backend under
+ * /local/domain/0/backend/KIND/ID/DEVID, or both. */
+#define XEN_DEV_MAX 64
+struct xen_dev {
+	char kind[16];
+	uint32_t devid;
+	uint32_t backend_domid;	/* the frontend's backend-id */
+};
+/* Every device is carried or refused.  Returns XMIG_ERR_UNSUPPORTED when
+ * any is refused (or the walk found more than it could hold: truncated),
+ * with "KIND DEVID: why" for each, joined by "; ", in why; each (if set)
+ * gets every such line, for the log. */
+int xen_devices_check(const struct xen_dev *devs, size_t n, bool truncated, char *why,
+    size_t whylen, void (*each)(const char *line, void *arg), void *arg);
 
 #endif

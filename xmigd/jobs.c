@@ -15,7 +15,7 @@
 static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct job *jobs[JOBS_MAX];
 static unsigned njobs;
-static unsigned next_id = 1;
+static uint64_t next_id = 1;
 
 void
 jobs_init(void)
@@ -41,7 +41,15 @@ job_finished(const struct job *j)
 	return j->state >= JOB_DONE;
 }
 
-/* Caller holds the lock. */
+static void
+job_free(struct job *j)
+{
+	free(j->rounds);
+	free(j);
+}
+
+/* Caller holds the lock.  Unlinking drops the table's reference; a job
+ * someone still holds (a watcher, a lookup in flight) lives on unlisted. */
 static void
 jobs_trim_locked(unsigned keep)
 {
@@ -54,8 +62,8 @@ jobs_trim_locked(unsigned keep)
 		struct job *j = jobs[i];
 
 		if (finished > keep && job_finished(j) && j->thread_done) {
-			free(j->rounds);
-			free(j);
+			if (--j->refs == 0)
+				job_free(j);
 			finished--;
 			continue;
 		}
@@ -93,13 +101,14 @@ job_new(bool incoming)
 		return NULL;
 	}
 	j->id = next_id++;
+	j->refs = 2;	/* the table's and the caller's */
 	jobs[njobs++] = j;
 	job_unlock();
 	return j;
 }
 
 struct job *
-job_get(unsigned id)
+job_get(uint64_t id)
 {
 	struct job *found = NULL;
 	unsigned i;
@@ -108,22 +117,54 @@ job_get(unsigned id)
 	for (i = 0; i < njobs; i++)
 		if (jobs[i]->id == id)
 			found = jobs[i];
+	if (found != NULL)
+		found->refs++;
 	job_unlock();
 	return found;
 }
 
-struct job *
-job_find_token(const uint8_t token[16])
+void
+job_hold(struct job *j)
 {
-	struct job *found = NULL;
-	unsigned i;
+	job_lock();
+	j->refs++;
+	job_unlock();
+}
+
+void
+job_put(struct job *j)
+{
+	bool last;
+
+	if (j == NULL)
+		return;
+	job_lock();
+	last = --j->refs == 0;
+	job_unlock();
+	if (last)
+		job_free(j);
+}
+
+void
+job_thread_exit(struct job *j)
+{
+	if (j == NULL)
+		return;
+	job_lock();
+	j->thread_done = true;
+	job_unlock();
+	job_put(j);
+}
+
+bool
+job_thread_running(struct job *j)
+{
+	bool running;
 
 	job_lock();
-	for (i = 0; i < njobs; i++)
-		if (jobs[i]->incoming && memcmp(jobs[i]->token, token, 16) == 0)
-			found = jobs[i];
+	running = !j->thread_done;
 	job_unlock();
-	return found;
+	return running;
 }
 
 bool
@@ -135,6 +176,21 @@ job_outgoing_active(const uint8_t token[16])
 	job_lock();
 	for (i = 0; i < njobs; i++)
 		if (!jobs[i]->incoming && !jobs[i]->thread_done &&
+		    memcmp(jobs[i]->token, token, 16) == 0)
+			active = true;
+	job_unlock();
+	return active;
+}
+
+bool
+job_incoming_active(const uint8_t token[16])
+{
+	bool active = false;
+	unsigned i;
+
+	job_lock();
+	for (i = 0; i < njobs; i++)
+		if (jobs[i]->incoming && !jobs[i]->thread_done &&
 		    memcmp(jobs[i]->token, token, 16) == 0)
 			active = true;
 	job_unlock();
@@ -219,13 +275,16 @@ job_set_state(struct job *j, int from, enum job_state to)
 void
 job_set_error(struct job *j, const char *fmt, ...)
 {
-	char buf[512];
+	char big[2 * sizeof(j->error)], buf[sizeof(j->error)];
 	va_list ap;
 	bool first;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(big, sizeof(big), fmt, ap);
 	va_end(ap);
+	/* The text may quote a peer: valid UTF-8 whatever it sent, cut at a
+	 * character boundary, or job_to_json (jansson) would refuse the job. */
+	strlcpy_utf8(buf, big, sizeof(buf));
 	job_lock();
 	first = j->error[0] == '\0';
 	if (first)
@@ -265,6 +324,20 @@ job_rounds_json(const struct job *j)
 	return a;
 }
 
+/* A JSON string of a text field, made valid UTF-8 on a copy: every field
+ * should already be (job_set_error, the protocol decoder), but one invalid
+ * byte would make jansson refuse the whole job and hide it from xmig. */
+static json_t *
+json_text(const char *s)
+{
+	char buf[sizeof(((struct job *)0)->error)];
+
+	if (utf8_valid(s))
+		return json_string(s);
+	strlcpy_utf8(buf, s, sizeof(buf));
+	return json_string(buf);
+}
+
 static json_t *
 job_to_json_locked(const struct job *j)
 {
@@ -272,16 +345,16 @@ job_to_json_locked(const struct job *j)
 	uint64_t total = job_finished(j) ? j->total_ms : (now_us() - j->t_start_us) / 1000;
 	json_t *o;
 
-	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+	o = json_pack("{s:I, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I,"
+	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	    "id", (json_int_t)j->id,
 	    "direction", j->incoming ? "in" : "out",
-	    "domain", j->domain,
-	    "peer", j->peer,
+	    "domain", json_text(j->domain),
+	    "peer", json_text(j->peer),
 	    "mode", j->live ? "live" : "offline",
 	    "state", job_state_name(j->state),
 	    "result", res ? json_string(res) : json_null(),
-	    "error", j->error[0] ? json_string(j->error) : json_null(),
+	    "error", j->error[0] ? json_text(j->error) : json_null(),
 	    "iteration", (json_int_t)j->iteration,
 	    "bytes_sent", (json_int_t)j->bytes_sent,
 	    "pages_sent", (json_int_t)j->pages_sent,
@@ -298,7 +371,7 @@ job_to_json_locked(const struct job *j)
 	    "started", (json_int_t)j->started_wall_ms,
 	    "dest_domid", (json_int_t)j->dest_domid,
 	    "domid", (json_int_t)j->domid,
-	    "stop_reason", j->stop_reason);
+	    "stop_reason", json_text(j->stop_reason));
 	if (o == NULL)
 		return NULL;
 	/* QEMU query-migrate style names, for tools that know those. */

@@ -5,6 +5,12 @@
  * (job_to_json).  State changes go through job_set_state(), which checks
  * the old state and logs "A -> B", so a cancel racing a completion is
  * settled by whichever gets there first.  A job keeps its first error.
+ *
+ * Jobs are reference-counted: the table holds one reference while a job is
+ * listed, and every pointer handed out (job_new, job_get,
+ * engine_send_start) carries its own, released with job_put().  jobs_trim()
+ * only unlinks; the last put frees.  So a control client watching a job, or
+ * an engine thread, never sees it freed under it.
  */
 #ifndef XMIG_JOBS_H
 #define XMIG_JOBS_H
@@ -20,7 +26,8 @@ enum job_state {
 };
 
 struct job {
-	unsigned id;
+	uint64_t id;		/* never reused within a daemon's life */
+	unsigned refs;		/* under the lock; see job_put() */
 	bool incoming;
 	bool live;
 	char domain[64];
@@ -78,16 +85,25 @@ struct job_round {
 };
 
 void jobs_init(void);
-/* New job in state CONNECTING (or PREPARE for incoming); NULL when out of
- * memory.  The table keeps the pointer until jobs_trim() drops it. */
+/* New job in state CONNECTING (or PREPARE for incoming), listed in the
+ * table; NULL when out of memory.  The caller owns one reference: it is
+ * the engine thread's, given back with job_thread_exit(). */
 struct job *job_new(bool incoming);
-/* Look up by id; NULL if unknown.  The pointer stays valid (finished jobs
- * are only trimmed when no thread uses them). */
-struct job *job_get(unsigned id);
-/* Incoming job by token (for QUERY). */
-struct job *job_find_token(const uint8_t token[16]);
+/* Look up by id; NULL if unknown.  Returns a reference: job_put() it. */
+struct job *job_get(uint64_t id);
+/* Take one more reference / release one (NULL is ignored).  The last
+ * release frees the job; never call these with the job lock held. */
+void job_hold(struct job *j);
+void job_put(struct job *j);
+/* The engine thread is done with j: mark it (jobs_trim may drop it from
+ * the table now) and release the thread's reference. */
+void job_thread_exit(struct job *j);
+/* True while j's engine thread runs. */
+bool job_thread_running(struct job *j);
 /* True when an outgoing job with this token still runs. */
 bool job_outgoing_active(const uint8_t token[16]);
+/* True when the incoming job that owns this token (its record) still runs. */
+bool job_incoming_active(const uint8_t token[16]);
 /* True when an outgoing job for domid is still running. */
 bool job_domain_busy(uint32_t domid);
 unsigned jobs_running_incoming(void);
@@ -109,7 +125,8 @@ json_t *job_to_json(const struct job *j);	/* takes the lock */
 json_t *jobs_to_json(void);
 /* Ask every running job to stop. */
 void jobs_cancel_all(void);
-/* Drop finished jobs beyond the most recent `keep`. */
+/* Unlink finished jobs (whose thread has ended) beyond the most recent
+ * `keep`; they are freed when their last reference goes. */
 void jobs_trim(unsigned keep);
 
 #endif

@@ -30,6 +30,7 @@
 #include "history.h"
 #include "hoststate.h"
 #include "log.h"
+#include "namecheck.h"
 #include "service.h"
 #include "tls.h"
 #include "util.h"
@@ -57,73 +58,44 @@ usage(FILE *f)
 	    "  -V, --version       print the version\n");
 }
 
-/* Name checks (a regex entry may match the peer's host name) run in their
- * own threads, so a slow DNS server never holds the accept loop; a few at
- * most, so strangers cannot pile them up. */
-#define MAX_NAME_CHECKS 8
-static atomic_uint name_checks;
-
-struct name_check {
-	struct xmigd *d;
-	int fd;
-	bool tls;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	char full[128];
-};
+/* Connections over max-connections that may still ask the outcome of an
+ * earlier migration (QUERY) or this host's facts (HOST_INFO), never start
+ * one: a sender that lost its connection after GO must learn the outcome
+ * even while this host is busy. */
+#define QUERY_RESERVE 4
 
 static struct log_ratelimit refuse_rl;
 
-/* The last step of an accepted connection, on whichever thread. */
+/* The last step of an accepted connection: its peer is allowed. */
 static void
 admit_relocation(struct xmigd *d, int fd, const char *full, bool tls)
 {
+	unsigned open = engine_recv_open();
+
 	/* After the allow-list, so strangers cannot use up the slots; an
 	 * allowed peer that floods is bounded by the handshake deadline. */
-	if (engine_recv_open() >= d->conf.max_connections) {
+	if (open >= d->conf.max_connections + QUERY_RESERVE) {
 		log_ratelimited(&refuse_rl, 10, LOG_LVL_WARN, "refused relocation connection "
-		    "from %s: %u connections already open (max-connections)", full,
-		    d->conf.max_connections);
+		    "from %s: %u connections already open (max-connections %u, and %d more "
+		    "for queries)", full, open, d->conf.max_connections, QUERY_RESERVE);
 		close(fd);
 		return;
 	}
-	log_verbose("relocation connection from %s%s", full, tls ? " on the TLS port" : "");
-	engine_recv_start(d, fd, full, tls);
-}
-
-static void *
-name_check_thread(void *arg)
-{
-	struct name_check *nc = arg;
-	char name[NI_MAXHOST];
-	int r;
-
-	r = allow_peer_name((struct sockaddr *)&nc->ss, nc->sl, name, sizeof(name));
-	if (r == 0 && allow_match(nc->d->allow, (struct sockaddr *)&nc->ss, nc->sl, name)) {
-		admit_relocation(nc->d, nc->fd, nc->full, nc->tls);
-	} else {
-		log_ratelimited(&refuse_rl, 10, LOG_LVL_WARN, "refused relocation connection "
-		    "from %s%s%s%s: not in relocation-hosts-allow", nc->full,
-		    r == 0 ? " (" : "", r == 0 ? name : "", r == 0 ? ")" :
-		    r == XMIG_ERR_INVALID ? " (its reverse name does not resolve back to it)" : "");
-		close(nc->fd);
-	}
-	free(nc);
-	atomic_fetch_sub(&name_checks, 1);
-	return NULL;
+	log_verbose("relocation connection from %s%s%s", full, tls ? " on the TLS port" : "",
+	    open >= d->conf.max_connections ? ", over max-connections: queries only" : "");
+	engine_recv_start(d, fd, full, tls, open >= d->conf.max_connections);
 }
 
 /* Relocation accept: the allow-list decides before anything is read (on
- * the TLS port too: the handshake comes after it, in the job's thread). */
+ * the TLS port too: the handshake comes after it, in the job's thread).
+ * A peer only a host name entry could admit waits for its name
+ * (namecheck.c), without holding this loop. */
 static void
 accept_relocation(struct xmigd *d, int lfd, bool tls)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char addr[64], full[128];
-	struct name_check *nc;
-	pthread_attr_t attr;
-	pthread_t t;
 	int fd;
 
 	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
@@ -140,25 +112,7 @@ accept_relocation(struct xmigd *d, int lfd, bool tls)
 		close(fd);
 		return;
 	}
-	if (atomic_fetch_add(&name_checks, 1) >= MAX_NAME_CHECKS ||
-	    (nc = calloc(1, sizeof(*nc))) == NULL) {
-		atomic_fetch_sub(&name_checks, 1);
-		log_ratelimited(&refuse_rl, 10, LOG_LVL_WARN, "refused relocation connection "
-		    "from %s: %d host name lookups already pending", full, MAX_NAME_CHECKS);
-		close(fd);
-		return;
-	}
-	*nc = (struct name_check){ .d = d, .fd = fd, .tls = tls, .ss = ss, .sl = sl };
-	strlcpy_x(nc->full, full, sizeof(nc->full));
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, name_check_thread, nc) != 0) {
-		log_error("cannot start a thread to look up %s", full);
-		close(fd);
-		free(nc);
-		atomic_fetch_sub(&name_checks, 1);
-	}
-	pthread_attr_destroy(&attr);
+	namecheck_submit(fd, &ss, sl, full, tls);
 }
 
 /* Whether the peer of fd runs with group gid, as its primary or one of its
@@ -309,7 +263,7 @@ main(int argc, char **argv)
 	bool foreground = false, check = false, dump = false, foreground_journal = false;
 	int verbose = 0, opt, r, lfds[2 * MAX_LISTEN], nl = 0, nt = 0, cfd = -1, sfd, i;
 	char err[1024];
-	struct pollfd pfd[2 * MAX_LISTEN + 2];
+	struct pollfd pfd[2 * MAX_LISTEN + 3];
 	sigset_t mask;
 	gid_t ctl_gid = (gid_t)-1;
 
@@ -365,6 +319,10 @@ main(int argc, char **argv)
 	}
 	if (allow_is_open(d.allow))
 		log_warn("relocation-hosts-allow is empty: any host may connect");
+	if ((r = namecheck_init(&d, admit_relocation, err, sizeof(err))) != 0) {
+		log_error("%s", err);
+		return 1;
+	}
 	if (d.tls_client != NULL && !tls_ctx_self_check(d.tls_client, err, sizeof(err)))
 		log_warn("ssl-cert-file %s does not verify against ssl-ca-file %s (%s): peers "
 		    "will refuse this host", d.conf.ssl_cert_file, d.conf.ssl_ca_file, err);
@@ -462,13 +420,15 @@ main(int argc, char **argv)
 		log_warn("cannot notify systemd of readiness (NOTIFY_SOCKET): %s", xmig_strerror(r));
 
 	while (!atomic_load(&d.stopping)) {
-		int np = 0;
+		int np = 0, wait_ms = namecheck_run();
 
 		for (i = 0; i < nl + nt; i++)
 			pfd[np++] = (struct pollfd){ .fd = lfds[i], .events = POLLIN };
 		pfd[np++] = (struct pollfd){ .fd = cfd, .events = POLLIN };
 		pfd[np++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		if (poll(pfd, (nfds_t)np, 10000) < 0) {
+		/* Answered lookups wake the loop; namecheck_run() acts on them. */
+		pfd[np++] = (struct pollfd){ .fd = namecheck_fd(), .events = POLLIN };
+		if (poll(pfd, (nfds_t)np, wait_ms < 0 || wait_ms > 10000 ? 10000 : wait_ms) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));

@@ -171,10 +171,10 @@ mover_reap_locked(struct mover *mv)
 
 		if (e->status != MOVER_MIGRATING)
 			continue;
-		/* job_get takes the job lock itself. */
+		/* job_get takes the job lock itself, and a reference. */
 		if ((j = job_get(e->job)) == NULL) {
 			fin = true;
-			snprintf(err, sizeof(err), "job %u vanished", e->job);
+			snprintf(err, sizeof(err), "job %llu vanished", (unsigned long long)e->job);
 		} else {
 			job_lock();
 			if (job_finished(j)) {
@@ -184,6 +184,7 @@ mover_reap_locked(struct mover *mv)
 				    sizeof(err));
 			}
 			job_unlock();
+			job_put(j);
 		}
 		if (!fin)
 			continue;
@@ -410,10 +411,11 @@ mover_dispatch(struct mover *mv)
 			continue;
 		}
 		e->job = j->id;
+		job_put(j);	/* followed by id from here (mover_reap_locked) */
 		e->status = MOVER_MIGRATING;
 		e->why[0] = '\0';
-		log_info("%s: %s (%llu MiB) -> %s, job %u", what, e->name,
-		    (unsigned long long)e->mem_mib, peer->name, j->id);
+		log_info("%s: %s (%llu MiB) -> %s, job %llu", what, e->name,
+		    (unsigned long long)e->mem_mib, peer->name, (unsigned long long)e->job);
 		p.c.hosts[ch.host].incoming++;
 		placement_apply(&p.c, k, ch.host);
 	}

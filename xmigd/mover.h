@@ -40,7 +40,7 @@ struct mover_item {
 	size_t to;		/* planned peer index, or MOVER_ANY: chosen at dispatch */
 	enum mover_status status;
 	char dest[300];		/* the peer's name once dispatched */
-	unsigned job;
+	uint64_t job;		/* its job id once dispatched */
 	unsigned attempts;
 	unsigned char avoid[CLUSTER_PEERS_MAX];	/* peers where it failed */
 	char why[PLACEMENT_WHY_MAX + 400];	/* why it failed or was left */

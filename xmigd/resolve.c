@@ -82,7 +82,8 @@ outgoing_read(const char *file, struct outgoing_rec *rec)
 
 int
 engine_query_outcome(struct xmigd *d, const char *host, uint16_t port, bool ssl,
-    const uint8_t token[16], unsigned attempts, bool *reached)
+    const uint8_t token[16], const char *name, const uint8_t uuid[16], unsigned attempts,
+    bool *reached)
 {
 	unsigned attempt;
 
@@ -115,6 +116,13 @@ engine_query_outcome(struct xmigd *d, const char *host, uint16_t port, bool ssl,
 		xconn_close(&qc);
 		if (qr.outcome == OUTCOME_IN_PROGRESS)
 			continue;	/* the receiver has not settled yet */
+		if ((qr.outcome == OUTCOME_COMMITTED || qr.outcome == OUTCOME_ABORTED) &&
+		    (strcmp(qr.name, name) != 0 || memcmp(qr.uuid, uuid, 16) != 0)) {
+			log_error("%s answers about the migration of %s with the outcome of "
+			    "another domain (%s): not acted on", host, name,
+			    qr.name[0] ? qr.name : "no name");
+			return OUTCOME_UNKNOWN;
+		}
 		*reached = true;
 		return qr.outcome;
 	}
@@ -161,21 +169,23 @@ resolve_one(struct xmigd *d, const struct outgoing_rec *rec)
 		resolve_resume(d, rec, &di);
 		return true;
 	}
-	outcome = engine_query_outcome(d, rec->host, rec->port, rec->ssl, rec->token, 1,
-	    &reached);
+	outcome = engine_query_outcome(d, rec->host, rec->port, rec->ssl, rec->token, rec->name,
+	    di.uuid, 1, &reached);
 	if (outcome == OUTCOME_COMMITTED) {
 		log_warn("reconcile: %s runs on %s: destroying the copy left here (%s)",
 		    rec->name, rec->host, di.name);
 		hv->ops->destroy(hv, di.id);
 		return true;
 	}
-	if (reached) {
+	if (outcome == OUTCOME_ABORTED) {
 		resolve_resume(d, rec, &di);
 		return true;
 	}
-	log_warn("reconcile: cannot reach %s to learn the outcome of %s's migration; %s "
-	    "stays paused here, retrying every %u s", rec->host, rec->name, di.name,
-	    RESOLVE_INTERVAL_S);
+	/* Unreachable, no record there, or an answer about another domain:
+	 * the copy here may be the only one or a second one, so it waits. */
+	log_warn("reconcile: %s %s about the migration of %s; %s stays paused here, "
+	    "retrying every %u s", !reached ? "no usable answer from" : "no record of it on",
+	    rec->host, rec->name, di.name, RESOLVE_INTERVAL_S);
 	return false;
 }
 

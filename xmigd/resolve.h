@@ -31,10 +31,14 @@ int resolve_init(const char *state_dir, char *err, size_t errlen);
 /* Write (replace) the record durably. */
 int outgoing_record(const struct outgoing_rec *rec);
 void outgoing_forget(const uint8_t token[16]);
-/* Ask host what became of job `token`: an OUTCOME_*; *reached false when
- * the host could not be asked within `attempts` tries. */
+/* Ask host what became of job `token`, the migration of domain name/uuid:
+ * an OUTCOME_*.  *reached is false when the host could not be asked within
+ * `attempts` tries or its answer is about another domain (a committed or
+ * aborted outcome is returned only for this one).  Only COMMITTED and
+ * ABORTED are facts to act on: anything else leaves the copy paused. */
 int engine_query_outcome(struct xmigd *d, const char *host, uint16_t port, bool ssl,
-    const uint8_t token[16], unsigned attempts, bool *reached);
+    const uint8_t token[16], const char *name, const uint8_t uuid[16], unsigned attempts,
+    bool *reached);
 /* Settle leftover records now, then every 30 s in a thread of its own. */
 void resolve_start(struct xmigd *d);
 

@@ -30,8 +30,7 @@
 static char state_incoming[1100];
 static atomic_uint state_writes;
 
-static int state_read(const char *path, char *outcome, size_t olen, uint32_t *domid,
-    char *name, size_t nlen);
+static int state_read(const char *path, struct state_rec *rec);
 
 /* Remove settled records older than max_age seconds; "building" ones stay
  * (a crash left them: start-up reconcile turns them into "aborted"). */
@@ -46,16 +45,15 @@ state_prune(time_t max_age)
 	if ((dir = opendir(state_incoming)) == NULL)
 		return;
 	while ((de = readdir(dir)) != NULL) {
-		char path[1400], outcome[16], name[80];
+		char path[1400];
+		struct state_rec rec;
 		struct stat st;
-		uint32_t domid;
 
 		if (strlen(de->d_name) != 32)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", state_incoming, de->d_name);
 		if (stat(path, &st) != 0 || now - st.st_mtime < max_age ||
-		    state_read(path, outcome, sizeof(outcome), &domid, name, sizeof(name)) != 0 ||
-		    strcmp(outcome, "building") == 0)
+		    state_read(path, &rec) != 0 || strcmp(rec.outcome, "building") == 0)
 			continue;
 		if (unlink(path) == 0)
 			n++;
@@ -121,54 +119,127 @@ state_write_line(const char *dir, const uint8_t token[16], const char *line)
 	return write_file_atomic(path, line);
 }
 
-int
-state_record(const uint8_t token[16], const char *outcome, uint32_t domid, const char *name)
+/* The record's one line: outcome domid name uuid peer. */
+static int
+state_format(const struct state_rec *r, char *line, size_t len)
 {
-	char line[160];
+	char uuid[33];
+	int n;
 
-	snprintf(line, sizeof(line), "%s %u %s\n", outcome, domid, name);
+	state_token_hex(r->uuid, uuid);
+	n = snprintf(line, len, "%s %u %s %s %s\n", r->outcome, r->domid, r->name, uuid,
+	    r->peer[0] != '\0' ? r->peer : "-");
+	return n < 0 || (size_t)n >= len ? XMIG_ERR_TOO_LONG : 0;
+}
+
+static void
+state_pruning(void)
+{
 	if ((atomic_fetch_add(&state_writes, 1) + 1) % STATE_PRUNE_EVERY == 0)
 		state_prune((time_t)STATE_KEEP_DAYS * 86400);
+}
+
+/* The directory entry of a new or renamed record must itself reach the
+ * disk, or a "committed" written before the guest ran could vanish with a
+ * power failure. */
+static int
+state_sync_dir(void)
+{
+	int fd = open(state_incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return XMIG_ERR_SYSTEM;
+	r = fsync(fd) == 0 ? 0 : XMIG_ERR_SYSTEM;
+	close(fd);
+	return r;
+}
+
+int
+state_create(const uint8_t token[16], const struct state_rec *rec)
+{
+	char line[STATE_LINE_MAX], path[1200], tmp[1300];
+	size_t len;
+	int fd, r;
+
+	if ((r = state_format(rec, line, sizeof(line))) != 0)
+		return r;
+	state_pruning();
+	state_path(token, path, sizeof(path));
+	/* A temporary name of our own, then link(): of two PREPAREs with one
+	 * token exactly one gets the name, and an existing record (in any
+	 * state) is never replaced. */
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+		return XMIG_ERR_SYSTEM;
+	len = strlen(line);
+	if (write(fd, line, len) != (ssize_t)len || fsync(fd) != 0) {
+		close(fd);
+		unlink(tmp);
+		return XMIG_ERR_SYSTEM;
+	}
+	close(fd);
+	r = link(tmp, path) == 0 ? 0 : errno == EEXIST ? XMIG_ERR_EXISTS : XMIG_ERR_SYSTEM;
+	unlink(tmp);
+	if (r == 0)
+		r = state_sync_dir();
+	return r;
+}
+
+int
+state_update(const uint8_t token[16], const struct state_rec *rec)
+{
+	char line[STATE_LINE_MAX];
+	int r;
+
+	if ((r = state_format(rec, line, sizeof(line))) != 0)
+		return r;
+	state_pruning();
+	/* write_file_atomic fsyncs the directory after its rename */
 	return state_write_line(state_incoming, token, line);
 }
 
+/* Records written before uuid and peer were kept have three fields; they
+ * read back with a zero uuid and no peer, which no QUERY matches. */
 static int
-state_read(const char *path, char *outcome, size_t olen, uint32_t *domid, char *name,
-    size_t nlen)
+state_read(const char *path, struct state_rec *rec)
 {
-	char line[160], o[16], n[80];
+	char line[STATE_LINE_MAX], o[16], n[PROTO_NAME_MAX], u[33] = "", p[STATE_PEER_MAX] = "";
 	unsigned id;
 	FILE *f = fopen(path, "re");
-	int ok;
+	int k = 0;
 
+	memset(rec, 0, sizeof(*rec));
 	if (f == NULL)
 		return XMIG_ERR_NOT_FOUND;
-	ok = fgets(line, sizeof(line), f) != NULL &&
-	    sscanf(line, "%15s %u %79s", o, &id, n) == 3;
+	if (fgets(line, sizeof(line), f) != NULL)
+		k = sscanf(line, "%15s %u %63s %32s %199s", o, &id, n, u, p);
 	fclose(f);
-	if (!ok)
+	if (k != 3 && k != 5)
 		return XMIG_ERR_INVALID;
-	strlcpy_x(outcome, o, olen);
-	*domid = id;
-	strlcpy_x(name, n, nlen);
+	if (k == 5 && (state_token_parse(u, rec->uuid) != 0))
+		return XMIG_ERR_INVALID;
+	strlcpy_x(rec->outcome, o, sizeof(rec->outcome));
+	rec->domid = id;
+	strlcpy_x(rec->name, n, sizeof(rec->name));
+	if (k == 5 && strcmp(p, "-") != 0)
+		strlcpy_x(rec->peer, p, sizeof(rec->peer));
 	return 0;
 }
 
-const char *
-state_lookup(const uint8_t token[16], char *buf, size_t buflen)
+int
+state_lookup(const uint8_t token[16], struct state_rec *rec)
 {
-	char path[1200], name[80];
-	uint32_t domid;
+	char path[1200];
 
 	state_path(token, path, sizeof(path));
-	if (state_read(path, buf, buflen, &domid, name, sizeof(name)) != 0)
-		return NULL;
-	return buf;
+	return state_read(path, rec);
 }
 
-/* Receiving side after a crash: a committed domain still paused is started,
- * a half-built one is destroyed, and nothing named *--incoming survives
- * without a record that says it was committed. */
+/* Receiving side after a crash.  Only domains a record names are touched:
+ * a committed one still paused is started, a half-built one (the record
+ * says building, the domain still carries the incoming suffix and the
+ * record's uuid) is destroyed.  A domain that merely looks like a leftover
+ * is reported, never destroyed: its name proves nothing. */
 void
 state_reconcile(struct xmigd *d)
 {
@@ -179,58 +250,66 @@ state_reconcile(struct xmigd *d)
 	DIR *dir;
 
 	state_prune((time_t)STATE_KEEP_DAYS * 86400);
+	if (hv->ops->list(hv, &doms, &n) != 0)
+		return;
 	if ((dir = opendir(state_incoming)) != NULL) {
 		while ((de = readdir(dir)) != NULL) {
-			char path[1400], outcome[16], name[80];
-			struct hv_dominfo di;
-			uint32_t domid;
-			char id[16];
+			char path[1400], incoming[HV_NAME_MAX];
+			struct state_rec rec;
+			uint8_t tok[16];
+			bool building;
 
-			if (strlen(de->d_name) != 32)
+			if (strlen(de->d_name) != 32 || state_token_parse(de->d_name, tok) != 0)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", state_incoming, de->d_name);
-			if (state_read(path, outcome, sizeof(outcome), &domid, name,
-			    sizeof(name)) != 0 || domid == 0)
+			if (state_read(path, &rec) != 0)
 				continue;
-			snprintf(id, sizeof(id), "%u", domid);
-			if (hv->ops->lookup(hv, id, &di) != 0)
+			building = strcmp(rec.outcome, "building") == 0;
+			if (!building && strcmp(rec.outcome, "committed") != 0)
 				continue;
-			if (strcmp(outcome, "committed") == 0 &&
-			    (di.state == HV_PAUSED || di.state == HV_SUSPENDED)) {
-				log_warn("reconcile: %s (id %u) was committed but left paused: "
-				    "starting it", name, domid);
-				if (strcmp(di.name, name) != 0)
-					hv->ops->rename(hv, domid, name);
-				hv->ops->unpause(hv, domid);
-			} else if (strcmp(outcome, "building") == 0 &&
-			    strstr(di.name, SUFFIX_INCOMING) != NULL) {
-				log_warn("reconcile: destroying %s (id %u), an interrupted "
-				    "incoming migration", di.name, domid);
-				hv->ops->destroy(hv, domid);
-				/* The record keeps the name; the outcome is what counts. */
-				{
-					uint8_t tok[16];
+			engine_decorate(incoming, sizeof(incoming), rec.name, SUFFIX_INCOMING);
+			for (i = 0; i < n; i++) {
+				struct hv_dominfo *di = &doms[i];
 
-					if (state_token_parse(de->d_name, tok) == 0)
-						state_record(tok, "aborted", domid, name);
+				/* The record's domain: its uuid, and its id once the
+				 * record has one (Xen reuses ids). */
+				if (memcmp(di->uuid, rec.uuid, 16) != 0 ||
+				    (rec.domid != 0 && di->id != rec.domid))
+					continue;
+				if (!building && (di->state == HV_PAUSED ||
+				    di->state == HV_SUSPENDED)) {
+					log_warn("reconcile: %s (id %u) was committed but left "
+					    "paused: starting it", rec.name, di->id);
+					if (strcmp(di->name, rec.name) != 0 &&
+					    hv->ops->rename(hv, di->id, rec.name) == 0)
+						strlcpy_x(di->name, rec.name, sizeof(di->name));
+					hv->ops->unpause(hv, di->id);
+				} else if (building && strcmp(di->name, incoming) == 0 &&
+				    di->state != HV_RUNNING) {
+					log_warn("reconcile: destroying %s (id %u), an interrupted "
+					    "incoming migration", di->name, di->id);
+					hv->ops->destroy(hv, di->id);
+					di->name[0] = '\0';	/* gone: not reported below */
 				}
+			}
+			if (building) {
+				/* Whatever was built is gone now: the sender's QUERY
+				 * learns "aborted". */
+				strlcpy_x(rec.outcome, "aborted", sizeof(rec.outcome));
+				state_update(tok, &rec);
 			}
 		}
 		closedir(dir);
 	}
-	if (hv->ops->list(hv, &doms, &n) != 0)
-		return;
 	for (i = 0; i < n; i++) {
-		if (strstr(doms[i].name, SUFFIX_INCOMING) != NULL &&
-		    doms[i].state != HV_RUNNING) {
-			log_warn("reconcile: destroying %s (id %u), left by an interrupted "
-			    "incoming migration", doms[i].name, doms[i].id);
-			hv->ops->destroy(hv, doms[i].id);
-		} else if (strstr(doms[i].name, SUFFIX_MIGRATED) != NULL) {
+		if (strstr(doms[i].name, SUFFIX_INCOMING) != NULL && doms[i].state != HV_RUNNING)
+			log_warn("domain %s (id %u) looks like a leftover incoming migration, but "
+			    "no record of this host names it: left alone; destroy it if it is one",
+			    doms[i].name, doms[i].id);
+		else if (strstr(doms[i].name, SUFFIX_MIGRATED) != NULL)
 			log_warn("domain %s (id %u) is the paused source copy of a migration "
 			    "whose outcome this host did not learn: check the destination, then "
 			    "destroy or rename and unpause it", doms[i].name, doms[i].id);
-		}
 	}
 	free(doms);
 }

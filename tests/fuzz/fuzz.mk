@@ -59,7 +59,7 @@ fuzz: fuzz-build
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 $(FUZZ_BUILD)/gen_seeds: tests/fuzz/gen_seeds.c tests/fuzz/fuzz_recv.h lib/proto.c lib/xbuf.c \
-    lib/xerr.c $(FUZZ_HDRS)
+    lib/xerr.c lib/util.c $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(XCFLAGS)) $(CFLAGS) -o $@ $(filter %.c,$^)
 

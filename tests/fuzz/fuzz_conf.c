@@ -64,6 +64,7 @@ check_same(const struct conf *a, const struct conf *b)
 	CHECK(a->max_factor == b->max_factor);
 	CHECK(a->max_incoming == b->max_incoming);
 	CHECK(a->max_connections == b->max_connections);
+	CHECK(a->lookup_timeout_ms == b->lookup_timeout_ms);
 	CHECK(SAME_STR(a, b, control_socket_group));
 	CHECK(a->cluster_ssl == b->cluster_ssl);
 }

@@ -35,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 
 #include "../recv_harness.h"
 #include "fuzz_recv.h"
@@ -373,40 +372,32 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Every job finished; returns how many are DONE. */
+/* Every job finished, its thread done, a failed one with its error;
+ * returns how many are DONE, and in *mine the state of the job that owns
+ * token (-1: none). */
 static unsigned
-check_jobs(void)
+check_jobs(const uint8_t token[16], int *mine)
 {
-	json_t *a = jobs_to_json(), *o;
-	unsigned done = 0;
-	size_t i;
+	struct rh_job jobs[16];
+	unsigned n = rh_jobs(jobs, 16), i, done = 0;
 
-	CHECK(a != NULL);
-	json_array_foreach(a, i, o) {
-		const char *st = json_string_value(json_object_get(o, "state"));
-		struct job *j = job_get((unsigned)json_integer_value(json_object_get(o, "id")));
-		bool finished, thread_done, has_error;
-
-		CHECK(st != NULL && j != NULL);
-		job_lock();
-		finished = job_finished(j);
-		thread_done = j->thread_done;
-		has_error = j->error[0] != '\0';
-		job_unlock();
-		CHECK(finished && thread_done);
-		if (strcmp(st, "done") == 0)
+	*mine = -1;
+	for (i = 0; i < n; i++) {
+		CHECK(jobs[i].finished && jobs[i].thread_done);
+		if (jobs[i].state == JOB_DONE)
 			done++;
 		else
-			CHECK(has_error);
+			CHECK(jobs[i].error[0] != '\0');
+		if (memcmp(jobs[i].token, token, 16) == 0)
+			*mine = jobs[i].state;
 	}
-	json_decref(a);
 	return done;
 }
 
 /* One input's host before its connection: what the setup says exists. */
 struct host {
 	struct msg_prepare mp;
-	bool clash, leftover, maintenance;
+	bool clash, leftover, maintenance, same_peer;
 	const char *record;	/* the token's record beforehand, or NULL */
 	unsigned before;	/* domains there already */
 };
@@ -426,7 +417,7 @@ host_prepare(struct host *h, bool page_write)
 		h->before += rh_add_domain(n2, 1) == 0;
 	}
 	if (h->record != NULL)
-		CHECK(state_record(h->mp.token, h->record, 1, h->mp.name) == 0);
+		CHECK(rh_set_record(h->mp.token, h->record, h->mp.name, h->same_peer) == 0);
 	CHECK(hoststate_set(h->maintenance ? HOST_MAINTENANCE : HOST_ACTIVE, NULL) == 0);
 }
 
@@ -438,7 +429,7 @@ serve(const struct rh_buf *b, struct host *h, bool page_write, uint8_t **mem)
 	const struct msg_prepare *mp = &h->mp;
 	enum job_state js = JOB_FAILED;
 	struct rh_stats st;
-	struct job *j;
+	int mine;
 	unsigned done;
 	char rec[32];
 	const char *o;
@@ -447,15 +438,12 @@ serve(const struct rh_buf *b, struct host *h, bool page_write, uint8_t **mem)
 	CHECK(rh_serve(b->p, b->len, NULL, 5000) == 0);	/* the thread has ended */
 	st = rh_stats();
 	CHECK(st.out_of_range == 0);
-	done = check_jobs();
+	done = check_jobs(mp->token, &mine);
 	CHECK(rh_domains(NULL, 0, NULL) == h->before + done);
-	if ((j = job_find_token(mp->token)) != NULL) {
-		job_lock();
-		js = j->state;
-		job_unlock();
-	}
-	o = state_lookup(mp->token, rec, sizeof(rec));
-	if (j != NULL && js == JOB_DONE) {
+	if (mine >= 0)
+		js = (enum job_state)mine;
+	o = rh_record(mp->token, rec, sizeof(rec));
+	if (mine >= 0 && js == JOB_DONE) {
 		char name[HV_NAME_MAX];
 		bool running = false;
 		const uint8_t *m;
@@ -469,7 +457,7 @@ serve(const struct rh_buf *b, struct host *h, bool page_write, uint8_t **mem)
 		}
 		if (mem != NULL && (*mem = malloc(np * PROTO_PAGE_SIZE)) != NULL)
 			memcpy(*mem, m, np * PROTO_PAGE_SIZE);
-	} else if (j != NULL) {
+	} else if (mine >= 0) {
 		CHECK(o == NULL || strcmp(o, "aborted") == 0 ||
 		    (h->record != NULL && strcmp(o, h->record) == 0));
 	}
@@ -516,6 +504,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h.leftover = (s0 & FR_S_LEFTOVER) != 0;
 	if (s0 & FR_S_RECORD)
 		h.record = s3 & 1 ? "aborted" : "committed";
+	h.same_peer = !(s3 & 2);
 	h.maintenance = (s2 >> 5) == 7;
 
 	rh_hello(&b);

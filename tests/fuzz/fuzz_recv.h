@@ -14,7 +14,8 @@
  *           bit 5: a NAME--incoming domain exists already
  *           bit 6: nr_pages is 8 times bigger (over the fake's limit)
  *           bit 7: the token has a record beforehand: "committed" when
- *           setup[3] is even, "aborted" when odd
+ *           setup[3] is even, "aborted" when odd; from this peer unless
+ *           setup[3] has bit 1 set (then QUERY does not answer it)
  * setup[1]  nr_pages - 1 (1..256); with bit 6, 8 * (setup[1] + 1) when
  *           setup[1] < 0xf0, else 2^(25 + setup[1] % 16) (up to the
  *           protocol's 2^40: 4 PiB)

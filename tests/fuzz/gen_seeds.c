@@ -194,12 +194,15 @@ recv_seeds(const char *rdir)
 	SC(FR_OP_ABORT, REASON_TIMEOUT);
 	sc_text("no built in time");
 	sc_flush(rdir, "abort_after_built");
-	/* QUERY: a token recorded committed, one recorded aborted, and an
+	/* QUERY: a token recorded committed, one recorded aborted (both sent
+	 * by this peer), one that another host sent (not answered), and an
 	 * unknown one. */
-	sc_setup((FR_OPEN_QUERY << FR_S_OPEN_SHIFT) | FR_S_RECORD, 8, 10);
+	sc_setup((FR_OPEN_QUERY << FR_S_OPEN_SHIFT) | FR_S_RECORD, 8, 0x20);
 	sc_flush(rdir, "query_committed");
-	sc_setup((FR_OPEN_QUERY << FR_S_OPEN_SHIFT) | FR_S_RECORD, 8, 11);
+	sc_setup((FR_OPEN_QUERY << FR_S_OPEN_SHIFT) | FR_S_RECORD, 8, 0x21);
 	sc_flush(rdir, "query_aborted");
+	sc_setup((FR_OPEN_QUERY << FR_S_OPEN_SHIFT) | FR_S_RECORD, 8, 0x22);
+	sc_flush(rdir, "query_other_peer");
 	sc_setup(FR_OPEN_QUERY << FR_S_OPEN_SHIFT, 8, 11);
 	sc_flush(rdir, "query_unknown");
 	/* HOST_INFO (with a domain here), and a PREPARE after the ops start. */
@@ -276,7 +279,8 @@ main(int argc, char **argv)
 	struct msg_query q = { .token = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
 		16 } };
 	struct msg_query_reply qr = { .token = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-		15, 16 }, .outcome = OUTCOME_COMMITTED };
+		15, 16 }, .outcome = OUTCOME_COMMITTED, .name = "vm1", .uuid = { 0xde, 0xad, 0xbe,
+		0xef } };
 	int n;
 
 	if (argc != 2 && argc != 3)

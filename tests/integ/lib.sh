@@ -8,6 +8,7 @@ set -u
 ROOTDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-build}
 BIN=$ROOTDIR/$BUILD/bin
+TESTPEER=$ROOTDIR/$BUILD/tests/testpeer	# a scripted peer (tests/peer/testpeer.c)
 T=$(mktemp -d /dev/shm/xmig-test.XXXXXX)
 DAEMONS=()
 PORT_BASE=$((20000 + (RANDOM % 2000) * 10))
@@ -17,6 +18,7 @@ cleanup() {
 	local rc=$?
 	stop_daemons "${DAEMONS[@]}"
 	destroy_sim_domains
+	check_sim_journal || rc=1
 	sanitizer_reports || rc=1
 	rm -rf "$T"
 	exit $rc

@@ -68,7 +68,13 @@ check 2 "^xmig: job: missing JOB" job
 check 2 "^xmig: job: bad job number 'abc'" job abc
 check 2 "^xmig: job: bad job number '-1'" job -1
 check 2 "^xmig: job: bad job number '0'" progress 0
-check 2 "^xmig: watch: bad job number '99999999999'" watch 99999999999
+# job ids are 64-bit: beyond what a JSON integer holds, or not a whole
+# number, is a usage error, never a shorter id
+check 2 "^xmig: watch: bad job number '9223372036854775808' \(a whole number from 1 to 9223372036854775807\)" watch 9223372036854775808
+check 2 "^xmig: job: bad job number '18446744073709551617'" job 18446744073709551617
+check 2 "^xmig: cancel: bad job number '1.5'" cancel 1.5
+check 2 "^xmig: job: bad job number '0x10'" job 0x10
+check 2 "^xmig: job: bad job number ' 1'" job ' 1'
 check 2 "^xmig: cancel: unexpected argument '2'" cancel 1 2
 check 2 "^xmig: cancel: unknown option '--json'" cancel --json 1
 check 2 "^xmig: list: unexpected argument 'vm1'" list vm1
@@ -83,6 +89,8 @@ check 3 "at $NOSOCK: " jobs
 check 3 "at $NOSOCK: " cancel 3
 check 3 "at $T/other.sock: " -S "$T/other.sock" job 1
 check 3 "at $T/other.sock: " --socket="$T/other.sock" watch 1
+check 3 "at $NOSOCK: " job 4294967297
+check 3 "at $NOSOCK: " cancel 9223372036854775807
 # a socket file nobody listens on (a crashed daemon's) is refused, not a hang
 if command -v python3 >/dev/null; then
 	python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/stale.sock"

@@ -192,6 +192,8 @@ case_cleanup() {
 		for pid in "${DAEMONS[@]}"; do kill -9 "$pid" 2>/dev/null; done
 		simhv_on b list --json 2>/dev/null | jq -r '.[].id' |
 		    while read -r id; do simhv_on b destroy "$id" >/dev/null 2>&1; done
+		destroy_sim_domains
+		check_sim_journal || rc=1	# b's journal goes with the mount
 		umount "$MOUNTED" || umount -l "$MOUNTED"
 	fi
 	(exit $rc)

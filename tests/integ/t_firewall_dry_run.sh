@@ -59,4 +59,32 @@ printf 'relocation-hosts-allow = "10.0.0.1\n' >"$T/bad.conf"
 [ "$rc" = 2 ] || fail "unterminated quote exited $rc"
 grep -q 'unterminated quote' "$T/err" || fail "unterminated quote not reported"
 "$FW" --port 0 --allow 10.0.0.1 --dry-run 2>/dev/null && fail "port 0 accepted"
+
+# --address: an address or an existing interface with a valid name; a path
+# under /sys/class/net or anything else is refused, never put into a rule.
+"$FW" --port 8002 --allow 10.0.0.1 --address lo --dry-run >"$T/lo" 2>"$T/err" ||
+    fail "--address lo exited $?"
+grep -qx -- "-I INPUT 1 -p tcp -m multiport --dports 8002,8003 -i lo -j XMIG" "$T/lo" ||
+    fail "--address lo: no -i lo jump rule"
+"$FW" --port 8002 --allow 10.0.0.1 --address fd00::2 --dry-run >"$T/v6" 2>"$T/err" ||
+    fail "--address fd00::2 exited $?"
+grep -q -- "-d fd00::2/128 -j XMIG" "$T/v6" || fail "--address fd00::2: no -d rule"
+badaddr() { # ARG EXPECTED-ERROR
+	"$FW" --port 8002 --allow 10.0.0.1 --address "$1" --dry-run >"$T/out" 2>"$T/err"; rc=$?
+	[ "$rc" != 0 ] || fail "--address '$1' accepted"
+	[ -s "$T/out" ] && fail "--address '$1' printed rules"
+	[ "$(wc -l <"$T/err")" = 1 ] || fail "--address '$1': not a one-line error: $(cat "$T/err")"
+	grep -qF -- "$2" "$T/err" || fail "--address '$1': expected \"$2\", got: $(cat "$T/err")"
+}
+notname="not an IPv4/IPv6 address or an interface name (1-15 characters"
+badaddr ../../../etc "--address \"../../../etc\": $notname"
+badaddr lo/../lo "--address \"lo/../lo\": $notname"
+badaddr . "--address \".\": $notname"
+badaddr .. "--address \"..\": $notname"
+badaddr 'lo -j ACCEPT' "--address \"lo -j ACCEPT\": $notname"
+badaddr "$(printf 'lo\n-A INPUT')" "--address \"lo?-A INPUT\": $notname"
+badaddr abcdefghijklmnop "--address \"abcdefghijklmnop\": $notname"
+badaddr lo:0 "--address \"lo:0\": $notname"
+badaddr 10.0.0.0/33 "--address \"10.0.0.0/33\": $notname"
+badaddr xmig-no-such0 "--address \"xmig-no-such0\": not an IPv4/IPv6 address and no interface of that name here"
 true

@@ -68,6 +68,7 @@ netns_cleanup() {
 	trap - EXIT INT TERM HUP
 	stop_daemons "${DPID[@]}"
 	destroy_sim_domains
+	check_sim_journal || rc=1
 	# Whatever still runs in our namespaces was started by this test.
 	for h in "${HOSTS[@]}"; do
 		ns=$(ns_of "$h")

@@ -59,6 +59,58 @@ peer_allowed(const struct allow_list *al, const char *addr, const char *hostname
 	return allow_match(al, addr != NULL ? (struct sockaddr *)&ss : NULL, len, hostname);
 }
 
+/* The key of peer addr (as peer_allowed parses it), with its return. */
+static int
+key_of(const char *addr, unsigned short port, unsigned char key[ALLOW_ADDR_KEY_LEN])
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		return allow_addr_key((struct sockaddr *)&ss, sizeof(*sin), key);
+	}
+	assert_int_equal(inet_pton(AF_INET6, addr, &sin6->sin6_addr), 1);
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	return allow_addr_key((struct sockaddr *)&ss, sizeof(*sin6), key);
+}
+
+/* allow_addr_key: one key per address, whatever the port; an IPv4-mapped
+ * peer has its IPv4 address's key (xmigd caches name checks under it). */
+static void
+test_addr_key_per_address_mapped_is_ipv4(void **state)
+{
+	unsigned char a[ALLOW_ADDR_KEY_LEN], b[ALLOW_ADDR_KEY_LEN];
+	static const unsigned char want4[ALLOW_ADDR_KEY_LEN] = { 4, 10, 0, 0, 5 };
+	struct sockaddr_in sin;
+
+	assert_int_equal(key_of("10.0.0.5", 1, a), 0);
+	assert_memory_equal(a, want4, sizeof(a));
+	assert_int_equal(key_of("10.0.0.5", 2, b), 0);
+	assert_memory_equal(a, b, sizeof(a));
+	assert_int_equal(key_of("::ffff:10.0.0.5", 3, b), 0);
+	assert_memory_equal(a, b, sizeof(a));
+	assert_int_equal(key_of("10.0.0.6", 1, b), 0);
+	assert_memory_not_equal(a, b, sizeof(a));
+	assert_int_equal(key_of("fd00::5", 1, a), 0);
+	assert_int_equal(a[0], 6);
+	assert_int_equal(a[16], 5);
+	assert_int_equal(key_of("fd00::6", 1, b), 0);
+	assert_memory_not_equal(a, b, sizeof(a));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	assert_int_equal(allow_addr_key((struct sockaddr *)&sin, sizeof(sin) - 1, a),
+	    XMIG_ERR_INVALID);
+	sin.sin_family = AF_UNIX;
+	assert_int_equal(allow_addr_key((struct sockaddr *)&sin, sizeof(sin), a),
+	    XMIG_ERR_INVALID);
+	assert_int_equal(allow_addr_key(NULL, 0, a), XMIG_ERR_INVALID);
+}
+
 struct match_case {
 	const char *addr;	/* NULL: only a host name */
 	const char *host;	/* NULL: no reverse name */
@@ -553,6 +605,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_list_allows_localhost_only),
+		cmocka_unit_test(test_addr_key_per_address_mapped_is_ipv4),
 		cmocka_unit_test(test_cidr_v4_boundaries),
 		cmocka_unit_test(test_cidr_v6_boundaries),
 		cmocka_unit_test(test_mapped_peers_match_ipv4_entries),

@@ -204,6 +204,9 @@ static const struct value_case value_cases[] = {
 	{ "migration-max-factor = 1.1", "migration-max-factor = 1.1" },
 	{ "migration-max-factor = 99.99", "migration-max-factor = 99.99" },
 	{ "max-incoming = 1", "max-incoming = 1" },
+	{ "relocation-hosts-lookup-timeout-ms = 100", "relocation-hosts-lookup-timeout-ms = 100" },
+	{ "relocation-hosts-lookup-timeout-ms = 10000",
+	  "relocation-hosts-lookup-timeout-ms = 10000" },
 	{ "relocation-address = localhost", "relocation-address = localhost" },
 	{ "relocation-address = eth0", "relocation-address = eth0" },
 	{ "relocation-address =", "relocation-address = \"\"" },
@@ -332,6 +335,10 @@ static const struct err_case err_cases[] = {
 	  "xmigd.conf:1: migration-max-rounds: \"3.5\" is not a number from 1 to 1000" },
 	{ "max-incoming = 65", "xmigd.conf:1: max-incoming: \"65\" is not a number from 1 to 64" },
 	{ "max-incoming = 0", "xmigd.conf:1: max-incoming: \"0\" is not a number from 1 to 64" },
+	{ "relocation-hosts-lookup-timeout-ms = 99", "xmigd.conf:1: "
+	  "relocation-hosts-lookup-timeout-ms: \"99\" is not a number from 100 to 10000" },
+	{ "relocation-hosts-lookup-timeout-ms = 10001", "xmigd.conf:1: "
+	  "relocation-hosts-lookup-timeout-ms: \"10001\" is not a number from 100 to 10000" },
 	{ "migration-max-factor = 0.5",
 	  "xmigd.conf:1: migration-max-factor: \"0.5\" is not a number from 1.0 to 100" },
 	{ "migration-max-factor = 100.01",

@@ -9,7 +9,7 @@
  * build with SAN=1 to get that.  Beyond "never crashes", every accepted
  * mutant must satisfy the decoder's contract: values in range, strings
  * terminated, and (the encoding being canonical) re-encoding it gives back
- * the very same bytes.
+ * the very same bytes, bar string bytes sanitized to '?'.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -230,9 +230,14 @@ decode_as(uint8_t type, const uint8_t *src, size_t n, uint32_t frame_len)
 		break;
 	}
 	if (m != -1) {
-		/* Canonical encoding: an accepted payload re-encodes to itself. */
+		/* Canonical encoding: an accepted payload re-encodes to itself,
+		 * but for the bytes of its strings that were not valid UTF-8 text
+		 * (xbuf_get_str makes them '?', one for one). */
+		size_t k;
+
 		assert_int_equal(m, (int)n);
-		assert_memory_equal(re, p, n);
+		for (k = 0; k < n; k++)
+			assert_true(re[k] == p[k] || re[k] == '?');
 	}
 	free(p);
 	return r;
@@ -363,7 +368,7 @@ make_frame(struct frame *fr, uint8_t type)
 		break;
 	}
 	case MSG_QUERY_REPLY: {
-		struct msg_query_reply m = { { 0x42 }, OUTCOME_COMMITTED };
+		struct msg_query_reply m = { { 0x42 }, OUTCOME_COMMITTED, "vm-1", { 0x24 } };
 
 		n = msg_query_reply_encode(&m, pl, sizeof(pl));
 		break;

@@ -64,7 +64,7 @@ teardown(void **state)
 	return 0;
 }
 
-static struct job *
+static void
 finished_job(const char *domain, enum job_state end, uint64_t started)
 {
 	struct job *j = job_new(false);
@@ -79,8 +79,7 @@ finished_job(const char *domain, enum job_state end, uint64_t started)
 	if (end == JOB_FAILED)
 		job_set_error(j, "connection refused by %s", "10.0.0.2");
 	assert_true(job_set_state(j, -1, end));
-	j->thread_done = true;
-	return j;
+	job_thread_exit(j);	/* as the engine thread does: trimmable now */
 }
 
 static void
@@ -115,7 +114,7 @@ test_finished_job_leaves_one_record_with_final_figures(void **state)
 	assert_int_equal(count_records(), 3);
 	assert_false(job_set_state(j, -1, JOB_FAILED));
 	assert_int_equal(count_records(), 3);
-	j->thread_done = true;
+	job_thread_exit(j);
 }
 
 static void

@@ -209,10 +209,78 @@ test_name_checks(void **state)
 	assert_false(xen_cfg_mac_ok("00-16-3e-aa-bb-cc"));
 }
 
+/* ---- the device preflight ---- */
+
+static void
+collect(const char *line, void *arg)
+{
+	unsigned *n = arg;
+
+	(void)line;
+	(*n)++;
+}
+
+/* A console-only guest (the primary console's backend) moves. */
+static void
+test_devices_primary_console_is_carried(void **state)
+{
+	struct xen_dev d[1] = { { "console", 0, 0 } };
+	char why[512] = "x";
+	unsigned lines = 0;
+
+	assert_int_equal(xen_devices_check(d, 1, false, why, sizeof(why), collect, &lines), 0);
+	assert_int_equal(lines, 0);
+	assert_string_equal(why, "");
+	assert_int_equal(xen_devices_check(NULL, 0, false, why, sizeof(why), NULL, NULL), 0);
+}
+
+/* Each device not carried is named with kind, devid and why, one line each;
+ * a secondary console, a device of a driver domain and an unknown kind are
+ * refused too: nothing is ever dropped silently. */
+static void
+test_devices_every_other_device_is_refused_by_name(void **state)
+{
+	struct xen_dev d[] = {
+		{ "console", 0, 0 }, { "vbd", 51712, 0 }, { "vif", 0, 0 }, { "vfb", 0, 0 },
+		{ "console", 1, 0 }, { "vif", 1, 3 }, { "frobnicator", 7, 0 },
+	};
+	char why[2048];
+	unsigned lines = 0;
+
+	assert_int_equal(xen_devices_check(d, sizeof(d) / sizeof(d[0]), false, why, sizeof(why),
+	    collect, &lines), XMIG_ERR_UNSUPPORTED);
+	assert_int_equal(lines, 6);
+	assert_non_null(strstr(why, "vbd 51712: disks are not carried yet"));
+	assert_non_null(strstr(why, "; vif 0: network interfaces are not carried yet"));
+	assert_non_null(strstr(why, "vfb 0: a framebuffer needs a device model; not supported"));
+	assert_non_null(strstr(why, "console 1: secondary consoles"));
+	assert_non_null(strstr(why, "vif 1: its backend runs in a driver domain"));
+	assert_non_null(strstr(why, "frobnicator 7: unknown device kind; not supported"));
+	assert_null(strstr(why, "console 0"));
+}
+
+/* More devices than the walk holds is a refusal, not a partial check; a
+ * short buffer cuts the text, never the verdict. */
+static void
+test_devices_overflow_and_short_buffer_still_refuse(void **state)
+{
+	struct xen_dev d[1] = { { "console", 0, 0 } }, v[1] = { { "vbd", 768, 0 } };
+	char why[16];
+
+	assert_int_equal(xen_devices_check(d, 1, true, why, sizeof(why), NULL, NULL),
+	    XMIG_ERR_UNSUPPORTED);
+	assert_int_equal(xen_devices_check(v, 1, false, why, sizeof(why), NULL, NULL),
+	    XMIG_ERR_UNSUPPORTED);
+	assert_int_equal(strlen(why), sizeof(why) - 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_devices_primary_console_is_carried),
+		cmocka_unit_test(test_devices_every_other_device_is_refused_by_name),
+		cmocka_unit_test(test_devices_overflow_and_short_buffer_still_refuse),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_every_truncation_is_refused),
 		cmocka_unit_test(test_trailing_bytes_are_refused),

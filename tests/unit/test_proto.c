@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "proto.h"
+#include "util.h"
 #include "xbuf.h"
 #include "xerr.h"
 
@@ -429,7 +430,7 @@ test_query_and_reply_round_trip_every_outcome(void **state)
 {
 	struct msg_query q, qo;
 	struct msg_query_reply r, ro;
-	uint8_t buf[64];
+	uint8_t buf[128];
 	unsigned i;
 	int n;
 
@@ -440,15 +441,46 @@ test_query_and_reply_round_trip_every_outcome(void **state)
 	assert_int_equal(msg_query_decode(buf, (size_t)n, &qo), 0);
 	assert_memory_equal(qo.token, q.token, 16);
 
+	memset(&r, 0, sizeof(r));
 	memcpy(r.token, q.token, 16);
+	strcpy(r.name, "web-01.example");
+	for (i = 0; i < 16; i++)
+		r.uuid[i] = (uint8_t)(i * 7 + 1);
 	for (i = OUTCOME_UNKNOWN; i <= OUTCOME_ABORTED; i++) {
 		r.outcome = (uint8_t)i;
 		n = msg_query_reply_encode(&r, buf, sizeof(buf));
-		assert_int_equal(n, (int)proto_max_len(MSG_QUERY_REPLY));
+		assert_int_equal(n, 16 + 1 + 2 + (int)strlen(r.name) + 16);
+		assert_true(n <= (int)proto_max_len(MSG_QUERY_REPLY));
 		assert_int_equal(msg_query_reply_decode(buf, (size_t)n, &ro), 0);
 		assert_memory_equal(ro.token, q.token, 16);
 		assert_int_equal(ro.outcome, i);
+		assert_string_equal(ro.name, r.name);
+		assert_memory_equal(ro.uuid, r.uuid, 16);
 	}
+}
+
+/* The reply names a domain the sender compares with its own: a name that
+ * is no domain name, or a reply without name and uuid (the format before
+ * they were added), is refused rather than read as "no name". */
+static void
+test_query_reply_refuses_bad_name_and_short_format(void **state)
+{
+	struct msg_query_reply r, ro;
+	uint8_t buf[128];
+	int n;
+
+	memset(&r, 0, sizeof(r));
+	r.outcome = OUTCOME_COMMITTED;
+	strcpy(r.name, "vm1");
+	n = msg_query_reply_encode(&r, buf, sizeof(buf));
+	assert_true(n > 0);
+	buf[16 + 1 + 2] = '-';	/* "-m1": reads as an option */
+	assert_int_equal(msg_query_reply_decode(buf, (size_t)n, &ro), XMIG_ERR_INVALID);
+	buf[16 + 1 + 2] = 0xff;
+	assert_int_equal(msg_query_reply_decode(buf, (size_t)n, &ro), XMIG_ERR_INVALID);
+	assert_int_equal(ro.name[0], '\0');
+	assert_int_not_equal(msg_query_reply_decode(buf, 17, &ro), 0);
+	assert_int_not_equal(msg_query_reply_decode(buf, (size_t)n - 1, &ro), 0);
 }
 
 static void
@@ -522,7 +554,7 @@ test_every_encoder_refuses_a_short_buffer(void **state)
 	struct msg_reason re = { .code = 1, .text = "x" };
 	struct msg_round_end rd = { 0 };
 	struct msg_query q = { { 0 } };
-	struct msg_query_reply qr = { { 0 }, 0 };
+	struct msg_query_reply qr = { .outcome = 0 };
 	uint8_t buf[1024];
 
 	mk_hello(&h);
@@ -658,7 +690,7 @@ test_prepare_rejects_bad_names(void **state)
 {
 	static const char *const bad[] = { "", "../x", "..", ".", "a/b", "/etc/passwd", "-rf",
 		"a b", "a\tb", "a\nb", "a:b", "a\\b", "web;reboot", "caf\xc3\xa9", "a*", "$x",
-		"\x7f" };
+		"\x7f", "vm\xff", "\xc2\x9b" "31m", "vm\xed\xa0\x80" };
 	static const char *const good[] = { "a", "web-01", "A.b_c-9", "...", ".hidden",
 		"x--incoming", "0" };
 	struct msg_prepare m, out;
@@ -859,6 +891,35 @@ test_reason_encode_never_truncates(void **state)
 	assert_int_equal(msg_reason_encode(&m, buf, sizeof(buf)), XMIG_ERR_TOO_LONG);
 }
 
+/* A hostile peer's reason or host name in bytes that are not UTF-8 text
+ * comes out of the decoder valid (jansson and the log take it), the
+ * invalid bytes and controls replaced one for one. */
+static void
+test_reason_and_hello_host_from_a_peer_become_valid_utf8(void **state)
+{
+	static const char evil[] = "no \xff\xfe room \xc3\xa9t\xc3\x1b[2J\xed\xa0\x80";
+	struct msg_reason out;
+	struct msg_hello h, hout;
+	struct xbuf b;
+	uint8_t buf[1024];
+	size_t n;
+
+	xbuf_writer(&b, buf, sizeof(buf));
+	xbuf_put_u16(&b, REASON_NO_MEMORY);
+	xbuf_put_str(&b, evil);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(msg_reason_decode(buf, b.len, &out), 0);
+	assert_int_equal(out.code, REASON_NO_MEMORY);
+	assert_true(utf8_valid(out.text));
+	assert_string_equal(out.text, "no ?? room \xc3\xa9t??[2J???");
+
+	mk_hello(&h);
+	strcpy(h.host, "dom0\xff\n-b");
+	n = raw_hello(&h, buf, sizeof(buf));
+	assert_int_equal(msg_hello_decode(buf, n, &hout), 0);
+	assert_string_equal(hout.host, "dom0?" "?-b");
+}
+
 static void
 test_reason_keeps_unknown_codes(void **state)
 {
@@ -876,17 +937,21 @@ test_reason_keeps_unknown_codes(void **state)
 static void
 test_query_reply_rejects_unknown_outcome(void **state)
 {
-	struct msg_query_reply m = { { 0 }, OUTCOME_ABORTED + 1 }, out;
-	uint8_t buf[17];
+	struct msg_query_reply m = { .outcome = OUTCOME_ABORTED + 1 }, out;
+	uint8_t buf[35];
 	unsigned v;
 
 	assert_int_equal(msg_query_reply_encode(&m, buf, sizeof(buf)), XMIG_ERR_INVALID);
-	memset(buf, 7, 16);
+	/* token, outcome, an empty name, a uuid */
+	memset(buf, 7, sizeof(buf));
+	buf[17] = buf[18] = 0;
 	for (v = OUTCOME_ABORTED + 1; v < 256; v++) {
 		buf[16] = (uint8_t)v;
-		assert_int_equal(msg_query_reply_decode(buf, 17, &out), XMIG_ERR_INVALID);
+		assert_int_equal(msg_query_reply_decode(buf, sizeof(buf), &out), XMIG_ERR_INVALID);
 		assert_int_equal(out.outcome, 0);
 	}
+	buf[16] = OUTCOME_ABORTED;
+	assert_int_equal(msg_query_reply_decode(buf, sizeof(buf), &out), 0);
 }
 
 /* ---- header ---- */
@@ -1035,7 +1100,7 @@ test_type_maxima_are_as_specified(void **state)
 	assert_int_equal(proto_max_len(MSG_BUILT), 4);
 	assert_int_equal(proto_max_len(MSG_DONE), 4);
 	assert_int_equal(proto_max_len(MSG_QUERY), 16);
-	assert_int_equal(proto_max_len(MSG_QUERY_REPLY), 17);
+	assert_int_equal(proto_max_len(MSG_QUERY_REPLY), 16 + 1 + 2 + PROTO_NAME_MAX - 1 + 16);
 	assert_int_equal(proto_max_len(MSG_CONTEXT), PROTO_CONTEXT_MAX);
 	assert_int_equal(proto_max_len(MSG_RAW), PROTO_RAW_MAX);
 	assert_int_equal(proto_max_len(MSG_PAGES),
@@ -1401,7 +1466,9 @@ main(void)
 		cmocka_unit_test(test_reason_rejects_embedded_nul),
 		cmocka_unit_test(test_reason_encode_never_truncates),
 		cmocka_unit_test(test_reason_keeps_unknown_codes),
+		cmocka_unit_test(test_reason_and_hello_host_from_a_peer_become_valid_utf8),
 		cmocka_unit_test(test_query_reply_rejects_unknown_outcome),
+		cmocka_unit_test(test_query_reply_refuses_bad_name_and_short_format),
 		cmocka_unit_test(test_header_round_trip),
 		cmocka_unit_test(test_header_rejects_bad_magic),
 		cmocka_unit_test(test_header_rejects_bad_version),

@@ -141,11 +141,10 @@ expect_failed_at(struct rh_buf *b, const uint8_t token[16], const char *want, bo
 {
 	struct rh_reply rep;
 	struct rh_stats st;
-	struct job *j;
+	struct rh_job j;
 	char err[512], rec[32];
 	const char *o;
 	enum job_state js;
-	bool done;
 	struct msg_reason m;
 	const uint8_t *pl = NULL;
 	uint32_t plen = 0;
@@ -154,17 +153,15 @@ expect_failed_at(struct rh_buf *b, const uint8_t token[16], const char *want, bo
 	assert_false(b->failed);
 	assert_int_equal(rh_serve(b->p, b->len, &rep, TIMEOUT_MS), 0);
 	assert_int_equal(engine_recv_open(), 0);	/* its thread has ended */
-	assert_non_null(j = job_find_token(token));
-	job_lock();
-	js = j->state;
-	done = j->thread_done;
-	memcpy(err, j->error, sizeof(err));
-	job_unlock();
-	assert_true(done);
+	assert_true(rh_last_job(&j));
+	assert_memory_equal(j.token, token, 16);
+	js = (enum job_state)j.state;
+	memcpy(err, j.error, sizeof(err));
+	assert_true(j.thread_done);
 	assert_string_equal(job_state_name(js), job_state_name(JOB_FAILED));
 	if (strstr(err, want) == NULL)
 		fail_msg("job error \"%s\" does not say \"%s\"", err, want);
-	o = state_lookup(token, rec, sizeof(rec));
+	o = rh_record(token, rec, sizeof(rec));
 	assert_non_null(o);
 	assert_string_equal(o, "aborted");
 	st = rh_stats();
@@ -379,7 +376,7 @@ test_prepare_bigger_than_the_host(void **state)
 	struct msg_reason r;
 	const uint8_t *pl;
 	uint32_t plen;
-	struct job *j;
+	struct rh_job j;
 
 	m.token[0] = 0xb1;
 	rh_hello(&b);
@@ -394,10 +391,8 @@ test_prepare_bigger_than_the_host(void **state)
 	assert_int_equal(msg_reason_decode(pl, plen, &r), 0);
 	assert_int_equal(r.code, REASON_NO_MEMORY);
 	assert_non_null(strstr(r.text, "do not fit in receiver's 1024 MiB"));
-	assert_non_null(j = job_find_token(m.token));
-	job_lock();
-	assert_int_equal(j->state, JOB_FAILED);
-	job_unlock();
+	assert_true(rh_last_job(&j));
+	assert_int_equal(j.state, JOB_FAILED);
 	assert_int_equal(rh_stats().restores, 0);
 	free(rep.p);
 	rh_buf_free(&b);
@@ -421,14 +416,14 @@ test_prepare_reusing_a_committed_token(void **state)
 	const char *o;
 
 	open_stream(&b, token);
-	assert_int_equal(state_record(token, "committed", 5, "vm1"), 0);
+	assert_int_equal(rh_set_record(token, "committed", "vm1", true), 0);
 	rh_frame(&b, MSG_ABORT, NULL, 0);	/* it would fail anyway */
 	assert_int_equal(rh_serve(b.p, b.len, &rep, TIMEOUT_MS), 0);
 	assert_int_equal(rh_reply_frame(&rep, 1, &pl, &plen), MSG_REFUSE);
 	assert_int_equal(msg_reason_decode(pl, plen, &r), 0);
 	assert_int_equal(r.code, REASON_PROTOCOL);
 	assert_non_null(strstr(r.text, "token"));
-	assert_non_null(o = state_lookup(token, rec, sizeof(rec)));
+	assert_non_null(o = rh_record(token, rec, sizeof(rec)));
 	assert_string_equal(o, "committed");
 	assert_int_equal(rh_stats().restores, 0);
 	free(rep.p);
@@ -452,7 +447,7 @@ repeated_pages(void)
 		page_entry(4, PAGE_ZERO), page_entry(4, PAGE_NORMAL),
 		page_entry(5, PAGE_NORMAL), page_entry(5, PAGE_ZERO) };
 	struct rh_buf b = { 0 };
-	struct job *j;
+	struct rh_job j;
 	const uint8_t *mem;
 	uint64_t np = 0;
 	uint8_t token[16];
@@ -481,10 +476,9 @@ repeated_pages(void)
 	rh_frame(&b, MSG_STREAM_END, NULL, 0);
 	rh_frame(&b, MSG_GO, NULL, 0);
 	assert_int_equal(rh_serve(b.p, b.len, NULL, TIMEOUT_MS), 0);
-	assert_non_null(j = job_find_token(token));
-	job_lock();
-	assert_int_equal(j->state, JOB_DONE);
-	job_unlock();
+	assert_true(rh_last_job(&j));
+	assert_memory_equal(j.token, token, 16);
+	assert_int_equal(j.state, JOB_DONE);
 	assert_non_null(mem = rh_domain_mem("vm1", &np));
 	for (i = 0; i < PROTO_PAGE_SIZE; i++) {
 		assert_int_equal(mem[3 * PROTO_PAGE_SIZE + i], 0);
@@ -510,7 +504,7 @@ full_migration(void)
 		page_entry(7, PAGE_NORMAL) };
 	struct rh_buf b = { 0 };
 	struct rh_reply rep;
-	struct job *j;
+	struct rh_job j;
 	uint8_t token[16], raw[2 * PROTO_PAGE_SIZE];
 	const uint8_t *mem;
 	uint64_t np = 0;
@@ -537,12 +531,11 @@ full_migration(void)
 	assert_int_equal(rh_reply_frame(&rep, 2, NULL, NULL), MSG_BUILT);
 	assert_int_equal(rh_reply_frame(&rep, 3, NULL, NULL), MSG_DONE);
 	free(rep.p);
-	assert_non_null(j = job_find_token(token));
-	job_lock();
-	assert_int_equal(j->state, JOB_DONE);
-	assert_string_equal(j->error, "");
-	job_unlock();
-	o = state_lookup(token, rec, sizeof(rec));
+	assert_true(rh_last_job(&j));
+	assert_memory_equal(j.token, token, 16);
+	assert_int_equal(j.state, JOB_DONE);
+	assert_string_equal(j.error, "");
+	o = rh_record(token, rec, sizeof(rec));
 	assert_non_null(o);
 	assert_string_equal(o, "committed");
 	assert_int_equal(rh_domains(name, sizeof(name), &running), 1);

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "simdom.h"
+#include "simjournal.h"
 #include "util.h"
 #include "xerr.h"
 
@@ -742,6 +743,242 @@ test_destroy_stops_a_running_domain_process(void **state)
 	free(v);
 }
 
+/* ---- the journal ---- */
+
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* simjournal_check of n files; its report in *report (caller frees). */
+static int
+journal_check(const char *const *paths, size_t n, char **report)
+{
+	size_t len = 0;
+	FILE *out = open_memstream(report, &len);
+	int r;
+
+	assert_non_null(out);
+	r = simjournal_check(paths, n, out);
+	fclose(out);
+	return r;
+}
+
+#define UA "11111111-2222-4333-8444-555555555555"
+#define UB "99999999-2222-4333-8444-555555555555"
+#define UC "cccccccc-2222-4333-8444-555555555555"
+
+/* A migration of guest UA from host /a (id 3) to host /b (id 7), as the
+ * two journals tell it, with the destination's run at `run_b`; guests UB
+ * on /a and UC on /b run all along. */
+static void
+write_migration(const char *ja, const char *jb, const char *run_b, bool source_stops)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+	    "1000000000 create uuid=" UA " id=3 pid=10 name=vm1 root=/a\n"
+	    "1100000000 boot uuid=" UA " id=3 pid=11 name=vm1 state=running root=/a\n"
+	    "1100000100 run uuid=" UA " id=3 pid=11 name=vm1 root=/a\n"
+	    "1200000000 run uuid=" UB " id=4 pid=12 name=other root=/a\n"
+	    "1500000000 pause uuid=" UA " id=3 pid=11 name=vm1 root=/a\n"
+	    "1600000000 run uuid=" UA " id=3 pid=11 name=vm1 root=/a\n"
+	    "%s"
+	    "3000000000 exit uuid=" UA " id=3 pid=11 name=vm1--migratedaway root=/a\n"
+	    "3000000100 destroy uuid=" UA " id=3 pid=20 name=vm1--migratedaway root=/a\n",
+	    source_stops ? "2000000000 suspend uuid=" UA " id=3 pid=11 name=vm1 root=/a\n" : "");
+	write_text(ja, text);
+	snprintf(text, sizeof(text),
+	    "1200000000 run uuid=" UC " id=1 pid=30 name=third root=/b with space\n"
+	    "1900000000 create uuid=" UA " id=7 pid=31 name=vm1--incoming root=/b with space\n"
+	    "1900000100 boot uuid=" UA " id=7 pid=32 name=vm1--incoming state=paused root=/b with space\n"
+	    "%s run uuid=" UA " id=7 pid=32 name=vm1 root=/b with space\n", run_b);
+	write_text(jb, text);
+}
+
+static void
+test_journal_check_finds_two_copies_running_at_once(void **state)
+{
+	struct fixture *f = *state;
+	char ja[PATH_MAX], jb[PATH_MAX], *rep = NULL;
+	const char *paths[2] = { ja, jb };
+
+	snprintf(ja, sizeof(ja), "%s/journal", f->root[0]);
+	snprintf(jb, sizeof(jb), "%s/journal", f->root[1]);
+
+	/* The destination ran 200 ms before the source suspended. */
+	write_migration(ja, jb, "1800000000", true);
+	assert_int_equal(journal_check(paths, 2, &rep), 1);
+	assert_non_null(strstr(rep, "OVERLAP: two copies of guest " UA " ran at once, "
+	    "for 200.000 ms (from 0.800000 s to 1.000000 s)"));
+	assert_non_null(strstr(rep, "copy id 3 (vm1) on /a: running from 0.600000 s "
+	    "(1600000000, run) to 1.000000 s (2000000000, suspend)"));
+	assert_non_null(strstr(rep, "copy id 7 (vm1) on /b with space: running from 0.800000 s "
+	    "(1800000000, run) to the end of the journal (still running)"));
+	/* Guests UB and UC run at the same time, but they are other guests:
+	 * one overlap only. */
+	assert_null(strstr(strstr(rep, "OVERLAP") + 1, "OVERLAP:"));
+	free(rep);
+
+	/* The source never stopped: it ran until its destroy. */
+	write_migration(ja, jb, "2500000000", false);
+	assert_int_equal(journal_check(paths, 2, &rep), 1);
+	assert_non_null(strstr(rep, "for 500.000 ms"));
+	assert_non_null(strstr(rep, "(3000000000, exit)"));
+	free(rep);
+
+	/* The same journals in the other order: the same verdict. */
+	paths[0] = jb;
+	paths[1] = ja;
+	assert_int_equal(journal_check(paths, 2, &rep), 1);
+	free(rep);
+}
+
+static void
+test_journal_check_passes_a_clean_handover_and_rejects_a_broken_journal(void **state)
+{
+	struct fixture *f = *state;
+	char ja[PATH_MAX], jb[PATH_MAX], jc[PATH_MAX], *rep = NULL;
+	const char *paths[3] = { ja, jb, jc };
+
+	snprintf(ja, sizeof(ja), "%s/journal", f->root[0]);
+	snprintf(jb, sizeof(jb), "%s/journal", f->root[1]);
+	snprintf(jc, sizeof(jc), "%s/other-journal", f->root[1]);
+
+	/* Pause, unpause and a later run of the same copy are no overlap, and
+	 * a copy that starts the very nanosecond the other stopped is none. */
+	write_migration(ja, jb, "2000000000", true);
+	assert_int_equal(journal_check(paths, 2, &rep), 0);
+	assert_non_null(strstr(rep, "journal-check: 13 events, 3 guests, 4 copies, "
+	    "5 running intervals: no two copies of a guest ran at once"));
+	free(rep);
+	write_migration(ja, jb, "2000000001", true);
+	assert_int_equal(journal_check(paths, 2, &rep), 0);
+	free(rep);
+
+	/* A malformed line, a torn last line, a missing file: exit 2. */
+	write_text(jc, "1 run uuid=" UA " id=x pid=1 name=vm1 root=/c\n");
+	assert_int_equal(journal_check(paths, 3, &rep), 2);
+	assert_non_null(strstr(rep, "other-journal:1: malformed line"));
+	free(rep);
+	write_text(jc, "5 jump uuid=" UA " id=1 pid=1 name=vm1 root=/c\n");
+	assert_int_equal(journal_check(paths, 3, &rep), 2);
+	free(rep);
+	write_text(jc, "5 run uuid=" UA " id=1 pid=1 name=vm1 root=/c\n6 pause uuid=");
+	assert_int_equal(journal_check(paths, 3, &rep), 2);
+	assert_non_null(strstr(rep, "other-journal:2: incomplete last line"));
+	free(rep);
+	unlink(jc);
+	assert_int_equal(journal_check(paths, 3, &rep), 2);
+	free(rep);
+	assert_int_equal(journal_check(paths, 0, &rep), 0);
+	free(rep);
+}
+
+/* The number of lines of path with event ev for domain id. */
+static int
+count_events(const char *path, const char *ev, uint32_t domid)
+{
+	char line[PATH_MAX + 256], want[64], id[32];
+	FILE *fp = fopen(path, "r");
+	int n = 0;
+
+	assert_non_null(fp);
+	snprintf(want, sizeof(want), " %s ", ev);
+	snprintf(id, sizeof(id), " id=%u ", domid);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, want) != NULL && strstr(line, id) != NULL)
+			n++;
+	fclose(fp);
+	return n;
+}
+
+/* Real domains: a migration done by hand (source suspended, a copy with
+ * its uuid built paused on the other host and unpaused) journals no
+ * overlap; resuming the source while the copy runs does. */
+static void
+test_journal_of_real_domains_shows_a_resumed_source(void **state)
+{
+	struct fixture *f = *state;
+	struct simdom_params p = params("mover", 4 << 20, 2, 2000, 0, SIM_FILL_ZERO);
+	char ja[PATH_MAX], jb[PATH_MAX], *rep = NULL;
+	const char *paths[2] = { ja, jb };
+	struct simdom *src, *dst;
+
+	NEED_SIMHV();
+	snprintf(ja, sizeof(ja), "%s/journal", f->root[0]);
+	snprintf(jb, sizeof(jb), "%s/journal", f->root[1]);
+	src = create_started(f->root[0], &p);
+	assert_int_equal(simdom_pause(src, TIMEOUT_MS), 0);
+	assert_int_equal(simdom_unpause(src, TIMEOUT_MS), 0);
+	assert_int_equal(simdom_suspend(src, TIMEOUT_MS), 0);
+	assert_int_equal(simdom_get_params(src, &p), 0);
+	p.fill = SIM_FILL_NONE;
+	assert_int_equal(simdom_create(f->root[1], &p, &dst), 0);
+	assert_int_equal(simdom_start(dst, simhv_path(), true), 0);
+	assert_int_equal(simdom_unpause(dst, TIMEOUT_MS), 0);
+
+	assert_int_equal(count_events(ja, "create", src->domid), 1);
+	assert_int_equal(count_events(ja, "boot", src->domid), 1);
+	assert_int_equal(count_events(ja, "run", src->domid), 2);	/* one per interval, not per vCPU */
+	assert_int_equal(count_events(ja, "pause", src->domid), 1);
+	assert_int_equal(count_events(ja, "suspend", src->domid), 1);
+	assert_int_equal(count_events(jb, "run", dst->domid), 1);
+	assert_int_equal(journal_check(paths, 2, &rep), 0);
+	free(rep);
+
+	/* The bug the journal is for: both copies run, if only for a moment. */
+	assert_int_equal(simdom_unpause(src, TIMEOUT_MS), 0);
+	assert_int_equal(simdom_pause(src, TIMEOUT_MS), 0);
+	assert_int_equal(journal_check(paths, 2, &rep), 1);
+	assert_non_null(strstr(rep, "OVERLAP: two copies of guest"));
+	free(rep);
+
+	/* Destroyed, the copies' intervals end: one pause-less shutdown for
+	 * the running one, an exit and a destroy for both. */
+	assert_int_equal(simdom_destroy(src), 0);
+	assert_int_equal(simdom_destroy(dst), 0);
+	assert_int_equal(count_events(jb, "shutdown", dst->domid), 1);
+	assert_int_equal(count_events(ja, "shutdown", src->domid), 0);
+	assert_int_equal(count_events(ja, "exit", src->domid), 1);
+	assert_int_equal(count_events(ja, "destroy", src->domid), 1);
+	assert_int_equal(count_events(jb, "destroy", dst->domid), 1);
+	simdom_close(src);
+	simdom_close(dst);
+}
+
+/* A process killed while running writes nothing: its interval ends at
+ * the destroy that finds it gone. */
+static void
+test_journal_ends_a_killed_domain_at_its_destroy(void **state)
+{
+	struct fixture *f = *state;
+	struct simdom_params p = params("killed", 4 << 20, 1, 1000, 0, SIM_FILL_ZERO);
+	char ja[PATH_MAX], *rep = NULL;
+	const char *paths[1] = { ja };
+	struct simdom_info si;
+	struct simdom *d;
+
+	NEED_SIMHV();
+	snprintf(ja, sizeof(ja), "%s/journal", f->root[0]);
+	d = create_started(f->root[0], &p);
+	simdom_info(d, &si);
+	assert_int_equal(kill(si.pid, SIGKILL), 0);
+	assert_int_equal(simdom_destroy(d), 0);
+	assert_int_equal(count_events(ja, "run", d->domid), 1);
+	assert_int_equal(count_events(ja, "exit", d->domid), 0);
+	assert_int_equal(count_events(ja, "destroy", d->domid), 1);
+	assert_int_equal(journal_check(paths, 1, &rep), 0);
+	assert_non_null(strstr(rep, "1 running intervals"));
+	free(rep);
+	simdom_close(d);
+}
+
 int
 main(void)
 {
@@ -760,6 +997,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_precopy_dropping_one_dirty_table_page_fails_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_domain_shows_crashed_and_destroy_removes_its_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_stops_a_running_domain_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_check_finds_two_copies_running_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_check_passes_a_clean_handover_and_rejects_a_broken_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_of_real_domains_shows_a_resumed_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_ends_a_killed_domain_at_its_destroy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -325,6 +326,85 @@ test_clocks_monotonic(void **state)
 
 /* ---- mkdir_p ---- */
 
+/* fsync, as seen by lib/util.c: this definition takes the place of libc's
+ * in this program, counts what is synced, and does it. */
+static unsigned fsync_files, fsync_dirs;
+static ino_t fsync_last_dir;
+
+int
+fsync(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fsync_dirs++;
+		fsync_last_dir = st.st_ino;
+	} else {
+		fsync_files++;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+static char *
+slurp(const char *path)
+{
+	static char buf[256];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* write_file_atomic: replaces the file (mode 0600) durably (the file and
+ * then its directory are fsynced: without the directory a power cut can
+ * undo the rename), leaves no temporary file, works for a bare name (its
+ * directory is "."), and fails with errno kept when the directory is
+ * missing. */
+static void
+test_write_file_atomic_replaces_and_leaves_no_tmp(void **state)
+{
+	char base[] = "/tmp/xmig-test-wfa-XXXXXX";
+	char path[256], tmp[256], cwd[4096];
+	struct stat st;
+
+	assert_non_null(mkdtemp(base));
+	snprintf(path, sizeof(path), "%s/rec", base);
+	snprintf(tmp, sizeof(tmp), "%s/rec.tmp", base);
+	fsync_files = fsync_dirs = 0;
+	assert_int_equal(write_file_atomic(path, "building 0 vm1\n"), 0);
+	assert_int_equal(fsync_files, 1);
+	assert_int_equal(fsync_dirs, 1);
+	assert_int_equal(stat(base, &st), 0);
+	assert_true(fsync_last_dir == st.st_ino);
+	assert_string_equal(slurp(path), "building 0 vm1\n");
+	assert_int_equal(write_file_atomic(path, "committed 7 vm1\n"), 0);
+	assert_string_equal(slurp(path), "committed 7 vm1\n");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(access(tmp, F_OK), -1);
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(base), 0);
+	assert_int_equal(write_file_atomic("bare", "x"), 0);
+	assert_int_equal(chdir(cwd), 0);
+	snprintf(path, sizeof(path), "%s/bare", base);
+	assert_string_equal(slurp(path), "x");
+	unlink(path);
+
+	snprintf(path, sizeof(path), "%s/missing/rec", base);
+	errno = 0;
+	assert_int_equal(write_file_atomic(path, "x"), XMIG_ERR_SYSTEM);
+	assert_int_equal(errno, ENOENT);
+
+	snprintf(path, sizeof(path), "%s/rec", base);
+	unlink(path);
+	assert_int_equal(rmdir(base), 0); /* nothing else left behind */
+}
+
 static void
 test_mkdir_p_nested_existing_and_file_in_the_way(void **state)
 {
@@ -415,6 +495,8 @@ log_some_levels(void *arg)
 	log_verbose("not shown at info");
 	jlog(LOG_LVL_INFO, 7, "dom %d -> %s", 3, "dst");
 	log_info("peer said \"%s\"", "evil\nxmigd: error: forged");
+	/* 64-bit job ids; valid UTF-8 kept, invalid bytes and C1 escaped */
+	jlog(LOG_LVL_INFO, 4294967297ull, "caf\xc3\xa9 \xff\xc3(\xc2\x9b");
 }
 
 static void
@@ -430,7 +512,8 @@ test_log_stderr_format_levels_and_escaping(void **state)
 	    "xmigd-test: warning: slow peer\n"
 	    "xmigd-test: started\n"
 	    "xmigd-test: job 7: dom 3 -> dst\n"
-	    "xmigd-test: peer said \"evil\\x0axmigd: error: forged\"\n");
+	    "xmigd-test: peer said \"evil\\x0axmigd: error: forged\"\n"
+	    "xmigd-test: job 4294967297: caf\xc3\xa9 \\xff\\xc3(\\xc2\\x9b\n");
 	free(out);
 }
 
@@ -498,6 +581,99 @@ test_next_word_splits_on_blanks(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* ---- UTF-8 ---- */
+
+static void
+test_utf8_valid_multibyte_is_kept(void **state)
+{
+	/* 1, 2, 3 and 4 bytes, the largest code point, and the edges of the
+	 * ranges next to the forbidden ones */
+	static const char *const ok[] = {
+		"plain ASCII, tab-free", "caf\xc3\xa9", "\xe2\x82\xac 5", "\xf0\x9f\x98\x80",
+		"\xf4\x8f\xbf\xbf", "\xc2\xa0", "\xe0\xa0\x80", "\xed\x9f\xbf",
+		"\xee\x80\x80", "\xf0\x90\x80\x80", "",
+	};
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_true(utf8_valid(ok[i]));
+		strlcpy_x(buf, ok[i], sizeof(buf));
+		assert_int_equal(utf8_sanitize(buf), 0);
+		assert_string_equal(buf, ok[i]);
+	}
+	assert_int_equal(utf8_seq_len("\xc3\xa9"), 2);
+	assert_int_equal(utf8_seq_len("\xe2\x82\xac"), 3);
+	assert_int_equal(utf8_seq_len("\xf0\x9f\x98\x80"), 4);
+	assert_int_equal(utf8_seq_len(""), 0);
+}
+
+static void
+test_utf8_invalid_bytes_and_controls_become_question_marks(void **state)
+{
+	static const struct { const char *in, *out; size_t fixed; } t[] = {
+		{ "a\xff" "b", "a?b", 1 },			/* never valid */
+		{ "\xfe\xf5", "??", 2 },
+		{ "x\x80y", "x?y", 1 },			/* stray continuation */
+		{ "\xc3", "?", 1 },				/* cut short at the end */
+		{ "\xe2\x82", "??", 2 },
+		{ "\xe2\x82z", "??z", 2 },			/* cut short by ASCII */
+		{ "\xc0\xaf", "??", 2 },			/* overlong '/' */
+		{ "\xc1\xbf", "??", 2 },
+		{ "\xe0\x80\xaf", "???", 3 },		/* overlong, 3 bytes */
+		{ "\xf0\x80\x80\xaf", "????", 4 },		/* overlong, 4 bytes */
+		{ "\xed\xa0\x80", "???", 3 },		/* surrogate U+D800 */
+		{ "\xed\xbf\xbf", "???", 3 },		/* surrogate U+DFFF */
+		{ "\xf4\x90\x80\x80", "????", 4 },		/* U+110000 */
+		{ "l1\nl2\r\t\x1b[2J\x7f", "l1?l2???[2J?", 5 },	/* C0 and DEL */
+		{ "\xc2\x9b" "31m", "??31m", 2 },		/* C1 CSI */
+		{ "ok \xc3\xa9 \xff \xe2\x82\xac", "ok \xc3\xa9 ? \xe2\x82\xac", 1 },
+	};
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_false(utf8_valid(t[i].in));
+		strlcpy_x(buf, t[i].in, sizeof(buf));
+		assert_int_equal(utf8_sanitize(buf), t[i].fixed);
+		assert_string_equal(buf, t[i].out);
+		assert_int_equal(strlen(buf), strlen(t[i].in));	/* in place, same length */
+		assert_true(utf8_valid(buf));
+	}
+}
+
+static void
+test_strlcpy_utf8_cuts_at_a_character_boundary(void **state)
+{
+	/* "ab" then U+20AC (3 bytes) then "c": 6 bytes */
+	static const char src[] = "ab\xe2\x82\xac" "c";
+	char buf[8];
+	size_t size;
+
+	for (size = 1; size <= sizeof(buf); size++) {
+		size_t n = strlcpy_utf8(buf, src, size);
+
+		assert_int_equal(n, strlen(buf));
+		assert_true(n < size);
+		assert_true(utf8_valid(buf));
+		/* a prefix of src that ends between characters */
+		assert_memory_equal(buf, src, n);
+		assert_true(n == 0 || n == 1 || n == 2 || n == 5 || n == 6);
+	}
+	assert_int_equal(strlcpy_utf8(buf, src, 5), 2);	/* not "ab\xe2\x82" */
+	assert_int_equal(strlcpy_utf8(buf, src, 6), 5);
+	assert_string_equal(buf, "ab\xe2\x82\xac");
+	/* a 4-byte character cut after each of its bytes */
+	for (size = 2; size <= 5; size++) {
+		assert_int_equal(strlcpy_utf8(buf, "\xf0\x9f\x98\x80", size), size == 5 ? 4 : 0);
+		assert_true(utf8_valid(buf));
+	}
+	/* invalid input is sanitized as it is copied */
+	assert_int_equal(strlcpy_utf8(buf, "a\xff\nb", sizeof(buf)), 4);
+	assert_string_equal(buf, "a??b");
+	assert_int_equal(strlcpy_utf8(buf, "x", 0), 0);
+}
+
 int
 main(void)
 {
@@ -514,9 +690,13 @@ main(void)
 		cmocka_unit_test(test_random_bytes_fills_buffer),
 		cmocka_unit_test(test_clocks_monotonic),
 		cmocka_unit_test(test_mkdir_p_nested_existing_and_file_in_the_way),
+		cmocka_unit_test(test_write_file_atomic_replaces_and_leaves_no_tmp),
 		cmocka_unit_test(test_log_level_parse_and_name),
 		cmocka_unit_test(test_log_stderr_format_levels_and_escaping),
 		cmocka_unit_test(test_log_ratelimited_burst_then_suppressed_count),
+		cmocka_unit_test(test_utf8_valid_multibyte_is_kept),
+		cmocka_unit_test(test_utf8_invalid_bytes_and_controls_become_question_marks),
+		cmocka_unit_test(test_strlcpy_utf8_cuts_at_a_character_boundary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

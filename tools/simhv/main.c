@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "log.h"
 #include "simdom.h"
+#include "simjournal.h"
 #include "util.h"
 #include "xerr.h"
 
@@ -33,6 +35,7 @@ static const char simhv_usage[] =
 	"  rename OLD NEW\n"
 	"  throttle NAME PCT\n"
 	"  verify NAME [--no-running]\n"
+	"  journal-check [ROOT|FILE]...   (no -r needed)\n"
 	"\n"
 	"NAME may also be a domain id.  ROOT is the host's directory (normally on\n"
 	"tmpfs); it may also be given as $SIMHV_ROOT.  Sizes take K, M, G, T.\n";
@@ -528,6 +531,59 @@ simhv_run(const char *root, int argc, char **argv)
 	return simdom_run(root, id, paused);
 }
 
+/* journal-check [ROOT|FILE]...: the journals of one or more roots (a
+ * directory stands for its journal, none for -r's), merged; exit 0 when
+ * no two copies of a guest ran at once, 1 when some did, 2 when a journal
+ * cannot be read.  A root without a journal never had a domain. */
+static int
+simhv_journal_check(const char *root, int argc, char **argv)
+{
+	char **paths;
+	const char **use;
+	size_t n = 0;
+	int i, r;
+
+	for (i = 1; i < argc; i++) {
+		if (argv[i][0] == '-') {
+			return simhv_usage_error("journal-check", "[ROOT|FILE]...",
+			    "unknown option '%s'", argv[i]);
+		}
+	}
+	if (argc == 1 && (root == NULL || root[0] == '\0'))
+		return simhv_usage_error("journal-check", "[ROOT|FILE]...", "%s",
+		    "no journal: name roots or files, or use -r ROOT");
+	paths = calloc((size_t)argc, sizeof(*paths));
+	use = calloc((size_t)argc, sizeof(*use));
+	if (paths == NULL || use == NULL) {
+		free(paths);
+		free(use);
+		fprintf(stderr, "simhv journal-check: out of memory\n");
+		return 2;
+	}
+	for (i = argc == 1 ? 0 : 1; i < argc; i++) {
+		const char *a = argc == 1 ? root : argv[i];
+		struct stat st;
+
+		if (stat(a, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (asprintf(&paths[i], "%s/%s", a, SIMJOURNAL_FILE) < 0) {
+				paths[i] = NULL;
+				continue;
+			}
+			if (access(paths[i], F_OK) != 0 && errno == ENOENT)
+				continue;	/* never had a domain */
+			use[n++] = paths[i];
+		} else {
+			use[n++] = a;
+		}
+	}
+	r = simjournal_check(use, n, stdout);
+	for (i = 0; i < argc; i++)
+		free(paths[i]);
+	free(paths);
+	free(use);
+	return r;
+}
+
 static const struct simhv_cmd simhv_cmds[] = {
 	{ "create", simhv_create, SIMHV_CREATE_ARGS },
 	{ "list", simhv_list, "[--json]" },
@@ -539,6 +595,7 @@ static const struct simhv_cmd simhv_cmds[] = {
 	{ "throttle", simhv_throttle, "NAME PCT" },
 	{ "verify", simhv_verify, "NAME [--no-running]" },
 	{ "run", simhv_run, "ID [--paused]" },
+	{ "journal-check", simhv_journal_check, "[ROOT|FILE]..." },
 };
 
 int
@@ -577,7 +634,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "simhv: unknown command '%s' (try simhv --help)\n", argv[i]);
 		return EXIT_USAGE;
 	}
-	if (root == NULL || root[0] == '\0') {
+	if ((root == NULL || root[0] == '\0') && strcmp(argv[i], "journal-check") != 0) {
 		fprintf(stderr, "simhv %s: no root directory: use -r ROOT or set SIMHV_ROOT\n",
 		    argv[i]);
 		return EXIT_USAGE;

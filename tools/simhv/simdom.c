@@ -28,6 +28,7 @@
 
 #include "log.h"
 #include "simdom.h"
+#include "simjournal.h"
 #include "util.h"
 #include "xerr.h"
 
@@ -182,6 +183,27 @@ sim_state_name(enum sim_state s)
 	case SIM_CRASHED: return "crashed";
 	}
 	return "unknown";
+}
+
+/* ---- the journal (simjournal.h) ---- */
+
+/* Append an event of domain c to j, or to ROOT/journal opened for it. */
+static void
+simdom_journal(struct simjournal *j, const char *root, uint64_t ts, const char *event,
+    const struct sim_ctl *c, const char *extra)
+{
+	struct simjournal own;
+	char name[SIM_NAME_MAX];
+
+	if (j == NULL) {
+		simjournal_open(&own, root);
+		j = &own;
+	}
+	memcpy(name, c->name, sizeof(name));	/* a rename may be writing it */
+	name[SIM_NAME_MAX - 1] = '\0';
+	simjournal_append(j, ts, event, c->uuid, c->domid, name, extra);
+	if (j == &own)
+		simjournal_close(&own);
 }
 
 /* ---- page content ---- */
@@ -923,6 +945,7 @@ simdom_create(const char *root, const struct simdom_params *p, struct simdom **o
 	if (r != 0)
 		goto fail;
 	close(fd);
+	simdom_journal(NULL, d->root, simjournal_now(), "create", d->ctl, NULL);
 	*out = d;
 	return 0;
 fail:
@@ -1049,6 +1072,7 @@ simdom_destroy(struct simdom *d)
 	struct sim_ctl *c = d->ctl;
 	int pid = __atomic_load_n(&c->pid, __ATOMIC_ACQUIRE);
 	uint64_t start = __atomic_load_n(&c->starttime, __ATOMIC_RELAXED);
+	bool killed = false;
 	int lk, r;
 
 	if (simdom_pid_alive(pid, start)) {
@@ -1057,6 +1081,7 @@ simdom_destroy(struct simdom *d)
 			log_warn("sim domain %u: process %d ignored the destroy request, killing it",
 			    d->domid, pid);
 			kill(pid, SIGKILL);
+			killed = true;
 			if (!simdom_wait_dead(pid, start, SIM_DESTROY_WAIT_MS))
 				return XMIG_ERR_TIMEOUT;
 		}
@@ -1065,6 +1090,8 @@ simdom_destroy(struct simdom *d)
 		return r;
 	simdom_remove_files(d->root, d->domid);
 	simdom_unlock_root(lk);
+	/* The process is gone: whatever interval it had is over. */
+	simdom_journal(NULL, d->root, simjournal_now(), "destroy", c, killed ? "killed=yes" : NULL);
 	return 0;
 }
 
@@ -1654,11 +1681,41 @@ simdom_verify(struct simdom *d, bool check_running, char *err, size_t errlen)
 #define SIM_TICK_US 1000ull
 #define SIM_TOKEN 1000000ull	/* one page in the rate bucket (rate pages/s x time us) */
 
+/* What the vCPUs of a domain process share: the journal, and how many of
+ * them run the workload, so that the first to start and the last to stop
+ * write the run and stop events. */
+struct simdom_proc {
+	pthread_mutex_t mu;
+	uint32_t running;
+	struct simjournal j;
+	struct simdom *d;
+};
+
 struct simdom_vcpu {
 	struct simdom *d;
+	struct simdom_proc *proc;
 	uint32_t v;
 	pthread_t tid;
 };
+
+/* vCPU starts (on) or stops running the workload.  Called before the
+ * first page a vCPU writes and after its last, before the vCPU
+ * acknowledges the request, under a lock: the journal's intervals contain
+ * every moment a vCPU ran, and whoever waited for the acknowledgement
+ * (a pause before a copy, an unpause after one) is after or before them. */
+static void
+simdom_vcpu_journal(struct simdom_proc *p, bool on, uint32_t req)
+{
+	const char *ev = req == SIM_PAUSED ? "pause" : req == SIM_SUSPENDED ? "suspend"
+	    : req == SIM_SHUTDOWN ? "shutdown" : "stop";
+
+	pthread_mutex_lock(&p->mu);
+	if (on && p->running++ == 0)
+		simdom_journal(&p->j, NULL, simjournal_now(), "run", p->d->ctl, NULL);
+	else if (!on && --p->running == 0)
+		simdom_journal(&p->j, NULL, simjournal_now(), ev, p->d->ctl, NULL);
+	pthread_mutex_unlock(&p->mu);
+}
 
 static inline uint64_t
 simdom_rng_next(uint64_t s[2])
@@ -1736,14 +1793,17 @@ simdom_vcpu_main(void *arg)
 
 		if (req != cur) {
 			/* A safe point: no page is half written. */
-			if (cur == SIM_RUNNING)
+			if (cur == SIM_RUNNING) {
 				simdom_ctx_copy(&c->vcpu[v], &ctx);
+				simdom_vcpu_journal(t->proc, false, req);
+			}
 			if (req == SIM_RUNNING) {
 				/* The context may have been set while stopped, and
 				 * time spent stopped must not become a burst. */
 				simdom_ctx_copy(&ctx, &c->vcpu[v]);
 				tokens = 0;
 				last = now_us();
+				simdom_vcpu_journal(t->proc, true, req);
 			}
 			cur = req;
 			simdom_vcpu_ack(c, v, req);
@@ -1803,6 +1863,7 @@ simdom_run(const char *root, const char *name_or_id, bool paused)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct simdom_vcpu th[SIM_MAX_VCPUS];
+	struct simdom_proc proc;
 	char path[PATH_MAX];
 	struct sigaction sa;
 	sigset_t block, old;
@@ -1839,6 +1900,12 @@ simdom_run(const char *root, const char *name_or_id, bool paused)
 	__atomic_store_n(&c->state, SIM_BUILDING, __ATOMIC_RELEASE);
 	for (v = 0; v < nv; v++)
 		__atomic_store_n(&c->ack[v], SIM_BUILDING, __ATOMIC_RELEASE);
+	memset(&proc, 0, sizeof(proc));
+	pthread_mutex_init(&proc.mu, NULL);
+	proc.d = d;
+	simjournal_open(&proc.j, root);
+	simdom_journal(&proc.j, NULL, simjournal_now(), "boot", c,
+	    paused ? "state=paused" : "state=running");
 	simdom_post(c, paused ? SIM_PAUSED : SIM_RUNNING);
 
 	memset(&sa, 0, sizeof(sa));
@@ -1853,6 +1920,7 @@ simdom_run(const char *root, const char *name_or_id, bool paused)
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (v = 0; v < nv; v++) {
 		th[v].d = d;
+		th[v].proc = &proc;
 		th[v].v = v;
 		if ((r = pthread_create(&th[v].tid, NULL, simdom_vcpu_main, &th[v])) != 0) {
 			log_error("domain %u: cannot start vCPU %u: %s", d->domid, v, strerror(r));
@@ -1877,6 +1945,10 @@ simdom_run(const char *root, const char *name_or_id, bool paused)
 	simdom_post(c, SIM_SHUTDOWN);
 	for (v = 0; v < started; v++)
 		pthread_join(th[v].tid, NULL);
+	/* Also ends the interval of vCPUs that ran when others failed to start. */
+	simdom_journal(&proc.j, NULL, simjournal_now(), "exit", c, NULL);
+	simjournal_close(&proc.j);
+	pthread_mutex_destroy(&proc.mu);
 	__atomic_store_n(&c->state, SIM_SHUTDOWN, __ATOMIC_SEQ_CST);
 	close(fd);
 	simdom_close(d);

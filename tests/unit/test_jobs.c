@@ -1,0 +1,177 @@
+/* test_jobs.c - the job table: references, 64-bit ids, JSON of peer text.
+ *
+ * Run under SAN=1 these also prove the memory side: a held job read after
+ * jobs_trim() would be a use-after-free, a missing last free a leak.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "jobs.h"
+#include "log.h"
+#include "util.h"
+
+/* A job as an engine thread leaves it: ended, its thread gone. */
+static uint64_t
+ended_job(bool incoming)
+{
+	struct job *j = job_new(incoming);
+	uint64_t id;
+
+	assert_non_null(j);
+	id = j->id;
+	assert_true(job_set_state(j, -1, JOB_FAILED));
+	job_thread_exit(j);
+	return id;
+}
+
+static void
+test_held_job_outlives_trim(void **state)
+{
+	struct job *j = job_new(true), *held;
+	uint64_t id;
+
+	assert_non_null(j);
+	id = j->id;
+	/* a control client looks the job up and watches it */
+	assert_non_null(held = job_get(id));
+	assert_ptr_equal(held, j);
+	job_set_error(j, "refused");
+	assert_true(job_set_state(j, -1, JOB_FAILED));
+	job_thread_exit(j);
+	/* the main loop trims: unlisted, not freed */
+	jobs_trim(0);
+	assert_null(job_get(id));
+	job_lock();
+	assert_true(job_finished(held));
+	job_unlock();
+	json_decref(job_to_json(held));
+	assert_string_equal(held->error, "refused");
+	job_put(held);	/* the last reference: freed here (LeakSanitizer checks) */
+	job_put(NULL);	/* ignored */
+}
+
+static void
+test_trim_keeps_running_jobs_and_the_most_recent_finished(void **state)
+{
+	struct job *running = job_new(false), *g;
+	uint64_t a, b, c;
+
+	assert_non_null(running);
+	a = ended_job(false);
+	b = ended_job(false);
+	c = ended_job(true);
+	jobs_trim(2);
+	assert_null(job_get(a));
+	assert_non_null(g = job_get(b));
+	job_put(g);
+	assert_non_null(g = job_get(c));
+	job_put(g);
+	/* a job whose thread still runs is never trimmed, finished or not */
+	assert_true(job_set_state(running, -1, JOB_CANCELLED));
+	jobs_trim(0);
+	assert_non_null(g = job_get(running->id));
+	assert_true(job_thread_running(g));
+	job_put(g);
+	job_thread_exit(running);
+	jobs_trim(0);
+}
+
+static void
+test_ids_are_64_bit_and_not_cut_to_32(void **state)
+{
+	struct job *j = job_new(false), *g;
+
+	assert_non_null(j);
+	assert_null(job_get(j->id + (UINT64_C(1) << 32)));
+	assert_null(job_get(UINT64_MAX));
+	assert_non_null(g = job_get(j->id));
+	job_put(g);
+	assert_true(job_set_state(j, -1, JOB_FAILED));
+	job_thread_exit(j);
+	jobs_trim(0);
+}
+
+static void
+test_job_to_json_of_invalid_peer_text_succeeds(void **state)
+{
+	struct job *j = job_new(true);
+	json_t *o, *a;
+	size_t i, n;
+
+	assert_non_null(j);
+	/* as an engine would quote a hostile peer's ABORT reason */
+	job_set_error(j, "sender aborted: %s", "\xff\xfe no \xc3\xa9\x1b[31m \xc3");
+	assert_string_equal(j->error, "sender aborted: ?? no \xc3\xa9?[31m ?");
+	/* a field set past the checks: job_to_json still yields the job */
+	job_lock();
+	strcpy(j->domain, "vm\xff");
+	strcpy(j->peer, "10.0.0.9:8002\xc0\xaf");
+	job_unlock();
+	assert_non_null(o = job_to_json(j));
+	assert_string_equal(json_string_value(json_object_get(o, "error")),
+	    "sender aborted: ?? no \xc3\xa9?[31m ?");
+	assert_string_equal(json_string_value(json_object_get(o, "domain")), "vm?");
+	assert_string_equal(json_string_value(json_object_get(o, "peer")), "10.0.0.9:8002??");
+	json_decref(o);
+	/* and it stays in 'xmig jobs' */
+	assert_non_null(a = jobs_to_json());
+	n = 0;
+	for (i = 0; i < json_array_size(a); i++)
+		if (json_is_object(json_array_get(a, i)) &&
+		    (uint64_t)json_integer_value(json_object_get(json_array_get(a, i), "id")) == j->id)
+			n++;
+	assert_int_equal(n, 1);
+	json_decref(a);
+	assert_true(job_set_state(j, -1, JOB_FAILED));
+	job_thread_exit(j);
+	jobs_trim(0);
+}
+
+static void
+test_long_error_is_cut_at_a_character_boundary(void **state)
+{
+	char text[1200];
+	struct job *j = job_new(false);
+	json_t *o;
+	size_t i, len;
+
+	assert_non_null(j);
+	/* 'x' then 2-byte characters: the 511-byte limit falls inside one */
+	text[0] = 'x';
+	for (i = 1; i + 2 < sizeof(text); i += 2)
+		memcpy(text + i, "\xc3\xa9", 2);
+	text[i] = '\0';
+	job_set_error(j, "%s", text);
+	len = strlen(j->error);
+	assert_true(len < sizeof(j->error));
+	assert_true(len >= sizeof(j->error) - 4);
+	assert_true(len % 2 == 1);	/* 'x' and whole characters only */
+	assert_true(utf8_valid(j->error));
+	assert_non_null(o = job_to_json(j));
+	json_decref(o);
+	assert_true(job_set_state(j, -1, JOB_FAILED));
+	job_thread_exit(j);
+	jobs_trim(0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_held_job_outlives_trim),
+		cmocka_unit_test(test_trim_keeps_running_jobs_and_the_most_recent_finished),
+		cmocka_unit_test(test_ids_are_64_bit_and_not_cut_to_32),
+		cmocka_unit_test(test_job_to_json_of_invalid_peer_text_succeeds),
+		cmocka_unit_test(test_long_error_is_cut_at_a_character_boundary),
+	};
+
+	log_init("test_jobs", false, LOG_LVL_WARN);
+	jobs_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

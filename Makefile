@@ -73,6 +73,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(SIM_OBJS) $(XMIGD_LIB_O
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -Ixmigd $(CFLAGS) $(LDSAN) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON) $(XEN_LIBS) -lcmocka
 
+# The receiver on a socketpair with a fake backend, shared with fuzz_recv.
+$(BUILD)/tests/test_recv_stream: tests/recv_harness.c tests/recv_harness.h
+
 # A scripted relocation peer for the integration tests (tests/peer).
 $(BUILD)/tests/testpeer: tests/peer/testpeer.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)

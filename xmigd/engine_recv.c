@@ -39,6 +39,7 @@ struct recv_ctx {
 	uint8_t *unz;			/* a decompressed ZRAW chunk */
 	bool accepted;			/* PREPARE_OK sent */
 	bool tls;			/* came to the TLS port */
+	bool bad_frame;			/* the stream failed on a malformed frame */
 	struct state_rec rec;		/* this migration's record (state.c) */
 	bool query_only;		/* beyond max-connections: no PREPARE */
 	uint64_t entries[PROTO_PAGES_MAX];
@@ -101,6 +102,7 @@ static int
 recv_store(struct recv_ctx *s, uint32_t count, const uint8_t *data)
 {
 	uint32_t i, k = 0;
+	int r;
 
 	if (s->io.page_write != NULL)
 		return recv_store_write(s, count, data);
@@ -114,6 +116,13 @@ recv_store(struct recv_ctx *s, uint32_t count, const uint8_t *data)
 			 * before needs clearing, so an idle guest's memory is never
 			 * touched here. */
 			if (s->written[pfn / 64] & bit) {
+				/* Entries apply in order: data read for the pages
+				 * before it (this one, maybe) lands first. */
+				if (data == NULL && k > 0) {
+					if ((r = xconn_readv_exact(&s->c, s->iov, (int)k)) != 0)
+						return r;
+					k = 0;
+				}
 				memset(dst, 0, s->page_size);
 				s->written[pfn / 64] &= ~bit;
 			}
@@ -177,6 +186,21 @@ recv_pages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 	return fault_round("recv", round);
 }
 
+/* Compressed data must decompress to exactly the size promised; anything
+ * else is the sender's error, and the job says so. */
+static int
+recv_decompress(struct recv_ctx *s, uint8_t type, uint8_t algo, const uint8_t *src, size_t n,
+    uint8_t *dst, size_t want)
+{
+	int r = decompress_exact(algo, src, n, dst, want);
+
+	if (r != 0)
+		job_set_error(s->j, "protocol error: %s data (%zu bytes of %s) does not decompress "
+		    "to the %zu bytes promised", proto_type_str(type), n,
+		    algo == ZALGO_ZSTD ? "zstd" : "lz4", want);
+	return r;
+}
+
 /* ZPAGES: the compressed data is read whole, checked by decompressing to
  * exactly the size the entries promise, then copied into place. */
 static int
@@ -196,7 +220,7 @@ recv_zpages(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 	    (r = recv_entries(s, count)) != 0 ||
 	    (r = zpages_entries_check(s->entries, count, s->nr_pages, zlen, &n_normal)) != 0 ||
 	    (r = xconn_read_exact(&s->c, s->buf, zlen)) != 0 ||
-	    (r = decompress_exact(algo, s->buf, zlen, s->stage,
+	    (r = recv_decompress(s, MSG_ZPAGES, algo, s->buf, zlen, s->stage,
 	    (size_t)n_normal * s->page_size)) != 0 ||
 	    (r = recv_store(s, count, s->stage)) != 0)
 		return r;
@@ -224,7 +248,8 @@ recv_zraw(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 	if ((r = xconn_read_exact(&s->c, head, sizeof(head))) != 0 ||
 	    (r = zraw_head_decode(head, fh->len, &algo, &raw_len)) != 0 ||
 	    (r = xconn_read_exact(&s->c, s->buf, fh->len - ZRAW_HEAD_LEN)) != 0 ||
-	    (r = decompress_exact(algo, s->buf, fh->len - ZRAW_HEAD_LEN, s->unz, raw_len)) != 0)
+	    (r = recv_decompress(s, MSG_ZRAW, algo, s->buf, fh->len - ZRAW_HEAD_LEN, s->unz,
+	    raw_len)) != 0)
 		return r;
 	rec->type = HV_REC_RAW;
 	rec->data = s->unz;
@@ -233,6 +258,23 @@ recv_zraw(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
 	s->j->bytes_sent = s->c.rx_bytes;
 	job_unlock();
 	return 0;
+}
+
+/* A frame of the stream that failed its checks: the job names it. */
+static int
+recv_bad_frame(struct recv_ctx *s, const struct frame_hdr *fh, int r)
+{
+	switch (r) {
+	case XMIG_ERR_INVALID:
+	case XMIG_ERR_TRUNCATED:
+	case XMIG_ERR_TOO_LONG:
+	case XMIG_ERR_TRAILING:
+		s->bad_frame = true;
+		job_set_error(s->j, "protocol error: malformed %s frame (%u bytes): %s",
+		    proto_type_str(fh->type), fh->len, xmig_strerror(r));
+		break;
+	}
+	return r;
 }
 
 static int
@@ -255,15 +297,15 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 		return r;
 	switch (fh.type) {
 	case MSG_PAGES:
-		return recv_pages(s, &fh, rec);
+		return recv_bad_frame(s, &fh, recv_pages(s, &fh, rec));
 	case MSG_ZPAGES:
-		return recv_zpages(s, &fh, rec);
+		return recv_bad_frame(s, &fh, recv_zpages(s, &fh, rec));
 	case MSG_ZRAW:
-		return recv_zraw(s, &fh, rec);
+		return recv_bad_frame(s, &fh, recv_zraw(s, &fh, rec));
 	case MSG_ROUND_END:
 		if ((r = xconn_read_exact(&s->c, s->buf, fh.len)) != 0 ||
 		    (r = msg_round_end_decode(s->buf, fh.len, &re)) != 0)
-			return r;
+			return recv_bad_frame(s, &fh, r);
 		rec->type = HV_REC_ROUND_END;
 		return 0;
 	case MSG_CONTEXT:
@@ -283,7 +325,7 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 		return 0;
 	case MSG_STREAM_END:
 		if ((r = msg_empty_decode(NULL, fh.len)) != 0)
-			return r;
+			return recv_bad_frame(s, &fh, r);
 		rec->type = HV_REC_END;
 		return 0;
 	case MSG_ABORT:
@@ -294,6 +336,7 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 	default:
 		job_set_error(s->j, "protocol error: %s during the memory stream",
 		    proto_type_str(fh.type));
+		s->bad_frame = true;
 		return XMIG_ERR_UNEXPECTED;
 	}
 }
@@ -586,6 +629,14 @@ recv_conn(struct recv_ctx *s)
 		recv_refuse(s, recv_reason_for(r), "%s", why);
 		goto failed;
 	}
+	/* Only now is anything sized by nr_pages (the protocol allows 4 PiB,
+	 * and not every backend's check looks at memory). */
+	if (ours.mem_total != 0 && mp.nr_pages > ours.mem_total / ours.page_size) {
+		recv_refuse(s, REASON_NO_MEMORY, "%llu MiB do not fit in %s's %llu MiB",
+		    (unsigned long long)(j->memory_bytes >> 20), s->d->host_name,
+		    (unsigned long long)(ours.mem_total >> 20));
+		goto failed;
+	}
 	if ((s->written = calloc((mp.nr_pages + 63) / 64, sizeof(uint64_t))) == NULL) {
 		recv_refuse(s, REASON_NO_MEMORY, "out of memory for %llu pages",
 		    (unsigned long long)mp.nr_pages);
@@ -629,7 +680,8 @@ recv_conn(struct recv_ctx *s)
 		job_set_error(j, "receiving %s failed: %s", mp.name, xmig_strerror(r));
 		if (r != XMIG_ERR_PEER_ABORT)
 			engine_send_reason(&s->c, MSG_ABORT, r == XMIG_ERR_INTERRUPTED ?
-			    REASON_CANCELLED : REASON_BACKEND, j->error);
+			    REASON_CANCELLED : s->bad_frame ? REASON_PROTOCOL : REASON_BACKEND,
+			    j->error);
 		goto aborted;
 	}
 	built = true;
@@ -662,6 +714,8 @@ recv_conn(struct recv_ctx *s)
 		else
 			job_set_error(j, "no go-ahead from %s: %s", s->c.peer,
 			    r ? xmig_strerror(r) : proto_type_str(fh.type));
+		if (r == XMIG_ERR_TOO_LONG || (r == 0 && fh.type != MSG_ABORT))
+			engine_send_reason(&s->c, MSG_ABORT, REASON_PROTOCOL, j->error);
 		goto aborted;
 	}
 	if (fault_at("recv-exit-on-go")) {

@@ -1,14 +1,19 @@
 /* gen_seeds.c - write the seed corpus of fuzz_frame: one small valid frame
  * of each type (made with the encoders), and a few valid streams as a
- * receiver sees them.  Usage: gen_seeds DIR.  `make fuzz-seeds` runs it into
- * tests/fuzz/corpus/frame; the files are committed, so this only needs
- * running again when the protocol changes.
+ * receiver sees them; with a second directory, the scripts of fuzz_recv
+ * (tests/fuzz/fuzz_recv.h): whole migrations, plain and compressed, an
+ * ABORT with its text, QUERY and HOST_INFO connections, and a few hostile
+ * ones.  Usage: gen_seeds FRAME_DIR [RECV_DIR].  `make fuzz-seeds` runs it
+ * into tests/fuzz/corpus/frame and tests/fuzz/corpus/recv; the files are
+ * committed, so this only needs running again when the protocol (or the
+ * script format) changes.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compress.h"
+#include "fuzz_recv.h"
 #include "proto.h"
 #include "xbuf.h"
 
@@ -141,6 +146,199 @@ stream_flush(const char *name)
 	stream_len = 0;
 }
 
+/* ---- fuzz_recv's scripts ---- */
+
+static uint8_t script[4096];
+static size_t script_len;
+
+static void
+sc_bytes(const int *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (script_len == sizeof(script))
+			die("script too long");
+		script[script_len++] = (uint8_t)b[i];
+	}
+}
+
+/* SC(op, args...): append those bytes to the script. */
+#define SC(...) sc_bytes((const int[]){ __VA_ARGS__ }, \
+	sizeof((const int[]){ __VA_ARGS__ }) / sizeof(int))
+
+/* The setup: flags, nr_pages, vcpus/type/name, token byte. */
+static void
+sc_setup(uint8_t flags, unsigned nr_pages, uint8_t token)
+{
+	script_len = 0;
+	SC(flags, (int)(nr_pages - 1), 0, token);
+}
+
+static void
+sc_text(const char *t)
+{
+	SC((int)strlen(t));
+	for (; *t; t++)
+		SC(*t >= 'a' && *t <= 'z' ? *t - 'a' : 26);
+}
+
+/* The end of a migration: CONTEXT, STREAM_END, GO. */
+static void
+sc_commit(void)
+{
+	SC(FR_OP_CONTEXT, 32, 0x11);
+	SC(FR_OP_STREAM_END, FR_OP_GO);
+}
+
+static void
+sc_flush(const char *rdir, const char *name)
+{
+	const char *saved = dir;
+
+	dir = rdir;
+	write_file(name, script, script_len);
+	dir = saved;
+}
+
+static void
+recv_seeds(const char *rdir)
+{
+	const uint8_t prep = FR_OPEN_PREPARE << FR_S_OPEN_SHIFT;
+
+	/* A live migration of 8 pages: two rounds (NORMAL and ZERO pages,
+	 * page 0 written then zeroed), each engine path to the backend. */
+	sc_setup(FR_S_PAGE_WRITE | prep | FR_S_LIVE, 8, 1);
+	SC(FR_OP_PAGES, 0, 2, 0x00, 0x81, 0x07, 0xa5);
+	SC(FR_OP_ROUND_END, 0);
+	SC(FR_OP_PAGES, 1, 1, 0x80, 0x03, 0x5c);
+	SC(FR_OP_ROUND_END, 1);
+	sc_commit();
+	sc_flush(rdir, "migrate_page_write");
+	script[0] &= (uint8_t)~FR_S_PAGE_WRITE;
+	sc_flush(rdir, "migrate_page_dest");
+	/* Offline, with RAW chunks as the Xen backend sends them. */
+	sc_setup(FR_S_PAGE_WRITE | prep, 4, 2);
+	SC(FR_OP_RAW, 16, 0x42);
+	SC(FR_OP_PAGES, 0, 1, 0x00, 0x03, 0x77);
+	SC(FR_OP_RAW, 4, 0x43);
+	sc_commit();
+	sc_flush(rdir, "migrate_raw");
+	/* Compressed: ZPAGES with zstd, then lz4 (pages 2, 5 and a ZERO one). */
+	sc_setup(FR_S_PAGE_WRITE | prep | FR_S_LIVE, 16, 3);
+	SC(FR_OP_ZPAGES, 0, 2, 0x02, 0x85, 0x05, 0x33, 0x00);
+	SC(FR_OP_ZPAGES, 1, 2, 0x02, 0x00, 0x0f, 0x34, 0x01);
+	sc_commit();
+	sc_flush(rdir, "migrate_zpages");
+	script[0] &= (uint8_t)~FR_S_PAGE_WRITE;
+	sc_flush(rdir, "migrate_zpages_page_dest");
+	/* ZRAW chunks, lz4 and zstd, among the pages. */
+	sc_setup(FR_S_PAGE_WRITE | prep, 8, 4);
+	SC(FR_OP_ZRAW, 63, 0x10, 0x01);
+	SC(FR_OP_PAGES, 0, 0, 0x01, 0x61);
+	SC(FR_OP_ZRAW, 15, 0x20, 0x00);
+	sc_commit();
+	sc_flush(rdir, "migrate_zraw");
+	/* Hostile compressed heads: entries promising a page more than the
+	 * data holds; a ZRAW over PROTO_RAW_MAX; an unknown algorithm; a
+	 * ZRAW that decompresses to a byte less than it says. */
+	sc_setup(FR_S_PAGE_WRITE | prep, 8, 5);
+	SC(FR_OP_ZPAGES, 0, 1, 0x01, 0x02, 0x44, 0x02);
+	sc_commit();
+	sc_flush(rdir, "zpages_promise_more");
+	sc_setup(FR_S_PAGE_WRITE | prep, 8, 6);
+	SC(FR_OP_ZRAW, 10, 0x30, 0x06);
+	sc_commit();
+	sc_flush(rdir, "zraw_over_max");
+	sc_setup(FR_S_PAGE_WRITE | prep, 8, 6);
+	SC(FR_OP_ZRAW, 10, 0x30, 0x05);
+	sc_commit();
+	sc_flush(rdir, "zraw_short");
+	sc_setup(FR_S_PAGE_WRITE | prep, 8, 6);
+	SC(FR_OP_ZPAGES, 0, 1, 0x01, 0x02, 0x44, 0x08);
+	sc_commit();
+	sc_flush(rdir, "zpages_unknown_algo");
+	/* A ZPAGES whose header says a length other than its own. */
+	sc_setup(FR_S_PAGE_WRITE | prep, 8, 7);
+	SC(FR_OP(FR_OP_ZPAGES, FR_LEN_MINUS), 0, 1, 0x01, 0x02, 0x44, 0x00, 5);
+	sc_commit();
+	sc_flush(rdir, "zpages_short_length");
+	/* The sender gives up, with a reason: mid-stream, then after BUILT. */
+	sc_setup(FR_S_PAGE_WRITE | prep | FR_S_LIVE, 8, 8);
+	SC(FR_OP_PAGES, 0, 0, 0x02, 0x12);
+	SC(FR_OP_ABORT, REASON_CANCELLED);
+	sc_text("cancelled by the operator");
+	sc_flush(rdir, "abort_in_stream");
+	sc_setup(FR_S_PAGE_WRITE | prep, 8, 9);
+	SC(FR_OP_CONTEXT, 32, 0x11);
+	SC(FR_OP_STREAM_END);
+	SC(FR_OP_ABORT, REASON_TIMEOUT);
+	sc_text("no built in time");
+	sc_flush(rdir, "abort_after_built");
+	/* QUERY: a token recorded committed, one recorded aborted (both sent
+	 * by this peer), one that another host sent (not answered), and an
+	 * unknown one. */
+	sc_setup((FR_OPEN_QUERY << FR_S_OPEN_SHIFT) | FR_S_RECORD, 8, 0x20);
+	sc_flush(rdir, "query_committed");
+	sc_setup((FR_OPEN_QUERY << FR_S_OPEN_SHIFT) | FR_S_RECORD, 8, 0x21);
+	sc_flush(rdir, "query_aborted");
+	sc_setup((FR_OPEN_QUERY << FR_S_OPEN_SHIFT) | FR_S_RECORD, 8, 0x22);
+	sc_flush(rdir, "query_other_peer");
+	sc_setup(FR_OPEN_QUERY << FR_S_OPEN_SHIFT, 8, 11);
+	sc_flush(rdir, "query_unknown");
+	/* HOST_INFO (with a domain here), and a PREPARE after the ops start. */
+	sc_setup((FR_OPEN_NONE << FR_S_OPEN_SHIFT) | FR_S_CLASH, 8, 12);
+	SC(FR_OP_OTHER, 3);
+	sc_flush(rdir, "host_info");
+	sc_setup(FR_OPEN_NONE << FR_S_OPEN_SHIFT, 8, 13);
+	SC(FR_OP_PREPARE);
+	SC(FR_OP_PAGES, 0, 0, 0x00, 0x01);
+	sc_commit();
+	sc_flush(rdir, "late_prepare");
+	/* Refusals: the name exists, a leftover --incoming, too big for the
+	 * backend, bigger than the host (the protocol's maximum), the host in
+	 * maintenance, more vCPUs than the backend takes. */
+	sc_setup(prep | FR_S_CLASH, 8, 14);
+	sc_commit();
+	sc_flush(rdir, "refused_name_clash");
+	sc_setup(prep | FR_S_LEFTOVER, 8, 15);
+	sc_commit();
+	sc_flush(rdir, "refused_leftover");
+	sc_setup(prep | FR_S_BIG, 200, 16);		/* 1600 pages: the fake's limit */
+	sc_commit();
+	sc_flush(rdir, "refused_too_big");
+	sc_setup(prep | FR_S_BIG, 256, 16);		/* 2^40 pages: the host's size */
+	sc_commit();
+	sc_flush(rdir, "refused_huge");
+	sc_setup(prep, 8, 20);
+	script[2] = 7 << 5;				/* the host in maintenance */
+	sc_commit();
+	sc_flush(rdir, "refused_maintenance");
+	sc_setup(prep, 8, 21);
+	script[2] = 7;					/* 100 vCPUs */
+	sc_commit();
+	sc_flush(rdir, "refused_vcpus");
+	/* A page named twice in a batch, NORMAL then ZERO, on the page_dest
+	 * path (it must end zero, as on the page_write path). */
+	sc_setup(prep, 8, 19);
+	SC(FR_OP_PAGES, 0, 1, 0x03, 0x83, 0x44);
+	sc_commit();
+	sc_flush(rdir, "page_named_twice");
+	/* A PREPARE with the token of a job committed here, then an ABORT. */
+	sc_setup(FR_S_PAGE_WRITE | prep | FR_S_RECORD, 8, 18);
+	SC(FR_OP_PAGES, 0, 0, 0x01, 0x61);
+	SC(FR_OP_ABORT, REASON_CANCELLED);
+	sc_text("again");
+	sc_flush(rdir, "refused_reused_token");
+	/* Frames out of place: GO before the stream ends, a BUILT from the
+	 * sender, an unknown OPTIONAL frame (skipped). */
+	sc_setup(FR_S_PAGE_WRITE | prep, 8, 17);
+	SC(FR_OP_FRAME, 200, 1, 3, 1, 2, 3);
+	SC(FR_OP_OTHER, 1);
+	SC(FR_OP_GO);
+	sc_flush(rdir, "out_of_place");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -167,8 +365,10 @@ main(int argc, char **argv)
 		0xef } };
 	int n;
 
-	if (argc != 2)
-		die("usage: gen_seeds DIR");
+	if (argc != 2 && argc != 3)
+		die("usage: gen_seeds FRAME_DIR [RECV_DIR]");
+	if (argc == 3)
+		recv_seeds(argv[2]);
 	dir = argv[1];
 	snprintf(hr.host, sizeof(hr.host), "host-b");
 

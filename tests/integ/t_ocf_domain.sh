@@ -17,6 +17,10 @@ if ! command -v ocf-tester >/dev/null || [ ! -r "$OCF_ROOT/lib/heartbeat/ocf-she
 	exit 0
 fi
 
+sh -n "$AGENT" || fail "the agent has a syntax error"
+if command -v shellcheck >/dev/null; then
+	shellcheck -s sh "$AGENT" || fail "shellcheck finds fault with the agent"
+fi
 start_xmigd a
 start_xmigd b
 printf '%s\n' 'name = "ocfvm"' 'memory = 32' 'vcpus = 2' 'sim_dirty_rate = 500' \
@@ -73,7 +77,7 @@ expect_rc 0 b monitor
 # Pinned: migrate_to fails and says why; the domain stays.
 xmig_on b pin ocfvm >/dev/null || fail "xmig pin"
 expect_rc 1 b migrate_to OCF_RESKEY_CRM_meta_migrate_target=node-a
-grep -q "ocf-exit-reason:.*pinned to this node by 'xmig pin'" "$T/ra.out" ||
+grep -q "ocf-exit-reason:ocfvm is pinned here by 'xmig pin'" "$T/ra.out" ||
     fail "migrate_to of a pinned domain does not name the pin"
 [ "$(dom_state b ocfvm)" = running ] || fail "the pinned domain did not stay on b"
 xmig_on b unpin ocfvm >/dev/null || fail "xmig unpin"
@@ -81,7 +85,7 @@ xmig_on b unpin ocfvm >/dev/null || fail "xmig unpin"
 # A failed migration (no xmigd at the target's address) leaves it running.
 expect_rc 1 b migrate_to OCF_RESKEY_CRM_meta_migrate_target=node-x \
     OCF_RESKEY_relocation_hosts="node-x=127.0.0.1:$(($(port_of c) + 7))"
-grep -q "ocf-exit-reason:.*failed, ocfvm still runs here" "$T/ra.out" ||
+grep -q "ocf-exit-reason:ocfvm to node-x failed, still runs here: .*refused" "$T/ra.out" ||
     fail "a failed migrate_to does not say the domain stays"
 [ "$(dom_state b ocfvm)" = running ] || fail "ocfvm left b after a failed migration"
 

@@ -139,6 +139,9 @@ for d in vm1 vm2; do
 	    'map(select(.domain == $d and .direction == "in" and .result == "success" and .mode == "live")) | length == 1' \
 	    >/dev/null || cfail "$d: no live incoming migration in node-$w's history: $(xmig_on "$w" history)"
 	expect_verify_ok "$w" "$d"
+	xmig_on a history --json | jq -r --arg d "$d" --arg w "$w" --arg t "$tid" \
+	    'map(select(.domain == $d and .direction == "out"))[-1] |
+	     "[\($t)] \($d) -> node-\($w): xmig job started at \(.started % 100000) ms (mod 100 s), took \(.total_ms) ms, \(.iteration) rounds, downtime \(.downtime_ms) ms"'
 	[ "$(running_on "$d")" = "$w" ] || cfail "$d runs on: $(running_on "$d")"
 done
 settle 60
@@ -154,7 +157,7 @@ settle 60
 trace "unstandby: node-a online, the domains stay where they are (stickiness)"
 
 # ---- 2. balanced placement: a new domain lands where memory is ----
-add_rsc vm4 '<nvpair id="vm4-bw" name="bandwidth" value="300"/>'
+add_rsc vm4 '<nvpair id="vm4-bw" name="bandwidth" value="100"/>'
 settle 120 || cfail "vm4 did not settle"
 [ "$(where vm4)" = a ] || cfail "vm4 placed on node-$(where vm4), not on node-a (all $CAP MiB free)"
 [ "$(running_on vm4)" = a ] || cfail "vm4 runs on: $(running_on vm4)"
@@ -167,7 +170,7 @@ crm crm_resource --move --resource vm4 --node node-b >/dev/null 2>&1 || fail "cr
 killed=""
 for _ in $(seq 400); do
 	if xmig_on a jobs --json 2>/dev/null | jq -e \
-	    'map(select(.domain == "vm4" and .direction == "out" and .result == null and .bytes_sent > 16777216)) | length > 0' \
+	    'map(select(.domain == "vm4" and .direction == "out" and .result == null and .bytes_sent > 4194304)) | length > 0' \
 	    >/dev/null 2>&1; then
 		kill_xmigd a
 		killed=yes
@@ -178,8 +181,11 @@ done
 [ -n "$killed" ] || cfail "no migrate_to of vm4 to catch"
 trace "killed xmigd on node-a during the migrate_to of vm4"
 settle 240 || trace "the cluster has not settled in 240s"
-crm crm_mon -1 --include=operations,failcounts 2>/dev/null | grep -E "vm4|^ *\* \(" |
+# What Pacemaker did with vm4, and the agent's reason.
+crm crm_mon -1 --include=operations,failures --resource=vm4 2>/dev/null | grep -v "^ *$" |
     sed 's/^/    /'
+grep -h "migrate_to.*vm4\|vm4.*migrate_to" "$T/a/pcmk/log/pacemaker.log" 2>/dev/null |
+    grep -i "result\|reason" | tail -n 3 | sed 's/^/    node-a: /'
 copies=$(running_on vm4)
 trace "settled with xmigd down: vm4 runs on [$copies], Pacemaker: node-$(where vm4)"
 [ "$(echo "$copies" | wc -w)" = 1 ] || cfail "vm4 runs on [$copies]"

@@ -181,11 +181,11 @@ done
 [ -n "$killed" ] || cfail "no migrate_to of vm4 to catch"
 trace "killed xmigd on node-a during the migrate_to of vm4"
 settle 240 || trace "the cluster has not settled in 240s"
-# What Pacemaker did with vm4, and the agent's reason.
-crm crm_mon -1 --include=operations,failures --resource=vm4 2>/dev/null | grep -v "^ *$" |
-    sed 's/^/    /'
-grep -h "migrate_to.*vm4\|vm4.*migrate_to" "$T/a/pcmk/log/pacemaker.log" 2>/dev/null |
-    grep -i "result\|reason" | tail -n 3 | sed 's/^/    node-a: /'
+# What Pacemaker did with vm4, node by node, and the agent's reasons.
+for h in a b c; do
+	sed -n 's/^\([^ ]* [^ ]* [^ ]*\) .*Result of \([a-z_]*\) operation for vm4 on [^:]*: \(.*\) |.*/\1 \2: \3/p' \
+	    "$T/$h/pcmk/log/pacemaker.log" 2>/dev/null | sed "s/^/    node-$h: /"
+done
 copies=$(running_on vm4)
 trace "settled with xmigd down: vm4 runs on [$copies], Pacemaker: node-$(where vm4)"
 [ "$(echo "$copies" | wc -w)" = 1 ] || cfail "vm4 runs on [$copies]"

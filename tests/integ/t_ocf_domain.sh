@@ -109,4 +109,15 @@ expect_rc 0 b stop
 start_xmigd b
 expect_rc 6 b start OCF_RESKEY_config=
 grep -q "has no config" "$T/ra.out" || fail "start without config does not say why"
+# A domain whose process died is crashed: monitor says failed (1), not
+# "not running"; stop destroys the remains; then it is not running (7).
+expect_rc 0 b start
+pid=$(simhv_on b list --json | jq -r '.[] | select(.name == "ocfvm") | .pid')
+[ -n "$pid" ] && kill -9 "$pid" || fail "no process for ocfvm"
+sleep 0.5
+expect_rc 1 b monitor
+grep -q "ocf-exit-reason:ocfvm is crashed" "$T/ra.out" || fail "monitor does not say crashed"
+expect_rc 0 b stop
+expect_rc 7 b monitor
+[ -z "$(dom_state b ocfvm)" ] || fail "stop left a crashed ocfvm"
 trace "ok"

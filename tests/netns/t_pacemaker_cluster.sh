@@ -7,7 +7,9 @@
 #   1. standby of the node holding two domains: both move live (xmig's
 #      records on the destinations say so; simhv verify passes there) and
 #      the node ends empty; the time it took is printed; unstandby.
-#   2. a new domain lands on the node with the most free memory capacity.
+#   2. the agent's monitor corrects a domain's memory utilization
+#      (autoset_utilization_memory); a new domain lands on the node with the
+#      most free memory capacity.
 #   3. kill -9 of the source's xmigd during a migrate_to: when the cluster
 #      has settled, and again after xmigd is back and has reconciled,
 #      exactly one copy of the domain runs, where Pacemaker says.
@@ -55,9 +57,10 @@ for h in a b c; do
 	    fail "relocation address of node-$h"
 done
 
-# domain_rsc NAME [extra nvpairs]: an ocf:xmig:domain primitive.
+# domain_rsc NAME [extra nvpairs [memory utilization]]: an ocf:xmig:domain
+# primitive.
 domain_rsc() {
-	local n=$1 extra=${2:-}
+	local n=$1 extra=${2:-} util=${3:-$MEM}
 	printf '%s\n' "name = \"$n\"" "memory = $MEM" "vcpus = 2" "sim_dirty_rate = 5000" \
 	    "sim_wws = 32M" >"$T/$n.cfg"
 	cat <<EOF
@@ -76,7 +79,7 @@ domain_rsc() {
     <nvpair id="$n-allow-migrate" name="allow-migrate" value="true"/>
   </meta_attributes>
   <utilization id="$n-util">
-    <nvpair id="$n-util-mem" name="memory" value="$MEM"/>
+    <nvpair id="$n-util-mem" name="memory" value="$util"/>
   </utilization>
   <operations>
     <op id="$n-monitor" name="monitor" interval="5s" timeout="30s"/>
@@ -109,12 +112,22 @@ for d in vm1 vm2; do
 done
 simhv_on c create vm3 --memory "${MEM}M" --vcpus 2 --dirty-rate 5000 --wws 32M \
     --fill random >/dev/null || fail "create vm3"
-for d in vm1 vm2 vm3; do add_rsc "$d"; done
+add_rsc vm1
+add_rsc vm2
+add_rsc vm3 "" 1	# a wrong memory utilization, which the agent corrects
 settle 120 || cfail "the cluster did not settle after adding vm1..vm3"
 [ "$(where vm1)" = a ] && [ "$(where vm2)" = a ] && [ "$(where vm3)" = c ] ||
     cfail "not adopted where they run: vm1 $(where vm1), vm2 $(where vm2), vm3 $(where vm3)"
 [ "$(simhv_on a list --json | jq length)" = 2 ] || cfail "a does not hold exactly vm1, vm2"
 trace "adopted: vm1, vm2 on node-a, vm3 on node-c"
+for _ in $(seq 60); do
+	[ "$(crm crm_resource --resource vm3 --utilization --get-parameter memory --quiet)" = "$MEM" ] &&
+	    break
+	sleep 0.5
+done
+[ "$(crm crm_resource --resource vm3 --utilization --get-parameter memory --quiet)" = "$MEM" ] ||
+    cfail "the agent did not set vm3's memory utilization to $MEM (autoset_utilization_memory)"
+trace "autoset_utilization_memory: vm3's utilization corrected from 1 to $MEM MiB by its monitor"
 
 # ---- 1. standby of node-a: both move live ----
 t0=$(date +%s.%N)

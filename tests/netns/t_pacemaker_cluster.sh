@@ -13,8 +13,11 @@
 #   3. kill -9 of the source's xmigd during a migrate_to: when the cluster
 #      has settled, and again after xmigd is back and has reconciled,
 #      exactly one copy of the domain runs, where Pacemaker says.
-# Everything (daemons, namespaces, mounts, sim domains, libqb files) goes
-# away on exit, whatever happened.  Skips without root, namespaces, or the
+# On exit the sim journals of the three nodes, merged (simhv journal-check,
+# run by lib.sh's cleanup), must show that no two copies of a domain ever
+# ran at the same time, during the live moves and the kill -9 alike; and
+# everything (daemons, namespaces, mounts, sim domains, libqb files) goes
+# away, whatever happened.  Skips without root, namespaces, or the
 # cluster packages.
 tid=pacemaker-cluster
 . "$(dirname "$0")/lib.sh"

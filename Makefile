@@ -128,6 +128,9 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 INITDIR ?= $(SYSCONFDIR)/init.d
+# Pacemaker looks for OCF resource agents under /usr/lib/ocf whatever the
+# PREFIX (ocf:xmig:domain, issue 16).
+OCFDIR ?= /usr/lib/ocf
 
 # The unit and the init script name /usr/sbin/xmigd; installed elsewhere,
 # they are rewritten to SBINDIR.  An existing xmigd.conf is kept.
@@ -135,7 +138,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/xmig \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(TMPFILESDIR) \
-	    $(DESTDIR)$(INITDIR)
+	    $(DESTDIR)$(INITDIR) $(DESTDIR)$(OCFDIR)/resource.d/xmig
 	install -m 0755 $(BIN)/xmigd $(DESTDIR)$(SBINDIR)/xmigd
 	install -m 0755 $(BIN)/xmig $(DESTDIR)$(BINDIR)/xmig
 	install -m 0755 $(BIN)/simhv $(DESTDIR)$(BINDIR)/simhv
@@ -158,6 +161,11 @@ install: all
 	sed -e 's|/usr/sbin/xmigd|$(SBINDIR)/xmigd|g' -e 's|/etc/xmig/|$(SYSCONFDIR)/xmig/|g' \
 	    etc/init.d/xmigd >$(DESTDIR)$(INITDIR)/xmigd
 	chmod 0755 $(DESTDIR)$(INITDIR)/xmigd
+	sed -e 's|^OCF_RESKEY_xmig_default=xmig$$|OCF_RESKEY_xmig_default=$(BINDIR)/xmig|' \
+	    -e 's|^OCF_RESKEY_simhv_default=simhv$$|OCF_RESKEY_simhv_default=$(BINDIR)/simhv|' \
+	    -e 's|^OCF_RESKEY_conf_default=/etc/xmig/|OCF_RESKEY_conf_default=$(SYSCONFDIR)/xmig/|' \
+	    scripts/ocf/domain >$(DESTDIR)$(OCFDIR)/resource.d/xmig/domain
+	chmod 0755 $(DESTDIR)$(OCFDIR)/resource.d/xmig/domain
 
 # make deb: the Debian package, built from a copy of the tree in build-deb/
 # (scripts/make-deb.sh); tests/pkg/test_deb.sh checks it.

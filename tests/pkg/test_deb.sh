@@ -51,7 +51,8 @@ for f in /usr/sbin/xmigd /usr/bin/xmig /usr/bin/simhv /etc/xmig/xmigd.conf \
     /lib/systemd/system/xmigd.service /etc/init.d/xmigd /usr/lib/tmpfiles.d/xmig.conf \
     /usr/share/bash-completion/completions/xmig /usr/share/man/man1/xmig.1.gz \
     /usr/share/man/man8/xmigd.8.gz /usr/share/man/man5/xmigd.conf.5.gz \
-    /usr/share/man/man1/simhv.1.gz /usr/share/doc/xmig/copyright; do
+    /usr/share/man/man1/simhv.1.gz /usr/share/doc/xmig/copyright \
+    /usr/lib/ocf/resource.d/xmig/domain; do
 	grep -qx "$f" "$T/files" || bad "package lacks $f"
 done
 dpkg-deb -f "$DEB" Depends | grep -q libjansson || bad "Depends does not name libjansson"
@@ -76,6 +77,15 @@ for m in "$R"/usr/share/man/man*/*.gz; do
 done
 bash -n "$R/usr/share/bash-completion/completions/xmig" || bad "completion has a syntax error"
 sh -n "$R/etc/init.d/xmigd" || bad "init script has a syntax error"
+# The Pacemaker resource agent (issue 16) names the packaged programs.
+OCFRA=$R/usr/lib/ocf/resource.d/xmig/domain
+[ -x "$OCFRA" ] || bad "ocf:xmig:domain is not executable"
+sh -n "$OCFRA" || bad "ocf:xmig:domain has a syntax error"
+grep -qx 'OCF_RESKEY_xmig_default=/usr/bin/xmig' "$OCFRA" || bad "ocf:xmig:domain does not name /usr/bin/xmig"
+if [ -r /usr/lib/ocf/lib/heartbeat/ocf-shellfuncs ]; then
+	OCF_ROOT=/usr/lib/ocf "$OCFRA" meta-data | grep -q '<resource-agent name="domain"' ||
+	    bad "ocf:xmig:domain meta-data"
+fi
 grep -q '^ExecStart=/usr/sbin/xmigd -f' "$R/lib/systemd/system/xmigd.service" ||
     bad "unit does not run /usr/sbin/xmigd -f"
 

@@ -32,6 +32,7 @@ static const char simhv_usage[] =
 	"  list [--json]\n"
 	"  info NAME [--json]\n"
 	"  pause NAME | unpause NAME | destroy NAME\n"
+	"  shutdown NAME\n"
 	"  rename OLD NEW\n"
 	"  throttle NAME PCT\n"
 	"  verify NAME [--no-running]\n"
@@ -425,6 +426,8 @@ simhv_state_op(const char *root, int argc, char **argv)
 		r = simdom_pause(d, SIMHV_STATE_TIMEOUT_MS);
 	else if (strcmp(cmd, "unpause") == 0)
 		r = simdom_unpause(d, SIMHV_STATE_TIMEOUT_MS);
+	else if (strcmp(cmd, "shutdown") == 0)
+		r = simdom_shutdown(d);
 	else
 		r = simdom_destroy(d);
 	if (r == XMIG_ERR_STATE) {
@@ -591,6 +594,7 @@ static const struct simhv_cmd simhv_cmds[] = {
 	{ "pause", simhv_state_op, "NAME" },
 	{ "unpause", simhv_state_op, "NAME" },
 	{ "destroy", simhv_state_op, "NAME" },
+	{ "shutdown", simhv_state_op, "NAME" },
 	{ "rename", simhv_rename, "OLD NEW" },
 	{ "throttle", simhv_throttle, "NAME PCT" },
 	{ "verify", simhv_verify, "NAME [--no-running]" },

@@ -155,6 +155,7 @@ move() {	# what, from, to, migration label
 move PVH A B pvh-live-AB
 move PVH B A pvh-live-BA
 check "PV live refused, guest kept running" "$(judge pass pv-live-refused)"
+check "a guest with a vbd refused before anything is sent, kept running" "$(judge pass dev-refused)"
 move PV A B pv-offline-AB
 move PV B A pv-offline-BA
 # json_true LABEL EXPR: the migration's --json result makes EXPR true.

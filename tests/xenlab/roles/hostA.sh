@@ -59,6 +59,25 @@ else
 	result "pv-live-refused FAIL rc=$MIG_RC"
 fi
 grep -i "shadow" /var/log/xmigd.log | tail -2 | sed 's/^/  xmigd: /'
+# 2b. A device xmig does not carry is refused before anything is sent: pv1
+#     is given a vbd's xenstore nodes (a frontend and dom0's backend half,
+#     as `disk = [...]` would write them; the guest has no blkfront, so
+#     nothing else changes), the offline migration is refused naming the
+#     vbd, and pv1 keeps running here.  The nodes go again afterwards.
+id=$(xl domid pv1)
+xenstore-write "/local/domain/$id/device/vbd/51712/backend-id" 0 \
+    "/local/domain/0/backend/vbd/$id/51712/frontend-id" "$id"
+xmig_migrate dev-refused pv1 "$B"
+t=$(last_tick pv1)
+sleep 3
+if [ "$MIG_RC" = 1 ] && grep -q "vbd 51712: disks are not carried yet" /tmp/mig.err &&
+    has_dom pv1 && ticked pv1 $((t + 1)); then
+	result "dev-refused PASS"
+else
+	result "dev-refused FAIL rc=$MIG_RC"
+fi
+sed 's/^/  xmig: /' /tmp/mig.err | head -3
+xenstore-rm "/local/domain/$id/device/vbd" "/local/domain/0/backend/vbd/$id"
 facts=$(dom_facts pv1)
 uuid=$(dom_uuid pv1)
 before=$(last_tick pv1)

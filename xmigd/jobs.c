@@ -167,15 +167,16 @@ job_thread_running(struct job *j)
 	return running;
 }
 
-bool
-job_outgoing_active(const uint8_t token[16])
+/* Whether a job of that direction with this token still has its thread. */
+static bool
+job_token_active(const uint8_t token[16], bool incoming)
 {
 	bool active = false;
 	unsigned i;
 
 	job_lock();
 	for (i = 0; i < njobs; i++)
-		if (!jobs[i]->incoming && !jobs[i]->thread_done &&
+		if (jobs[i]->incoming == incoming && !jobs[i]->thread_done &&
 		    memcmp(jobs[i]->token, token, 16) == 0)
 			active = true;
 	job_unlock();
@@ -183,18 +184,15 @@ job_outgoing_active(const uint8_t token[16])
 }
 
 bool
+job_outgoing_active(const uint8_t token[16])
+{
+	return job_token_active(token, false);
+}
+
+bool
 job_incoming_active(const uint8_t token[16])
 {
-	bool active = false;
-	unsigned i;
-
-	job_lock();
-	for (i = 0; i < njobs; i++)
-		if (jobs[i]->incoming && !jobs[i]->thread_done &&
-		    memcmp(jobs[i]->token, token, 16) == 0)
-			active = true;
-	job_unlock();
-	return active;
+	return job_token_active(token, true);
 }
 
 bool

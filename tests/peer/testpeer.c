@@ -103,6 +103,21 @@ send_frame(uint8_t type, uint16_t flags, const uint8_t *pl, size_t len)
 	free(f);
 }
 
+/* A HELLO like a sim host's. */
+static void
+send_hello(void)
+{
+	struct msg_hello h = { .proto_min = PROTO_VERSION, .proto_max = PROTO_VERSION,
+		.arch = "x86_64", .hv = "sim", .hv_version = "1", .page_size = PROTO_PAGE_SIZE,
+		.mem_total = 1ull << 32, .mem_free = 1ull << 31, .host = "testpeer" };
+	uint8_t buf[1024];
+	int n;
+
+	if ((n = msg_hello_encode(&h, buf, sizeof(buf))) < 0)
+		die(3, "%s", "cannot encode HELLO");
+	send_frame(MSG_HELLO, 0, buf, (size_t)n);
+}
+
 /* Read exactly len bytes within the deadline: 0, 1 on timeout, 3 on EOF. */
 static int
 read_exact(uint8_t *p, size_t len, uint64_t deadline)
@@ -265,25 +280,11 @@ main(int argc, char **argv)
 		const char *s = argv[i];
 
 		if (strcmp(s, "hello") == 0) {
-			struct msg_hello h = { .proto_min = PROTO_VERSION, .proto_max = PROTO_VERSION,
-				.arch = "x86_64", .hv = "sim", .hv_version = "1",
-				.page_size = PROTO_PAGE_SIZE, .mem_total = 1ull << 32,
-				.mem_free = 1ull << 31, .host = "testpeer" };
-
-			if ((n = msg_hello_encode(&h, buf, sizeof(buf))) < 0)
-				die(3, "%s", "cannot encode HELLO");
-			send_frame(MSG_HELLO, 0, buf, (size_t)n);
+			send_hello();
 			if (recv_frame(ms_now() + 10000) != MSG_HELLO)
 				return 3;
 		} else if (strcmp(s, "sendhello") == 0) {
-			struct msg_hello h = { .proto_min = PROTO_VERSION, .proto_max = PROTO_VERSION,
-				.arch = "x86_64", .hv = "sim", .hv_version = "1",
-				.page_size = PROTO_PAGE_SIZE, .mem_total = 1ull << 32,
-				.mem_free = 1ull << 31, .host = "testpeer" };
-
-			if ((n = msg_hello_encode(&h, buf, sizeof(buf))) < 0)
-				die(3, "%s", "cannot encode HELLO");
-			send_frame(MSG_HELLO, 0, buf, (size_t)n);
+			send_hello();
 		} else if (strcmp(s, "send") == 0) {
 			int t;
 

@@ -11,6 +11,8 @@ PKGS="$PKGS openssl"
 # Man pages (t_man_pages: man -l), the notify listener of t_service_start,
 # and the Debian package (make deb, tests/pkg/test_deb.sh, test_deb_chroot.sh).
 PKGS="$PKGS man-db groff-base python3-minimal debhelper lintian fakeroot debootstrap"
+# systemd-analyze verify of the unit (t_service_start; a skip fails under CI).
+PKGS="$PKGS systemd"
 # The Pacemaker resource agent ocf:xmig:domain (issue 16): its OCF shell
 # functions and ocf-tester (resource-agents), and the three-node cluster test
 # tests/netns/t_pacemaker_cluster.sh (corosync, pacemaker, its CLI tools).

@@ -182,6 +182,7 @@ void
 print_job(const json_t *j)
 {
 	char dom[80], peer[320], mode[16], state[32], res[600], b1[32], b2[32], when[64];
+	const json_t *ph;
 	bool in = strcmp(jstr(j, "direction") ? jstr(j, "direction") : "", "in") == 0;
 	time_t started = (time_t)(ju64(j, "started") / 1000);
 	struct tm tm;
@@ -212,6 +213,10 @@ print_job(const json_t *j)
 		    " pages (%s) after the suspension\n", ju64(j, "stream_ms"),
 		    ju64(j, "precopy_ms"), ju64(j, "final_pages"),
 		    fmt_bytes(b1, sizeof(b1), ju64(j, "final_bytes")));
+	if ((ph = json_object_get(j, "phases")) != NULL)
+		printf("  downtime, by phase: final round %" PRIu64 " ms, destination restore %"
+		    PRIu64 " ms, commit %" PRIu64 " ms\n", ju64(ph, "final_round_ms"),
+		    ju64(ph, "restore_ms"), ju64(ph, "commit_ms"));
 	printf("  total:              %.2f s\n", (double)ju64(j, "total_ms") / 1000.0);
 	if (ju64(j, "dest_domid"))
 		printf("  destination domid:  %" PRIu64 "\n", ju64(j, "dest_domid"));

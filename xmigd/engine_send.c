@@ -593,6 +593,9 @@ send_job(struct send_ctx *s)
 	mp.live = s->req.live;
 	mp.cfg = cfg;
 	mp.cfg_len = (uint32_t)cfg_len;
+	job_lock();
+	j->t_prepare_us = now_us();
+	job_unlock();
 	if ((n = msg_prepare_encode(&mp, buf, PROTO_CFG_MAX + 4096)) < 0 ||
 	    (r = xconn_send_frame(&s->c, MSG_PREPARE, buf, (uint32_t)n)) != 0) {
 		job_set_error(j, "cannot send PREPARE to %s: %s", s->req.host,
@@ -660,7 +663,8 @@ send_job(struct send_ctx *s)
 		goto resume;
 	}
 	job_lock();
-	j->stream_ms = (now_us() - j->t_stream_us) / 1000;
+	j->t_end_us = now_us();
+	j->stream_ms = (j->t_end_us - j->t_stream_us) / 1000;
 	j->final_pages = j->pages_sent - j->pause_pages0;
 	j->final_bytes = s->c.tx_bytes - j->pause_tx0;
 	job_unlock();
@@ -676,6 +680,9 @@ send_job(struct send_ctx *s)
 			    xmig_strerror(r));
 		goto resume;
 	}
+	job_lock();
+	j->t_built_us = now_us();
+	job_unlock();
 	if (atomic_load(&j->cancel)) {
 		job_set_error(j, "cancelled");
 		engine_send_reason(&s->c, MSG_ABORT, REASON_CANCELLED, "cancelled");
@@ -728,7 +735,8 @@ send_job(struct send_ctx *s)
 	mb.domid = md.domid;
 committed:
 	job_lock();
-	j->downtime_ms = (now_us() - j->t_pause_us) / 1000;
+	j->t_done_us = now_us();
+	j->downtime_ms = (j->t_done_us - j->t_pause_us) / 1000;
 	j->dest_domid = mb.domid;
 	j->remaining_pages = 0;
 	job_unlock();

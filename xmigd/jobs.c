@@ -336,6 +336,25 @@ json_text(const char *s)
 	return json_string(buf);
 }
 
+/* Where a finished outgoing migration's time went, in ms.  The last four
+ * are the downtime's parts (suspension to STREAM_END: the final round;
+ * to BUILT: the destination's restore; to DONE: the commit, with the
+ * destination's record, rename and unpause), measured on one clock so
+ * that they add up to downtime_ms within rounding. */
+static json_t *
+job_phases_json(const struct job *j)
+{
+	uint64_t pause = j->t_pause_us ? j->t_pause_us : j->t_stream_us;
+
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "connect_ms", (json_int_t)((j->t_prepare_us - j->t_start_us) / 1000),
+	    "destination_build_ms", (json_int_t)((j->t_stream_us - j->t_prepare_us) / 1000),
+	    "precopy_ms", (json_int_t)((pause - j->t_stream_us) / 1000),
+	    "final_round_ms", (json_int_t)((j->t_end_us - pause) / 1000),
+	    "restore_ms", (json_int_t)((j->t_built_us - j->t_end_us) / 1000),
+	    "commit_ms", (json_int_t)((j->t_done_us - j->t_built_us) / 1000));
+}
+
 static json_t *
 job_to_json_locked(const struct job *j)
 {
@@ -388,6 +407,8 @@ job_to_json_locked(const struct job *j)
 	json_object_set_new(o, "final_pages", json_integer((json_int_t)j->final_pages));
 	json_object_set_new(o, "final_bytes", json_integer((json_int_t)j->final_bytes));
 	json_object_set_new(o, "rounds", job_rounds_json(j));
+	if (!j->incoming && j->t_done_us != 0)
+		json_object_set_new(o, "phases", job_phases_json(j));
 	return o;
 }
 

@@ -70,6 +70,11 @@ struct job {
 	uint64_t pause_pages0, pause_tx0;	/* pages_sent, bytes at suspension */
 	uint64_t final_pages;	/* pages sent after suspension */
 	uint64_t final_bytes;	/* bytes on the wire after suspension, to STREAM_END */
+	/* outgoing: when each phase ended (monotonic us), for "phases" */
+	uint64_t t_prepare_us;	/* PREPARE sent: connect and hello before it */
+	uint64_t t_end_us;	/* STREAM_END sent */
+	uint64_t t_built_us;	/* BUILT read */
+	uint64_t t_done_us;	/* DONE read (or "committed" learnt) */
 	struct job_round *rounds;	/* one record per round, in order */
 	unsigned nrounds, rounds_cap;
 };

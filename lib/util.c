@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/random.h>
@@ -466,19 +467,14 @@ fsync_parent_dir(const char *path)
 	return 0;
 }
 
-int
-write_file_atomic(const char *path, const char *text)
+/* Write text into the new temporary file tmp (open as fd), fsync and
+ * close it; on failure tmp is removed and errno kept. */
+static int
+write_temp(int fd, const char *tmp, const char *text)
 {
-	char tmp[4200];
 	size_t len = strlen(text);
-	int fd, saved;
+	int saved;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return XMIG_ERR_SYSTEM;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-		return XMIG_ERR_SYSTEM;
 	if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
 		saved = errno;
 		close(fd);
@@ -487,9 +483,49 @@ write_file_atomic(const char *path, const char *text)
 		return XMIG_ERR_SYSTEM;
 	}
 	close(fd);
+	return 0;
+}
+
+int
+write_file_atomic(const char *path, const char *text)
+{
+	char tmp[4200];
+	int fd, r;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return XMIG_ERR_SYSTEM;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return XMIG_ERR_SYSTEM;
+	if ((r = write_temp(fd, tmp, text)) != 0)
+		return r;
 	if (rename(tmp, path) != 0)
 		return XMIG_ERR_SYSTEM;
 	/* The rename is durable only once the directory is: without this a
 	 * power cut can bring back the old file (or none). */
 	return fsync_parent_dir(path);
+}
+
+int
+write_file_new(const char *path, const char *text)
+{
+	char tmp[4200];
+	int fd, r, saved;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return XMIG_ERR_SYSTEM;
+	}
+	/* A temporary name of our own, then link(): of two writers exactly one
+	 * gets the name, and an existing file is never replaced. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+		return XMIG_ERR_SYSTEM;
+	if ((r = write_temp(fd, tmp, text)) != 0)
+		return r;
+	r = link(tmp, path) == 0 ? 0 : errno == EEXIST ? XMIG_ERR_EXISTS : XMIG_ERR_SYSTEM;
+	saved = errno;
+	unlink(tmp);
+	errno = saved;
+	return r != 0 ? r : fsync_parent_dir(path);
 }

@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <stdatomic.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,50 +138,19 @@ state_pruning(void)
 		state_prune((time_t)STATE_KEEP_DAYS * 86400);
 }
 
-/* The directory entry of a new or renamed record must itself reach the
- * disk, or a "committed" written before the guest ran could vanish with a
- * power failure. */
-static int
-state_sync_dir(void)
-{
-	int fd = open(state_incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
-
-	if (fd < 0)
-		return XMIG_ERR_SYSTEM;
-	r = fsync(fd) == 0 ? 0 : XMIG_ERR_SYSTEM;
-	close(fd);
-	return r;
-}
-
 int
 state_create(const uint8_t token[16], const struct state_rec *rec)
 {
-	char line[STATE_LINE_MAX], path[1200], tmp[1300];
-	size_t len;
-	int fd, r;
+	char line[STATE_LINE_MAX], path[1200];
+	int r;
 
 	if ((r = state_format(rec, line, sizeof(line))) != 0)
 		return r;
 	state_pruning();
 	state_path(token, path, sizeof(path));
-	/* A temporary name of our own, then link(): of two PREPAREs with one
-	 * token exactly one gets the name, and an existing record (in any
-	 * state) is never replaced. */
-	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
-		return XMIG_ERR_SYSTEM;
-	len = strlen(line);
-	if (write(fd, line, len) != (ssize_t)len || fsync(fd) != 0) {
-		close(fd);
-		unlink(tmp);
-		return XMIG_ERR_SYSTEM;
-	}
-	close(fd);
-	r = link(tmp, path) == 0 ? 0 : errno == EEXIST ? XMIG_ERR_EXISTS : XMIG_ERR_SYSTEM;
-	unlink(tmp);
-	if (r == 0)
-		r = state_sync_dir();
-	return r;
+	/* Of two PREPAREs with one token exactly one gets the record, and an
+	 * existing record (in any state) is never replaced. */
+	return write_file_new(path, line);
 }
 
 int
@@ -194,7 +162,6 @@ state_update(const uint8_t token[16], const struct state_rec *rec)
 	if ((r = state_format(rec, line, sizeof(line))) != 0)
 		return r;
 	state_pruning();
-	/* write_file_atomic fsyncs the directory after its rename */
 	return state_write_line(state_incoming, token, line);
 }
 

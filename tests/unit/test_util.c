@@ -1,5 +1,6 @@
 /* test_util.c - lib/util.c helpers (and the lib/log.c formatting they share
  * the shell with: levels, stderr format, rate limiting). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -405,6 +406,37 @@ test_write_file_atomic_replaces_and_leaves_no_tmp(void **state)
 	assert_int_equal(rmdir(base), 0); /* nothing else left behind */
 }
 
+/* write_file_new: creates the file durably (file and directory fsynced),
+ * and refuses, with XMIG_ERR_EXISTS, a name that exists, leaving its
+ * content alone and no temporary file behind. */
+static void
+test_write_file_new_creates_once(void **state)
+{
+	char base[] = "/tmp/xmig-test-wfn-XXXXXX";
+	char path[256];
+	DIR *dir;
+	struct dirent *de;
+	unsigned n = 0;
+
+	assert_non_null(mkdtemp(base));
+	snprintf(path, sizeof(path), "%s/rec", base);
+	fsync_files = fsync_dirs = 0;
+	assert_int_equal(write_file_new(path, "building 0 vm1\n"), 0);
+	assert_int_equal(fsync_files, 1);
+	assert_int_equal(fsync_dirs, 1);
+	assert_string_equal(slurp(path), "building 0 vm1\n");
+	assert_int_equal(write_file_new(path, "aborted 0 vm9\n"), XMIG_ERR_EXISTS);
+	assert_string_equal(slurp(path), "building 0 vm1\n");
+	assert_non_null(dir = opendir(base));
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	assert_int_equal(n, 1);	/* no temporary file left */
+	unlink(path);
+	assert_int_equal(rmdir(base), 0);
+}
+
 static void
 test_mkdir_p_nested_existing_and_file_in_the_way(void **state)
 {
@@ -691,6 +723,7 @@ main(void)
 		cmocka_unit_test(test_clocks_monotonic),
 		cmocka_unit_test(test_mkdir_p_nested_existing_and_file_in_the_way),
 		cmocka_unit_test(test_write_file_atomic_replaces_and_leaves_no_tmp),
+		cmocka_unit_test(test_write_file_new_creates_once),
 		cmocka_unit_test(test_log_level_parse_and_name),
 		cmocka_unit_test(test_log_stderr_format_levels_and_escaping),
 		cmocka_unit_test(test_log_ratelimited_burst_then_suppressed_count),

@@ -24,6 +24,9 @@
 #include "xbuf.h"
 #include "xerr.h"
 
+/* A PREPARE whose token has a record, checked before the capacity checks
+ * for a clear reason, and again (atomically) when the record is made. */
+#define RECV_TOKEN_USED "the migration token of this PREPARE was already used: refused"
 #define RECV_CHUNK 64	/* pages per page_write: 256 KiB, stays in L2 */
 
 struct recv_ctx {
@@ -596,8 +599,7 @@ recv_conn(struct recv_ctx *s)
 		goto failed;
 	}
 	if (state_lookup(mp.token, &s->rec) == 0) {
-		recv_refuse(s, REASON_PROTOCOL, "the migration token of this PREPARE was "
-		    "already used: refused");
+		recv_refuse(s, REASON_PROTOCOL, "%s", RECV_TOKEN_USED);
 		goto failed;
 	}
 	/* Every capacity check comes before anything sized by the peer is
@@ -655,8 +657,7 @@ recv_conn(struct recv_ctx *s)
 	}
 	if ((r = state_create(mp.token, &s->rec)) != 0) {
 		if (r == XMIG_ERR_EXISTS)
-			recv_refuse(s, REASON_PROTOCOL, "the migration token of this PREPARE was "
-			    "already used: refused");
+			recv_refuse(s, REASON_PROTOCOL, "%s", RECV_TOKEN_USED);
 		else
 			recv_refuse(s, REASON_OTHER, "cannot write to the state directory: %s",
 			    xmig_strerror(r));

@@ -428,17 +428,28 @@ tls_peer_cn(X509 *cert, char *out, size_t outlen)
 		snprintf(out, outlen, "?");
 }
 
+/* The SHA-256 of a certificate (pins, and a peer's identity). */
+static bool
+tls_cert_sha256(X509 *cert, unsigned char md[EVP_MAX_MD_SIZE])
+{
+	unsigned int mdlen = 0;
+
+	if (cert == NULL || X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32) {
+		ERR_clear_error();
+		return false;
+	}
+	return true;
+}
+
 /* Whether cert is one of the pinned ones; if not, why says which it is. */
 static bool
 tls_pinned(const struct tls_ctx *t, X509 *cert, char *why, size_t whylen)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 	char cn[65], fp[100];	/* a CN has at most 64 characters */
 	size_t i;
 
-	if (X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32) {
-		ERR_clear_error();
+	if (!tls_cert_sha256(cert, md)) {
 		snprintf(why, whylen, "cannot fingerprint the peer's certificate");
 		return false;
 	}
@@ -537,15 +548,11 @@ tls_conn_write(struct tls_conn *tc, const void *buf, size_t len, size_t *done, c
 int
 tls_conn_peer_fingerprint(struct tls_conn *tc, char *out, size_t outlen)
 {
-	X509 *cert = SSL_get0_peer_certificate(tc->ssl);
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int i, mdlen = 0;
+	unsigned int i;
 
-	if (cert == NULL || outlen < 65 || X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 ||
-	    mdlen != 32) {
-		ERR_clear_error();
+	if (outlen < 65 || !tls_cert_sha256(SSL_get0_peer_certificate(tc->ssl), md))
 		return XMIG_ERR_TLS;
-	}
 	for (i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	return 0;

@@ -469,7 +469,11 @@ send_expect(struct send_ctx *s, uint8_t want, uint8_t *buf, size_t cap, uint32_t
 	s->c.deadline_us = 0;
 	if (r != 0)
 		return r;
-	if (fh.type != want && (fh.type == MSG_ABORT || fh.type == MSG_REFUSE)) {
+	if (fh.type == want) {
+		*len = fh.len;
+		return 0;
+	}
+	if (fh.type == MSG_ABORT || fh.type == MSG_REFUSE) {
 		struct msg_reason m;
 
 		if (msg_reason_decode(buf, fh.len, &m) == 0)
@@ -478,13 +482,9 @@ send_expect(struct send_ctx *s, uint8_t want, uint8_t *buf, size_t cap, uint32_t
 			job_set_error(s->j, "%s aborted the migration", s->req.host);
 		return XMIG_ERR_PEER_ABORT;
 	}
-	if (fh.type != want) {
-		job_set_error(s->j, "%s sent %s while %s was expected", s->req.host,
-		    proto_type_str(fh.type), proto_type_str(want));
-		return XMIG_ERR_UNEXPECTED;
-	}
-	*len = fh.len;
-	return 0;
+	job_set_error(s->j, "%s sent %s while %s was expected", s->req.host,
+	    proto_type_str(fh.type), proto_type_str(want));
+	return XMIG_ERR_UNEXPECTED;
 }
 
 /* A write failed mid-stream: the receiver may have said why before closing. */

@@ -156,17 +156,6 @@ job_thread_exit(struct job *j)
 	job_put(j);
 }
 
-bool
-job_thread_running(struct job *j)
-{
-	bool running;
-
-	job_lock();
-	running = !j->thread_done;
-	job_unlock();
-	return running;
-}
-
 /* Whether a job of that direction with this token still has its thread. */
 static bool
 job_token_active(const uint8_t token[16], bool incoming)
@@ -336,7 +325,7 @@ json_text(const char *s)
 	return json_string(buf);
 }
 
-/* Where a finished outgoing migration's time went, in ms.  The last four
+/* Where a finished outgoing migration's time went, in ms.  The last three
  * are the downtime's parts (suspension to STREAM_END: the final round;
  * to BUILT: the destination's restore; to DONE: the commit, with the
  * destination's record, rename and unpause), measured on one clock so

@@ -103,8 +103,6 @@ void job_put(struct job *j);
 /* The engine thread is done with j: mark it (jobs_trim may drop it from
  * the table now) and release the thread's reference. */
 void job_thread_exit(struct job *j);
-/* True while j's engine thread runs. */
-bool job_thread_running(struct job *j);
 /* True when an outgoing job with this token still runs. */
 bool job_outgoing_active(const uint8_t token[16]);
 /* True when the incoming job that owns this token (its record) still runs. */

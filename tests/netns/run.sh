@@ -1,47 +1,14 @@
 #!/usr/bin/env bash
 # Run every network-namespace test (t_*.sh, or those named) and print a
-# summary line "netns: N passed, N failed, N skipped".  Each test makes its
-# own hosts as network namespaces and removes them.  A test that could not
-# run exits 77 and is listed as SKIP with its reason.  Not root, or no `ip
-# netns`: every test is listed as SKIP, with the reason, and none runs.
-# Skips are never passes: under CI=true or XMIG_REQUIRE_ALL=1 any skip
-# fails the run.
+# summary line "netns: N passed, N failed, N skipped" (tests/runner.sh).
+# Each test makes its own hosts as network namespaces and removes them.
+# Not root, or no `ip netns`: every test is listed as SKIP, with the
+# reason, and none runs.
 cd "$(dirname "$0")" || exit 2
 export BUILD=${BUILD:-build}
 . ./probe.sh
-pass=0; failed=0; skipped=0; names=(); skips=()
+. ../runner.sh
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(t_*.sh)
-out=$(mktemp /tmp/xmig-netns.XXXXXX)
-if why=$(netns_unavailable); then
-	for t in "${tests[@]}"; do
-		skipped=$((skipped + 1)); skips+=("$t")
-		printf 'SKIP %-32s %s\n' "$t" "$why"
-	done
-	tests=()
-fi
-for t in "${tests[@]}"; do
-	start=$(date +%s.%N)
-	bash "$t" >"$out" 2>&1
-	rc=$?
-	if [ "$rc" = 0 ]; then
-		pass=$((pass + 1))
-		printf 'PASS %-32s %6.1fs\n' "$t" "$(echo "$(date +%s.%N) - $start" | bc)"
-	elif [ "$rc" = 77 ]; then
-		skipped=$((skipped + 1)); skips+=("$t")
-		printf 'SKIP %-32s %s\n' "$t" "$(grep -m1 'SKIP' "$out")"
-	else
-		failed=$((failed + 1)); names+=("$t")
-		printf 'FAIL %-32s (exit %d)\n' "$t" "$rc"
-		sed 's/^/    /' "$out"
-	fi
-done
-rm -f "$out"
-echo "netns: $pass passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ] || echo "failed: ${names[*]}"
-[ "$skipped" -eq 0 ] || echo "skipped: ${skips[*]}"
-if [ "$skipped" -gt 0 ] && { [ "${CI:-}" = true ] || [ "${XMIG_REQUIRE_ALL:-0}" = 1 ]; }; then
-	echo "netns: FAIL: skips are failures under CI=true or XMIG_REQUIRE_ALL=1"
-	exit 1
-fi
-[ "$failed" -eq 0 ]
+why=$(netns_unavailable) || why=
+run_suite netns "$why" "${tests[@]}"

@@ -16,6 +16,7 @@
 #include "allow.h"
 #include "conf.h"
 #include "xerr.h"
+#include "testdata.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -507,28 +508,6 @@ sxp_hosts_allow(const char *line, char *raw, size_t rawlen)
 	memcpy(raw, p, (size_t)(q - p));
 	raw[q - p] = '\0';
 	return true;
-}
-
-static const char *
-testdata_dir(void)
-{
-	const char *d = getenv("XMIG_XEND_TESTDATA");
-
-	return d != NULL ? d : "../shared/testdata/xend-config";
-}
-
-/* Without the testdata the test is skipped, except under CI=true or
- * XMIG_REQUIRE_ALL=1, where a skip is a failure. */
-static void
-testdata_missing(const char *dir)
-{
-	const char *ci = getenv("CI"), *all = getenv("XMIG_REQUIRE_ALL");
-
-	print_message("no xend testdata at %s (set XMIG_XEND_TESTDATA)\n", dir);
-	if ((ci != NULL && strcmp(ci, "true") == 0) || (all != NULL && strcmp(all, "1") == 0))
-		fail_msg("xend testdata missing at %s: required under CI=true or XMIG_REQUIRE_ALL=1",
-		    dir);
-	skip();
 }
 
 /* What xend-config.sxp documents: "If this is empty (the default), then all

@@ -14,6 +14,7 @@
 
 #include "sexp.h"
 #include "xerr.h"
+#include "testdata.h"
 
 static struct sexp *
 parse_ok(const char *text, size_t len)
@@ -251,28 +252,6 @@ test_random_input_parses_or_fails_cleanly(void **state)
 			fail_msg("bad message \"%s\"", err);
 	}
 	assert_true(parsed > 0);	/* the generator does make valid input too */
-}
-
-static const char *
-testdata_dir(void)
-{
-	const char *d = getenv("XMIG_XEND_TESTDATA");
-
-	return d != NULL ? d : "../shared/testdata/xend-config";
-}
-
-/* Without the testdata the test is skipped, except under CI=true or
- * XMIG_REQUIRE_ALL=1, where a skip is a failure. */
-static void
-testdata_missing(const char *dir)
-{
-	const char *ci = getenv("CI"), *all = getenv("XMIG_REQUIRE_ALL");
-
-	print_message("no xend testdata at %s (set XMIG_XEND_TESTDATA)\n", dir);
-	if ((ci != NULL && strcmp(ci, "true") == 0) || (all != NULL && strcmp(all, "1") == 0))
-		fail_msg("xend testdata missing at %s: required under CI=true or XMIG_REQUIRE_ALL=1",
-		    dir);
-	skip();
 }
 
 static char *

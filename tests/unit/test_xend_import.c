@@ -21,6 +21,7 @@
 #include "sexp.h"
 #include "xend_import.h"
 #include "xerr.h"
+#include "testdata.h"
 
 struct result {
 	int rc;
@@ -370,28 +371,6 @@ test_ssl_settings_are_written_commented_out_with_warning(void **state)
 	assert_int_equal(r.nwarn, 2);
 	assert_warning_lines(&r);
 	result_free(&r);
-}
-
-static const char *
-testdata_dir(void)
-{
-	const char *d = getenv("XMIG_XEND_TESTDATA");
-
-	return d != NULL ? d : "../shared/testdata/xend-config";
-}
-
-/* Without the testdata the test is skipped, except under CI=true or
- * XMIG_REQUIRE_ALL=1, where a skip is a failure. */
-static void
-testdata_missing(const char *dir)
-{
-	const char *ci = getenv("CI"), *all = getenv("XMIG_REQUIRE_ALL");
-
-	print_message("no xend testdata at %s (set XMIG_XEND_TESTDATA)\n", dir);
-	if ((ci != NULL && strcmp(ci, "true") == 0) || (all != NULL && strcmp(all, "1") == 0))
-		fail_msg("xend testdata missing at %s: required under CI=true or XMIG_REQUIRE_ALL=1",
-		    dir);
-	skip();
 }
 
 /* The configurations shipped with Xen 3.2 to 4.4: each imports to an

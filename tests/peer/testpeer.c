@@ -11,7 +11,8 @@
  *
  * Steps:
  *   hello                      send a HELLO like a sim host's, read the peer's
- *   sendhello                  only send one (a receiver answers a HELLO)
+ *   sendhello [host=HEX]       only send one (a receiver answers a HELLO),
+ *                              under a host name of any bytes
  *   send TYPE                  an empty frame of TYPE (PREPARE_OK, GO, ...)
  *   built                      BUILT (domid 1)
  *   until TYPE [MS]            read frames (not shown) until one of TYPE comes
@@ -20,6 +21,7 @@
  *   zeropages FIRST COUNT      a PAGES frame of zero pages
  *   end | go                   STREAM_END, GO
  *   abort HEXTEXT              ABORT(OTHER) whose reason is the given bytes
+ *   refuse CODE HEXTEXT        REFUSE(CODE) likewise
  *   optional                   an empty frame of an unknown type, OPTIONAL
  *   trickle MS                 the next step's bytes one at a time, MS apart
  *   sleep MS
@@ -103,19 +105,52 @@ send_frame(uint8_t type, uint16_t flags, const uint8_t *pl, size_t len)
 	free(f);
 }
 
-/* A HELLO like a sim host's. */
+static int
+hex_bytes(const char *hex, uint8_t *out, size_t max)
+{
+	size_t n = strlen(hex), i;
+
+	if (n % 2 != 0 || n / 2 > max)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return (int)(n / 2);
+}
+
+/* A HELLO like a sim host's, under the host name given (any bytes). */
 static void
-send_hello(void)
+send_hello(const char *host)
 {
 	struct msg_hello h = { .proto_min = PROTO_VERSION, .proto_max = PROTO_VERSION,
 		.arch = "x86_64", .hv = "sim", .hv_version = "1", .page_size = PROTO_PAGE_SIZE,
-		.mem_total = 1ull << 32, .mem_free = 1ull << 31, .host = "testpeer" };
+		.mem_total = 1ull << 32, .mem_free = 1ull << 31 };
 	uint8_t buf[1024];
 	int n;
 
+	snprintf(h.host, sizeof(h.host), "%s", host);
 	if ((n = msg_hello_encode(&h, buf, sizeof(buf))) < 0)
 		die(3, "%s", "cannot encode HELLO");
 	send_frame(MSG_HELLO, 0, buf, (size_t)n);
+}
+
+/* REFUSE or ABORT with a reason of the given bytes, built by hand: the
+ * encoder would not send text that is not UTF-8. */
+static void
+send_reason(uint8_t type, uint16_t code, const char *hex)
+{
+	uint8_t buf[4 + PROTO_REASON_MAX];
+	int tl;
+
+	if ((tl = hex_bytes(hex, buf + 4, PROTO_REASON_MAX - 1)) < 0)
+		die(2, "bad hex text %s", hex);
+	be16_put(buf, code);
+	be16_put(buf + 2, (uint16_t)tl);
+	send_frame(type, 0, buf, 4 + (size_t)tl);
 }
 
 /* Read exactly len bytes within the deadline: 0, 1 on timeout, 3 on EOF. */
@@ -183,22 +218,6 @@ recv_frame(uint64_t deadline)
 	return h.type;
 }
 
-static int
-hex_bytes(const char *hex, uint8_t *out, size_t max)
-{
-	size_t n = strlen(hex), i;
-
-	if (n % 2 != 0 || n / 2 > max)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		unsigned v;
-
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return (int)(n / 2);
-}
 
 static int
 type_of(const char *name)
@@ -280,11 +299,20 @@ main(int argc, char **argv)
 		const char *s = argv[i];
 
 		if (strcmp(s, "hello") == 0) {
-			send_hello();
+			send_hello("testpeer");
 			if (recv_frame(ms_now() + 10000) != MSG_HELLO)
 				return 3;
 		} else if (strcmp(s, "sendhello") == 0) {
-			send_hello();
+			char host[PROTO_HOST_MAX] = "testpeer";
+
+			if (i + 1 < argc && strncmp(argv[i + 1], "host=", 5) == 0) {
+				int hl = hex_bytes(argv[++i] + 5, (uint8_t *)host, sizeof(host) - 1);
+
+				if (hl <= 0)
+					die(2, "bad hex host %s", argv[i]);
+				host[hl] = '\0';
+			}
+			send_hello(host);
 		} else if (strcmp(s, "send") == 0) {
 			int t;
 
@@ -370,17 +398,12 @@ main(int argc, char **argv)
 		} else if (strcmp(s, "go") == 0) {
 			send_frame(MSG_GO, 0, NULL, 0);
 		} else if (strcmp(s, "abort") == 0) {
-			uint8_t text[PROTO_REASON_MAX];
-			int tl;
-
 			NEED(1);
-			if ((tl = hex_bytes(argv[++i], text, sizeof(text) - 1)) < 0)
-				die(2, "bad hex text %s", argv[i]);
-			/* Built by hand: the encoder would not send invalid text. */
-			be16_put(buf, REASON_OTHER);
-			be16_put(buf + 2, (uint16_t)tl);
-			memcpy(buf + 4, text, (size_t)tl);
-			send_frame(MSG_ABORT, 0, buf, 4 + (size_t)tl);
+			send_reason(MSG_ABORT, REASON_OTHER, argv[++i]);
+		} else if (strcmp(s, "refuse") == 0) {
+			NEED(2);
+			send_reason(MSG_REFUSE, (uint16_t)atoi(argv[i + 1]), argv[i + 2]);
+			i += 2;
 		} else if (strcmp(s, "optional") == 0) {
 			send_frame(200, FRAME_F_OPTIONAL, NULL, 0);
 		} else if (strcmp(s, "trickle") == 0) {

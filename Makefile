@@ -21,7 +21,7 @@ LDLIBS_COMMON += $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl 
 # Xen backend: built when libxen-dev is installed (Xen 4.17..4.20, docs/xen-backend.md).
 ifneq ($(wildcard /usr/include/xenguest.h),)
 XCFLAGS += -DHAVE_XEN
-XEN_LIBS := $(shell $(PKG_CONFIG) --libs xencontrol xenguest xenstore xenevtchn xentoollog 2>/dev/null || echo -lxenctrl -lxenguest -lxenstore -lxenevtchn -lxentoollog)
+XEN_LIBS := $(shell $(PKG_CONFIG) --libs xencontrol xenguest xenstore xenevtchn xengnttab xentoollog 2>/dev/null || echo -lxenctrl -lxenguest -lxenstore -lxenevtchn -lxengnttab -lxentoollog)
 endif
 # Stream compression (issue 5).
 LDLIBS_COMMON += -lzstd -llz4 -lm

@@ -22,6 +22,7 @@
 #include "allow.h"
 #include "compress.h"
 #include "conf.h"
+#include "devpolicy.h"
 #include "log.h"
 #include "util.h"
 #include "xerr.h"
@@ -52,6 +53,9 @@ enum conf_type {
 	CT_PEERS,	/* char[size], space-separated HOST or HOST:PORT */
 	CT_TLSVER,	/* int, 12 or 13, written "1.2" / "1.3" */
 	CT_POLICY,	/* int, enum conf_balance_policy: even / power-saving */
+	CT_IFNAMES,	/* char[size], space-separated network interface names */
+	CT_DISKS,	/* char[size], space-separated disk paths, prefixes (ending in /) */
+	CT_SCRIPTS,	/* char[size], space-separated hotplug script names */
 };
 
 struct conf_key {
@@ -162,6 +166,18 @@ static const struct conf_key conf_keys[] = {
 	  "xmig balance --policy power-saving: hosts under this load are emptied" },
 	{ "balance-interval", CT_UINT, FIELD(balance_interval), 0, 604800, "0",
 	  "run balance-policy every this many seconds; 0 = never" },
+	{ "device-bridges-allow", CT_IFNAMES, FIELD(device_bridges_allow), 0, 0, "",
+	  "bridges an incoming guest's network interfaces may be attached to, "
+	  "space-separated; a guest naming another is refused; empty = none" },
+	{ "device-disks-allow", CT_DISKS, FIELD(device_disks_allow), 0, 0, "",
+	  "disks an incoming guest may use (its params: a path, or what a block-* script "
+	  "takes), space-separated; an entry ending in / allows everything under it, any "
+	  "other only itself; empty = none" },
+	{ "device-scripts-allow", CT_SCRIPTS, FIELD(device_scripts_allow), 0, 0,
+	  "vif-bridge block",
+	  "hotplug scripts (in /etc/xen/scripts) an incoming guest's devices may run" },
+	{ "device-hotplug-timeout", CT_UINT, FIELD(hotplug_timeout_s), 1, 600, "40",
+	  "seconds a hotplug script and the backend it sets up may take (libxl's 40)" },
 	{ "balance-policy", CT_POLICY, FIELD(balance_policy), 0, 0, "even",
 	  "the policy balance-interval runs: even or power-saving" },
 };
@@ -355,6 +371,27 @@ peers_check(const struct conf_key *k, const char *v, char *msg, size_t msglen)
 	return 0;
 }
 
+/* Every word of a device list has the shape of what it names. */
+static int
+devwords_check(const struct conf_key *k, const char *v, char *msg, size_t msglen)
+{
+	char q[CONF_QUOTE_MAX * 4 + 16];
+	const char *bad = NULL;
+	size_t badlen = 0;
+	bool ok = k->type == CT_IFNAMES ? dp_words_ok(v, dp_ifname_ok, &bad, &badlen) :
+	    k->type == CT_SCRIPTS ? dp_words_ok(v, dp_script_ok, &bad, &badlen) :
+	    dp_words_ok(v, dp_params_ok, &bad, &badlen);
+
+	if (ok)
+		return 0;
+	quote(q, sizeof(q), bad, badlen);
+	snprintf(msg, msglen, "%s: %s is not %s", k->name, q,
+	    k->type == CT_IFNAMES ? "a network interface name" : k->type == CT_SCRIPTS ?
+	    "a script name (no /)" : "a disk (an absolute path without . or .. "
+	    "components, or a block-* script's parameter, no spaces)");
+	return XMIG_ERR_INVALID;
+}
+
 /* Set key k of c from text v.  On error writes "key: what is wrong" to msg. */
 static int
 key_set(struct conf *c, const struct conf_key *k, const char *v, char *msg, size_t msglen)
@@ -463,6 +500,9 @@ key_set(struct conf *c, const struct conf_key *k, const char *v, char *msg, size
 	case CT_ALLOW:
 	case CT_PINS:
 	case CT_PEERS:
+	case CT_IFNAMES:
+	case CT_DISKS:
+	case CT_SCRIPTS:
 		if (vlen >= k->size) {
 			snprintf(msg, msglen, "%s: value is %zu bytes long, at most %zu allowed%s",
 			    k->name, vlen, k->size - 1,
@@ -481,6 +521,9 @@ key_set(struct conf *c, const struct conf_key *k, const char *v, char *msg, size
 		if (k->type == CT_PINS && (r = pins_check(k, v, msg, msglen)) != 0)
 			return r;
 		if (k->type == CT_PEERS && (r = peers_check(k, v, msg, msglen)) != 0)
+			return r;
+		if ((k->type == CT_IFNAMES || k->type == CT_DISKS || k->type == CT_SCRIPTS) &&
+		    (r = devwords_check(k, v, msg, msglen)) != 0)
 			return r;
 		memcpy(field, v, vlen + 1);
 		return 0;
@@ -900,6 +943,9 @@ key_format(const struct conf *c, const struct conf_key *k, char *out, size_t out
 	case CT_OPTPATH:
 	case CT_PINS:
 	case CT_PEERS:
+	case CT_IFNAMES:
+	case CT_DISKS:
+	case CT_SCRIPTS:
 	case CT_STRING:
 	case CT_ALLOW:
 		snprintf(out, outlen, "%.*s", (int)strnlen(field, k->size), field);

@@ -79,6 +79,11 @@ struct conf {
 	unsigned balance_low_pct;		/* balance-low-percent, default 20 */
 	unsigned balance_interval;		/* balance-interval: seconds, 0 = off (default) */
 	int balance_policy;			/* balance-policy: CONF_BALANCE_* */
+	/* What an incoming guest's devices may name (devpolicy.h) */
+	char device_bridges_allow[CONF_STR_MAX];	/* device-bridges-allow */
+	char device_disks_allow[CONF_STR_MAX];		/* device-disks-allow */
+	char device_scripts_allow[CONF_STR_MAX];	/* device-scripts-allow */
+	unsigned hotplug_timeout_s;		/* device-hotplug-timeout, default 40 */
 };
 
 /* Fill defaults. */

@@ -352,6 +352,16 @@ fk_close(struct hv *hv)
 {
 }
 
+static int
+fk_quiesce(struct hv *hv, uint32_t domid, char *why, size_t whylen)
+{
+	(void)hv;
+	(void)domid;
+	(void)why;
+	(void)whylen;
+	return 0;
+}
+
 static const struct hv_ops fk_ops = {
 	.name = "fake",
 	.host_info = fk_host_info,
@@ -367,6 +377,7 @@ static const struct hv_ops fk_ops = {
 	.check_outgoing = fk_check_outgoing,
 	.check_incoming = fk_check_incoming,
 	.throttle = fk_throttle,
+	.quiesce = fk_quiesce,
 	.save = fk_save,
 	.restore = fk_restore,
 	.close = fk_close,

@@ -674,7 +674,7 @@ recv_conn(struct recv_ctx *s)
 	if (r != 0) {
 		if (!s->accepted) {
 			recv_refuse(s, recv_reason_for(r), "cannot create %s here: %s", mp.name,
-			    xmig_strerror(r));
+			    s->io.why[0] != '\0' ? s->io.why : xmig_strerror(r));
 			recv_record(s, mp.token, "aborted", 0);
 			goto failed;
 		}

@@ -689,6 +689,13 @@ send_job(struct send_ctx *s)
 		goto resume;
 	}
 	fault_kill_at("send-exit-after-built");
+	/* Nothing the guest wrote may still be on its way to its disks once
+	 * the destination can run it. */
+	if ((r = hv->ops->quiesce(hv, s->dom.id, why, sizeof(why))) != 0) {
+		job_set_error(j, "%s cannot be handed over: %s", s->dom.name, why);
+		engine_send_reason(&s->c, MSG_ABORT, REASON_BACKEND, j->error);
+		goto resume;
+	}
 
 	/* 4. commit.  Rename first, so the copy left here, paused, can be told
 	 * apart while the outcome is unknown.  Sending GO is the point of no

@@ -110,6 +110,9 @@ struct hv_restore_io {
 	 * the migration (PREPARE_OK), so allocation is neither a late failure
 	 * nor part of the downtime. */
 	int (*ready)(struct hv_restore_io *io);
+	/* Set by the backend when restore fails before ready(): one line the
+	 * receiver sends the sender instead of a bare error code. */
+	char why[320];
 };
 
 /* What the receiver is asked to build (from PREPARE). */
@@ -155,6 +158,11 @@ struct hv_ops {
 	    size_t whylen);
 	/* Auto-converge: slow the guest to (100 - pct)% (0 removes the cap). */
 	int (*throttle)(struct hv *hv, uint32_t domid, unsigned pct);
+	/* The saved domain is about to be handed over (before GO): make sure
+	 * nothing it wrote is still in flight or only in this host's caches
+	 * (Xen: its disks' rings are drained, file images flushed).  On
+	 * failure the caller resumes it. */
+	int (*quiesce)(struct hv *hv, uint32_t domid, char *why, size_t whylen);
 	/* Stream the domain.  Returns with the domain paused/suspended on
 	 * success; on failure the caller calls resume. */
 	int (*save)(struct hv *hv, uint32_t domid, struct hv_save_io *io,

@@ -185,6 +185,22 @@ sim_throttle(struct hv *hv, uint32_t domid, unsigned pct)
 	return r;
 }
 
+/* A simulated domain has no disks: nothing can be in flight, but it
+ * must still be there to be handed over. */
+static int
+sim_quiesce(struct hv *hv, uint32_t domid, char *why, size_t whylen)
+{
+	struct simdom *d = NULL;
+	int r;
+
+	if ((r = sim_open_dom(hv, domid, &d)) != 0) {
+		snprintf(why, whylen, "domain %u is gone", domid);
+		return r;
+	}
+	simdom_close(d);
+	return 0;
+}
+
 static int
 sim_resume(struct hv *hv, uint32_t domid)
 {
@@ -763,6 +779,7 @@ static const struct hv_ops sim_ops = {
 	.check_outgoing = sim_check_outgoing,
 	.check_incoming = sim_check_incoming,
 	.throttle = sim_throttle,
+	.quiesce = sim_quiesce,
 	.save = sim_save,
 	.restore = sim_restore,
 	.close = sim_close,

@@ -369,6 +369,7 @@ xen_unpause(struct hv *hv, uint32_t domid)
 	if ((r = xen_refuse_dom0(domid)) != 0)
 		return r;
 	pthread_mutex_lock(&x->lock);
+	xen_devices_fresh(x->h.xsh, domid);
 	if (xc_domain_unpause(x->h.xch, domid) != 0) {
 		log_error("xc_domain_unpause(%u) failed: %s", domid, strerror(errno));
 		r = errno == ESRCH ? XMIG_ERR_NOT_FOUND : XMIG_ERR_BACKEND;
@@ -379,7 +380,8 @@ xen_unpause(struct hv *hv, uint32_t domid)
 
 /* Destroy and remove every xenstore node a toolstack keeps for it (also
  * for domains xl created: their xl process then sees the death and
- * exits). */
+ * exits).  Its devices go first, as libxl removes them: called without
+ * the lock, which xen_destroy_locked then takes. */
 static int
 xen_destroy_locked(struct hv_xen *x, uint32_t domid)
 {
@@ -402,8 +404,27 @@ xen_destroy(struct hv *hv, uint32_t domid)
 
 	if ((r = xen_refuse_dom0(domid)) != 0)
 		return r;
+	/* Paused first, so that the guest does not see its devices go. */
+	pthread_mutex_lock(&x->lock);
+	(void)xc_domain_pause(x->h.xch, domid);
+	pthread_mutex_unlock(&x->lock);
+	xen_devices_remove(domid, x->hotplug_timeout_s);
 	pthread_mutex_lock(&x->lock);
 	r = xen_destroy_locked(x, domid);
+	pthread_mutex_unlock(&x->lock);
+	return r;
+}
+
+static int
+xen_quiesce(struct hv *hv, uint32_t domid, char *why, size_t whylen)
+{
+	struct hv_xen *x = xen_priv(hv);
+	int r;
+
+	if ((r = xen_refuse_dom0(domid)) != 0)
+		return r;
+	pthread_mutex_lock(&x->lock);
+	r = xen_devices_quiesce(x->h.xsh, domid, why, whylen);
 	pthread_mutex_unlock(&x->lock);
 	return r;
 }
@@ -596,36 +617,44 @@ xen_dom_u64(struct xs_handle *xsh, uint32_t domid, const char *rel, uint64_t dfl
 	return u;
 }
 
-/* Network interfaces, for the receiver's bridge check. */
-static void
-xen_read_vifs(struct xs_handle *xsh, uint32_t domid, struct xen_cfg *cfg)
+static bool xen_devices_list(struct xs_handle *xsh, uint32_t domid, struct xen_dev *devs,
+    size_t *n);
+
+/* The vifs and vbds that travel in the configuration; every other kind
+ * was refused by the preflight (check_outgoing), and one that cannot be
+ * carried now (it changed since) fails the migration. */
+static int
+xen_read_devices(struct xs_handle *xsh, uint32_t domid, struct xen_cfg *cfg)
 {
-	char **ids, path[XEN_PATH_MAX];
-	unsigned n = 0, i;
+	struct xen_dev devs[XEN_DEV_MAX];
+	char why[256];
+	size_t n = 0, i;
+	int r = 0;
 
-	snprintf(path, sizeof(path), "/local/domain/%u/device/vif", domid);
-	if ((ids = xs_directory(xsh, XBT_NULL, path, &n)) == NULL)
-		return;
-	for (i = 0; i < n && cfg->nvifs < XEN_CFG_MAX_VIFS; i++) {
-		struct xen_cfg_vif *v = &cfg->vifs[cfg->nvifs];
-		char *be = xen_xs_read(xsh, XBT_NULL, "/local/domain/%u/device/vif/%s/backend",
-		    domid, ids[i]);
-		char *mac = be ? xen_xs_read(xsh, XBT_NULL, "%s/mac", be) : NULL;
-		char *br = be ? xen_xs_read(xsh, XBT_NULL, "%s/bridge", be) : NULL;
-
-		v->devid = (uint32_t)strtoul(ids[i], NULL, 10);
-		strlcpy_x(v->mac, mac ? mac : "", sizeof(v->mac));
-		strlcpy_x(v->bridge, br ? br : "", sizeof(v->bridge));
-		if (xen_cfg_mac_ok(v->mac) && xen_cfg_ifname_ok(v->bridge))
-			cfg->nvifs++;
-		else
-			log_warn("domain %u: vif %s has no usable mac/bridge in xenstore", domid,
-			    ids[i]);
-		free(be);
-		free(mac);
-		free(br);
+	if (!xen_devices_list(xsh, domid, devs, &n))
+		return XMIG_ERR_UNSUPPORTED;
+	for (i = 0; i < n && r == 0; i++) {
+		if (strcmp(devs[i].kind, "vif") == 0) {
+			if (cfg->nvifs == XEN_CFG_MAX_VIFS) {
+				snprintf(why, sizeof(why), "more than %u", XEN_CFG_MAX_VIFS);
+				r = XMIG_ERR_UNSUPPORTED;
+			} else if ((r = xen_dev_read_vif(xsh, domid, devs[i].devid,
+			    &cfg->vifs[cfg->nvifs], why, sizeof(why))) == 0) {
+				cfg->nvifs++;
+			}
+		} else if (strcmp(devs[i].kind, "vbd") == 0) {
+			if (cfg->nvbds == XEN_CFG_MAX_VBDS) {
+				snprintf(why, sizeof(why), "more than %u", XEN_CFG_MAX_VBDS);
+				r = XMIG_ERR_UNSUPPORTED;
+			} else if ((r = xen_dev_read_vbd(xsh, domid, devs[i].devid,
+			    &cfg->vbds[cfg->nvbds], why, sizeof(why))) == 0) {
+				cfg->nvbds++;
+			}
+		}
+		if (r != 0)
+			log_error("domain %u: %s %u: %s", domid, devs[i].kind, devs[i].devid, why);
 	}
-	free(ids);
+	return r;
 }
 
 static int
@@ -692,11 +721,56 @@ xen_get_config(struct hv *hv, uint32_t domid, void **blob, size_t *len)
 	}
 	cfg.tsc_mode = tsc_mode;
 	cfg.console_limit = xen_dom_u64(xsh, domid, "console/limit", 0);
-	xen_read_vifs(xsh, domid, &cfg);
-	r = xen_cfg_encode(&cfg, blob, len);
+	if ((r = xen_read_devices(xsh, domid, &cfg)) == 0)
+		r = xen_cfg_encode(&cfg, blob, len);
 out:
 	pthread_mutex_unlock(&x->lock);
 	return r;
+}
+
+/* What the devices name exists here: the bridge (its MAC and IP move
+ * with the guest, so it must be on the same L2), the hotplug script, and
+ * for the block script the device or image. */
+static int
+xen_devices_here(const struct xen_cfg *cfg, char *why, size_t whylen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	uint32_t i;
+
+	for (i = 0; i < cfg->nvifs; i++) {
+		const struct xen_cfg_vif *v = &cfg->vifs[i];
+
+		snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", v->bridge);
+		if (stat(path, &st) != 0) {
+			snprintf(why, whylen, "vif %u (%s): bridge %s does not exist on this host",
+			    v->devid, v->mac, v->bridge);
+			return XMIG_ERR_INCOMPATIBLE;
+		}
+		snprintf(path, sizeof(path), "/etc/xen/scripts/%s", v->script);
+		if (access(path, X_OK) != 0) {
+			snprintf(why, whylen, "vif %u (%s): no hotplug script %s on this host",
+			    v->devid, v->mac, path);
+			return XMIG_ERR_INCOMPATIBLE;
+		}
+	}
+	for (i = 0; i < cfg->nvbds; i++) {
+		const struct xen_cfg_vbd *v = &cfg->vbds[i];
+
+		snprintf(path, sizeof(path), "/etc/xen/scripts/%s", v->script);
+		if (access(path, X_OK) != 0) {
+			snprintf(why, whylen, "vbd %u (%s): no hotplug script %s on this host",
+			    v->devid, v->vdev, path);
+			return XMIG_ERR_INCOMPATIBLE;
+		}
+		if (strcmp(v->script, "block") == 0 && (stat(v->params, &st) != 0 ||
+		    !(S_ISBLK(st.st_mode) || S_ISREG(st.st_mode)))) {
+			snprintf(why, whylen, "vbd %u (%s): %s is not a block device or file on "
+			    "this host", v->devid, v->vdev, v->params);
+			return XMIG_ERR_INCOMPATIBLE;
+		}
+	}
+	return 0;
 }
 
 /* The receiver's preflight, on Xen's own facts.  Also run again by
@@ -705,11 +779,8 @@ int
 xen_check_cfg(struct hv_xen *x, const struct hv_dom_spec *spec, struct xen_cfg *cfg,
     char *why, size_t whylen)
 {
-	char path[PATH_MAX];
 	xc_physinfo_t pi;
 	uint64_t need, have;
-	struct stat st;
-	uint32_t i;
 	int r;
 
 	if ((r = xen_cfg_decode(spec->cfg, spec->cfg_len, cfg, why, whylen)) != 0)
@@ -753,21 +824,10 @@ xen_check_cfg(struct hv_xen *x, const struct hv_dom_spec *spec, struct xen_cfg *
 		    (unsigned long long)(have >> 20));
 		return XMIG_ERR_NO_SPACE;
 	}
-	/* Its MAC and IP move with it: the bridge must be on the same L2. */
-	for (i = 0; i < cfg->nvifs; i++) {
-		snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", cfg->vifs[i].bridge);
-		if (stat(path, &st) != 0) {
-			snprintf(why, whylen, "bridge %s (of vif %u, %s) does not exist on this host",
-			    cfg->vifs[i].bridge, cfg->vifs[i].devid, cfg->vifs[i].mac);
-			return XMIG_ERR_INCOMPATIBLE;
-		}
-	}
-	if (cfg->nvifs > 0) {
-		snprintf(why, whylen, "the domain has %u network interface%s; xmig's Xen backend "
-		    "moves console-only guests so far", cfg->nvifs, cfg->nvifs > 1 ? "s" : "");
-		return XMIG_ERR_INCOMPATIBLE;
-	}
-	return 0;
+	if ((r = xen_devices_allowed(cfg, x->bridges_allow, x->disks_allow, x->scripts_allow,
+	    why, whylen)) != 0)
+		return r;
+	return xen_devices_here(cfg, why, whylen);
 }
 
 /* Add KIND/DEVID to the list once (a frontend and its backend are one
@@ -857,12 +917,26 @@ xen_check_devices(struct hv_xen *x, const struct hv_dominfo *dom, char *why, siz
 {
 	struct xen_dev devs[XEN_DEV_MAX];
 	char list[900];
-	size_t n = 0;
+	size_t n = 0, i;
 	bool fits;
 	int r;
 
 	pthread_mutex_lock(&x->lock);
 	fits = xen_devices_list(x->h.xsh, dom->id, devs, &n);
+	/* A vif or vbd is carried when what its backend says allows it. */
+	for (i = 0; i < n; i++) {
+		struct xen_cfg_vif vif;
+		struct xen_cfg_vbd vbd;
+
+		if (devs[i].backend_domid != 0)
+			continue;
+		if (strcmp(devs[i].kind, "vif") == 0)
+			(void)xen_dev_read_vif(x->h.xsh, dom->id, devs[i].devid, &vif,
+			    devs[i].refusal, sizeof(devs[i].refusal));
+		else if (strcmp(devs[i].kind, "vbd") == 0)
+			(void)xen_dev_read_vbd(x->h.xsh, dom->id, devs[i].devid, &vbd,
+			    devs[i].refusal, sizeof(devs[i].refusal));
+	}
 	pthread_mutex_unlock(&x->lock);
 	if ((r = xen_devices_check(devs, n, !fits, list, sizeof(list), xen_dev_log,
 	    (void *)dom->name)) != 0)
@@ -935,8 +1009,9 @@ xen_check_incoming(struct hv *hv, const struct hv_dom_spec *spec, char *why, siz
 static void
 xen_reap(struct hv_xen *x)
 {
+	uint32_t doomed[64];
 	char **ids;
-	unsigned n = 0, i;
+	unsigned n = 0, i, nd = 0;
 
 	pthread_mutex_lock(&x->lock);
 	ids = xs_directory(x->h.xsh, XBT_NULL, "/tool/xmig", &n);
@@ -958,10 +1033,18 @@ xen_reap(struct hv_xen *x)
 		    why == SHUTDOWN_poweroff ? "powered off" : why == SHUTDOWN_reboot ?
 		    "asked to reboot (xmigd cannot rebuild a migrated domain)" :
 		    why == SHUTDOWN_crash ? "crashed" : "shut down");
-		xen_destroy_locked(x, domid);
+		if (nd < sizeof(doomed) / sizeof(doomed[0]))
+			doomed[nd++] = domid;
 	}
 	free(ids);
 	pthread_mutex_unlock(&x->lock);
+	/* Devices go first and their scripts take time: without the lock. */
+	for (i = 0; i < nd; i++) {
+		xen_devices_remove(doomed[i], x->hotplug_timeout_s);
+		pthread_mutex_lock(&x->lock);
+		xen_destroy_locked(x, doomed[i]);
+		pthread_mutex_unlock(&x->lock);
+	}
 }
 
 static void *
@@ -1040,6 +1123,7 @@ static const struct hv_ops xen_ops = {
 	.check_outgoing = xen_check_outgoing,
 	.check_incoming = xen_check_incoming,
 	.throttle = xen_throttle,
+	.quiesce = xen_quiesce,
 	.save = xen_save,
 	.restore = xen_restore,
 	.close = xen_close,
@@ -1055,7 +1139,6 @@ hv_xen_open(const struct conf *c, struct hv **out, char *err, size_t errlen)
 	size_t n;
 	int r;
 
-	(void)c;
 	*out = NULL;
 	x = calloc(1, sizeof(*x));
 	hv = calloc(1, sizeof(*hv));
@@ -1067,6 +1150,10 @@ hv_xen_open(const struct conf *c, struct hv **out, char *err, size_t errlen)
 	}
 	x->wake[0] = x->wake[1] = -1;
 	pthread_mutex_init(&x->lock, NULL);
+	strlcpy_x(x->bridges_allow, c->device_bridges_allow, sizeof(x->bridges_allow));
+	strlcpy_x(x->disks_allow, c->device_disks_allow, sizeof(x->disks_allow));
+	strlcpy_x(x->scripts_allow, c->device_scripts_allow, sizeof(x->scripts_allow));
+	x->hotplug_timeout_s = c->hotplug_timeout_s;
 	hv->ops = &xen_ops;
 	hv->priv = x;
 	if ((r = xen_handles_open(&x->h, err, errlen)) != 0)

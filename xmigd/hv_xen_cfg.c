@@ -7,6 +7,7 @@
  * here, so the encoding is built and tested on every machine.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,8 @@
 #include "xbuf.h"
 #include "xerr.h"
 
-/* Fixed part + strings + vifs: well under PROTO_CFG_MAX. */
-#define XEN_CFG_BUF_MAX 4096
+/* Fixed part + strings + devices: well under PROTO_CFG_MAX. */
+#define XEN_CFG_BUF_MAX 16384
 
 int
 xen_cfg_mac_ok(const char *mac)
@@ -39,16 +40,44 @@ xen_cfg_mac_ok(const char *mac)
 int
 xen_cfg_ifname_ok(const char *name)
 {
-	size_t i, n = strlen(name);
+	return dp_ifname_ok(name, strlen(name));
+}
 
-	if (n == 0 || n >= XEN_CFG_IFNAME_LEN || strcmp(name, ".") == 0 ||
-	    strcmp(name, "..") == 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)name[i]) && name[i] != '.' && name[i] != '-' &&
-		    name[i] != '_')
-			return 0;
-	return 1;
+/* Every character of s is in set (s may be empty). */
+static bool
+xen_cfg_chars(const char *s, const char *set)
+{
+	return s[strspn(s, set)] == '\0';
+}
+
+static void
+xen_cfg_put_vif(struct xbuf *b, const struct xen_cfg_vif *v, unsigned version)
+{
+	xbuf_put_u32(b, v->devid);
+	xbuf_put_str(b, v->mac);
+	xbuf_put_str(b, v->bridge);
+	if (version < 2)
+		return;
+	xbuf_put_str(b, v->script);
+	xbuf_put_str(b, v->vifname);
+	xbuf_put_str(b, v->ip);
+	xbuf_put_str(b, v->rate);
+	xbuf_put_u32(b, v->mtu);
+	xbuf_put_u8(b, v->trusted);
+}
+
+static void
+xen_cfg_put_vbd(struct xbuf *b, const struct xen_cfg_vbd *v)
+{
+	xbuf_put_u32(b, v->devid);
+	xbuf_put_str(b, v->vdev);
+	xbuf_put_str(b, v->params);
+	xbuf_put_str(b, v->script);
+	xbuf_put_u8(b, v->writable);
+	xbuf_put_u8(b, v->removable);
+	xbuf_put_u8(b, v->trusted);
+	xbuf_put_u8(b, v->discard);
+	xbuf_put_u8(b, v->direct_io_safe);
 }
 
 int
@@ -57,17 +86,20 @@ xen_cfg_encode(const struct xen_cfg *cfg, void **blob, size_t *len)
 	struct xbuf b;
 	uint8_t *buf;
 	uint32_t i;
+	unsigned version;
 
 	*blob = NULL;
 	*len = 0;
 	if (cfg->max_vcpus == 0 || cfg->max_vcpus > XEN_CFG_MAX_VCPUS ||
-	    cfg->nvifs > XEN_CFG_MAX_VIFS)
+	    cfg->nvifs > XEN_CFG_MAX_VIFS || cfg->nvbds > XEN_CFG_MAX_VBDS)
 		return XMIG_ERR_TOO_LONG;
 	if ((buf = malloc(XEN_CFG_BUF_MAX)) == NULL)
 		return XMIG_ERR_NOMEM;
+	/* A guest without devices is described as older xmigds read it. */
+	version = cfg->nvifs == 0 && cfg->nvbds == 0 ? XEN_CFG_VERSION_MIN : XEN_CFG_VERSION;
 	xbuf_writer(&b, buf, XEN_CFG_BUF_MAX);
 	xbuf_put_u32(&b, XEN_CFG_MAGIC);
-	xbuf_put_u16(&b, XEN_CFG_VERSION);
+	xbuf_put_u16(&b, (uint16_t)version);
 	xbuf_put_u8(&b, cfg->type);
 	xbuf_put_str(&b, cfg->name);
 	xbuf_put_bytes(&b, cfg->uuid, 16);
@@ -84,10 +116,12 @@ xen_cfg_encode(const struct xen_cfg *cfg, void **blob, size_t *len)
 	xbuf_put_u32(&b, cfg->tsc_mode);
 	xbuf_put_u64(&b, cfg->console_limit);
 	xbuf_put_u8(&b, (uint8_t)cfg->nvifs);
-	for (i = 0; i < cfg->nvifs; i++) {
-		xbuf_put_u32(&b, cfg->vifs[i].devid);
-		xbuf_put_str(&b, cfg->vifs[i].mac);
-		xbuf_put_str(&b, cfg->vifs[i].bridge);
+	for (i = 0; i < cfg->nvifs; i++)
+		xen_cfg_put_vif(&b, &cfg->vifs[i], version);
+	if (version >= 2) {
+		xbuf_put_u8(&b, (uint8_t)cfg->nvbds);
+		for (i = 0; i < cfg->nvbds; i++)
+			xen_cfg_put_vbd(&b, &cfg->vbds[i]);
 	}
 	if (b.err) {
 		free(buf);
@@ -105,13 +139,81 @@ xen_cfg_bad(char *why, size_t whylen, const char *what)
 	return XMIG_ERR_INVALID;
 }
 
+/* vif i, checked for shape (the receiver's lists are checked later, by
+ * xen_devices_allowed) and for a devid not used twice. */
+static int
+xen_cfg_get_vif(struct xbuf *b, struct xen_cfg *cfg, uint32_t i, unsigned version,
+    char *why, size_t whylen)
+{
+	struct xen_cfg_vif *v = &cfg->vifs[i];
+	uint32_t j;
+
+	xbuf_get_u32(b, &v->devid);
+	xbuf_get_str(b, v->mac, sizeof(v->mac));
+	xbuf_get_str(b, v->bridge, sizeof(v->bridge));
+	if (version >= 2) {
+		xbuf_get_str(b, v->script, sizeof(v->script));
+		xbuf_get_str(b, v->vifname, sizeof(v->vifname));
+		xbuf_get_str(b, v->ip, sizeof(v->ip));
+		xbuf_get_str(b, v->rate, sizeof(v->rate));
+		xbuf_get_u32(b, &v->mtu);
+		xbuf_get_u8(b, &v->trusted);
+	} else {	/* what version 1 implied */
+		strcpy(v->script, "vif-bridge");
+		v->trusted = 1;
+	}
+	if (b->err != 0)
+		return 0;	/* reported as truncated */
+	if (!xen_cfg_mac_ok(v->mac) || !xen_cfg_ifname_ok(v->bridge) || v->devid > 0xffff ||
+	    !dp_script_ok(v->script, strlen(v->script)) ||
+	    (v->vifname[0] != '\0' && !xen_cfg_ifname_ok(v->vifname)) ||
+	    !xen_cfg_chars(v->ip, "0123456789abcdefABCDEF.:/ ") ||
+	    !xen_cfg_chars(v->rate, "0123456789,") || v->mtu > 65535 ||
+	    (v->mtu != 0 && v->mtu < 68) || v->trusted > 1)
+		return xen_cfg_bad(why, whylen, "bad network interface");
+	for (j = 0; j < i; j++)
+		if (cfg->vifs[j].devid == v->devid)
+			return xen_cfg_bad(why, whylen, "two network interfaces with one devid");
+	return 0;
+}
+
+static int
+xen_cfg_get_vbd(struct xbuf *b, struct xen_cfg *cfg, uint32_t i, char *why, size_t whylen)
+{
+	struct xen_cfg_vbd *v = &cfg->vbds[i];
+	uint32_t j;
+
+	xbuf_get_u32(b, &v->devid);
+	xbuf_get_str(b, v->vdev, sizeof(v->vdev));
+	xbuf_get_str(b, v->params, sizeof(v->params));
+	xbuf_get_str(b, v->script, sizeof(v->script));
+	xbuf_get_u8(b, &v->writable);
+	xbuf_get_u8(b, &v->removable);
+	xbuf_get_u8(b, &v->trusted);
+	xbuf_get_u8(b, &v->discard);
+	xbuf_get_u8(b, &v->direct_io_safe);
+	if (b->err != 0)
+		return 0;
+	if (v->devid == 0 || v->devid > 0x7fffffff || v->vdev[0] == '\0' ||
+	    !xen_cfg_chars(v->vdev, "abcdefghijklmnopqrstuvwxyz0123456789") ||
+	    !dp_params_ok(v->params, strlen(v->params)) ||
+	    !dp_script_ok(v->script, strlen(v->script)) || v->writable > 1 ||
+	    v->removable > 1 || v->trusted > 1 || v->discard > XEN_CFG_DISCARD_UNSET ||
+	    v->direct_io_safe > 1)
+		return xen_cfg_bad(why, whylen, "bad disk");
+	for (j = 0; j < i; j++)
+		if (cfg->vbds[j].devid == v->devid || strcmp(cfg->vbds[j].vdev, v->vdev) == 0)
+			return xen_cfg_bad(why, whylen, "two disks with one device number or name");
+	return 0;
+}
+
 int
 xen_cfg_decode(const void *blob, size_t len, struct xen_cfg *cfg, char *why, size_t whylen)
 {
 	struct xbuf b;
 	uint32_t magic = 0, i;
 	uint16_t version = 0;
-	uint8_t nvifs = 0;
+	uint8_t nvifs = 0, nvbds = 0;
 	int r;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -120,9 +222,9 @@ xen_cfg_decode(const void *blob, size_t len, struct xen_cfg *cfg, char *why, siz
 	xbuf_get_u16(&b, &version);
 	if (b.err == 0 && magic != XEN_CFG_MAGIC)
 		return xen_cfg_bad(why, whylen, "not from a Xen host");
-	if (b.err == 0 && version != XEN_CFG_VERSION) {
-		snprintf(why, whylen, "Xen domain configuration version %u, this host reads %u",
-		    version, XEN_CFG_VERSION);
+	if (b.err == 0 && (version < XEN_CFG_VERSION_MIN || version > XEN_CFG_VERSION)) {
+		snprintf(why, whylen, "Xen domain configuration version %u, this host reads "
+		    "%u to %u", version, XEN_CFG_VERSION_MIN, XEN_CFG_VERSION);
 		return XMIG_ERR_VERSION;
 	}
 	xbuf_get_u8(&b, &cfg->type);
@@ -146,13 +248,17 @@ xen_cfg_decode(const void *blob, size_t len, struct xen_cfg *cfg, char *why, siz
 	if (b.err == 0 && nvifs > XEN_CFG_MAX_VIFS)
 		return xen_cfg_bad(why, whylen, "too many network interfaces");
 	cfg->nvifs = nvifs;
-	for (i = 0; i < cfg->nvifs && b.err == 0; i++) {
-		xbuf_get_u32(&b, &cfg->vifs[i].devid);
-		xbuf_get_str(&b, cfg->vifs[i].mac, sizeof(cfg->vifs[i].mac));
-		xbuf_get_str(&b, cfg->vifs[i].bridge, sizeof(cfg->vifs[i].bridge));
-		if (b.err == 0 && (!xen_cfg_mac_ok(cfg->vifs[i].mac) ||
-		    !xen_cfg_ifname_ok(cfg->vifs[i].bridge) || cfg->vifs[i].devid > 0xffff))
-			return xen_cfg_bad(why, whylen, "bad network interface");
+	for (i = 0; i < cfg->nvifs && b.err == 0; i++)
+		if ((r = xen_cfg_get_vif(&b, cfg, i, version, why, whylen)) != 0)
+			return r;
+	if (version >= 2) {
+		xbuf_get_u8(&b, &nvbds);
+		if (b.err == 0 && nvbds > XEN_CFG_MAX_VBDS)
+			return xen_cfg_bad(why, whylen, "too many disks");
+		cfg->nvbds = nvbds;
+		for (i = 0; i < cfg->nvbds && b.err == 0; i++)
+			if ((r = xen_cfg_get_vbd(&b, cfg, i, why, whylen)) != 0)
+				return r;
 	}
 	if ((r = xbuf_get_end(&b)) != 0)
 		return r == XMIG_ERR_TRAILING ? xen_cfg_bad(why, whylen, "trailing bytes")

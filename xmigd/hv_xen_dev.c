@@ -11,18 +11,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "devpolicy.h"
 #include "hv_xen.h"
 #include "xerr.h"
 
-/* Why each kind is not carried (today nothing but the primary console,
- * which the receiver recreates, is). */
+/* Why each kind is not carried (vif and vbd are, unless what their
+ * backend says rules them out: xen_dev.refusal). */
 static const struct {
 	const char *kind, *why;
 } xen_dev_refusals[] = {
-	{ "vif", "network interfaces are not carried yet: the guest would arrive without "
-	  "it and its backend would stay on this host's bridge" },
-	{ "vbd", "disks are not carried yet: the guest would arrive without it and the "
-	  "backend (a loop device, a block device) would stay on this host" },
 	{ "qdisk", "a disk served by QEMU needs its device model moved; not supported" },
 	{ "vfb", "a framebuffer needs a device model; not supported" },
 	{ "vkbd", "a virtual keyboard needs a device model; not supported" },
@@ -45,6 +42,8 @@ xen_dev_why(const struct xen_dev *d)
 	if (d->backend_domid != 0)
 		return "its backend runs in a driver domain, which xmig does not reach; "
 		    "not supported";
+	if (d->refusal[0] != '\0')
+		return d->refusal;
 	for (i = 0; i < sizeof(xen_dev_refusals) / sizeof(xen_dev_refusals[0]); i++)
 		if (strcmp(d->kind, xen_dev_refusals[i].kind) == 0)
 			return xen_dev_refusals[i].why;
@@ -52,11 +51,18 @@ xen_dev_why(const struct xen_dev *d)
 }
 
 /* The primary console (backend console/DOMID/0 in dom0, served by
- * xenconsoled from the guest's console/ nodes) is recreated by restore. */
+ * xenconsoled from the guest's console/ nodes) is recreated by restore;
+ * network interfaces and disks served by dom0 are re-created by the
+ * receiver from the configuration (hv_xen_devices.c). */
 static bool
 xen_dev_carried(const struct xen_dev *d)
 {
-	return strcmp(d->kind, "console") == 0 && d->devid == 0 && d->backend_domid == 0;
+	if (d->backend_domid != 0)
+		return false;
+	if (strcmp(d->kind, "console") == 0)
+		return d->devid == 0;
+	return (strcmp(d->kind, "vif") == 0 || strcmp(d->kind, "vbd") == 0) &&
+	    d->refusal[0] == '\0';
 }
 
 int
@@ -93,4 +99,41 @@ xen_devices_check(const struct xen_dev *devs, size_t n, bool truncated, char *wh
 		refused++;
 	}
 	return refused ? XMIG_ERR_UNSUPPORTED : 0;
+}
+
+int
+xen_devices_allowed(const struct xen_cfg *cfg, const char *bridges, const char *disks,
+    const char *scripts, char *why, size_t whylen)
+{
+	uint32_t i;
+
+	for (i = 0; i < cfg->nvifs; i++) {
+		const struct xen_cfg_vif *v = &cfg->vifs[i];
+
+		if (!dp_listed(scripts, v->script)) {
+			snprintf(why, whylen, "vif %u: hotplug script %s is not in "
+			    "device-scripts-allow on this host", v->devid, v->script);
+			return XMIG_ERR_DENIED;
+		}
+		if (!dp_listed(bridges, v->bridge)) {
+			snprintf(why, whylen, "vif %u (%s): bridge %s is not in "
+			    "device-bridges-allow on this host", v->devid, v->mac, v->bridge);
+			return XMIG_ERR_DENIED;
+		}
+	}
+	for (i = 0; i < cfg->nvbds; i++) {
+		const struct xen_cfg_vbd *v = &cfg->vbds[i];
+
+		if (!dp_listed(scripts, v->script)) {
+			snprintf(why, whylen, "vbd %u (%s): hotplug script %s is not in "
+			    "device-scripts-allow on this host", v->devid, v->vdev, v->script);
+			return XMIG_ERR_DENIED;
+		}
+		if (!dp_disk_allowed(disks, v->params)) {
+			snprintf(why, whylen, "vbd %u (%s): %s is not allowed by "
+			    "device-disks-allow on this host", v->devid, v->vdev, v->params);
+			return XMIG_ERR_DENIED;
+		}
+	}
+	return 0;
 }

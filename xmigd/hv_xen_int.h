@@ -30,6 +30,7 @@
 #undef __STRICT_ANSI__
 #include <xenctrl.h>
 #include <xenevtchn.h>
+#include <xengnttab.h>
 #include <xenguest.h>
 #include <xenstore.h>
 #include <xentoollog.h>
@@ -73,6 +74,9 @@ struct hv_xen {
 	int wake[2];			/* close() wakes the watcher */
 	/* Scheduler caps found on domains before auto-converge throttled
 	 * them, put back when the throttle is lifted (under lock). */
+	/* device-*-allow and device-hotplug-timeout, read at open */
+	char bridges_allow[CONF_STR_MAX], disks_allow[CONF_STR_MAX], scripts_allow[CONF_STR_MAX];
+	unsigned hotplug_timeout_s;
 	struct xen_saved_cap {
 		uint32_t domid;
 		uint16_t cap;
@@ -114,6 +118,26 @@ void xen_xs_cleanup(struct xs_handle *xsh, uint32_t domid);
 /* xmig's own record of the domains it restored (/tool/xmig/<domid>). */
 void xen_xs_mark_ours(struct xs_handle *xsh, uint32_t domid);
 bool xen_xs_is_ours(struct xs_handle *xsh, uint32_t domid);
+
+/* hv_xen_devices.c: vifs and vbds (see there for the order of things) */
+/* Sender: one device's backend as libxl wrote it; why says what rules it
+ * out (XMIG_ERR_UNSUPPORTED). */
+int xen_dev_read_vif(struct xs_handle *xsh, uint32_t domid, uint32_t devid,
+    struct xen_cfg_vif *v, char *why, size_t whylen);
+int xen_dev_read_vbd(struct xs_handle *xsh, uint32_t domid, uint32_t devid,
+    struct xen_cfg_vbd *v, char *why, size_t whylen);
+/* Receiver: nodes, hotplug scripts, connected; on failure the caller
+ * removes what is there with xen_devices_remove. */
+int xen_devices_add(struct xs_handle *xsh, uint32_t domid, const struct xen_cfg *cfg,
+    unsigned timeout_s, char *why, size_t whylen);
+/* Every dom0 backend of domid, as libxl's forced removal does it (its own
+ * xenstore connection: takes seconds, no lock held). */
+void xen_devices_remove(uint32_t domid, unsigned timeout_s);
+/* Sender, before GO: nothing the suspended guest wrote is in flight or
+ * only in this host's cache. */
+int xen_devices_quiesce(struct xs_handle *xsh, uint32_t domid, char *why, size_t whylen);
+/* Receiver, before the guest runs: no stale cached page of a file image. */
+void xen_devices_fresh(struct xs_handle *xsh, uint32_t domid);
 
 /* hv_xen_save.c / hv_xen_restore.c */
 int xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io,

@@ -186,6 +186,7 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	memset(&h, 0, sizeof(h));
 	if ((r = xen_check_cfg(x, spec, &cfg, why, sizeof(why))) != 0) {
 		log_error("cannot build %s: %s", spec->name, why);
+		strlcpy_x(io->why, why, sizeof(io->why));
 		goto fail;
 	}
 	if ((r = xen_handles_open(&h, why, sizeof(why))) != 0) {
@@ -219,6 +220,15 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 		goto fail;
 	/* From here the watcher knows it as ours (reaped when it stops). */
 	xen_xs_mark_ours(h.xsh, id);
+	/* Disks and NICs while the memory is still to come: set-up time
+	 * outside the downtime, and a failure refuses before the source is
+	 * touched. */
+	if ((r = xen_devices_add(h.xsh, id, &cfg, x->hotplug_timeout_s, why,
+	    sizeof(why))) != 0) {
+		log_error("cannot set up the devices of %s (domain %u): %s", spec->name, id, why);
+		strlcpy_x(io->why, why, sizeof(io->why));
+		goto fail;
+	}
 	/* The domain exists: only now does the engine accept (PREPARE_OK). */
 	if ((r = io->ready(io)) != 0)
 		goto fail;
@@ -279,6 +289,7 @@ fail:
 	if (feeding)
 		pthread_join(feeder, NULL);
 	if (created) {
+		xen_devices_remove(id, x->hotplug_timeout_s);
 		if (xc_domain_destroy(h.xch, id) != 0 && errno != ESRCH)
 			log_error("cannot destroy the partial domain %u: %s", id, strerror(errno));
 		xen_xs_cleanup(h.xsh, id);

@@ -1039,10 +1039,46 @@ test_fuzz_mutated_configs_never_crash(void **state)
 	assert_true(failed > 100);
 }
 
+/* The device lists a receiver checks a peer's guests against: each word
+ * must have the shape of what it names; the defaults run Xen's two
+ * standard scripts and allow no bridge and no disk. */
+static void
+test_device_lists(void **state)
+{
+	struct conf c;
+	char err[512];
+
+	(void)state;
+	conf_init(&c);
+	assert_string_equal(c.device_scripts_allow, "vif-bridge block");
+	assert_string_equal(c.device_bridges_allow, "");
+	assert_string_equal(c.device_disks_allow, "");
+	assert_int_equal(c.hotplug_timeout_s, 40);
+	assert_int_equal(parse_str(&c, "device-bridges-allow = br0 xenbr1\n"
+	    "device-disks-allow = /dev/disk/by-id/ /srv/xen/ iqn.2026-01.com.example:x\n"
+	    "device-scripts-allow = vif-bridge block block-iscsi\n", err, sizeof(err)), 0);
+	assert_string_equal(c.device_bridges_allow, "br0 xenbr1");
+	assert_int_equal(parse_str(&c, "device-bridges-allow = br0 ../x\n", err, sizeof(err)),
+	    XMIG_ERR_INVALID);
+	assert_non_null(strstr(err, "device-bridges-allow: \"../x\" is not a network "
+	    "interface name"));
+	assert_int_equal(parse_str(&c, "device-disks-allow = /srv/../etc/\n", err, sizeof(err)),
+	    XMIG_ERR_INVALID);
+	assert_non_null(strstr(err, "device-disks-allow:"));
+	assert_int_equal(parse_str(&c, "device-scripts-allow = /etc/xen/scripts/block\n", err,
+	    sizeof(err)), XMIG_ERR_INVALID);
+	assert_non_null(strstr(err, "is not a script name"));
+	assert_int_equal(parse_str(&c, "device-hotplug-timeout = 0\n", err, sizeof(err)),
+	    XMIG_ERR_INVALID);
+	/* a refused file changes nothing */
+	assert_string_equal(c.device_bridges_allow, "br0 xenbr1");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_device_lists),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_empty_comment_and_blank_lines_keep_defaults),
 		cmocka_unit_test(test_every_key_parses),

@@ -225,7 +225,8 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	 * touched. */
 	if ((r = xen_devices_add(h.xsh, id, &cfg, x->hotplug_timeout_s, why,
 	    sizeof(why))) != 0) {
-		log_error("cannot set up the devices of %s (domain %u): %s", spec->name, id, why);
+		/* the job's error line says it, with this text */
+		log_verbose("cannot set up the devices of %s (domain %u): %s", spec->name, id, why);
 		strlcpy_x(io->why, why, sizeof(io->why));
 		goto fail;
 	}

@@ -37,6 +37,11 @@ if [ -n "$NETMODE" ]; then
 	MAC=52:54:00:99:00:$(printf %02x "${IP##*.}")
 	NET="-netdev socket,id=n0,$NETMODE=127.0.0.1:$LAB_PORT -device e1000,netdev=n0,mac=$MAC"
 fi
+# LAB_DISK: a raw image given to this host as a virtio disk (/dev/vda in
+# dom0), the stand-in for a SAN LUN: both hosts get the same file, without
+# host caching or locking so that each sees the other's writes.
+DISK=""
+[ -n "${LAB_DISK:-}" ] && DISK="-drive file=$LAB_DISK,if=none,id=sd,format=raw,cache=none,file.locking=off -device virtio-blk-pci,drive=sd,share-rw=on"
 XEN="console=com1 com1=115200,8n1 dom0_mem=512M,max:512M loglvl=all guest_loglvl=all noreboot spec-ctrl=eager-fpu ${XEN_EXTRA:-}"
 DOM0="console=hvc0 lab.role=$ROLE lab.name=$NAME ${IP:+lab.ip=$IP} $EXTRA"
 INITRD=$LAB_BUILD/dom0-$NAME.cpio.gz
@@ -46,6 +51,6 @@ lab_log "boot $NAME (role $ROLE${IP:+, $IP $NETMODE})"
 # shellcheck disable=SC2086
 exec timeout --foreground -k 5 "${HOST_TIMEOUT:-600}" qemu-system-x86_64 \
     -accel tcg,thread=multi -cpu max,-smap,-rdtscp -m 1024 -smp 1 \
-    -nographic -no-reboot -serial mon:stdio $NET -pidfile "$LAB_BUILD/logs/$NAME.pid" \
+    -nographic -no-reboot -serial mon:stdio $NET $DISK -pidfile "$LAB_BUILD/logs/$NAME.pid" \
     -kernel "$LAB_BUILD/xen.elf" -append "$XEN" -initrd "$LAB_BUILD/vmlinuz $DOM0,$INITRD" \
     > "$LAB_BUILD/logs/$NAME.log" 2>&1 < /dev/null

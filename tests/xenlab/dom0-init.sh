@@ -7,6 +7,12 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
+# devtmpfs has no /dev/fd or /dev/std*: the hotplug scripts' locking
+# (locking.sh: stat /dev/stdin) spins without them.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 mount -t tmpfs tmp /run
 mkdir -p /run/xen /run/xenstored /run/lock /run/xmig
 mount -t tmpfs tmp /tmp
@@ -30,7 +36,11 @@ ip link set lo up
 IP=$(arg lab.ip)
 if [ -n "$IP" ]; then
 	for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.3; done
-	ip link set eth0 up && ip addr add "$IP/24" dev eth0 && log "eth0 $IP"
+	# eth0 in a bridge, br0, with the host's address: guests' vifs join br0
+	# (vif-bridge), so a guest is on the lab network wherever it runs.
+	ip link add br0 type bridge && ip link set eth0 master br0 &&
+	    ip link set eth0 up && ip link set br0 up && ip addr add "$IP/24" dev br0 &&
+	    log "br0 (eth0) $IP"
 fi
 log "toolstack up"
 ROLE=$(arg lab.role)

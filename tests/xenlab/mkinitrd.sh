@@ -47,10 +47,55 @@ copy_libs() {	# root, files...
 if [ ! -f "$LAB_BUILD/guest.cpio.gz" ] || [ "$0" -nt "$LAB_BUILD/guest.cpio.gz" ]; then
 	R=$LAB_BUILD/stage-guest
 	new_root "$R"
+	# netfront and blkfront for the device guest (lab.dev=1); none depend
+	# on other modules.
+	mkdir -p "$R/lib"
+	for m in xen-netfront xen-blkfront; do
+		find "$X/lib/modules/$KVER" -name "$m.ko" -exec cp {} "$R/lib/" \;
+		[ -f "$R/lib/$m.ko" ] || lab_die "no module $m"
+	done
 	cat > "$R/init" <<'EOS'
 #!/bin/sh
 mount -t proc proc /proc
+mount -t sysfs sys /sys
+# busybox sh needs /dev/null for background jobs
+mount -t devtmpfs dev /dev
 echo "GUEST-UP uptime=$(cut -d' ' -f1 /proc/uptime)"
+case " $(cat /proc/cmdline) " in
+*" lab.dev=1 "*)
+	# The device guest: a NIC on dom0's br0 and a disk on the hosts' shared
+	# drive.  Its TCP server (port 7000, one client) sends "SEQ n" every
+	# 100 ms: after a move the client's stream must go on, in order.  Its
+	# disk writer writes "DSEQ n" to sector n every second with fsync, drops
+	# its caches and reads sectors n and n-1 back: "DISK n ok", or "DISK n
+	# BAD" for a lost write or a stale read.
+	insmod /lib/xen-netfront.ko
+	insmod /lib/xen-blkfront.ko
+	ip link set lo up
+	for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.5; done
+	ip link set eth0 up && ip addr add 10.99.0.10/24 dev eth0 && echo "GUEST-NET up"
+	(n=0; while :; do n=$((n + 1)); echo "SEQ $n"; sleep 0.1; done) | nc -l -p 7000 &
+	(
+	for i in $(seq 1 60); do [ -b /dev/xvdb ] && break; sleep 0.5; done
+	[ -b /dev/xvdb ] || echo "DISK none"
+	n=1
+	while :; do
+		n=$((n + 1))
+		printf 'DSEQ %08d\n' "$n" | dd of=/dev/xvdb bs=512 seek="$n" count=1 conv=sync,fsync 2>/dev/null
+		echo 3 > /proc/sys/vm/drop_caches
+		a=$(dd if=/dev/xvdb bs=512 skip="$n" count=1 2>/dev/null | head -c 13)
+		b=$(dd if=/dev/xvdb bs=512 skip=$((n - 1)) count=1 2>/dev/null | head -c 13)
+		if [ "$a" = "$(printf 'DSEQ %08d' "$n")" ] &&
+		    { [ "$n" = 2 ] || [ "$b" = "$(printf 'DSEQ %08d' $((n - 1)))" ]; }; then
+			echo "DISK $n ok"
+		else
+			echo "DISK $n BAD read [$a] [$b]"
+		fi
+		sleep 1
+	done
+	) &
+	;;
+esac
 # One line a second: after a migration the count must go on, not restart.
 i=0
 while :; do
@@ -82,6 +127,15 @@ if [ ! -f "$D0" ] || [ "$0" -nt "$D0" ] || [ "$LAB_DIR/dom0-init.sh" -nt "$D0" ]
 	cp -a "$X/etc/xen/xl.conf" "$X/etc/xen/scripts" "$R/etc/xen/"
 	LIBPATH=$X/usr/lib/x86_64-linux-gnu:$X/lib/x86_64-linux-gnu:$X/usr/lib/xen-4.17/lib/x86_64-linux-gnu
 	copy_libs "$R" "$R/$XB"/* "$R"/usr/bin/*
+	# The hotplug scripts (vif-bridge, block) are bash scripts and need
+	# flock, losetup and coreutils' stat (busybox's has no -c '%D.%i'):
+	# this machine's (the same Debian release) replace busybox's.
+	for f in /bin/bash /usr/bin/flock /sbin/losetup /usr/bin/stat; do
+		[ -x "$f" ] || lab_die "no $f on this machine"
+		rm -f "$R/bin/$(basename "$f")"
+		cp -L "$f" "$R/bin/"
+	done
+	LIBPATH= copy_libs "$R" "$R/bin/bash" "$R/bin/flock" "$R/bin/losetup" "$R/bin/stat"
 	mkdir -p "$R/lib64" "$R/lib/x86_64-linux-gnu"
 	[ -e "$R/lib64/ld-linux-x86-64.so.2" ] || cp -L /lib64/ld-linux-x86-64.so.2 "$R/lib64/"
 	# glibc dlopen()s libgcc_s for pthread_cancel: xl aborts without it.
@@ -103,7 +157,10 @@ if [ ! -f "$D0" ] || [ "$0" -nt "$D0" ] || [ "$LAB_DIR/dom0-init.sh" -nt "$D0" ]
 		cp "$X/lib/modules/$KVER/$path" "$R/lib/modules/$KVER/$path"
 		echo "$path" >> "$R/lab/modules.order"
 	}
-	for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs bridge e1000; do
+	# (netback, blkback, loop and virtio-blk for the device guest's NIC and
+	# its disk on the shared drive)
+	for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs bridge e1000 \
+	    xen-netback xen-blkback loop virtio_pci virtio_blk; do
 		add_mod "$m"
 	done
 	cp "$LAB_BUILD/vmlinuz" "$LAB_BUILD/guest.cpio.gz" "$R/lab/"
@@ -118,6 +175,13 @@ vcpus   = 1
 on_crash = "preserve"
 EOS
 	done
+	# The device guest: a NIC on br0 and the shared drive (/dev/vda in
+	# both dom0s, boot-host.sh) as its disk.
+	sed 's/quiet"/quiet lab.dev=1"/' "$R/lab/guest-pvh.cfg" > "$R/lab/guest-dev.cfg"
+	cat >> "$R/lab/guest-dev.cfg" <<EOS
+vif     = [ "bridge=br0,mac=00:16:3e:00:00:10" ]
+disk    = [ "phy:/dev/vda,xvdb,w" ]
+EOS
 	cp "$LAB_DIR/dom0-init.sh" "$R/init"
 	chmod +x "$R/init"
 	pack "$R" "$D0"

@@ -6,6 +6,10 @@
 #                                          --compress lz4)
 #   PV guest   xmig migrate -l  refused (no shadow paging), offline A->B->A
 #   PVH guest  xl migrate       A->B      (for the time table)
+#   PVH guest with a vif on br0 and a vbd on the shared drive: a disk B does
+#              not allow refused, a failed vif-bridge on B undone, then
+#              xmig migrate -l A->B->A with a TCP stream and disk writes
+#              going on through both moves
 # Passes only if every step did; prints the xmig-vs-xl table.  Exit 0
 # passed, 3 aborted in guest creation (a guest did not start: LAB-ABORT-CREATE)
 # with nothing else wrong, 1 any other failure.
@@ -38,6 +42,11 @@ if [ "${1:-}" != --report ]; then
 	}
 	trap cleanup EXIT INT TERM
 	export HOST_TIMEOUT=${HOST_TIMEOUT:-900}
+	# The shared drive (boot-host.sh), zeroed for every run: the device
+	# guest's disk.
+	export LAB_DISK=$LAB_BUILD/shared.img
+	rm -f "$LAB_DISK"
+	truncate -s 64M "$LAB_DISK"
 	# B listens on the lab network, so it starts first.
 	"$LAB_DIR/boot-host.sh" B hostB 10.99.0.2 listen & pidB=$!
 	sleep 2
@@ -155,9 +164,65 @@ move() {	# what, from, to, migration label
 move PVH A B pvh-live-AB
 move PVH B A pvh-live-BA
 check "PV live refused, guest kept running" "$(judge pass pv-live-refused)"
-check "a guest with a vbd refused before anything is sent, kept running" "$(judge pass dev-refused)"
+check "a guest with a framebuffer refused before anything is sent, kept running" \
+    "$(judge pass dev-refused)" "$(res dev-refused)"
 move PV A B pv-offline-AB
 move PV B A pv-offline-BA
+# The device guest (NIC on br0, disk on the shared drive).
+# Its disk writes go on at the destination, none lost or read back stale:
+# the first write reported there follows the source's last good one (or the
+# one after it, a line the source's xenconsoled had not read), and it goes
+# on writing.
+DISK_DETAIL=""
+disk_continues() {	# migration label, arrival label
+	local m a end first last bad
+	m=$(res "$1") a=$(res "$2")
+	[ -n "$m" ] && [ -n "$a" ] || return 2
+	end=$(field disk_at_end "$m")
+	first=$(field disk_first "$a") last=$(field disk_last "$a") bad=$(field disk_bad "$a")
+	DISK_DETAIL="source's last good write $end, first here $first, last $last, bad $bad"
+	num "$end" && num "$first" && num "$last" && num "$bad" || return 1
+	[ "$bad" = 0 ] && [ "$first" -gt "$end" ] && [ "$first" -le $((end + 2)) ] &&
+	    [ $((last - first)) -ge 2 ]
+}
+# The TCP stream from A's dom0 to the guest: every number once and in
+# order through the moves, and still flowing at the end.
+TCP_DETAIL=""
+tcp_ok() {	# label
+	local r
+	r=$(res "$1")
+	[ -n "$r" ] || return 2
+	TCP_DETAIL=$r
+	num "$(field lines "$r")" && num "$(field out_of_order "$r")" &&
+	    num "$(field last_line_age_ms "$r")" || return 1
+	[ "$(field lines "$r")" -gt 50 ] && [ "$(field out_of_order "$r")" = 0 ] &&
+	    [ "$(field last_line_age_ms "$r")" -lt 3000 ]
+}
+check "device guest: a disk B does not allow refused, naming it; guest kept running" \
+    "$(judge pass dev-disk-refused)" "$(res dev-disk-refused)"
+check "device guest: a move whose vif-bridge failed on B undone, guest running and reachable on A" \
+    "$(judge pass dev-hotplug-fault)" "$(res dev-hotplug-fault)"
+check "device guest: B left with no domain, backend or vif after that failure" \
+    "$(judge pass dev-hotplug-fault-B-clean)" "$(res dev-hotplug-fault-B-clean)"
+for d in AB BA; do
+	from=${d%?} to=${d#?}
+	move "device guest" "$from" "$to" "dev-live-$d"
+	check "device guest: $from left with no backend, libxl node or vif of it" \
+	    "$(judge pass "dev-live-$d-source-clean")" "$(res "dev-live-$d-source-clean")"
+	j=$(judge disk_continues "dev-live-$d" "dev-live-$d-arrived")
+	disk_continues "dev-live-$d" "dev-live-$d-arrived" 2>/dev/null || true
+	check "device guest: disk writes went on at $to, none lost or stale" "$j" "$DISK_DETAIL"
+done
+j=$(judge tcp_ok dev-tcp); tcp_ok dev-tcp 2>/dev/null || true
+check "device guest: TCP stream from A's dom0 survived both moves, in order" "$j" "$TCP_DETAIL"
+check "xl migrate of the device guest A->B (reference) succeeded" "$(judge ok_rc xl-dev-AB)"
+j=$(judge continues xl-dev-AB xl-dev-AB-arrived); continues xl-dev-AB xl-dev-AB-arrived || true
+check "xl migrate of the device guest: counter continued on B" "$j" "$CONT_DETAIL"
+j=$(judge disk_continues xl-dev-AB xl-dev-AB-arrived)
+disk_continues xl-dev-AB xl-dev-AB-arrived 2>/dev/null || true
+check "xl migrate of the device guest: disk writes went on at B" "$j" "$DISK_DETAIL"
+j=$(judge tcp_ok xl-dev-tcp); tcp_ok xl-dev-tcp 2>/dev/null || true
+check "xl migrate of the device guest: its TCP stream survived" "$j" "$TCP_DETAIL"
 # json_true LABEL EXPR: the migration's --json result makes EXPR true.
 json_true() { [ -n "$(json "$1")" ] || return 2; [ "$(jq_or "$1" "$2")" = true ]; }
 check "xmig --json reports the figures" "$(judge json_true pvh-live-AB '.total_ms > 0')"
@@ -180,6 +245,13 @@ EXPECTED_ERRORS=(
 	# error (the first lab run with this list showed none); if the refusal
 	# ever comes from the save path (hv_xen_save.c) instead, it logs this.
 	"A xmigd: error: (job [0-9]+: )?(pv1|domain [0-9]+) is a PV guest and cannot be migrated live: this host's Xen is built without shadow paging"
+	# The device guest's second disk, one B does not allow (hostA.sh 4a):
+	# refused by B at PREPARE, reported by both.
+	"A xmigd: error: job [0-9]+: 10\.99\.0\.2 refused: vbd 51744 \(xvdc\): /var/lib/xen/extra\.img is not allowed by device-disks-allow on this host$"
+	"B xmigd: error: job [0-9]+: refused: vbd 51744 \(xvdc\): /var/lib/xen/extra\.img is not allowed by device-disks-allow on this host$"
+	# B's vif-bridge made to fail once (hostB.sh, hostA.sh 4b).
+	"A xmigd: error: job [0-9]+: 10\.99\.0\.2 refused: cannot create dev1 here: vif 0 \(00:16:3e:00:00:10 on br0\): /etc/xen/scripts/vif-bridge online failed \(exit 1\)$"
+	"B xmigd: error: job [0-9]+: refused: cannot create dev1 here: vif 0 \(00:16:3e:00:00:10 on br0\): /etc/xen/scripts/vif-bridge online failed \(exit 1\)$"
 )
 expected_error() {	# host, line
 	local e
@@ -207,18 +279,27 @@ for h in A B; do
 	fi
 done
 
-printf '\n%-22s %-5s %-8s %10s %10s %8s %12s\n' migration tool mode "wall ms" "total ms" \
-    "down ms" "bytes" >&2
-row() {	# label, tool, mode
-	printf '%-22s %-5s %-8s %10s %10s %8s %12s\n' "$1" "$2" "$3" \
+# "TCP gap": the longest silence of the device guest's TCP stream, as A's
+# dom0 saw it, around that move: what its users saw of the downtime;
+# "pings": pings from A's dom0 (every 100 ms) lost around that move.
+printf '\n%-22s %-5s %-8s %-9s %10s %10s %8s %12s %8s %6s\n' migration tool mode devices \
+    "wall ms" "total ms" "down ms" "bytes" "TCP gap" "pings" >&2
+row() {	# label, tool, mode, devices, [TCP gap ms, pings lost]
+	printf '%-22s %-5s %-8s %-9s %10s %10s %8s %12s %8s %6s\n' "$1" "$2" "$3" "$4" \
 	    "$(field ms "$(res "$1")")" "$(jq_or "$1" .total_ms)" "$(jq_or "$1" .downtime_ms)" \
-	    "$(jq_or "$1" .bytes_sent)" >&2
+	    "$(jq_or "$1" .bytes_sent)" "${5:--}" "${6:--}" >&2
 }
-row pvh-live-AB xmig live
-row pvh-live-BA xmig live
-row pv-offline-AB xmig offline
-row pv-offline-BA xmig offline
-row xl-live-AB xl live
+row pvh-live-AB xmig live none
+row pvh-live-BA xmig live none
+row pv-offline-AB xmig offline none
+row pv-offline-BA xmig offline none
+row xl-live-AB xl live none
+row dev-live-AB xmig live vif,vbd "$(field gap_ab_ms "$(res dev-tcp)")" \
+    "$(field ping_lost_ab "$(res dev-tcp)")"
+row dev-live-BA xmig live vif,vbd "$(field gap_ba_ms "$(res dev-tcp)")" \
+    "$(field ping_lost_ba "$(res dev-tcp)")"
+row xl-dev-AB xl live vif,vbd "$(field gap_ab_ms "$(res xl-dev-tcp)")" \
+    "$(field ping_lost_ab "$(res xl-dev-tcp)")"
 lab_log "lab: $(( $(date +%s) - t0 )) s wall, $fails failed"
 # Exit codes: 0 every check passed; 3 (LAB_EXIT_CREATE) the scenario was
 # cut short by a guest that failed to start (LAB-ABORT-CREATE) and nothing

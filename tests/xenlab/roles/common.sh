@@ -16,6 +16,8 @@ relocation-hosts-allow = $2
 control-socket = /run/xmig/xmigd.sock
 state-dir = /var/lib/xmig
 log-level = verbose
+device-bridges-allow = br0
+device-disks-allow = /dev/vda
 EOC
 	xmigd -f -c /etc/xmig/xmigd.conf > /var/log/xmigd.log 2>&1 &
 	XMIGD_PID=$!
@@ -165,7 +167,94 @@ check_arrived() {	# label, domain
 	last=$(last_tick "$2")
 	span=$(( $(ms) - t1 ))
 	boots=$(grep -c GUEST-UP "$f" 2>/dev/null)
-	result "$1 first_tick=${first:-none} last_tick=${last:-none} span_ms=$span boots=${boots:-0} $(dom_facts "$2") log=$f"
+	result "$1 first_tick=${first:-none} last_tick=${last:-none} span_ms=$span boots=${boots:-0} $(dom_facts "$2") $(disk_facts "$2") log=$f"
+}
+# The device guest's disk writer (mkinitrd.sh), from its console log.
+last_disk() {
+	f=$(console_log "$1")
+	[ -n "$f" ] && grep -o 'DISK [0-9]* ok' "$f" | tail -1 | cut -d' ' -f2
+}
+disk_ok() {	# domain, good writes at least
+	f=$(console_log "$1")
+	[ -n "$f" ] && [ "$(grep -c 'DISK [0-9]* ok' "$f")" -ge "$2" ]
+}
+disk_facts() {	# domain
+	f=$(console_log "$1")
+	[ -n "$f" ] || { echo "disk_first=none disk_last=none disk_bad=none"; return; }
+	echo "disk_first=$(grep -o 'DISK [0-9]*' "$f" | head -1 | cut -d' ' -f2)" \
+	    "disk_last=$(grep -o 'DISK [0-9]* ok' "$f" | tail -1 | cut -d' ' -f2)" \
+	    "disk_bad=$(grep -c 'DISK [0-9]* BAD\|DISK none' "$f")"
+}
+# What dom0 still holds of a domain's devices: backend and libxl nodes, vif
+# interfaces; nothing when it is all gone.
+dev_leftovers() {	# domid
+	for p in /local/domain/0/backend/vif/$1 /local/domain/0/backend/vbd/$1 /libxl/$1; do
+		xenstore-read "$p" >/dev/null 2>&1 && printf '%s ' "$p"
+	done
+	ip -o link 2>/dev/null | grep -o "vif$1\.[0-9]*" | tr '\n' ' '
+}
+clean_here() { [ -z "$(dev_leftovers "$1")" ]; }
+judge_clean() {	# label, domid (the guest's, here, before it left)
+	if wait_for 15 "domain $2's devices gone" clean_here "$2"; then
+		result "$1 PASS"
+	else
+		result "$1 FAIL left: $(dev_leftovers "$2")"
+	fi
+}
+# The device guest's TCP stream as the client here logged it ("UPTIME SEQ
+# n"): whether every number came once and in order, and the longest silence
+# within each of two windows (ms of uptime): what the guest's users saw of
+# each move.
+tcp_report() {	# log, from1 to1 from2 to2
+	awk -v now="$(ms)" -v a0="$2" -v a1="$3" -v b0="$4" -v b1="$5" '
+	$2 == "SEQ" {
+		t = $1 * 1000; n = $3 + 0
+		if (cnt) {
+			if (n != prev + 1) bad++
+			g = t - pt
+			if (t >= a0 && pt <= a1 && g > ga) ga = g
+			if (t >= b0 && pt <= b1 && g > gb) gb = g
+		} else first = n
+		cnt++; prev = n; pt = t
+	}
+	END { printf "first=%d last=%d lines=%d out_of_order=%d gap_ab_ms=%d gap_ba_ms=%d last_line_age_ms=%d",
+	    first, prev, cnt, bad, ga, gb, now - pt }' "$1"
+}
+# Lost pings within two windows (ms of uptime), from a log of ping's
+# replies stamped as above: the sequence numbers missing between replies.
+ping_report() {	# log, from1 to1 from2 to2
+	awk -v a0="$2" -v a1="$3" -v b0="$4" -v b1="$5" '
+	{ for (i = 2; i <= NF; i++) if ($i ~ /^seq=/) { n = substr($i, 5) + 0; break }
+	  if (i > NF) next
+	  t = $1 * 1000
+	  if (cnt) {
+		lost = n - prev - 1
+		if (t >= a0 && pt <= a1) la += lost
+		if (t >= b0 && pt <= b1) lb += lost
+	  }
+	  cnt++; prev = n; pt = t }
+	END { printf "ping_replies=%d ping_lost_ab=%d ping_lost_ba=%d", cnt, la, lb }' "$1"
+}
+# Stamp each line of stdin with this host's uptime (no fork per line).
+stamp() {
+	while read -r l; do
+		read -r up _ < /proc/uptime
+		echo "$up $l"
+	done
+}
+# The device guest up: ticking, reachable, writing its disk; then a TCP
+# client here reads its SEQ stream into TCPLOG and ping asks it every
+# 100 ms into PINGLOG, each line stamped.  The client's stdin never ends: a
+# busybox nc whose stdin ends closes the connection.
+start_dev_guest() {	# name, tcplog, pinglog
+	create_guest "$1" dev
+	wait_for 90 "$1 ticking" ticked "$1" 5
+	wait_for 60 "$1 answering ping" ping -c 1 -W 1 10.99.0.10 ||
+	    abort "$1 not reachable at 10.99.0.10 over br0"
+	wait_for 60 "$1 writing its disk" disk_ok "$1" 3 || abort "$1 does not write its disk"
+	(sleep 100000 | nc 10.99.0.10 7000 | stamp > "$2") &
+	(ping -i 0.1 10.99.0.10 | stamp > "$3") &
+	wait_for 30 "$1's TCP stream" grep -q SEQ "$2" || abort "no TCP stream from $1"
 }
 # xmigd's error lines, for run-lab.sh to judge (each must be one it
 # expects), then a line saying they are all there.

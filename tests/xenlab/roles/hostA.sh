@@ -5,6 +5,11 @@
 #  2. PV guest pv1: xmig migrate -l must be refused, then offline A->B
 #     (B sends it back offline)
 #  3. xl destroy and power-off of domains xmigd restored
+#  4. PVH guest dev1 with a NIC on br0 and a disk on the shared drive: an
+#     extra disk B does not allow is refused; a move B's vif-bridge fails is
+#     undone; then xmig migrate -l A->B (B sends it back) with a TCP stream
+#     from here to the guest and the guest's disk writes going on; then
+#     the same guest moved by xl migrate A->B, for the table
 . /lab/common.sh
 B=10.99.0.2
 check_xen
@@ -60,24 +65,24 @@ else
 fi
 grep -i "shadow" /var/log/xmigd.log | tail -2 | sed 's/^/  xmigd: /'
 # 2b. A device xmig does not carry is refused before anything is sent: pv1
-#     is given a vbd's xenstore nodes (a frontend and dom0's backend half,
-#     as `disk = [...]` would write them; the guest has no blkfront, so
+#     is given a framebuffer's xenstore nodes (a frontend and dom0's backend
+#     half, as `vfb = [...]` would write them; the guest has no fbfront, so
 #     nothing else changes), the offline migration is refused naming the
-#     vbd, and pv1 keeps running here.  The nodes go again afterwards.
+#     vfb, and pv1 keeps running here.  The nodes go again afterwards.
 id=$(xl domid pv1)
-xenstore-write "/local/domain/$id/device/vbd/51712/backend-id" 0 \
-    "/local/domain/0/backend/vbd/$id/51712/frontend-id" "$id"
+xenstore-write "/local/domain/$id/device/vfb/0/backend-id" 0 \
+    "/local/domain/0/backend/vfb/$id/0/frontend-id" "$id"
 xmig_migrate dev-refused pv1 "$B"
 t=$(last_tick pv1)
 sleep 3
-if [ "$MIG_RC" = 1 ] && grep -q "vbd 51712: disks are not carried yet" /tmp/mig.err &&
+if [ "$MIG_RC" = 1 ] && grep -q "vfb 0: a framebuffer needs a device model; not supported" /tmp/mig.err &&
     has_dom pv1 && ticked pv1 $((t + 1)); then
 	result "dev-refused PASS"
 else
 	result "dev-refused FAIL rc=$MIG_RC"
 fi
 sed 's/^/  xmig: /' /tmp/mig.err | head -3
-xenstore-rm "/local/domain/$id/device/vbd" "/local/domain/0/backend/vbd/$id"
+xenstore-rm "/local/domain/$id/device/vfb" "/local/domain/0/backend/vfb/$id"
 facts=$(dom_facts pv1)
 uuid=$(dom_uuid pv1)
 before=$(last_tick pv1)
@@ -105,4 +110,69 @@ else
 		result "poweroff-reaped FAIL"
 	fi
 fi
+xl list
+
+# 4. The device guest (mkinitrd.sh: lab.dev=1), with a TCP client here.
+start_dev_guest dev1 /tmp/tcp.log /tmp/ping.log
+id=$(xl domid dev1)
+# 4a. A second disk, one B's device-disks-allow does not list: refused
+#     before anything is sent, naming it; dev1 runs on with both disks.
+dd if=/dev/zero of=/var/lib/xen/extra.img bs=1M count=4 2>/dev/null
+if xl block-attach dev1 "file:/var/lib/xen/extra.img,xvdc,w" &&
+    wait_for 30 "xvdc connected" sh -c "[ \"\$(xenstore-read /local/domain/0/backend/vbd/$id/51744/state)\" = 4 ]"; then
+	t=$(last_tick dev1)
+	xmig_migrate dev-disk-refused -l dev1 "$B"
+	sleep 3
+	if [ "$MIG_RC" = 1 ] && grep -q "vbd 51744 (xvdc): /var/lib/xen/extra.img is not allowed by device-disks-allow" /tmp/mig.err &&
+	    has_dom dev1 && ticked dev1 $((t + 1)); then
+		result "dev-disk-refused PASS"
+	else
+		result "dev-disk-refused FAIL rc=$MIG_RC $(head -1 /tmp/mig.err)"
+	fi
+	xl block-detach dev1 xvdc || log "xl block-detach dev1 xvdc failed"
+	wait_for 30 "xvdc gone" sh -c "! xenstore-read /local/domain/0/backend/vbd/$id/51744/state"
+else
+	result "dev-disk-refused FAIL xl block-attach did not work"
+fi
+# 4b. B's vif-bridge fails once (hostB.sh): the move fails after B set up
+#     its devices, B removes them, and dev1 runs on here, reachable.
+t=$(last_tick dev1)
+xmig_migrate dev-hotplug-fault -l dev1 "$B"
+sleep 3
+if [ "$MIG_RC" != 0 ] && grep -q "vif-bridge online failed" /tmp/mig.err &&
+    has_dom dev1 && ticked dev1 $((t + 1)) && ping -c 1 -W 2 10.99.0.10 >/dev/null; then
+	result "dev-hotplug-fault PASS"
+else
+	result "dev-hotplug-fault FAIL rc=$MIG_RC $(head -1 /tmp/mig.err)"
+fi
+# 4c. Live A->B, then B sends it back.
+facts=$(dom_facts dev1)
+uuid=$(dom_uuid dev1)
+before=$(last_tick dev1)
+ab0=$(ms)
+xmig_migrate dev-live-AB -l dev1 "$B"
+ab1=$(ms)
+result "dev-live-AB rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end dev1) disk_at_end=$(last_disk dev1) $facts"
+judge_gone dev-live-AB-source-gone dev1 "$uuid"
+judge_clean dev-live-AB-source-clean "$id"
+retire_logs dev1
+wait_for 400 "dev1 back from B" has_dom dev1 && check_arrived dev-live-BA-arrived dev1
+ba1=$(ms)
+sleep 2
+result "dev-tcp $(tcp_report /tmp/tcp.log $ab0 $((ab1 + 3000)) $((ab1 + 3000)) $ba1) $(ping_report /tmp/ping.log $ab0 $((ab1 + 3000)) $((ab1 + 3000)) $ba1)"
+sed 's/^/  tcp: /' /tmp/tcp.log | tail -3
+# 4d. The reference: the same guest moved by xl migrate A->B.  xl cannot
+#     move dev1 (xmigd restored it: libxl has no configuration of it), so
+#     dev1 goes and dev2 is created from the same configuration.
+xl destroy dev1
+start_dev_guest dev2 /tmp/tcp2.log /tmp/ping2.log
+before=$(last_tick dev2)
+x0=$(ms)
+xl migrate -s "" dev2 "socat -b 262144 - TCP:$B:5000" > /tmp/xlmig2.out 2>&1
+rc=$?
+x1=$(ms)
+result "xl-dev-AB rc=$rc ms=$((x1 - x0)) tick_at_start=$before tick_at_end=$(tick_at_end dev2) disk_at_end=$(last_disk dev2)"
+tail -3 /tmp/xlmig2.out | sed 's/^/  xl: /'
+sleep 5
+result "xl-dev-tcp $(tcp_report /tmp/tcp2.log $x0 $((x1 + 3000)) 0 0) $(ping_report /tmp/ping2.log $x0 $((x1 + 3000)) 0 0)"
 xl list

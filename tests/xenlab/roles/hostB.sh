@@ -5,6 +5,21 @@ A=10.99.0.1
 check_xen
 start_xmigd B "$A/32" || abort "xmigd did not start"
 trap 'dump_xmigd 80; report_xmigd_errors' EXIT
+# The device guest's first move here must fail in vif-bridge (hostA.sh
+# 4b): a wrapper makes its first "online" fail, then runs the real one.
+mv /etc/xen/scripts/vif-bridge /etc/xen/scripts/vif-bridge.real
+cat > /etc/xen/scripts/vif-bridge <<'EOS'
+#!/bin/sh
+if [ "$1" = online ] && [ -e /tmp/vif-fail-once ]; then
+	rm -f /tmp/vif-fail-once
+	echo "$XENBUS_PATH" > /tmp/vif-failed	# backend/vif/DOMID/DEVID
+	echo "lab: vif-bridge made to fail once" >&2
+	exit 1
+fi
+exec /etc/xen/scripts/vif-bridge.real "$@"
+EOS
+chmod +x /etc/xen/scripts/vif-bridge
+touch /tmp/vif-fail-once
 # xl migrate's receiving end for the comparison (one shot; its stderr must
 # stay out of the stream).
 cat > /tmp/xl-recv.sh <<'EOS'
@@ -52,3 +67,37 @@ xmig_migrate pv-offline-BA pv1 "$A"
 result "pv-offline-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end pv1) $facts"
 judge_gone pv-offline-BA-source-gone pv1 "$uuid"
 
+
+# The device guest: the failed move (hostA.sh 4b) leaves nothing here of
+# the domain it was building (its id from the failed script's XENBUS_PATH;
+# A's next try builds another).
+if wait_for 600 "the failing vif-bridge run" test -s /tmp/vif-failed; then
+	fid=$(cut -d/ -f3 /tmp/vif-failed)
+	log "vif-bridge failed for domain $fid"
+	wait_for 30 "domain $fid gone" sh -c "! xl list $fid" || true
+	if ! xl list "$fid" >/dev/null 2>&1 && wait_for 15 "domain $fid's devices gone" clean_here "$fid"; then
+		result "dev-hotplug-fault-B-clean PASS"
+	else
+		result "dev-hotplug-fault-B-clean FAIL left: $(dev_leftovers "$fid") $(xl list "$fid" 2>/dev/null | awk 'NR > 1 { print $1 "(" $2 ")" }')"
+	fi
+fi
+wait_for 400 "dev1 from A" has_dom dev1 || abort "no dev1 from A"
+check_arrived dev-live-AB-arrived dev1
+id=$(xl domid dev1)
+facts=$(dom_facts dev1)
+uuid=$(dom_uuid dev1)
+before=$(last_tick dev1)
+xmig_migrate dev-live-BA -l dev1 "$A"
+result "dev-live-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end dev1) disk_at_end=$(last_disk dev1) $facts"
+judge_gone dev-live-BA-source-gone dev1 "$uuid"
+judge_clean dev-live-BA-source-clean "$id"
+
+# The reference move of the device guest by xl (hostA.sh 4d): one more
+# one-shot xl receiver.
+socat -b 262144 TCP-LISTEN:5000,reuseaddr EXEC:/tmp/xl-recv.sh &
+if wait_for 400 "dev2 from A (xl)" has_dom dev2; then
+	wait_for 60 "xl migrate-receive done" sh -c '! xl list | grep -q -- --incoming'
+	check_arrived xl-dev-AB-arrived dev2
+else
+	sed 's/^/  xl-recv: /' /tmp/xl-recv.log
+fi

@@ -176,6 +176,10 @@ static const struct conf_key conf_keys[] = {
 	{ "device-scripts-allow", CT_SCRIPTS, FIELD(device_scripts_allow), 0, 0,
 	  "vif-bridge block",
 	  "hotplug scripts (in /etc/xen/scripts) an incoming guest's devices may run" },
+	{ "domain-kernels-allow", CT_DISKS, FIELD(domain_kernels_allow), 0, 0,
+	  "/boot/ /var/lib/xen/",
+	  "kernels and initrds an incoming guest's configuration may name, for its reboots "
+	  "here; entries as in device-disks-allow" },
 	{ "device-hotplug-timeout", CT_UINT, FIELD(hotplug_timeout_s), 1, 600, "40",
 	  "seconds a hotplug script and the backend it sets up may take (libxl's 40)" },
 	{ "balance-policy", CT_POLICY, FIELD(balance_policy), 0, 0, "even",

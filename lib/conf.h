@@ -83,6 +83,7 @@ struct conf {
 	char device_bridges_allow[CONF_STR_MAX];	/* device-bridges-allow */
 	char device_disks_allow[CONF_STR_MAX];		/* device-disks-allow */
 	char device_scripts_allow[CONF_STR_MAX];	/* device-scripts-allow */
+	char domain_kernels_allow[CONF_STR_MAX];	/* domain-kernels-allow */
 	unsigned hotplug_timeout_s;		/* device-hotplug-timeout, default 40 */
 };
 

@@ -470,9 +470,8 @@ fsync_parent_dir(const char *path)
 /* Write text into the new temporary file tmp (open as fd), fsync and
  * close it; on failure tmp is removed and errno kept. */
 static int
-write_temp(int fd, const char *tmp, const char *text)
+write_temp(int fd, const char *tmp, const void *text, size_t len)
 {
-	size_t len = strlen(text);
 	int saved;
 
 	if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
@@ -489,6 +488,12 @@ write_temp(int fd, const char *tmp, const char *text)
 int
 write_file_atomic(const char *path, const char *text)
 {
+	return write_file_atomic_bytes(path, text, strlen(text));
+}
+
+int
+write_file_atomic_bytes(const char *path, const void *data, size_t len)
+{
 	char tmp[4200];
 	int fd, r;
 
@@ -498,7 +503,7 @@ write_file_atomic(const char *path, const char *text)
 	}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		return XMIG_ERR_SYSTEM;
-	if ((r = write_temp(fd, tmp, text)) != 0)
+	if ((r = write_temp(fd, tmp, data, len)) != 0)
 		return r;
 	if (rename(tmp, path) != 0)
 		return XMIG_ERR_SYSTEM;
@@ -521,7 +526,7 @@ write_file_new(const char *path, const char *text)
 	 * gets the name, and an existing file is never replaced. */
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
 		return XMIG_ERR_SYSTEM;
-	if ((r = write_temp(fd, tmp, text)) != 0)
+	if ((r = write_temp(fd, tmp, text, strlen(text))) != 0)
 		return r;
 	r = link(tmp, path) == 0 ? 0 : errno == EEXIST ? XMIG_ERR_EXISTS : XMIG_ERR_SYSTEM;
 	saved = errno;

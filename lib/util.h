@@ -49,6 +49,8 @@ int random_bytes(void *buf, size_t len);
  * kept on failure; a failing directory fsync is a failure too, although the
  * new text may then already be in place. */
 int write_file_atomic(const char *path, const char *text);
+/* The same with len bytes of data. */
+int write_file_atomic_bytes(const char *path, const void *data, size_t len);
 /* The same for a file that must not exist yet: XMIG_ERR_EXISTS when it
  * does (also when another writer creates it at the same moment). */
 int write_file_new(const char *path, const char *text);

@@ -227,6 +227,21 @@ send_cancel(const struct cli *cli, uint64_t id)
 	json_decref(reply);
 }
 
+/* What xmigd said the operator should know before the domain moves
+ * ("warnings", e.g. no toolstack configuration to reboot it from). */
+static void
+print_warnings(const json_t *job)
+{
+	json_t *w = json_object_get(job, "warnings"), *v;
+	char line[300];
+	size_t i;
+
+	json_array_foreach(w, i, v)
+		if (json_is_string(v))
+			fprintf(stderr, "xmig: warning: %s\n",
+			    clean(line, sizeof(line), json_string_value(v)));
+}
+
 /* Follow the event stream on fd until the job's "done" event.  job is the
  * first reply's job.  Returns the exit code for the result. */
 static int
@@ -246,6 +261,7 @@ watch_stream(const struct cli *cli, int fd, const json_t *job, const char *peer,
 	/* Keep our own copy of the peer: job references die with their message. */
 	snprintf(pr, sizeof(pr), "%s", peer);
 	clean(dom, sizeof(dom), jstr(job, "domain"));
+	print_warnings(job);
 	if (progress && last)
 		progress_show(last, pr);
 	for (;;) {

@@ -819,6 +819,7 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 	struct hv_host_info hi;
 	struct send_ctx *s;
 	struct job *j;
+	char warning[256] = "";
 	pthread_t t;
 	pthread_attr_t attr;
 	int r;
@@ -882,6 +883,8 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 	s->io.cancelled = io_cancelled;
 	if (send_setup_compress(s, req, err, errlen) != 0)
 		goto fail;
+	if (d->hv->ops->warn_outgoing != NULL)
+		d->hv->ops->warn_outgoing(d->hv, &s->dom, warning, sizeof(warning));
 	if ((j = job_new(false)) == NULL) {
 		snprintf(err, errlen, "too many jobs");
 		goto fail;
@@ -894,9 +897,12 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 	j->live = req->live;
 	j->domid = s->dom.id;
 	j->memory_bytes = s->dom.memory;
+	strlcpy_x(j->warning, warning, sizeof(j->warning));
 	job_unlock();
 	jlog(LOG_LVL_INFO, j->id, "migrating %s (%s) to %s", s->dom.name,
 	    req->live ? "live" : "offline", j->peer);
+	if (j->warning[0] != '\0')
+		jlog(LOG_LVL_WARN, j->id, "%s", j->warning);
 	job_hold(j);	/* job_new's reference is the thread's; this one, the caller's */
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

@@ -153,6 +153,10 @@ struct hv_ops {
 	 * migrated (live or not) from here?  why gets one line. */
 	int (*check_outgoing)(struct hv *hv, const struct hv_dominfo *dom, bool live, char *why,
 	    size_t whylen);
+	/* Sender, after check_outgoing: what the operator should be told
+	 * before the domain moves (one line; "" = nothing).  NULL = never. */
+	void (*warn_outgoing)(struct hv *hv, const struct hv_dominfo *dom, char *note,
+	    size_t notelen);
 	/* Receiver preflight: can this host build it?  why gets one line. */
 	int (*check_incoming)(struct hv *hv, const struct hv_dom_spec *spec, char *why,
 	    size_t whylen);

@@ -396,10 +396,21 @@ xen_destroy_locked(struct hv_xen *x, uint32_t domid)
 	return r;
 }
 
+void
+xen_destroy_domain(struct hv_xen *x, uint32_t domid)
+{
+	xen_devices_remove(domid, x->hotplug_timeout_s);
+	pthread_mutex_lock(&x->lock);
+	xen_destroy_locked(x, domid);
+	pthread_mutex_unlock(&x->lock);
+}
+
 static int
 xen_destroy(struct hv *hv, uint32_t domid)
 {
 	struct hv_xen *x = xen_priv(hv);
+	xc_domaininfo_t di;
+	bool have;
 	int r;
 
 	if ((r = xen_refuse_dom0(domid)) != 0)
@@ -407,11 +418,14 @@ xen_destroy(struct hv *hv, uint32_t domid)
 	/* Paused first, so that the guest does not see its devices go. */
 	pthread_mutex_lock(&x->lock);
 	(void)xc_domain_pause(x->h.xch, domid);
+	have = xen_getinfo(x->h.xch, domid, &di) == 0;
 	pthread_mutex_unlock(&x->lock);
 	xen_devices_remove(domid, x->hotplug_timeout_s);
 	pthread_mutex_lock(&x->lock);
 	r = xen_destroy_locked(x, domid);
 	pthread_mutex_unlock(&x->lock);
+	if (r == 0 && have)
+		xen_toolcfg_forget(x, di.handle);
 	return r;
 }
 
@@ -721,8 +735,10 @@ xen_get_config(struct hv *hv, uint32_t domid, void **blob, size_t *len)
 	}
 	cfg.tsc_mode = tsc_mode;
 	cfg.console_limit = xen_dom_u64(xsh, domid, "console/limit", 0);
-	if ((r = xen_read_devices(xsh, domid, &cfg)) == 0)
+	if ((r = xen_read_devices(xsh, domid, &cfg)) == 0) {
+		(void)xen_toolcfg_read(domid, cfg.uuid, &cfg);
 		r = xen_cfg_encode(&cfg, blob, len);
+	}
 out:
 	pthread_mutex_unlock(&x->lock);
 	return r;
@@ -825,7 +841,7 @@ xen_check_cfg(struct hv_xen *x, const struct hv_dom_spec *spec, struct xen_cfg *
 		return XMIG_ERR_NO_SPACE;
 	}
 	if ((r = xen_devices_allowed(cfg, x->bridges_allow, x->disks_allow, x->scripts_allow,
-	    why, whylen)) != 0)
+	    why, whylen)) != 0 || (r = xen_toolcfg_check(x, cfg, why, whylen)) != 0)
 		return r;
 	return xen_devices_here(cfg, why, whylen);
 }
@@ -971,6 +987,22 @@ xen_check_outgoing(struct hv *hv, const struct hv_dominfo *dom, bool live, char 
 	return xen_check_devices(x, dom, why, whylen);
 }
 
+/* A domain without xl's configuration cannot be built again when it
+ * reboots at the destination: say so before it moves. */
+static void
+xen_warn_outgoing(struct hv *hv, const struct hv_dominfo *dom, char *note, size_t notelen)
+{
+	struct xen_cfg *cfg = malloc(sizeof(*cfg));
+
+	note[0] = '\0';
+	if (cfg == NULL)
+		return;
+	if (xen_toolcfg_read(dom->id, dom->uuid, cfg) != 0)
+		snprintf(note, notelen, "%s has no toolstack configuration: at the destination a "
+		    "reboot will power it off", dom->name);
+	free(cfg);
+}
+
 static int
 xen_check_incoming(struct hv *hv, const struct hv_dom_spec *spec, char *why, size_t whylen)
 {
@@ -1003,13 +1035,14 @@ xen_check_incoming(struct hv *hv, const struct hv_dom_spec *spec, char *why, siz
 
 /* ---- the @releaseDomain watcher ---- */
 
-/* A domain restored here died or shut down: do what xl does for its own
- * domains by default (destroy, clean up, log).  A suspended one is being
- * saved by us again and is left alone. */
+/* A domain restored here died or shut down: do what its configuration
+ * says (hv_xen_lifecycle.c: restart, preserve, dump its core, destroy), as
+ * xl does for its own.  A suspended one is being saved by us again and is
+ * left alone, and so is one already preserved. */
 static void
 xen_reap(struct hv_xen *x)
 {
-	uint32_t doomed[64];
+	struct { uint32_t domid; int why; } doomed[64];
 	char **ids;
 	unsigned n = 0, i, nd = 0;
 
@@ -1027,24 +1060,19 @@ xen_reap(struct hv_xen *x)
 			xen_xs_cleanup(x->h.xsh, domid);
 			continue;
 		}
-		if (r != 0 || (why = xen_shutdown_reason(&di)) < 0 || why == SHUTDOWN_suspend)
+		if (r != 0 || (why = xen_shutdown_reason(&di)) < 0 || why == SHUTDOWN_suspend ||
+		    xen_xs_is_preserved(x->h.xsh, domid))
 			continue;
-		log_info("domain %u %s; destroying it", domid,
-		    why == SHUTDOWN_poweroff ? "powered off" : why == SHUTDOWN_reboot ?
-		    "asked to reboot (xmigd cannot rebuild a migrated domain)" :
-		    why == SHUTDOWN_crash ? "crashed" : "shut down");
-		if (nd < sizeof(doomed) / sizeof(doomed[0]))
-			doomed[nd++] = domid;
+		if (nd < sizeof(doomed) / sizeof(doomed[0])) {
+			doomed[nd].domid = domid;
+			doomed[nd++].why = why;
+		}
 	}
 	free(ids);
 	pthread_mutex_unlock(&x->lock);
-	/* Devices go first and their scripts take time: without the lock. */
-	for (i = 0; i < nd; i++) {
-		xen_devices_remove(doomed[i], x->hotplug_timeout_s);
-		pthread_mutex_lock(&x->lock);
-		xen_destroy_locked(x, doomed[i]);
-		pthread_mutex_unlock(&x->lock);
-	}
+	/* Devices, scripts and xl take time: without the lock. */
+	for (i = 0; i < nd; i++)
+		xen_lifecycle_handle(x, doomed[i].domid, doomed[i].why);
 }
 
 static void *
@@ -1121,6 +1149,7 @@ static const struct hv_ops xen_ops = {
 	.resume = xen_resume,
 	.get_config = xen_get_config,
 	.check_outgoing = xen_check_outgoing,
+	.warn_outgoing = xen_warn_outgoing,
 	.check_incoming = xen_check_incoming,
 	.throttle = xen_throttle,
 	.quiesce = xen_quiesce,
@@ -1153,6 +1182,8 @@ hv_xen_open(const struct conf *c, struct hv **out, char *err, size_t errlen)
 	strlcpy_x(x->bridges_allow, c->device_bridges_allow, sizeof(x->bridges_allow));
 	strlcpy_x(x->disks_allow, c->device_disks_allow, sizeof(x->disks_allow));
 	strlcpy_x(x->scripts_allow, c->device_scripts_allow, sizeof(x->scripts_allow));
+	strlcpy_x(x->kernels_allow, c->domain_kernels_allow, sizeof(x->kernels_allow));
+	strlcpy_x(x->state_dir, c->state_dir, sizeof(x->state_dir));
 	x->hotplug_timeout_s = c->hotplug_timeout_s;
 	hv->ops = &xen_ops;
 	hv->priv = x;

@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "devpolicy.h"
 #include "hv.h"
+#include "hv_xen_toolcfg.h"
 
 struct hv;
 
@@ -22,7 +23,8 @@ int hv_xen_open(const struct conf *c, struct hv **out, char *err, size_t errlen)
 #endif
 
 #define XEN_CFG_MAGIC 0x58454e43u	/* "XENC" */
-#define XEN_CFG_VERSION 2		/* with disks and network interfaces */
+#define XEN_CFG_VERSION 3		/* with the toolstack's configuration */
+#define XEN_CFG_VERSION_DEVICES 2	/* with disks and network interfaces */
 #define XEN_CFG_VERSION_MIN 1		/* a guest with neither: what older xmigds send */
 #define XEN_CFG_MAX_VCPUS 128		/* HVM-container limit in Xen 4.17 */
 #define XEN_CFG_MAX_VIFS 8
@@ -82,6 +84,10 @@ struct xen_cfg {
 	struct xen_cfg_vif vifs[XEN_CFG_MAX_VIFS];
 	uint32_t nvbds;
 	struct xen_cfg_vbd vbds[XEN_CFG_MAX_VBDS];
+	/* libxl's JSON configuration of the domain (hv_xen_toolcfg.h), as the
+	 * sender's xl stored it; "" = none.  Untrusted at the receiver. */
+	uint32_t toolcfg_len;
+	char toolcfg[XEN_TOOLCFG_MAX + 1];
 };
 
 /* Encode into a malloc'ed buffer (caller frees *blob). */

@@ -17,7 +17,7 @@
 #include "xerr.h"
 
 /* Fixed part + strings + devices: well under PROTO_CFG_MAX. */
-#define XEN_CFG_BUF_MAX 16384
+#define XEN_CFG_BUF_MAX (XEN_TOOLCFG_MAX + 20480)
 
 int
 xen_cfg_mac_ok(const char *mac)
@@ -96,7 +96,10 @@ xen_cfg_encode(const struct xen_cfg *cfg, void **blob, size_t *len)
 	if ((buf = malloc(XEN_CFG_BUF_MAX)) == NULL)
 		return XMIG_ERR_NOMEM;
 	/* A guest without devices is described as older xmigds read it. */
-	version = cfg->nvifs == 0 && cfg->nvbds == 0 ? XEN_CFG_VERSION_MIN : XEN_CFG_VERSION;
+	version = cfg->toolcfg_len > 0 ? XEN_CFG_VERSION :
+	    cfg->nvifs > 0 || cfg->nvbds > 0 ? XEN_CFG_VERSION_DEVICES : XEN_CFG_VERSION_MIN;
+	if (cfg->toolcfg_len > XEN_TOOLCFG_MAX)
+		return XMIG_ERR_TOO_LONG;
 	xbuf_writer(&b, buf, XEN_CFG_BUF_MAX);
 	xbuf_put_u32(&b, XEN_CFG_MAGIC);
 	xbuf_put_u16(&b, (uint16_t)version);
@@ -122,6 +125,10 @@ xen_cfg_encode(const struct xen_cfg *cfg, void **blob, size_t *len)
 		xbuf_put_u8(&b, (uint8_t)cfg->nvbds);
 		for (i = 0; i < cfg->nvbds; i++)
 			xen_cfg_put_vbd(&b, &cfg->vbds[i]);
+	}
+	if (version >= 3) {
+		xbuf_put_u32(&b, cfg->toolcfg_len);
+		xbuf_put_bytes(&b, cfg->toolcfg, cfg->toolcfg_len);
 	}
 	if (b.err) {
 		free(buf);
@@ -259,6 +266,18 @@ xen_cfg_decode(const void *blob, size_t len, struct xen_cfg *cfg, char *why, siz
 		for (i = 0; i < cfg->nvbds && b.err == 0; i++)
 			if ((r = xen_cfg_get_vbd(&b, cfg, i, why, whylen)) != 0)
 				return r;
+	}
+	if (version >= 3) {
+		uint32_t n = 0;
+
+		xbuf_get_u32(&b, &n);
+		if (b.err == 0 && n > XEN_TOOLCFG_MAX)
+			return xen_cfg_bad(why, whylen, "toolstack configuration too long");
+		xbuf_get_bytes(&b, cfg->toolcfg, n);
+		cfg->toolcfg[b.err == 0 ? n : 0] = '\0';
+		if (b.err == 0 && strlen(cfg->toolcfg) != n)
+			return xen_cfg_bad(why, whylen, "NUL byte in the toolstack configuration");
+		cfg->toolcfg_len = b.err == 0 ? n : 0;
 	}
 	if ((r = xbuf_get_end(&b)) != 0)
 		return r == XMIG_ERR_TRAILING ? xen_cfg_bad(why, whylen, "trailing bytes")

@@ -215,9 +215,85 @@ xen_dev_read_vbd(struct xs_handle *xsh, uint32_t domid, uint32_t devid,
 
 /* ---- hotplug scripts ---- */
 
+/* Run path with argv and envp: stdin /dev/null, stdout and stderr into
+ * out (its tail when longer), no other descriptor of xmigd's (a program
+ * that stays, like xl's domain monitor, must not hold its sockets), in its
+ * own process group, killed with it after timeout_ms.  *status as
+ * waitpid's.  0 when it ran and ended; why gets one line otherwise. */
+int
+xen_spawn(const char *path, char *const argv[], char *const envp[], unsigned timeout_ms,
+    char *out, size_t outlen, int *status, char *why, size_t whylen)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t def;
+	size_t used = 0;
+	int pfd[2], r;
+	pid_t pid;
+	uint64_t deadline = now_ms() + timeout_ms;
+	bool done = false;
+
+	*status = 0;
+	out[0] = '\0';
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return XMIG_ERR_SYSTEM;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawnattr_init(&at);
+	/* xmigd ignores SIGPIPE; a shell script must not inherit that. */
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	r = posix_spawn(&pid, path, &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(pfd[1]);
+	if (r != 0) {
+		close(pfd[0]);
+		snprintf(why, whylen, "cannot run %s: %s", path, strerror(r));
+		return XMIG_ERR_SYSTEM;
+	}
+	while (!done) {
+		uint64_t now = now_ms();
+		struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
+		ssize_t k;
+
+		if (now >= deadline) {
+			kill(-pid, SIGKILL);
+			waitpid(pid, status, 0);
+			close(pfd[0]);
+			snprintf(why, whylen, "%s did not finish within %u s; killed", path,
+			    timeout_ms / 1000);
+			return XMIG_ERR_TIMEOUT;
+		}
+		if (poll(&pf, 1, (int)(deadline - now)) <= 0)
+			continue;
+		k = read(pfd[0], out + used, outlen - 1 - used);
+		if (k <= 0) {
+			done = k == 0 || errno != EINTR;
+			continue;
+		}
+		used += (size_t)k;
+		if (used == outlen - 1)	/* keep the tail */
+			used = 0;
+	}
+	close(pfd[0]);
+	out[used] = '\0';
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
 /* Run NAME ACTION [type_if=vif] as libxl does (libxl_linux.c: the same
  * arguments and environment), its output to the log, bounded by
- * timeout_ms (then its process group is killed).  0 when it exited 0. */
+ * timeout_ms.  0 when it exited 0. */
 static int
 xen_hotplug_run(const char *name, const char *action, const char *kind, uint32_t domid,
     uint32_t devid, const char *vifname, unsigned timeout_ms, char *why, size_t whylen)
@@ -225,14 +301,7 @@ xen_hotplug_run(const char *name, const char *action, const char *kind, uint32_t
 	char path[300], e_script[320], e_type[32], e_path[96], e_vif[48], e_pathvar[512];
 	char *argv[4], *envp[10], out[2048];
 	const char *p = getenv("PATH");
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t def;
-	size_t used = 0;
-	int pfd[2], status = 0, n = 0, r;
-	pid_t pid;
-	uint64_t deadline = now_ms() + timeout_ms;
-	bool done = false;
+	int status = 0, n = 0, r;
 
 	snprintf(path, sizeof(path), "%s/%s", XEN_SCRIPT_DIR, name);
 	snprintf(e_script, sizeof(e_script), "script=%s", path);
@@ -256,60 +325,15 @@ xen_hotplug_run(const char *name, const char *action, const char *kind, uint32_t
 		envp[n++] = "netdev=";
 	}
 	envp[n] = NULL;
-	if (pipe2(pfd, O_CLOEXEC) != 0) {
-		snprintf(why, whylen, "pipe: %s", strerror(errno));
-		return XMIG_ERR_SYSTEM;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-	posix_spawnattr_init(&at);
-	/* xmigd ignores SIGPIPE; a shell script must not inherit that. */
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-	r = posix_spawn(&pid, path, &fa, &at, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	close(pfd[1]);
-	if (r != 0) {
-		close(pfd[0]);
-		snprintf(why, whylen, "cannot run %s: %s", path, strerror(r));
-		return XMIG_ERR_SYSTEM;
-	}
 	log_verbose("domain %u: %s %s %u: %s %s", domid, kind, action, devid, path, action);
-	while (!done) {
-		uint64_t now = now_ms();
-		struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
-		ssize_t k;
-
-		if (now >= deadline) {
-			kill(-pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			close(pfd[0]);
+	if ((r = xen_spawn(path, argv, envp, timeout_ms, out, sizeof(out), &status, why,
+	    whylen)) != 0) {
+		if (r == XMIG_ERR_TIMEOUT)
 			snprintf(why, whylen, "%s %s did not finish within %u s; killed", path,
 			    action, timeout_ms / 1000);
-			return XMIG_ERR_TIMEOUT;
-		}
-		if (poll(&pf, 1, (int)(deadline - now)) <= 0)
-			continue;
-		k = read(pfd[0], out + used, sizeof(out) - 1 - used);
-		if (k <= 0) {
-			done = k == 0 || errno != EINTR;
-			continue;
-		}
-		used += (size_t)k;
-		if (used == sizeof(out) - 1)	/* keep the tail */
-			used = 0;
+		return r;
 	}
-	close(pfd[0]);
-	out[used] = '\0';
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (used > 0)
+	if (out[0] != '\0')
 		log_verbose("domain %u: %s %s %u said: %s", domid, kind, action, devid, out);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
@@ -371,23 +395,39 @@ xen_kvu(struct xs_handle *xsh, xs_transaction_t t, const char *dir, const char *
 	return xen_kv(xsh, t, dir, key, v);
 }
 
+/* A backend key, also in libxl's own record of the device
+ * (/libxl/DOMID/device/KIND/DEVID): libxl reads the device back from
+ * there (xl list -l, xl save, xl migrate), as libxl__device_generic_add
+ * writes it. */
+static bool
+xen_bkv(struct xs_handle *xsh, xs_transaction_t t, const char *be, const char *lx,
+    const char *key, const char *val)
+{
+	return xen_kv(xsh, t, be, key, val) && xen_kv(xsh, t, lx, key, val);
+}
+
+static bool
+xen_bkvu(struct xs_handle *xsh, xs_transaction_t t, const char *be, const char *lx,
+    const char *key, unsigned long long u)
+{
+	return xen_kvu(xsh, t, be, key, u) && xen_kvu(xsh, t, lx, key, u);
+}
+
 /* The frontend and backend directories with libxl's permissions
- * (libxl__device_generic_add), the common keys, and libxl's own record
- * of the device's paths (/libxl/DOMID/device/KIND/DEVID). */
+ * (libxl__device_generic_add), the common keys, and libxl's record. */
 static bool
 xen_dev_dirs(struct xs_handle *xsh, xs_transaction_t t, uint32_t domid, const char *kind,
-    uint32_t devid, char *fe, char *be, size_t size)
+    uint32_t devid, char *fe, char *be, char *lx, size_t size)
 {
 	struct xs_permissions feperm[2] = { { .id = domid, .perms = XS_PERM_NONE },
 	    { .id = 0, .perms = XS_PERM_READ } };
 	struct xs_permissions beperm[2] = { { .id = 0, .perms = XS_PERM_NONE },
 	    { .id = domid, .perms = XS_PERM_READ } };
-	char lx[XEN_PATH_MAX];
 	bool ok;
 
 	snprintf(fe, size, "/local/domain/%u/device/%s/%u", domid, kind, devid);
 	snprintf(be, size, "/local/domain/0/backend/%s/%u/%u", kind, domid, devid);
-	snprintf(lx, sizeof(lx), "/libxl/%u/device/%s/%u", domid, kind, devid);
+	snprintf(lx, size, "/libxl/%u/device/%s/%u", domid, kind, devid);
 	xs_rm(xsh, t, fe);
 	xs_rm(xsh, t, be);
 	xs_rm(xsh, t, lx);
@@ -396,8 +436,9 @@ xen_dev_dirs(struct xs_handle *xsh, xs_transaction_t t, uint32_t domid, const ch
 	ok = ok && xen_kv(xsh, t, lx, "frontend", fe) && xen_kv(xsh, t, lx, "backend", be);
 	ok = ok && xen_kv(xsh, t, fe, "backend", be) && xen_kv(xsh, t, fe, "backend-id", "0") &&
 	    xen_kv(xsh, t, fe, "state", "1");
-	ok = ok && xen_kv(xsh, t, be, "frontend", fe) && xen_kvu(xsh, t, be, "frontend-id", domid) &&
-	    xen_kv(xsh, t, be, "online", "1") && xen_kv(xsh, t, be, "state", "1");
+	ok = ok && xen_bkv(xsh, t, be, lx, "frontend", fe) &&
+	    xen_bkvu(xsh, t, be, lx, "frontend-id", domid) &&
+	    xen_bkv(xsh, t, be, lx, "online", "1") && xen_bkv(xsh, t, be, lx, "state", "1");
 	return ok;
 }
 
@@ -407,21 +448,24 @@ xen_vif_tx(struct xs_handle *xsh, xs_transaction_t t, uint32_t domid,
 {
 	struct xs_permissions roperm[2] = { { .id = 0, .perms = XS_PERM_NONE },
 	    { .id = domid, .perms = XS_PERM_READ } };
-	char fe[XEN_PATH_MAX], be[XEN_PATH_MAX], script[300], p[XEN_PATH_MAX + 8];
-	bool ok = xen_dev_dirs(xsh, t, domid, "vif", v->devid, fe, be, sizeof(fe));
+	char fe[XEN_PATH_MAX], be[XEN_PATH_MAX], lx[XEN_PATH_MAX], script[300];
+	char p[XEN_PATH_MAX + 8];
+	bool ok = xen_dev_dirs(xsh, t, domid, "vif", v->devid, fe, be, lx, sizeof(fe));
 
 	snprintf(script, sizeof(script), "%s/%s", XEN_SCRIPT_DIR, v->script);
-	ok = ok && xen_kv(xsh, t, be, "script", script) && xen_kv(xsh, t, be, "mac", v->mac) &&
-	    xen_kv(xsh, t, be, "bridge", v->bridge) && xen_kvu(xsh, t, be, "handle", v->devid) &&
-	    xen_kv(xsh, t, be, "type", "vif") && xen_kv(xsh, t, be, "hotplug-status", "");
+	ok = ok && xen_bkv(xsh, t, be, lx, "script", script) &&
+	    xen_bkv(xsh, t, be, lx, "mac", v->mac) &&
+	    xen_bkv(xsh, t, be, lx, "bridge", v->bridge) &&
+	    xen_bkvu(xsh, t, be, lx, "handle", v->devid) &&
+	    xen_bkv(xsh, t, be, lx, "type", "vif") && xen_kv(xsh, t, be, "hotplug-status", "");
 	if (ok && v->vifname[0])
-		ok = xen_kv(xsh, t, be, "vifname", v->vifname);
+		ok = xen_bkv(xsh, t, be, lx, "vifname", v->vifname);
 	if (ok && v->ip[0])
-		ok = xen_kv(xsh, t, be, "ip", v->ip);
+		ok = xen_bkv(xsh, t, be, lx, "ip", v->ip);
 	if (ok && v->rate[0])
-		ok = xen_kv(xsh, t, be, "rate", v->rate);
+		ok = xen_bkv(xsh, t, be, lx, "rate", v->rate);
 	if (ok && v->mtu)
-		ok = xen_kvu(xsh, t, be, "mtu", v->mtu);
+		ok = xen_bkvu(xsh, t, be, lx, "mtu", v->mtu);
 	ok = ok && xen_kvu(xsh, t, fe, "handle", v->devid) && xen_kv(xsh, t, fe, "mac", v->mac) &&
 	    xen_kv(xsh, t, fe, "trusted", v->trusted ? "1" : "0");
 	if (ok && v->mtu) {	/* read-only for the guest, as libxl writes it */
@@ -436,19 +480,22 @@ static bool
 xen_vbd_tx(struct xs_handle *xsh, xs_transaction_t t, uint32_t domid,
     const struct xen_cfg_vbd *v)
 {
-	char fe[XEN_PATH_MAX], be[XEN_PATH_MAX], script[300];
-	bool ok = xen_dev_dirs(xsh, t, domid, "vbd", v->devid, fe, be, sizeof(fe));
+	char fe[XEN_PATH_MAX], be[XEN_PATH_MAX], lx[XEN_PATH_MAX], script[300];
+	bool ok = xen_dev_dirs(xsh, t, domid, "vbd", v->devid, fe, be, lx, sizeof(fe));
 
 	snprintf(script, sizeof(script), "%s/%s", XEN_SCRIPT_DIR, v->script);
-	ok = ok && xen_kv(xsh, t, be, "params", v->params) && xen_kv(xsh, t, be, "script", script) &&
-	    xen_kv(xsh, t, be, "removable", v->removable ? "1" : "0") &&
-	    xen_kv(xsh, t, be, "bootable", "1") && xen_kv(xsh, t, be, "dev", v->vdev) &&
-	    xen_kv(xsh, t, be, "type", "phy") && xen_kv(xsh, t, be, "mode", v->writable ? "w" : "r") &&
-	    xen_kv(xsh, t, be, "device-type", "disk") && xen_kv(xsh, t, be, "specification", "xen");
+	ok = ok && xen_bkv(xsh, t, be, lx, "params", v->params) &&
+	    xen_bkv(xsh, t, be, lx, "script", script) &&
+	    xen_bkv(xsh, t, be, lx, "removable", v->removable ? "1" : "0") &&
+	    xen_bkv(xsh, t, be, lx, "bootable", "1") && xen_bkv(xsh, t, be, lx, "dev", v->vdev) &&
+	    xen_bkv(xsh, t, be, lx, "type", "phy") &&
+	    xen_bkv(xsh, t, be, lx, "mode", v->writable ? "w" : "r") &&
+	    xen_bkv(xsh, t, be, lx, "device-type", "disk") &&
+	    xen_bkv(xsh, t, be, lx, "specification", "xen");
 	if (ok && v->direct_io_safe)
-		ok = xen_kv(xsh, t, be, "direct-io-safe", "1");
+		ok = xen_bkv(xsh, t, be, lx, "direct-io-safe", "1");
 	if (ok && v->discard != XEN_CFG_DISCARD_UNSET)
-		ok = xen_kv(xsh, t, be, "discard-enable", v->discard ? "1" : "0");
+		ok = xen_bkv(xsh, t, be, lx, "discard-enable", v->discard ? "1" : "0");
 	ok = ok && xen_kvu(xsh, t, fe, "virtual-device", v->devid) &&
 	    xen_kv(xsh, t, fe, "device-type", "disk") &&
 	    xen_kv(xsh, t, fe, "trusted", v->trusted ? "1" : "0");

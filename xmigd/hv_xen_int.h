@@ -72,11 +72,14 @@ struct hv_xen {
 	pthread_t watcher;
 	bool watcher_started;
 	int wake[2];			/* close() wakes the watcher */
+	/* device-*-allow, domain-kernels-allow, device-hotplug-timeout and
+	 * state-dir, read at open */
+	char bridges_allow[CONF_STR_MAX], disks_allow[CONF_STR_MAX], scripts_allow[CONF_STR_MAX];
+	char kernels_allow[CONF_STR_MAX];
+	char state_dir[1024];
+	unsigned hotplug_timeout_s;
 	/* Scheduler caps found on domains before auto-converge throttled
 	 * them, put back when the throttle is lifted (under lock). */
-	/* device-*-allow and device-hotplug-timeout, read at open */
-	char bridges_allow[CONF_STR_MAX], disks_allow[CONF_STR_MAX], scripts_allow[CONF_STR_MAX];
-	unsigned hotplug_timeout_s;
 	struct xen_saved_cap {
 		uint32_t domid;
 		uint16_t cap;
@@ -117,6 +120,8 @@ int xen_xs_rename(struct xs_handle *xsh, uint32_t domid, const char *name);
 void xen_xs_cleanup(struct xs_handle *xsh, uint32_t domid);
 /* xmig's own record of the domains it restored (/tool/xmig/<domid>). */
 void xen_xs_mark_ours(struct xs_handle *xsh, uint32_t domid);
+void xen_xs_mark_preserved(struct xs_handle *xsh, uint32_t domid);
+bool xen_xs_is_preserved(struct xs_handle *xsh, uint32_t domid);
 bool xen_xs_is_ours(struct xs_handle *xsh, uint32_t domid);
 
 /* hv_xen_devices.c: vifs and vbds (see there for the order of things) */
@@ -138,6 +143,29 @@ void xen_devices_remove(uint32_t domid, unsigned timeout_s);
 int xen_devices_quiesce(struct xs_handle *xsh, uint32_t domid, char *why, size_t whylen);
 /* Receiver, before the guest runs: no stale cached page of a file image. */
 void xen_devices_fresh(struct xs_handle *xsh, uint32_t domid);
+/* Run a program (hotplug script, xl) bounded by a timeout; see there. */
+int xen_spawn(const char *path, char *const argv[], char *const envp[], unsigned timeout_ms,
+    char *out, size_t outlen, int *status, char *why, size_t whylen);
+
+/* hv_xen_lifecycle.c: the domain's libxl configuration and its life here */
+/* Sender: xl's stored configuration of domid into cfg->toolcfg; 0, or
+ * XMIG_ERR_NOT_FOUND (none) or XMIG_ERR_TOO_LONG (cfg->toolcfg_len 0). */
+int xen_toolcfg_read(uint32_t domid, const uint8_t uuid[16], struct xen_cfg *cfg);
+/* Receiver preflight: a carried configuration is acceptable here. */
+int xen_toolcfg_check(struct hv_xen *x, const struct xen_cfg *cfg, char *why, size_t whylen);
+/* Receiver, before the domain runs: the reduced configuration written for
+ * its new id, as xl would have (and a copy under state-dir). */
+int xen_toolcfg_install(struct hv_xen *x, uint32_t domid, const struct xen_cfg *cfg,
+    char *why, size_t whylen);
+/* A domain leaves this host for good: its copy under state-dir goes. */
+void xen_toolcfg_forget(struct hv_xen *x, const uint8_t uuid[16]);
+/* The watcher found a domain of ours shut down for reason (SHUTDOWN_*):
+ * do what its configuration says (no lock held; takes seconds). */
+void xen_lifecycle_handle(struct hv_xen *x, uint32_t domid, int reason);
+
+/* hv_xen.c: devices removed (no lock held), then destroyed and its nodes
+ * removed. */
+void xen_destroy_domain(struct hv_xen *x, uint32_t domid);
 
 /* hv_xen_save.c / hv_xen_restore.c */
 int xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io,

@@ -230,6 +230,11 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 		strlcpy_x(io->why, why, sizeof(io->why));
 		goto fail;
 	}
+	/* xl's configuration of it, for xl and for its reboots here. */
+	if ((r = xen_toolcfg_install(x, id, &cfg, why, sizeof(why))) != 0) {
+		strlcpy_x(io->why, why, sizeof(io->why));
+		goto fail;
+	}
 	/* The domain exists: only now does the engine accept (PREPARE_OK). */
 	if ((r = io->ready(io)) != 0)
 		goto fail;
@@ -294,6 +299,7 @@ fail:
 		if (xc_domain_destroy(h.xch, id) != 0 && errno != ESRCH)
 			log_error("cannot destroy the partial domain %u: %s", id, strerror(errno));
 		xen_xs_cleanup(h.xsh, id);
+		xen_toolcfg_forget(x, cfg.uuid);
 	}
 	xen_handles_close(&h);
 	/* The engine may still call next() after we return: keep page_dest

@@ -289,6 +289,26 @@ xen_xs_mark_ours(struct xs_handle *xsh, uint32_t domid)
 		    strerror(errno));
 }
 
+/* A stopped domain left as its configuration says (on_crash = preserve):
+ * the watcher does not act on it again. */
+void
+xen_xs_mark_preserved(struct xs_handle *xsh, uint32_t domid)
+{
+	if (!xen_xs_write(xsh, XBT_NULL, "preserved", XEN_XMIG_NODE "/%u", domid))
+		log_warn("xenstore: cannot record domain %u as preserved: %s", domid,
+		    strerror(errno));
+}
+
+bool
+xen_xs_is_preserved(struct xs_handle *xsh, uint32_t domid)
+{
+	char *v = xen_xs_read(xsh, XBT_NULL, XEN_XMIG_NODE "/%u", domid);
+	bool p = v != NULL && strcmp(v, "preserved") == 0;
+
+	free(v);
+	return p;
+}
+
 bool
 xen_xs_is_ours(struct xs_handle *xsh, uint32_t domid)
 {

@@ -380,6 +380,8 @@ job_to_json_locked(const struct job *j)
 	    "stop_reason", json_text(j->stop_reason));
 	if (o == NULL)
 		return NULL;
+	json_object_set_new(o, "warnings", j->warning[0] ?
+	    json_pack("[o]", json_text(j->warning)) : json_array());
 	/* QEMU query-migrate style names, for tools that know those. */
 	json_object_set_new(o, "transferred_bytes", json_integer((json_int_t)j->bytes_sent));
 	json_object_set_new(o, "remaining_bytes",

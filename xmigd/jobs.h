@@ -37,6 +37,7 @@ struct job {
 	uint32_t dest_domid;
 	enum job_state state;
 	char error[512];	/* first error */
+	char warning[256];	/* told to the operator at the start ("" = none) */
 	atomic_bool cancel;
 	bool thread_done;
 

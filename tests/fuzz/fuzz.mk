@@ -13,7 +13,7 @@
 FUZZ_CC ?= clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= frame conf allow recv
+FUZZ_TARGETS ?= frame conf allow recv xencfg
 # Without -DHAVE_XEN: the Xen backend's files then compile to nothing, so no
 # fuzzer needs libxen, whether or not libxen-dev is installed.
 FUZZ_CFLAGS := $(filter-out -MMD -MP -DHAVE_XEN -fsanitize=%,$(XCFLAGS)) -g -O1 \
@@ -51,6 +51,13 @@ $(FUZZ_BUILD)/libxmigd.a: $(FUZZ_XMIGD_OBJS)
 $(FUZZ_BUILD)/fuzz_recv: tests/fuzz/fuzz_recv.c tests/fuzz/fuzz_recv.h tests/recv_harness.c \
     tests/recv_harness.h $(FUZZ_BUILD)/libxmigd.a $(FUZZ_BUILD)/libxmig.a $(FUZZ_XMIGD_HDRS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ixmigd -o $@ tests/fuzz/fuzz_recv.c tests/recv_harness.c \
+	    $(FUZZ_BUILD)/libxmigd.a $(FUZZ_BUILD)/libxmig.a $(LDLIBS_COMMON) -lm
+
+# fuzz_xencfg: the Xen configuration blob and the libxl configuration in it
+# (xmigd/hv_xen_cfg.c, hv_xen_dev.c, hv_xen_toolcfg.c: plain C).
+$(FUZZ_BUILD)/fuzz_xencfg: tests/fuzz/fuzz_xencfg.c $(FUZZ_BUILD)/libxmigd.a \
+    $(FUZZ_BUILD)/libxmig.a $(FUZZ_XMIGD_HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ixmigd -o $@ tests/fuzz/fuzz_xencfg.c \
 	    $(FUZZ_BUILD)/libxmigd.a $(FUZZ_BUILD)/libxmig.a $(LDLIBS_COMMON) -lm
 
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)

@@ -96,8 +96,42 @@ test_deviceless_guest_speaks_version_1(void **state)
 	sample(&in);
 	in.nvbds = 0;
 	assert_int_equal(xen_cfg_encode(&in, &blob, &len), 0);
-	assert_int_equal(((uint8_t *)blob)[5], XEN_CFG_VERSION);
+	assert_int_equal(((uint8_t *)blob)[5], XEN_CFG_VERSION_DEVICES);
 	free(blob);
+}
+
+/* xl's configuration travels in version 3, byte for byte; a NUL inside it
+ * or a length over the bound is refused. */
+static void
+test_toolstack_configuration_round_trips(void **state)
+{
+	static struct xen_cfg in, out;
+	void *blob = NULL;
+	size_t len = 0;
+	char why[256] = "";
+	uint8_t *p;
+
+	(void)state;
+	sample(&in);
+	strcpy(in.toolcfg, "{ \"c_info\": { \"name\": \"vm1\" } }");
+	in.toolcfg_len = (uint32_t)strlen(in.toolcfg);
+	assert_int_equal(xen_cfg_encode(&in, &blob, &len), 0);
+	assert_int_equal(((uint8_t *)blob)[5], XEN_CFG_VERSION);
+	assert_int_equal(xen_cfg_decode(blob, len, &out, why, sizeof(why)), 0);
+	assert_memory_equal(&in, &out, sizeof(in));
+	/* the JSON is the blob's tail: a NUL in it */
+	p = (uint8_t *)blob + len - 3;
+	*p = 0;
+	assert_int_equal(xen_cfg_decode(blob, len, &out, why, sizeof(why)), XMIG_ERR_INVALID);
+	assert_non_null(strstr(why, "NUL"));
+	/* a length over the bound, before the bytes */
+	p = (uint8_t *)blob + len - in.toolcfg_len - 4;
+	p[0] = 0x7f;
+	assert_int_equal(xen_cfg_decode(blob, len, &out, why, sizeof(why)), XMIG_ERR_INVALID);
+	assert_non_null(strstr(why, "too long"));
+	free(blob);
+	in.toolcfg_len = XEN_TOOLCFG_MAX + 1;
+	assert_int_equal(xen_cfg_encode(&in, &blob, &len), XMIG_ERR_TOO_LONG);
 }
 
 /* Every strict prefix is refused, never read past. */
@@ -415,6 +449,7 @@ main(void)
 		cmocka_unit_test(test_devices_overflow_and_short_buffer_still_refuse),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_deviceless_guest_speaks_version_1),
+		cmocka_unit_test(test_toolstack_configuration_round_trips),
 		cmocka_unit_test(test_devices_allowed_only_by_this_hosts_lists),
 		cmocka_unit_test(test_devpolicy_shapes_and_prefixes),
 		cmocka_unit_test(test_every_truncation_is_refused),

@@ -61,6 +61,9 @@ mount -t sysfs sys /sys
 # busybox sh needs /dev/null for background jobs
 mount -t devtmpfs dev /dev
 echo "GUEST-UP uptime=$(cut -d' ' -f1 /proc/uptime)"
+# Every sysrq, so that `xl sysrq NAME c` crashes it (Debian's kernel
+# allows only some by default: not c).
+echo 1 > /proc/sys/kernel/sysrq
 case " $(cat /proc/cmdline) " in
 *" lab.dev=1 "*)
 	# The device guest: a NIC on dom0's br0 and a disk on the hosts' shared

@@ -9,7 +9,12 @@
 #   PVH guest with a vif on br0 and a vbd on the shared drive: a disk B does
 #              not allow refused, a failed vif-bridge on B undone, then
 #              xmig migrate -l A->B->A with a TCP stream and disk writes
-#              going on through both moves
+#              going on through both moves; then xl migrate A->B (the
+#              reference, of a domain xmigd restored), xmig back, and a
+#              reboot at A built again by xmigd with its devices
+#   lifecycle: xl list -l and xl reboot at B of a domain xmig moved, a
+#              crash kept (on_crash=preserve), the warning for a domain
+#              without a configuration
 # Passes only if every step did; prints the xmig-vs-xl table.  Exit 0
 # passed, 3 aborted in guest creation (a guest did not start: LAB-ABORT-CREATE)
 # with nothing else wrong, 1 any other failure.
@@ -218,7 +223,8 @@ for d in AB BA; do
 done
 j=$(judge tcp_ok dev-tcp); tcp_ok dev-tcp 2>/dev/null || true
 check "device guest: TCP stream from A's dom0 survived both moves, in order" "$j" "$TCP_DETAIL"
-check "xl migrate of the device guest A->B (reference) succeeded" "$(judge ok_rc xl-dev-AB)"
+check "xl migrate of the device guest A->B (reference; xl on a domain xmigd restored) succeeded" \
+    "$(judge ok_rc xl-dev-AB)"
 j=$(judge continues xl-dev-AB xl-dev-AB-arrived); continues xl-dev-AB xl-dev-AB-arrived || true
 check "xl migrate of the device guest: counter continued on B" "$j" "$CONT_DETAIL"
 j=$(judge disk_continues xl-dev-AB xl-dev-AB-arrived)
@@ -226,6 +232,20 @@ disk_continues xl-dev-AB xl-dev-AB-arrived 2>/dev/null || true
 check "xl migrate of the device guest: disk writes went on at B" "$j" "$DISK_DETAIL"
 j=$(judge tcp_ok xl-dev-tcp); tcp_ok xl-dev-tcp 2>/dev/null || true
 check "xl migrate of the device guest: its TCP stream survived" "$j" "$TCP_DETAIL"
+# A migrated domain lives on (issue 12).
+check "xl list -l at B shows the configuration pvh1 carried" \
+    "$(judge pass xl-list-l-after-xmig)" "$(res xl-list-l-after-xmig)"
+check "xl reboot at B: pvh1 built again, same UUID, booted once more" \
+    "$(judge pass xl-reboot-at-dest)" "$(res xl-reboot-at-dest)"
+check "pv1 without a configuration: xmig warned on stderr and in --json" \
+    "$(judge pass no-config-warning)" "$(res no-config-warning)"
+check "pvh1 crashed at A with on_crash=preserve: kept" "$(judge pass crash-preserve)" \
+    "$(res crash-preserve)"
+check "xmig moves the domain xl received at B back to A" "$(judge ok_rc dev-live-BA2)"
+check "... and nothing of it is left at B" "$(judge pass dev-live-BA2-source-gone)" \
+    "$(res dev-live-BA2-source-gone)"
+check "dev1 rebooted itself at A: built again with its NIC and disk" \
+    "$(judge pass reboot-at-dest)" "$(res reboot-at-dest)"
 # json_true LABEL EXPR: the migration's --json result makes EXPR true.
 json_true() { [ -n "$(json "$1")" ] || return 2; [ "$(jq_or "$1" "$2")" = true ]; }
 check "xmig --json reports the figures" "$(judge json_true pvh-live-AB '.total_ms > 0')"

@@ -18,6 +18,7 @@ state-dir = /var/lib/xmig
 log-level = verbose
 device-bridges-allow = br0
 device-disks-allow = /dev/vda
+domain-kernels-allow = /lab/
 EOC
 	xmigd -f -c /etc/xmig/xmigd.conf > /var/log/xmigd.log 2>&1 &
 	XMIGD_PID=$!
@@ -255,6 +256,20 @@ start_dev_guest() {	# name, tcplog, pinglog
 	(sleep 100000 | nc 10.99.0.10 7000 | stamp > "$2") &
 	(ping -i 0.1 10.99.0.10 | stamp > "$3") &
 	wait_for 30 "$1's TCP stream" grep -q SEQ "$2" || abort "no TCP stream from $1"
+}
+# A guest that rebooted here: xmigd built it again (xl create) under a new
+# id, with the same UUID, and it booted once more (its new console log
+# starts with GUEST-UP) and ticks.  Prints "old_id=.. new_id=.. uuid=..
+# boots=.."; 0 when all that holds within 150 s.
+rebuilt() {	# domain, old id, uuid
+	wait_for 150 "$1 built again" sh -c "id=\$(xl domid $1 2>/dev/null) && [ -n \"\$id\" ] && [ \"\$id\" != $2 ]"
+	wait_for 90 "$1 ticking again" ticked "$1" 3
+	nid=$(xl domid "$1" 2>/dev/null)
+	nu=$(dom_uuid "$1")
+	f=$(console_log "$1")
+	nb=$(grep -c GUEST-UP "$f" 2>/dev/null)
+	echo "old_id=$2 new_id=${nid:-none} uuid_same=$([ "$nu" = "$3" ] && echo yes || echo no) boots=${nb:-0} log=$f"
+	[ -n "$nid" ] && [ "$nid" != "$2" ] && [ "$nu" = "$3" ] && [ "${nb:-0}" = 1 ] && ticked "$1" 3
 }
 # xmigd's error lines, for run-lab.sh to judge (each must be one it
 # expects), then a line saying they are all there.

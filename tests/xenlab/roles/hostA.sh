@@ -9,7 +9,10 @@
 #     extra disk B does not allow is refused; a move B's vif-bridge fails is
 #     undone; then xmig migrate -l A->B (B sends it back) with a TCP stream
 #     from here to the guest and the guest's disk writes going on; then
-#     the same guest moved by xl migrate A->B, for the table
+#     the same guest moved by xl migrate A->B (the table's reference, and
+#     xl on a domain xmigd restored), back with xmig, and rebooted here
+#  (issue 12: pvh1's configuration travels with it: xl list -l and
+#     xl reboot at B, crash kept at A; pv1 without one: xmig warns)
 . /lab/common.sh
 B=10.99.0.2
 check_xen
@@ -86,8 +89,19 @@ xenstore-rm "/local/domain/$id/device/vfb" "/local/domain/0/backend/vfb/$id"
 facts=$(dom_facts pv1)
 uuid=$(dom_uuid pv1)
 before=$(last_tick pv1)
+# 2c. pv1 without its libxl configuration (as a domain another toolstack
+#     made): xmig says, before it moves, what that means at B.
+mkdir -p /tmp/hidden
+mv /var/lib/xen/userdata-d."$id".*.libxl-json /tmp/hidden/
 xmig_migrate pv-offline-AB pv1 "$B"
 result "pv-offline-AB rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end pv1) $facts"
+w="pv1 has no toolstack configuration: at the destination a reboot will power it off"
+if grep -qx "xmig: warning: $w" /tmp/mig.err &&
+    tr -d '\n' < /tmp/mig.json | grep -q "\"warnings\": *\[ *\"$w\" *\]"; then
+	result "no-config-warning PASS"
+else
+	result "no-config-warning FAIL $(head -1 /tmp/mig.err)"
+fi
 judge_gone pv-offline-AB-source-gone pv1 "$uuid"
 retire_logs pv1
 wait_for 300 "pv1 back from B" has_dom pv1 && check_arrived pv-offline-BA-arrived pv1
@@ -95,6 +109,16 @@ wait_for 300 "pv1 back from B" has_dom pv1 && check_arrived pv-offline-BA-arrive
 # 3. domains xmigd restored belong to xmigd: xl destroy works on them, and
 #    one that powers off is destroyed and cleaned up by xmigd's watcher.
 #    (PV: this PVH test guest halts on power-off instead of shutting down.)
+# pvh1 came back from B with its configuration (on_crash = "preserve"):
+# crashed, it is kept, as xl keeps it (issue 12).
+xl sysrq pvh1 c
+if wait_for 30 "pvh1 crashed" sh -c "xl list pvh1 | awk 'NR == 2 { print \$5 }' | grep -q c" &&
+    sleep 8 && xl list pvh1 | awk 'NR == 2 { print $5 }' | grep -q c; then
+	result "crash-preserve PASS"
+else
+	result "crash-preserve FAIL state: $(xl list pvh1 2>&1 | tail -1)"
+fi
+grep -a 'crashed' /var/log/xmigd.log | tail -2 | sed 's/^/  xmigd: /'
 xl destroy pvh1 && ! has_dom pvh1 && result "xl-destroy-restored PASS" ||
     result "xl-destroy-restored FAIL"
 # (only if pv1 came back: with no pv1 here there is nothing to reap)
@@ -161,18 +185,36 @@ ba1=$(ms)
 sleep 2
 result "dev-tcp $(tcp_report /tmp/tcp.log $ab0 $((ab1 + 3000)) $((ab1 + 3000)) $ba1) $(ping_report /tmp/ping.log $ab0 $((ab1 + 3000)) $((ab1 + 3000)) $ba1)"
 sed 's/^/  tcp: /' /tmp/tcp.log | tail -3
-# 4d. The reference: the same guest moved by xl migrate A->B.  xl cannot
-#     move dev1 (xmigd restored it: libxl has no configuration of it), so
-#     dev1 goes and dev2 is created from the same configuration.
-xl destroy dev1
-start_dev_guest dev2 /tmp/tcp2.log /tmp/ping2.log
-before=$(last_tick dev2)
+# 4d. The reference, and xl on a domain xmigd restored (issue 12): dev1
+#     moved by xl migrate A->B, its TCP stream and pings still watched.
+#     B sends it back with xmig (dev-live-BA2).
+before=$(last_tick dev1)
 x0=$(ms)
-xl migrate -s "" dev2 "socat -b 262144 - TCP:$B:5000" > /tmp/xlmig2.out 2>&1
+xl migrate -s "" dev1 "socat -b 262144 - TCP:$B:5000" > /tmp/xlmig2.out 2>&1
 rc=$?
 x1=$(ms)
-result "xl-dev-AB rc=$rc ms=$((x1 - x0)) tick_at_start=$before tick_at_end=$(tick_at_end dev2) disk_at_end=$(last_disk dev2)"
+result "xl-dev-AB rc=$rc ms=$((x1 - x0)) tick_at_start=$before tick_at_end=$(tick_at_end dev1) disk_at_end=$(last_disk dev1)"
 tail -3 /tmp/xlmig2.out | sed 's/^/  xl: /'
 sleep 5
-result "xl-dev-tcp $(tcp_report /tmp/tcp2.log $x0 $((x1 + 3000)) 0 0) $(ping_report /tmp/ping2.log $x0 $((x1 + 3000)) 0 0)"
+result "xl-dev-tcp $(tcp_report /tmp/tcp.log $x0 $((x1 + 3000)) 0 0) $(ping_report /tmp/ping.log $x0 $((x1 + 3000)) 0 0)"
+[ "$rc" = 0 ] || xl destroy dev1
+retire_logs dev1
+# 4e. Back (xmig, from B), dev1 reboots itself here (sysrq b: the
+#     kernel's own restart): xmigd builds it again with its NIC and disk.
+if wait_for 400 "dev1 back from B" has_dom dev1; then
+	wait_for 60 "dev1 ticking" ticked dev1 3
+	id0=$(xl domid dev1)
+	uuid0=$(dom_uuid dev1)
+	retire_logs dev1
+	xl sysrq dev1 b
+	if out=$(rebuilt dev1 "$id0" "$uuid0") &&
+	    wait_for 60 "dev1 answering ping" ping -c 1 -W 1 10.99.0.10 &&
+	    wait_for 60 "dev1 writing its disk" disk_ok dev1 2; then
+		result "reboot-at-dest PASS $out $(disk_facts dev1)"
+	else
+		result "reboot-at-dest FAIL $out $(disk_facts dev1)"
+	fi
+	grep -a 'built again\|asked to reboot\|could not be built' /var/log/xmigd.log | tail -3 |
+	    sed 's/^/  xmigd: /'
+fi
 xl list

@@ -48,7 +48,24 @@ wait_for 400 "pvh1 from A" has_dom pvh1 || abort "no pvh1 from A"
 check_arrived pvh-live-AB-arrived pvh1
 xl list
 xm list
-sleep 5
+# Its libxl configuration came with it: xl sees it (issue 12) ...
+if xl list -l pvh1 > /tmp/xl-l.json 2> /tmp/xl-l.err && grep -q '"name": "pvh1"' /tmp/xl-l.json; then
+	result "xl-list-l-after-xmig PASS"
+else
+	result "xl-list-l-after-xmig FAIL $(head -1 /tmp/xl-l.err)"
+fi
+# ... and an xl reboot here builds it again from it (xmigd's watcher).
+id0=$(xl domid pvh1)
+uuid0=$(dom_uuid pvh1)
+retire_logs pvh1
+xl reboot pvh1 || log "xl reboot pvh1 failed"
+if out=$(rebuilt pvh1 "$id0" "$uuid0"); then
+	result "xl-reboot-at-dest PASS $out"
+else
+	result "xl-reboot-at-dest FAIL $out"
+fi
+grep -a 'built again\|asked to reboot' /var/log/xmigd.log | tail -3 | sed 's/^/  xmigd: /'
+sleep 3
 facts=$(dom_facts pvh1)
 uuid=$(dom_uuid pvh1)
 before=$(last_tick pvh1)
@@ -91,13 +108,20 @@ xmig_migrate dev-live-BA -l dev1 "$A"
 result "dev-live-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end dev1) disk_at_end=$(last_disk dev1) $facts"
 judge_gone dev-live-BA-source-gone dev1 "$uuid"
 judge_clean dev-live-BA-source-clean "$id"
+# (xl migrate-receive logs the next arrival under dev1--incoming again)
+retire_logs dev1
 
-# The reference move of the device guest by xl (hostA.sh 4d): one more
-# one-shot xl receiver.
+# The device guest moved by xl (hostA.sh 4d): dev1 as xmigd restored it
+# at A, with the configuration it carried; one more one-shot xl receiver.
+# Then xmig sends it back (xl's domain now) for its reboot at A (4e).
 socat -b 262144 TCP-LISTEN:5000,reuseaddr EXEC:/tmp/xl-recv.sh &
-if wait_for 400 "dev2 from A (xl)" has_dom dev2; then
+if wait_for 400 "dev1 from A (xl)" has_dom dev1; then
 	wait_for 60 "xl migrate-receive done" sh -c '! xl list | grep -q -- --incoming'
-	check_arrived xl-dev-AB-arrived dev2
+	check_arrived xl-dev-AB-arrived dev1
+	uuid=$(dom_uuid dev1)
+	xmig_migrate dev-live-BA2 -l dev1 "$A"
+	result "dev-live-BA2 rc=$MIG_RC ms=$MIG_MS"
+	judge_gone dev-live-BA2-source-gone dev1 "$uuid"
 else
 	sed 's/^/  xl-recv: /' /tmp/xl-recv.log
 fi

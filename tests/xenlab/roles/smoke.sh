@@ -18,5 +18,10 @@ else
 	result "smoke-list FAIL"
 fi
 xm list --json 2>&1 | head -c 2000; echo
+# What xl keeps of the guest, which xmig carries (issue 12).
+ls -la /var/lib/xen | sed 's/^/  var-lib-xen: /'
+xl list -l g1 2>&1 | head -40 | sed 's/^/  xl-list-l: /'
+xm migrate g1 127.0.0.1 2>&1 | sed 's/^/  xmig-self: /'
+grep -a 'libxl\|warning' /var/log/xmigd.log | sed 's/^/  xmigd-log: /'
 dump_xmigd 20
 xl destroy g1 || log "xl destroy g1 failed"

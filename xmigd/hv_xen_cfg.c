@@ -93,13 +93,13 @@ xen_cfg_encode(const struct xen_cfg *cfg, void **blob, size_t *len)
 	if (cfg->max_vcpus == 0 || cfg->max_vcpus > XEN_CFG_MAX_VCPUS ||
 	    cfg->nvifs > XEN_CFG_MAX_VIFS || cfg->nvbds > XEN_CFG_MAX_VBDS)
 		return XMIG_ERR_TOO_LONG;
-	if ((buf = malloc(XEN_CFG_BUF_MAX)) == NULL)
-		return XMIG_ERR_NOMEM;
-	/* A guest without devices is described as older xmigds read it. */
-	version = cfg->toolcfg_len > 0 ? XEN_CFG_VERSION :
-	    cfg->nvifs > 0 || cfg->nvbds > 0 ? XEN_CFG_VERSION_DEVICES : XEN_CFG_VERSION_MIN;
 	if (cfg->toolcfg_len > XEN_TOOLCFG_MAX)
 		return XMIG_ERR_TOO_LONG;
+	if ((buf = malloc(XEN_CFG_BUF_MAX)) == NULL)
+		return XMIG_ERR_NOMEM;
+	/* Each in the lowest version that holds it, which older xmigds read. */
+	version = cfg->toolcfg_len > 0 ? XEN_CFG_VERSION :
+	    cfg->nvifs > 0 || cfg->nvbds > 0 ? XEN_CFG_VERSION_DEVICES : XEN_CFG_VERSION_MIN;
 	xbuf_writer(&b, buf, XEN_CFG_BUF_MAX);
 	xbuf_put_u32(&b, XEN_CFG_MAGIC);
 	xbuf_put_u16(&b, (uint16_t)version);

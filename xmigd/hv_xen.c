@@ -637,7 +637,7 @@ static bool xen_devices_list(struct xs_handle *xsh, uint32_t domid, struct xen_d
 /* The vifs and vbds that travel in the configuration; every other kind
  * was refused by the preflight (check_outgoing), and one that cannot be
  * carried now (it changed since) fails the migration. */
-static int
+int
 xen_read_devices(struct xs_handle *xsh, uint32_t domid, struct xen_cfg *cfg)
 {
 	struct xen_dev devs[XEN_DEV_MAX];

@@ -166,6 +166,9 @@ void xen_lifecycle_handle(struct hv_xen *x, uint32_t domid, int reason);
 /* hv_xen.c: devices removed (no lock held), then destroyed and its nodes
  * removed. */
 void xen_destroy_domain(struct hv_xen *x, uint32_t domid);
+/* The vifs and vbds domid has now, into cfg (XMIG_ERR_UNSUPPORTED: one
+ * that is not carried, logged). */
+int xen_read_devices(struct xs_handle *xsh, uint32_t domid, struct xen_cfg *cfg);
 
 /* hv_xen_save.c / hv_xen_restore.c */
 int xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io,

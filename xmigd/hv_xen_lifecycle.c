@@ -246,6 +246,38 @@ dump_core(struct hv_xen *x, uint32_t domid, const char *name)
 		log_info("domain %u: core dumped to %s", domid, p);
 }
 
+/* The xl configuration to build the domain again from: the stored one
+ * (libxl may have changed it since: xl network-attach, block-detach...)
+ * reduced once more, with the disks and NICs the domain has now, as xl's
+ * own restart takes them from xenstore (caller frees). */
+static char *
+restart_config(struct hv_xen *x, uint32_t domid, const char *name, const uint8_t uuid[16],
+    const char *json, char *why, size_t whylen)
+{
+	struct xen_cfg *cfg = calloc(1, sizeof(*cfg));
+	char *reduced = NULL, *text = NULL, u[37];
+	int r;
+
+	if (cfg == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	strlcpy_x(cfg->name, name ? name : "", sizeof(cfg->name));
+	strlcpy_x(cfg->toolcfg, json, sizeof(cfg->toolcfg));
+	cfg->toolcfg_len = (uint32_t)strlen(cfg->toolcfg);
+	uuid_format(uuid, u);
+	pthread_mutex_lock(&x->lock);
+	r = xen_read_devices(x->h.xsh, domid, cfg);
+	pthread_mutex_unlock(&x->lock);
+	if (r != 0)
+		snprintf(why, whylen, "it has a device xmig does not carry");
+	else if (xen_toolcfg_reduce(cfg, u, x->kernels_allow, &reduced, why, whylen) == 0)
+		(void)xen_toolcfg_to_xl(reduced, &text, why, whylen);
+	free(reduced);
+	free(cfg);
+	return text;
+}
+
 static const char *
 reason_name(int reason)
 {
@@ -307,10 +339,8 @@ xen_lifecycle_handle(struct hv_xen *x, uint32_t domid, int reason)
 		log_warn("domain %u: rename-restart: the stopped domain is not kept as xl would "
 		    "(not supported); it is built again", domid);
 	if ((a == XA_RESTART || a == XA_RESTART_RENAME || a == XA_COREDUMP_RESTART) &&
-	    xen_toolcfg_to_xl(json, &text, why, sizeof(why)) != 0) {
+	    (text = restart_config(x, domid, name, uuid, json, why, sizeof(why))) == NULL)
 		log_error("domain %u cannot be built again: %s", domid, why);
-		text = NULL;
-	}
 	xen_destroy_domain(x, domid);
 	if (text != NULL)
 		(void)xl_create(x, name ? name : "?", uuid, text);

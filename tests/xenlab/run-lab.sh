@@ -244,6 +244,8 @@ check "pvh1 crashed at A with on_crash=preserve: kept" "$(judge pass crash-prese
 check "xmig moves the domain xl received at B back to A" "$(judge ok_rc dev-live-BA2)"
 check "... and nothing of it is left at B" "$(judge pass dev-live-BA2-source-gone)" \
     "$(res dev-live-BA2-source-gone)"
+check "xl network-attach and -detach on a domain xmigd restored (dev1 at A)" \
+    "$(judge pass xl-network-attach-after-xmig)" "$(res xl-network-attach-after-xmig)"
 check "dev1 rebooted itself at A: built again with its NIC and disk" \
     "$(judge pass reboot-at-dest)" "$(res reboot-at-dest)"
 # json_true LABEL EXPR: the migration's --json result makes EXPR true.

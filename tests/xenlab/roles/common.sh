@@ -123,6 +123,19 @@ xmig_migrate() {	# label, migrate args...
 	[ -s /tmp/mig.err ] && sed "s/^/  $label stderr: /" /tmp/mig.err
 	log "$label: xmig migrate $* -> rc=$MIG_RC in $MIG_MS ms"
 }
+# xl migrate DOMAIN to the other host's one-shot receiver (hostB.sh, port
+# 5000): LAB-RESULT LABEL rc=.. ms=.. tick_at_start=.. tick_at_end=..
+# [disk_at_end=..].  Sets XL_RC, XL_T0 and XL_T1 (ms of uptime).
+xl_migrate_to() {	# label, domain, host
+	XL_BEFORE=$(last_tick "$2")
+	XL_T0=$(ms)
+	xl migrate -s "" "$2" "socat -b 262144 - TCP:$3:5000" > /tmp/xlmig.out 2>&1
+	XL_RC=$?
+	XL_T1=$(ms)
+	d=$(last_disk "$2")
+	result "$1 rc=$XL_RC ms=$((XL_T1 - XL_T0)) tick_at_start=$XL_BEFORE tick_at_end=$(tick_at_end "$2")${d:+ disk_at_end=$d}"
+	tail -3 /tmp/xlmig.out | sed 's/^/  xl: /'
+}
 # The last tick the source logged for a guest that just left: read 1 s
 # after the move ended, so that xenconsoled has written out whatever it
 # had read from the guest's console ring before the domain went away.
@@ -218,8 +231,10 @@ tcp_report() {	# log, from1 to1 from2 to2
 		} else first = n
 		cnt++; prev = n; pt = t
 	}
-	END { printf "first=%d last=%d lines=%d out_of_order=%d gap_ab_ms=%d gap_ba_ms=%d last_line_age_ms=%d",
-	    first, prev, cnt, bad, ga, gb, now - pt }' "$1"
+	END {	# (a line stamped after "now" was taken: age 0)
+		age = now - pt; if (age < 0) age = 0
+		printf "first=%d last=%d lines=%d out_of_order=%d gap_ab_ms=%d gap_ba_ms=%d last_line_age_ms=%d",
+		    first, prev, cnt, bad, ga, gb, age }' "$1"
 }
 # Lost pings within two windows (ms of uptime), from a log of ping's
 # replies stamped as above: the sequence numbers missing between replies.

@@ -21,21 +21,14 @@ trap 'dump_xmigd 80; report_xmigd_errors' EXIT
 wait_for 240 "B's xmigd" nc -w 2 "$B" 8002 < /dev/null ||
     { result "B-unreachable FAIL"; abort "B's xmigd not reachable at $B:8002"; }
 
-# 0. First, while the hosts are quiet.  xl can only move domains xl
-#    created (it needs their libxl configuration), so it gets its own guest.
+# 0. First, while the hosts are quiet, a guest of its own for xl.
 #    (xl create failing with another guest running, "unable to XZ decompress
 #    kernel", was Xen's lazy FPU switching under TCG: check_xen.)
 create_guest pvh2 pvh
 wait_for 90 "pvh2 ticking" ticked pvh2 5
-before=$(last_tick pvh2)
-t0=$(ms)
-xl migrate -s "" pvh2 "socat -b 262144 - TCP:$B:5000" > /tmp/xlmig.out 2>&1
-rc=$?
-t1=$(ms)
-result "xl-live-AB rc=$rc ms=$(( t1 - t0 )) tick_at_start=$before tick_at_end=$(tick_at_end pvh2)"
-tail -5 /tmp/xlmig.out | sed 's/^/  xl: /'
+xl_migrate_to xl-live-AB pvh2 "$B"
 # Left here by a failed xl migrate: out of the way of the xmig steps.
-[ "$rc" = 0 ] || xl destroy pvh2
+[ "$XL_RC" = 0 ] || xl destroy pvh2
 
 
 # 1. PVH live, there and back
@@ -188,23 +181,31 @@ sed 's/^/  tcp: /' /tmp/tcp.log | tail -3
 # 4d. The reference, and xl on a domain xmigd restored (issue 12): dev1
 #     moved by xl migrate A->B, its TCP stream and pings still watched.
 #     B sends it back with xmig (dev-live-BA2).
-before=$(last_tick dev1)
-x0=$(ms)
-xl migrate -s "" dev1 "socat -b 262144 - TCP:$B:5000" > /tmp/xlmig2.out 2>&1
-rc=$?
-x1=$(ms)
-result "xl-dev-AB rc=$rc ms=$((x1 - x0)) tick_at_start=$before tick_at_end=$(tick_at_end dev1) disk_at_end=$(last_disk dev1)"
-tail -3 /tmp/xlmig2.out | sed 's/^/  xl: /'
+xl_migrate_to xl-dev-AB dev1 "$B"
 sleep 5
-result "xl-dev-tcp $(tcp_report /tmp/tcp.log $x0 $((x1 + 3000)) 0 0) $(ping_report /tmp/ping.log $x0 $((x1 + 3000)) 0 0)"
-[ "$rc" = 0 ] || xl destroy dev1
+w="$XL_T0 $((XL_T1 + 3000)) 0 0"
+# shellcheck disable=SC2086
+result "xl-dev-tcp $(tcp_report /tmp/tcp.log $w) $(ping_report /tmp/ping.log $w)"
+[ "$XL_RC" = 0 ] || xl destroy dev1
 retire_logs dev1
-# 4e. Back (xmig, from B), dev1 reboots itself here (sysrq b: the
-#     kernel's own restart): xmigd builds it again with its NIC and disk.
+# 4e. Back (xmig, from B): xl hot-plugs a second NIC into the domain
+#     xmigd restored and takes it out again; then dev1 reboots itself
+#     (sysrq b: the kernel's own restart) and xmigd builds it again with
+#     its NIC and disk.
+vif1_state() { xenstore-read "/local/domain/0/backend/vif/$id0/1/state" 2>/dev/null; }
 if wait_for 400 "dev1 back from B" has_dom dev1; then
 	wait_for 60 "dev1 ticking" ticked dev1 3
 	id0=$(xl domid dev1)
 	uuid0=$(dom_uuid dev1)
+	if xl network-attach dev1 bridge=br0 mac=00:16:3e:00:00:11 > /tmp/na.out 2>&1 &&
+	    wait_for 60 "dev1's second NIC connected" sh -c "[ \"\$(xenstore-read /local/domain/0/backend/vif/$id0/1/state)\" = 4 ]" &&
+	    xl network-detach dev1 1 >> /tmp/na.out 2>&1 &&
+	    wait_for 60 "dev1's second NIC gone" sh -c "! xenstore-read /local/domain/0/backend/vif/$id0/1/state" &&
+	    ! ip -o link | grep -q "vif$id0\.1"; then
+		result "xl-network-attach-after-xmig PASS"
+	else
+		result "xl-network-attach-after-xmig FAIL state=$(vif1_state) $(tail -1 /tmp/na.out)"
+	fi
 	retire_logs dev1
 	xl sysrq dev1 b
 	if out=$(rebuilt dev1 "$id0" "$uuid0") &&

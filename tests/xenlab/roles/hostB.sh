@@ -20,14 +20,20 @@ exec /etc/xen/scripts/vif-bridge.real "$@"
 EOS
 chmod +x /etc/xen/scripts/vif-bridge
 touch /tmp/vif-fail-once
-# xl migrate's receiving end for the comparison (one shot; its stderr must
-# stay out of the stream).
+# xl migrate's receiving end (one shot; its stderr must stay out of the
+# stream).
 cat > /tmp/xl-recv.sh <<'EOS'
 #!/bin/sh
 exec /usr/lib/xen-4.17/bin/xl migrate-receive 2>/tmp/xl-recv.log
 EOS
 chmod +x /tmp/xl-recv.sh
-socat -b 262144 TCP-LISTEN:5000,reuseaddr EXEC:/tmp/xl-recv.sh &
+xl_receive() { socat -b 262144 TCP-LISTEN:5000,reuseaddr EXEC:/tmp/xl-recv.sh & }
+# A domain xl_receive took in is ready once its --incoming name is gone.
+xl_received() {	# label, domain
+	wait_for 60 "xl migrate-receive done" sh -c '! xl list | grep -q -- --incoming'
+	check_arrived "$1" "$2"
+}
+xl_receive
 SOCAT=$!
 
 # Until pvh2 is here or the one-shot receiver is gone (a failed xl migrate:
@@ -36,8 +42,7 @@ wait_for 300 "pvh2 from A (xl)" \
     sh -c "xl list pvh2 || ! grep -qs '^State:[[:space:]]*[^Z]' /proc/$SOCAT/status" ||
     abort "no pvh2 from A (xl)"
 if has_dom pvh2; then
-	wait_for 60 "xl migrate-receive done" sh -c '! xl list | grep -q -- --incoming'
-	check_arrived xl-live-AB-arrived pvh2
+	xl_received xl-live-AB-arrived pvh2
 	xl destroy pvh2
 else
 	log "xl migrate-receive failed:"
@@ -114,10 +119,9 @@ retire_logs dev1
 # The device guest moved by xl (hostA.sh 4d): dev1 as xmigd restored it
 # at A, with the configuration it carried; one more one-shot xl receiver.
 # Then xmig sends it back (xl's domain now) for its reboot at A (4e).
-socat -b 262144 TCP-LISTEN:5000,reuseaddr EXEC:/tmp/xl-recv.sh &
+xl_receive
 if wait_for 400 "dev1 from A (xl)" has_dom dev1; then
-	wait_for 60 "xl migrate-receive done" sh -c '! xl list | grep -q -- --incoming'
-	check_arrived xl-dev-AB-arrived dev1
+	xl_received xl-dev-AB-arrived dev1
 	uuid=$(dom_uuid dev1)
 	xmig_migrate dev-live-BA2 -l dev1 "$A"
 	result "dev-live-BA2 rc=$MIG_RC ms=$MIG_MS"

@@ -396,21 +396,30 @@ xen_destroy_locked(struct hv_xen *x, uint32_t domid)
 	return r;
 }
 
-void
+int
 xen_destroy_domain(struct hv_xen *x, uint32_t domid)
 {
+	xc_domaininfo_t di;
+	bool have;
+	int r;
+
+	pthread_mutex_lock(&x->lock);
+	have = xen_getinfo(x->h.xch, domid, &di) == 0;
+	pthread_mutex_unlock(&x->lock);
 	xen_devices_remove(domid, x->hotplug_timeout_s);
 	pthread_mutex_lock(&x->lock);
-	xen_destroy_locked(x, domid);
+	r = xen_destroy_locked(x, domid);
 	pthread_mutex_unlock(&x->lock);
+	/* From now on xl (or nobody) keeps its configuration. */
+	if (r == 0 && have)
+		xen_toolcfg_forget(x, di.handle);
+	return r;
 }
 
 static int
 xen_destroy(struct hv *hv, uint32_t domid)
 {
 	struct hv_xen *x = xen_priv(hv);
-	xc_domaininfo_t di;
-	bool have;
 	int r;
 
 	if ((r = xen_refuse_dom0(domid)) != 0)
@@ -418,15 +427,8 @@ xen_destroy(struct hv *hv, uint32_t domid)
 	/* Paused first, so that the guest does not see its devices go. */
 	pthread_mutex_lock(&x->lock);
 	(void)xc_domain_pause(x->h.xch, domid);
-	have = xen_getinfo(x->h.xch, domid, &di) == 0;
 	pthread_mutex_unlock(&x->lock);
-	xen_devices_remove(domid, x->hotplug_timeout_s);
-	pthread_mutex_lock(&x->lock);
-	r = xen_destroy_locked(x, domid);
-	pthread_mutex_unlock(&x->lock);
-	if (r == 0 && have)
-		xen_toolcfg_forget(x, di.handle);
-	return r;
+	return xen_destroy_domain(x, domid);
 }
 
 static int
@@ -763,7 +765,7 @@ xen_devices_here(const struct xen_cfg *cfg, char *why, size_t whylen)
 			    v->devid, v->mac, v->bridge);
 			return XMIG_ERR_INCOMPATIBLE;
 		}
-		snprintf(path, sizeof(path), "/etc/xen/scripts/%s", v->script);
+		snprintf(path, sizeof(path), XEN_SCRIPT_DIR "/%s", v->script);
 		if (access(path, X_OK) != 0) {
 			snprintf(why, whylen, "vif %u (%s): no hotplug script %s on this host",
 			    v->devid, v->mac, path);
@@ -773,7 +775,7 @@ xen_devices_here(const struct xen_cfg *cfg, char *why, size_t whylen)
 	for (i = 0; i < cfg->nvbds; i++) {
 		const struct xen_cfg_vbd *v = &cfg->vbds[i];
 
-		snprintf(path, sizeof(path), "/etc/xen/scripts/%s", v->script);
+		snprintf(path, sizeof(path), XEN_SCRIPT_DIR "/%s", v->script);
 		if (access(path, X_OK) != 0) {
 			snprintf(why, whylen, "vbd %u (%s): no hotplug script %s on this host",
 			    v->devid, v->vdev, path);

@@ -39,7 +39,6 @@
 #include "util.h"
 #include "xerr.h"
 
-#define XEN_SCRIPT_DIR "/etc/xen/scripts"
 #define XEN_CLOSE_MS 10000	/* libxl's LIBXL_DESTROY_TIMEOUT */
 #define XEN_DRAIN_MS 10000	/* a block backend answers what is in flight */
 #define XEN_POLL_MS 5

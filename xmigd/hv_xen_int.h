@@ -124,6 +124,9 @@ void xen_xs_mark_preserved(struct xs_handle *xsh, uint32_t domid);
 bool xen_xs_is_preserved(struct xs_handle *xsh, uint32_t domid);
 bool xen_xs_is_ours(struct xs_handle *xsh, uint32_t domid);
 
+/* Where Xen's hotplug scripts are (libxl's default). */
+#define XEN_SCRIPT_DIR "/etc/xen/scripts"
+
 /* hv_xen_devices.c: vifs and vbds (see there for the order of things) */
 /* Sender: one device's backend as libxl wrote it; why says what rules it
  * out (XMIG_ERR_UNSUPPORTED). */
@@ -163,9 +166,9 @@ void xen_toolcfg_forget(struct hv_xen *x, const uint8_t uuid[16]);
  * do what its configuration says (no lock held; takes seconds). */
 void xen_lifecycle_handle(struct hv_xen *x, uint32_t domid, int reason);
 
-/* hv_xen.c: devices removed (no lock held), then destroyed and its nodes
- * removed. */
-void xen_destroy_domain(struct hv_xen *x, uint32_t domid);
+/* hv_xen.c: devices removed (no lock held), then destroyed, its nodes and
+ * its configuration's copy under state-dir removed. */
+int xen_destroy_domain(struct hv_xen *x, uint32_t domid);
 /* The vifs and vbds domid has now, into cfg (XMIG_ERR_UNSUPPORTED: one
  * that is not carried, logged). */
 int xen_read_devices(struct xs_handle *xsh, uint32_t domid, struct xen_cfg *cfg);

@@ -341,11 +341,9 @@ xen_lifecycle_handle(struct hv_xen *x, uint32_t domid, int reason)
 	if ((a == XA_RESTART || a == XA_RESTART_RENAME || a == XA_COREDUMP_RESTART) &&
 	    (text = restart_config(x, domid, name, uuid, json, why, sizeof(why))) == NULL)
 		log_error("domain %u cannot be built again: %s", domid, why);
-	xen_destroy_domain(x, domid);
+	(void)xen_destroy_domain(x, domid);
 	if (text != NULL)
 		(void)xl_create(x, name ? name : "?", uuid, text);
-	/* From now on xl (or nobody) keeps its configuration. */
-	xen_toolcfg_forget(x, uuid);
 out:
 	free(json);
 	free(text);

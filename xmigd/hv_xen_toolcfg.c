@@ -8,9 +8,7 @@
  */
 #include "hv_xen_toolcfg.h"
 
-
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +81,6 @@ spec_word_ok(const char *s)
 	return xl_text_ok(s) && strpbrk(s, ",=") == NULL;
 }
 
-/* A script as libxl records it: "vif-bridge" or /etc/xen/scripts/vif-bridge. */
 static int
 copy_int(json_t *dst, const json_t *src, const char *key, json_int_t max)
 {
@@ -318,41 +315,6 @@ xen_toolcfg_lifecycle(const char *json, struct xen_lifecycle *lc)
 	return 0;
 }
 
-/* Appends to a growing string; sticky failure. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool err;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-sb_add(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->err)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->err = true;
-			return;
-		}
-		if (b->p && b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		b->cap = b->cap * 2 + (size_t)n + 256;
-		if ((b->p = realloc(b->p, b->cap)) == NULL) {
-			b->err = true;
-			return;
-		}
-	}
-}
-
 static const char *
 jstr(const json_t *o, const char *key)
 {
@@ -409,9 +371,12 @@ xl_safe(const json_t *in)
 int
 xen_toolcfg_to_xl(const char *json, char **text, char *why, size_t whylen)
 {
-	static const char *const strs[][2] = { { "kernel", "kernel" }, { "ramdisk", "ramdisk" },
-		{ "cmdline", "cmdline" }, { "bootloader", "bootloader" } };
-	struct sbuf sb = { 0 };
+	/* the same names in libxl's build information and in xl.cfg(5) */
+	static const char *const strs[] = { "kernel", "ramdisk", "cmdline", "bootloader" };
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *mem;
+	int werr;
 	json_t *in, *ci, *bi, *arr, *d;
 	json_int_t n, m;
 	const char *s;
@@ -429,65 +394,70 @@ xen_toolcfg_to_xl(const char *json, char **text, char *why, size_t whylen)
 		return bad(why, whylen, "%s", "the stored configuration cannot be written as an xl "
 		    "configuration (a missing name, or a quote, backslash or control character)");
 	}
-	sb_add(&sb, "# built again by xmigd from the configuration carried with the domain\n");
-	sb_add(&sb, "name = \"%s\"\nuuid = \"%s\"\ntype = \"%s\"\n", jstr(ci, "name"),
+	if ((mem = open_memstream(&out, &outlen)) == NULL) {
+		json_decref(in);
+		return XMIG_ERR_NOMEM;
+	}
+	fprintf(mem, "# built again by xmigd from the configuration carried with the domain\n");
+	fprintf(mem, "name = \"%s\"\nuuid = \"%s\"\ntype = \"%s\"\n", jstr(ci, "name"),
 	    jstr(ci, "uuid"), jstr(ci, "type"));
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-		if ((s = jstr(bi, strs[i][0])) != NULL)
-			sb_add(&sb, "%s = \"%s\"\n", strs[i][1], s);
+		if ((s = jstr(bi, strs[i])) != NULL)
+			fprintf(mem, "%s = \"%s\"\n", strs[i], s);
 	if (jint(bi, "target_memkb", &n))
-		sb_add(&sb, "memory = %lld\n", (long long)(n / 1024));
+		fprintf(mem, "memory = %lld\n", (long long)(n / 1024));
 	if (jint(bi, "max_memkb", &n))
-		sb_add(&sb, "maxmem = %lld\n", (long long)(n / 1024));
+		fprintf(mem, "maxmem = %lld\n", (long long)(n / 1024));
 	if (jint(bi, "max_vcpus", &n))
-		sb_add(&sb, "maxvcpus = %lld\n", (long long)n);
+		fprintf(mem, "maxvcpus = %lld\n", (long long)n);
 	if (json_is_array(json_object_get(bi, "avail_vcpus")))
-		sb_add(&sb, "vcpus = %zu\n", json_array_size(json_object_get(bi, "avail_vcpus")));
+		fprintf(mem, "vcpus = %zu\n", json_array_size(json_object_get(bi, "avail_vcpus")));
 	for (i = 0; i < sizeof(xen_on_keys) / sizeof(xen_on_keys[0]); i++) {
 		enum xen_action a;
 
 		if ((s = jstr(in, xen_on_keys[i])) != NULL && xen_action_parse(s, &a) == 0)
-			sb_add(&sb, "%s = \"%s\"\n", xen_on_keys[i], xen_actions[a].xl);
+			fprintf(mem, "%s = \"%s\"\n", xen_on_keys[i], xen_actions[a].xl);
 	}
 	if (json_is_array(arr = json_object_get(in, "nics")) && json_array_size(arr) > 0) {
-		sb_add(&sb, "vif = [");
+		fprintf(mem, "vif = [");
 		json_array_foreach(arr, i, d) {
-			sb_add(&sb, "%s \"bridge=%s,script=%s", i ? "," : "", jstr(d, "bridge"),
+			fprintf(mem, "%s \"bridge=%s,script=%s", i ? "," : "", jstr(d, "bridge"),
 			    jstr(d, "script"));
 			if ((s = jstr(d, "mac")) != NULL)
-				sb_add(&sb, ",mac=%s", s);
+				fprintf(mem, ",mac=%s", s);
 			if ((s = jstr(d, "ifname")) != NULL)
-				sb_add(&sb, ",vifname=%s", s);
+				fprintf(mem, ",vifname=%s", s);
 			if ((s = jstr(d, "ip")) != NULL && spec_word_ok(s))
-				sb_add(&sb, ",ip=%s", s);
+				fprintf(mem, ",ip=%s", s);
 			if (jint(d, "mtu", &n) && n > 0)
-				sb_add(&sb, ",mtu=%lld", (long long)n);
+				fprintf(mem, ",mtu=%lld", (long long)n);
 			if (jint(d, "devid", &n))
-				sb_add(&sb, ",devid=%lld", (long long)n);
+				fprintf(mem, ",devid=%lld", (long long)n);
 			if (jint(d, "rate_bytes_per_interval", &n) && n > 0 &&
 			    jint(d, "rate_interval_usecs", &m) && m > 0)
-				sb_add(&sb, ",rate=%lldB/s@%lldus",
+				fprintf(mem, ",rate=%lldB/s@%lldus",
 				    (long long)(n * 1000000 / m), (long long)m);
-			sb_add(&sb, "\"");
+			fprintf(mem, "\"");
 		}
-		sb_add(&sb, " ]\n");
+		fprintf(mem, " ]\n");
 	}
 	if (json_is_array(arr = json_object_get(in, "disks")) && json_array_size(arr) > 0) {
-		sb_add(&sb, "disk = [");
+		fprintf(mem, "disk = [");
 		json_array_foreach(arr, i, d) {
-			sb_add(&sb, "%s \"format=raw,backendtype=phy,vdev=%s,access=%s", i ? "," : "",
+			fprintf(mem, "%s \"format=raw,backendtype=phy,vdev=%s,access=%s", i ? "," : "",
 			    jstr(d, "vdev"), jint(d, "readwrite", &n) && n == 0 ? "ro" : "rw");
 			if ((s = jstr(d, "script")) != NULL)
-				sb_add(&sb, ",script=%s", s);
-			sb_add(&sb, ",target=%s\"", jstr(d, "pdev_path"));
+				fprintf(mem, ",script=%s", s);
+			fprintf(mem, ",target=%s\"", jstr(d, "pdev_path"));
 		}
-		sb_add(&sb, " ]\n");
+		fprintf(mem, " ]\n");
 	}
 	json_decref(in);
-	if (sb.err) {
-		free(sb.p);
+	werr = ferror(mem);
+	if (fclose(mem) != 0 || werr != 0) {
+		free(out);
 		return XMIG_ERR_NOMEM;
 	}
-	*text = sb.p;
+	*text = out;
 	return 0;
 }

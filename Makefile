@@ -14,7 +14,7 @@ PKG_CONFIG ?= pkg-config
 
 CFLAGS ?= -O2 -g
 XCFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-	-Wmissing-prototypes -Wno-unused-parameter -pthread -Ilib -Itools/simhv -MMD -MP
+	-Wmissing-prototypes -Wno-unused-parameter -pthread -Ilib -Isim -Ixmigd -MMD -MP
 LDLIBS_COMMON := -pthread $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 # Mutual TLS for the relocation protocol (lib/tls.c).
 LDLIBS_COMMON += $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
@@ -35,9 +35,13 @@ endif
 OBJ := $(BUILD)/obj
 BIN := $(BUILD)/bin
 
+# The layers, lowest first (docs/architecture.md; tests/check_layers.sh
+# keeps includes pointing down): lib/ (shared with the CLI, pure), sim/ (the
+# simulator), then the daemon's xmigd/{hv,store}/, xmigd/engine/,
+# xmigd/cluster/ and xmigd/ itself.
 LIB_SRCS := $(wildcard lib/*.c)
-SIM_SRCS := $(filter-out tools/simhv/main.c,$(wildcard tools/simhv/*.c))
-XMIGD_SRCS := $(wildcard xmigd/*.c)
+SIM_SRCS := $(wildcard sim/*.c)
+XMIGD_SRCS := $(wildcard xmigd/*.c xmigd/*/*.c)
 XMIG_SRCS := $(wildcard xmig/*.c)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
@@ -71,7 +75,7 @@ $(BIN)/simhv: $(SIMHV_OBJS) $(SIM_OBJS) $(LIB_OBJS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(SIM_OBJS) $(XMIGD_LIB_OBJS) $(BIN)/simhv
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) -Ixmigd $(CFLAGS) $(LDSAN) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON) $(XEN_LIBS) -lcmocka
+	$(CC) $(XCFLAGS) $(CFLAGS) $(LDSAN) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON) $(XEN_LIBS) -lcmocka
 
 # The receiver on a socketpair with a fake backend, shared with fuzz_recv.
 $(BUILD)/tests/test_recv_stream: tests/recv_harness.c tests/recv_harness.h
@@ -87,7 +91,12 @@ unit: $(UNIT_BINS)
 integ: all $(BUILD)/tests/testpeer
 	@BUILD=$(BUILD) tests/integ/run.sh
 
-check: all unit integ netns-check
+# Includes point down the layers, no include cycle, every source file named
+# in docs/architecture.md (tests/check_layout.py).
+layout-check:
+	@python3 tests/check_layout.py
+
+check: all layout-check unit integ netns-check
 
 deps:
 	@scripts/install-deps.sh --if-missing
@@ -98,8 +107,7 @@ demo: deps
 
 # Placement simulator (issue 6, docs/placement.md): the pure placement module
 # alone on a synthetic 1,000-host cluster.
-$(OBJ)/tools/placesim/placesim.o: XCFLAGS += -Ixmigd
-$(BIN)/xmig-placesim: $(OBJ)/tools/placesim/placesim.o $(OBJ)/xmigd/placement.o
+$(BIN)/xmig-placesim: $(OBJ)/tools/placesim/placesim.o $(OBJ)/lib/placement.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^
 
@@ -111,7 +119,7 @@ $(BIN)/xmig-baseline: $(OBJ)/tools/bench/baseline.o
 
 bench: all $(BIN)/xmig-baseline
 	@BUILD=$(BUILD) tools/bench/bench.sh
-.PHONY: bench
+.PHONY: bench layout-check
 
 # The nested Xen lab (tests/xenlab): two Xen 4.17 hosts under QEMU/TCG.
 lab-check: all

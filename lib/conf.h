@@ -34,7 +34,7 @@
 #define CONF_STR_MAX 4096
 
 enum conf_backend { CONF_BACKEND_AUTO = 0, CONF_BACKEND_XEN, CONF_BACKEND_SIM };
-/* The values of enum placement_policy (xmigd/placement.h). */
+/* The values of enum placement_policy (lib/placement.h). */
 enum conf_balance_policy { CONF_BALANCE_EVEN = 0, CONF_BALANCE_POWER_SAVING = 1 };
 
 struct conf {

@@ -18,10 +18,11 @@
 
 #include "allow.h"
 #include "conf.h"
-#include "engine.h"
-#include "engine_int.h"
-#include "hoststate.h"
-#include "jobs.h"
+#include "engine/engine.h"
+#include "engine/incoming.h"
+#include "engine/engine_int.h"
+#include "store/hoststate.h"
+#include "store/jobs.h"
 #include <jansson.h>
 #include "log.h"
 #include "util.h"

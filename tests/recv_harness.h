@@ -1,4 +1,4 @@
-/* recv_harness.h - the real receiver (xmigd/engine_recv.c) on a socketpair,
+/* recv_harness.h - the real receiver (xmigd/engine/recv.c) on a socketpair,
  * for tests/fuzz/fuzz_recv.c and tests/unit/test_recv_stream.c.
  *
  * rh_init() sets up what xmigd's main() sets up for a receiver: a default

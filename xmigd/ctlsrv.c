@@ -10,14 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "balance.h"
+#include "cluster/balance.h"
 #include "ctl.h"
 #include "ctlsrv.h"
 #include "compress.h"
-#include "engine.h"
-#include "history.h"
-#include "hoststate.h"
-#include "maint.h"
+#include "engine/engine.h"
+#include "store/history.h"
+#include "store/hoststate.h"
+#include "cluster/maint.h"
 #include "log.h"
 #include "util.h"
 #include "xerr.h"

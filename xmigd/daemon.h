@@ -8,7 +8,7 @@
 
 #include "allow.h"
 #include "conf.h"
-#include "hv.h"
+#include "hv/hv.h"
 
 #define XMIG_VERSION "0.1.0"
 

@@ -21,14 +21,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "balance.h"
+#include "cluster/balance.h"
 #include "ctl.h"
 #include "ctlsrv.h"
 #include "daemon.h"
-#include "engine.h"
-#include "resolve.h"
-#include "history.h"
-#include "hoststate.h"
+#include "engine/engine.h"
+#include "engine/incoming.h"
+#include "engine/outgoing.h"
+#include "store/history.h"
+#include "store/hoststate.h"
 #include "log.h"
 #include "namecheck.h"
 #include "service.h"

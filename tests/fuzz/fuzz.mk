@@ -38,9 +38,9 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libxmig.a $(FUZZ_HDRS)
 
 # fuzz_recv runs the daemon's receiver: xmigd's modules (all but main.c)
 # and the sim's, instrumented as well, in a second archive.
-FUZZ_XMIGD_SRCS := $(filter-out xmigd/main.c,$(wildcard xmigd/*.c)) $(SIM_SRCS)
+FUZZ_XMIGD_SRCS := $(filter-out xmigd/main.c,$(XMIGD_SRCS)) $(SIM_SRCS)
 FUZZ_XMIGD_OBJS := $(FUZZ_XMIGD_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
-FUZZ_XMIGD_HDRS := $(FUZZ_HDRS) $(wildcard xmigd/*.h tools/simhv/*.h)
+FUZZ_XMIGD_HDRS := $(FUZZ_HDRS) $(wildcard xmigd/*.h xmigd/*/*.h sim/*.h)
 
 $(FUZZ_XMIGD_OBJS): $(FUZZ_XMIGD_HDRS)
 
@@ -50,14 +50,14 @@ $(FUZZ_BUILD)/libxmigd.a: $(FUZZ_XMIGD_OBJS)
 
 $(FUZZ_BUILD)/fuzz_recv: tests/fuzz/fuzz_recv.c tests/fuzz/fuzz_recv.h tests/recv_harness.c \
     tests/recv_harness.h $(FUZZ_BUILD)/libxmigd.a $(FUZZ_BUILD)/libxmig.a $(FUZZ_XMIGD_HDRS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ixmigd -o $@ tests/fuzz/fuzz_recv.c tests/recv_harness.c \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_recv.c tests/recv_harness.c \
 	    $(FUZZ_BUILD)/libxmigd.a $(FUZZ_BUILD)/libxmig.a $(LDLIBS_COMMON) -lm
 
 # fuzz_xencfg: the Xen configuration blob and the libxl configuration in it
-# (xmigd/hv_xen_cfg.c, hv_xen_dev.c, hv_xen_toolcfg.c: plain C).
+# (xmigd/hv/xen_cfg.c, xen_dev.c, xen_toolcfg.c: plain C).
 $(FUZZ_BUILD)/fuzz_xencfg: tests/fuzz/fuzz_xencfg.c $(FUZZ_BUILD)/libxmigd.a \
     $(FUZZ_BUILD)/libxmig.a $(FUZZ_XMIGD_HDRS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ixmigd -o $@ tests/fuzz/fuzz_xencfg.c \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_xencfg.c \
 	    $(FUZZ_BUILD)/libxmigd.a $(FUZZ_BUILD)/libxmig.a $(LDLIBS_COMMON) -lm
 
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)

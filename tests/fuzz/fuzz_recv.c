@@ -1,4 +1,4 @@
-/* fuzz_recv.c - libFuzzer target: the real receiver (xmigd/engine_recv.c)
+/* fuzz_recv.c - libFuzzer target: the real receiver (xmigd/engine/recv.c)
  * driven through whole connections.
  *
  * Each input is a script (tests/fuzz/fuzz_recv.h) that the harness
@@ -40,9 +40,9 @@
 #include "fuzz_recv.h"
 
 #include "compress.h"
-#include "engine.h"
-#include "hoststate.h"
-#include "jobs.h"
+#include "engine/engine.h"
+#include "store/hoststate.h"
+#include "store/jobs.h"
 #include "proto.h"
 #include "xbuf.h"
 #include "xerr.h"

@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv_xen.h"
-#include "hv_xen_toolcfg.h"
+#include "hv/xen.h"
+#include "hv/xen_toolcfg.h"
 
 #define CHECK(cond) do { \
 	if (!(cond)) { \

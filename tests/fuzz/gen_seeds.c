@@ -96,7 +96,7 @@ zpages_check(const uint8_t *p, uint32_t len, const uint64_t *e, const uint8_t *d
 		die("a ZPAGES seed the receiver would not accept");
 }
 
-/* A ZPAGES payload as engine_send.c writes one: round, count, algo, 3 zero
+/* A ZPAGES payload as engine/send.c writes one: round, count, algo, 3 zero
  * bytes, zlen, the entries, then the compressed data of the NORMAL pages
  * (`normal` pages of data at data).  Returns its length. */
 static int

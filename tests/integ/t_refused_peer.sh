@@ -9,7 +9,7 @@ simhv_on a create vm1 --memory 16M --dirty-rate 500 >/dev/null || fail "create"
 xmig_on a migrate -l vm1 "127.0.0.1:$(port_of b)" 2>"$T/err"; rc=$?
 [ "$rc" = 1 ] || fail "exit code $rc, expected 1"
 cat "$T/err"
-# The reason, as the sender's engine words it (engine_common.c: the
+# The reason, as the sender's engine words it (engine/hello.c: the
 # destination closed without a hello) and as the destination logs it
 # (main.c: the allow-list check).
 grep -qF "migration of vm1 to 127.0.0.1:$(port_of b) failed: no hello from 127.0.0.1:$(port_of b): connection closed by peer; vm1 is still running on this host" "$T/err" ||

@@ -1,4 +1,4 @@
-/* test_history.c - job records (xmigd/history.c): a job that ends leaves
+/* test_history.c - job records (xmigd/store/history.c): a job that ends leaves
  * exactly one record with its final figures, running jobs leave none, the
  * list is oldest first and bounded, damaged files are skipped, and the
  * oldest records go beyond HISTORY_KEEP. */
@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "history.h"
-#include "jobs.h"
+#include "store/history.h"
+#include "store/jobs.h"
 #include "log.h"
 
 static char state_dir[64];

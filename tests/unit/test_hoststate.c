@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hoststate.h"
+#include "store/hoststate.h"
 #include "xerr.h"
 
 static void

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "devpolicy.h"
-#include "hv_xen.h"
+#include "hv/xen.h"
 #include "xbuf.h"
 #include "xerr.h"
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "jobs.h"
+#include "store/jobs.h"
 #include "log.h"
 #include "util.h"
 

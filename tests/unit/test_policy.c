@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "policy.h"
+#include "engine/policy.h"
 
 static struct policy_cfg cfg = { .downtime_ms = 300, .max_rounds = 30, .max_factor = 3.0 };
 

@@ -1,5 +1,5 @@
 /* test_recv_stream.c - hostile compressed frames through the real receive
- * loop (xmigd/engine_recv.c on a socketpair, tests/recv_harness.c).
+ * loop (xmigd/engine/recv.c on a socketpair, tests/recv_harness.c).
  *
  * A valid HELLO and PREPARE open each connection, a valid PAGES batch
  * writes page 0, then one hostile ZPAGES or ZRAW frame follows: entries
@@ -24,8 +24,8 @@
 #include "../recv_harness.h"
 
 #include "compress.h"
-#include "engine.h"
-#include "jobs.h"
+#include "engine/engine.h"
+#include "store/jobs.h"
 #include "proto.h"
 #include "xbuf.h"
 

@@ -11,8 +11,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "hv_xen.h"
-#include "hv_xen_toolcfg.h"
+#include "hv/xen.h"
+#include "hv/xen_toolcfg.h"
 #include "xerr.h"
 
 #define UUID "6270b78f-a357-43e0-87a4-96d0a31f7f7f"

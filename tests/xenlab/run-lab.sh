@@ -268,7 +268,7 @@ EXPECTED_ERRORS=(
 	# A: the PV guest's live migration, refused (Xen without shadow
 	# paging).  Today xmigd refuses it before any job exists and logs no
 	# error (the first lab run with this list showed none); if the refusal
-	# ever comes from the save path (hv_xen_save.c) instead, it logs this.
+	# ever comes from the save path (hv/xen_save.c) instead, it logs this.
 	"A xmigd: error: (job [0-9]+: )?(pv1|domain [0-9]+) is a PV guest and cannot be migrated live: this host's Xen is built without shadow paging"
 	# The device guest's second disk, one B does not allow (hostA.sh 4a):
 	# refused by B at PREPARE, reported by both.

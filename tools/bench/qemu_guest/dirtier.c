@@ -1,6 +1,6 @@
 /*
  * dirtier - /init of the QEMU guest of tools/bench/qemu_busy.sh: the same
- * workload as a sim domain's vCPU (tools/simhv/simdom.c), inside a real
+ * workload as a sim domain's vCPU (sim/simdom.c), inside a real
  * Linux guest, so that QEMU's pre-copy can be measured on it.
  *
  *   init [--wws MIB] [--rate PAGES_PER_S] [--fill zero|random]

@@ -1,0 +1,48 @@
+/* engine/engine.h - the two ends of a migration.
+ *
+ * engine_send runs an outgoing job in its own thread: hello, prepare, the
+ * backend's save through a framing sink, then the commit handshake
+ * (docs/protocol.md).  engine_recv serves one accepted connection the same
+ * way from the other side.  Neither ever exits the daemon: a job fails and
+ * the domain stays (or is made) whole at the source.
+ */
+#ifndef XMIG_ENGINE_H
+#define XMIG_ENGINE_H
+
+#include <stdint.h>
+
+#include "daemon.h"
+#include "proto.h"
+#include "store/jobs.h"
+
+struct send_req {
+	char domain[64];
+	char host[256];
+	uint16_t port;
+	bool live;
+	unsigned downtime_ms;	/* 0 = config default */
+	unsigned max_rounds;	/* 0 = config default */
+	unsigned bandwidth_mbit;	/* stream limit (xm's -r), 0 = none */
+	bool ssl;		/* mutual TLS to the peer's TLS port (xm's --ssl) */
+	double max_factor;	/* 0 = config default */
+	bool auto_converge;
+	int compress;		/* enum compress_mode */
+};
+
+/* Validate the request against local facts and start the job thread.
+ * On refusal returns NULL with a one-line reason in err; otherwise the job
+ * with a reference the caller must job_put(). */
+struct job *engine_send_start(struct xmigd *d, const struct send_req *req, char *err,
+    size_t errlen);
+/* Serve an accepted relocation connection (takes ownership of fd); tls:
+ * it came to the TLS port, so the TLS handshake comes first; query_only:
+ * it is over max-connections, so it may QUERY or ask HOST_INFO but a
+ * PREPARE is refused (BUSY). */
+void engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls, bool query_only);
+/* Relocation connections being served now (every one has its thread). */
+unsigned engine_recv_open(void);
+
+/* This host's answer to HOST_INFO: state, memory, vCPUs, domains. */
+int engine_host_info_build(struct xmigd *d, struct msg_host_info_reply *m);
+
+#endif

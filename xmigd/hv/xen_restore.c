@@ -1,0 +1,315 @@
+/* hv/xen_restore.c - the receiving half of the Xen backend.
+ *
+ * Builds the domain as libxl would for a restore (create with the
+ * source's type and limits, event channels for xenstore and the console,
+ * the xenstore skeleton), then lets xc_domain_restore() read the
+ * libxenguest stream from a pipe that a feeder thread fills with the RAW
+ * records the engine receives.  The domain is left paused under its
+ * temporary name; on any failure it is destroyed and its xenstore nodes
+ * removed.
+ */
+#ifdef HAVE_XEN
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hv/xen_int.h"
+#include "log.h"
+#include "util.h"
+#include "xerr.h"
+
+#define XEN_MAX_EVTCHN_PORT 1023	/* libxl's default event_channels */
+
+struct xen_restore {
+	struct hv_restore_io *io;
+	uint32_t domid;
+	int wfd;			/* owned by the feeder */
+	int feed_err;
+	bool got_end;
+	uint64_t fed;
+	/* Where a PAGES record would land: a Xen stream has none, and a
+	 * hostile one must not write anywhere that matters. */
+	uint8_t scratch[XC_PAGE_SIZE];
+};
+
+static void *
+xen_scratch_dest(void *bctx, uint64_t pfn)
+{
+	(void)pfn;
+	return ((struct xen_restore *)bctx)->scratch;
+}
+
+static int
+xen_write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return XMIG_ERR_SYSTEM;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Engine records in, libxenguest stream out.  Closing the pipe tells
+ * xc_domain_restore the stream ended; a write that fails means it stopped
+ * reading (it failed), which ends the feeder too. */
+static void *
+xen_feeder(void *arg)
+{
+	struct xen_restore *s = arg;
+	struct hv_rec rec;
+	int r = 0;
+
+	while (r == 0) {
+		if ((r = s->io->next(s->io, &rec)) != 0)
+			break;
+		if (rec.type == HV_REC_END) {
+			s->got_end = true;
+			break;
+		}
+		if (rec.type == HV_REC_ROUND_END)
+			continue;
+		if (rec.type != HV_REC_RAW) {
+			log_error("domain %u: a %s record in a Xen stream", s->domid,
+			    rec.type == HV_REC_PAGES ? "page" : "context");
+			r = XMIG_ERR_UNEXPECTED;
+			break;
+		}
+		if ((r = xen_write_all(s->wfd, rec.data, rec.len)) != 0)
+			r = XMIG_ERR_BACKEND;
+		else
+			s->fed += rec.len;
+	}
+	s->feed_err = r;
+	close(s->wfd);
+	s->wfd = -1;
+	return NULL;
+}
+
+/* The domain as libxl creates it for this type, with the source's limits. */
+static int
+xen_create(struct hv_xen *x, xc_interface *xch, const struct xen_cfg *cfg, uint32_t *domid)
+{
+	struct xen_domctl_createdomain dc;
+
+	memset(&dc, 0, sizeof(dc));
+	memcpy(dc.handle, cfg->uuid, 16);
+	dc.flags = cfg->type == HV_TYPE_PV ? 0 : XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap;
+	dc.max_vcpus = cfg->max_vcpus;
+	dc.max_evtchn_port = XEN_MAX_EVTCHN_PORT;
+	dc.max_grant_frames = -1;	/* the hypervisor's defaults */
+	dc.max_maptrack_frames = -1;
+	dc.grant_opts = XEN_DOMCTL_GRANT_version((x->caps & XEN_SYSCTL_PHYSCAP_gnttab_v2) ? 2 : 1);
+	dc.arch.emulation_flags = cfg->type == HV_TYPE_PV ? 0 : XEN_X86_EMU_LAPIC;
+	dc.arch.misc_flags = cfg->misc_flags & XEN_X86_MSR_RELAXED;
+	*domid = 0;	/* Xen picks */
+	if (xc_domain_create(xch, domid, &dc) != 0) {
+		log_error("xc_domain_create failed: %s", strerror(errno));
+		return XMIG_ERR_BACKEND;
+	}
+	return 0;
+}
+
+/* Limits and parameters the stream does not carry. */
+static int
+xen_setup(xc_interface *xch, uint32_t domid, const struct xen_cfg *cfg)
+{
+	const char *what;
+
+	what = "xc_domain_max_vcpus";
+	if (xc_domain_max_vcpus(xch, domid, cfg->max_vcpus) != 0)
+		goto fail;
+	what = "xc_domain_setmaxmem";
+	if (xc_domain_setmaxmem(xch, domid, cfg->max_memkb) != 0)
+		goto fail;
+	if (cfg->type == HV_TYPE_PV) {
+		what = "xc_domain_set_memmap_limit";
+		if (xc_domain_set_memmap_limit(xch, domid, cfg->max_memkb) != 0)
+			goto fail;
+	} else {
+		what = "setting the timer mode";
+		if (xc_hvm_param_set(xch, domid, HVM_PARAM_TIMER_MODE, cfg->timer_mode) != 0)
+			goto fail;
+		what = "disabling altp2m";
+		if (xc_hvm_param_set(xch, domid, HVM_PARAM_ALTP2M, 0) != 0)
+			goto fail;
+		/* The HAP pool libxl sizes as shadow_memkb. */
+		what = "xc_set_paging_mempool_size";
+		if (cfg->paging_pool > 0 &&
+		    xc_set_paging_mempool_size(xch, domid, cfg->paging_pool) != 0)
+			goto fail;
+	}
+	what = "xc_domain_set_tsc_info";
+	if (xc_domain_set_tsc_info(xch, domid, cfg->tsc_mode, 0, 0, 0) != 0)
+		goto fail;
+	return 0;
+fail:
+	log_error("domain %u: %s failed: %s", domid, what, strerror(errno));
+	return XMIG_ERR_BACKEND;
+}
+
+int
+xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io *io,
+    uint32_t *domid)
+{
+	struct hv_xen *x = xen_priv(hv);
+	struct restore_callbacks rcb;
+	struct xen_restore *s;
+	struct xen_handles h;
+	struct xen_xs_dom xd;
+	struct xen_cfg cfg;
+	unsigned long store_mfn = 0, console_mfn = 0;
+	uint32_t id = 0, store_domid, console_domid;
+	int store_port, console_port, pfd[2] = { -1, -1 }, r, rc;
+	bool created = false, feeding = false;
+	pthread_t feeder;
+	char why[512];
+	uint64_t t0 = now_ms();
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return XMIG_ERR_NOMEM;
+	s->io = io;
+	s->wfd = -1;
+	io->page_dest = xen_scratch_dest;
+	io->bctx = s;
+	memset(&h, 0, sizeof(h));
+	if ((r = xen_check_cfg(x, spec, &cfg, why, sizeof(why))) != 0) {
+		log_error("cannot build %s: %s", spec->name, why);
+		strlcpy_x(io->why, why, sizeof(io->why));
+		goto fail;
+	}
+	if ((r = xen_handles_open(&h, why, sizeof(why))) != 0) {
+		log_error("%s", why);
+		goto fail;
+	}
+	if ((r = xen_create(x, h.xch, &cfg, &id)) != 0)
+		goto fail;
+	created = true;
+	s->domid = id;
+	if ((r = xen_setup(h.xch, id, &cfg)) != 0)
+		goto fail;
+	store_domid = xen_xs_backend_domid(h.xsh, "xenstored");
+	console_domid = xen_xs_backend_domid(h.xsh, "xenconsoled");
+	store_port = xc_evtchn_alloc_unbound(h.xch, id, store_domid);
+	console_port = xc_evtchn_alloc_unbound(h.xch, id, console_domid);
+	if (store_port < 0 || console_port < 0) {
+		log_error("domain %u: cannot allocate the store/console event channels: %s", id,
+		    strerror(errno));
+		r = XMIG_ERR_BACKEND;
+		goto fail;
+	}
+	memset(&xd, 0, sizeof(xd));
+	xd.domid = id;
+	xd.name = spec->name;
+	xd.cfg = &cfg;
+	xd.store_port = (uint32_t)store_port;
+	xd.console_port = (uint32_t)console_port;
+	xd.console_domid = console_domid;
+	if ((r = xen_xs_skeleton(h.xsh, &xd)) != 0)
+		goto fail;
+	/* From here the watcher knows it as ours (reaped when it stops). */
+	xen_xs_mark_ours(h.xsh, id);
+	/* Disks and NICs while the memory is still to come: set-up time
+	 * outside the downtime, and a failure refuses before the source is
+	 * touched. */
+	if ((r = xen_devices_add(h.xsh, id, &cfg, x->hotplug_timeout_s, why,
+	    sizeof(why))) != 0) {
+		/* the job's error line says it, with this text */
+		log_verbose("cannot set up the devices of %s (domain %u): %s", spec->name, id, why);
+		strlcpy_x(io->why, why, sizeof(io->why));
+		goto fail;
+	}
+	/* xl's configuration of it, for xl and for its reboots here. */
+	if ((r = xen_toolcfg_install(x, id, &cfg, why, sizeof(why))) != 0) {
+		strlcpy_x(io->why, why, sizeof(io->why));
+		goto fail;
+	}
+	/* The domain exists: only now does the engine accept (PREPARE_OK). */
+	if ((r = io->ready(io)) != 0)
+		goto fail;
+
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		log_error("pipe: %s", strerror(errno));
+		r = XMIG_ERR_SYSTEM;
+		goto fail;
+	}
+	(void)fcntl(pfd[1], F_SETPIPE_SZ, XEN_PIPE_SIZE);
+	s->wfd = pfd[1];
+	if (pthread_create(&feeder, NULL, xen_feeder, s) != 0) {
+		log_error("cannot start the restore feeder thread");
+		close(pfd[1]);
+		s->wfd = -1;
+		r = XMIG_ERR_SYSTEM;
+		goto fail;
+	}
+	feeding = true;
+	/* Must not be NULL: libxenguest calls static_data_done through it.
+	 * Zeroed is right for a stream from the same Xen version. */
+	memset(&rcb, 0, sizeof(rcb));
+	rc = xc_domain_restore(h.xch, pfd[0], id, (unsigned)store_port, &store_mfn, store_domid,
+	    (unsigned)console_port, &console_mfn, console_domid, XC_STREAM_PLAIN, &rcb, -1);
+	close(pfd[0]);
+	pfd[0] = -1;
+	pthread_join(feeder, NULL);
+	feeding = false;
+	if (rc != 0 || s->feed_err != 0 || !s->got_end) {
+		r = s->feed_err != 0 ? s->feed_err : XMIG_ERR_BACKEND;
+		log_error("restore of %s (domain %u) failed after %llu ms, %llu bytes: %s",
+		    spec->name, id, (unsigned long long)(now_ms() - t0),
+		    (unsigned long long)s->fed, rc != 0 ? xen_last_error(&h.xtl) :
+		    s->feed_err != 0 ? xmig_strerror(s->feed_err) : "stream did not end");
+		goto fail;
+	}
+	xd.store_mfn = store_mfn;
+	xd.console_mfn = console_mfn;
+	if ((r = xen_xs_connect(h.xsh, &xd)) != 0)
+		goto fail;
+	if (!xs_introduce_domain(h.xsh, id, store_mfn, (unsigned)store_port)) {
+		log_error("xs_introduce_domain(%u) failed: %s", id, strerror(errno));
+		r = XMIG_ERR_BACKEND;
+		goto fail;
+	}
+	log_info("built %s as domain %u (%s) in %llu ms from %llu bytes; paused", spec->name, id,
+	    hv_type_name((enum hv_dom_type)cfg.type), (unsigned long long)(now_ms() - t0),
+	    (unsigned long long)s->fed);
+	*domid = id;
+	xen_handles_close(&h);
+	io->page_dest = NULL;	/* s goes; the engine reads no more records */
+	io->bctx = NULL;
+	free(s);
+	return 0;
+fail:
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (feeding)
+		pthread_join(feeder, NULL);
+	if (created) {
+		xen_devices_remove(id, x->hotplug_timeout_s);
+		if (xc_domain_destroy(h.xch, id) != 0 && errno != ESRCH)
+			log_error("cannot destroy the partial domain %u: %s", id, strerror(errno));
+		xen_xs_cleanup(h.xsh, id);
+		xen_toolcfg_forget(x, cfg.uuid);
+	}
+	xen_handles_close(&h);
+	/* The engine may still call next() after we return: keep page_dest
+	 * away from freed memory. */
+	io->page_dest = NULL;
+	io->bctx = NULL;
+	free(s);
+	return r;
+}
+
+#else
+typedef int hv_xen_restore_unused;	/* ISO C wants a declaration */
+#endif

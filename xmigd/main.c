@@ -245,8 +245,24 @@ wait_for_jobs(void)
 	log_warn("jobs still running at shutdown");
 }
 
-int
-main(int argc, char **argv)
+/* What main() works with: the command line and the daemon's descriptors. */
+struct xmigd_opts {
+	const char *cfgpath, *pidfile;
+	bool foreground, check, dump;
+	int verbose;
+};
+
+struct xmigd_fds {
+	int lfds[2 * MAX_LISTEN];	/* relocation listeners: nl plain, then nt TLS */
+	int nl, nt;
+	int cfd;			/* control socket */
+	int sfd;			/* signalfd */
+	gid_t ctl_gid;			/* control-socket-group, or -1 */
+};
+
+/* The command line: -1 to go on, else the exit code. */
+static int
+parse_args(int argc, char **argv, struct xmigd_opts *o)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -259,23 +275,18 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct xmigd d;
-	const char *cfgpath = "/etc/xmig/xmigd.conf", *pidfile = NULL;
-	bool foreground = false, check = false, dump = false, foreground_journal = false;
-	int verbose = 0, opt, r, lfds[2 * MAX_LISTEN], nl = 0, nt = 0, cfd = -1, sfd, i;
-	char err[1024];
-	struct pollfd pfd[2 * MAX_LISTEN + 3];
-	sigset_t mask;
-	gid_t ctl_gid = (gid_t)-1;
+	int opt;
 
+	memset(o, 0, sizeof(*o));
+	o->cfgpath = "/etc/xmig/xmigd.conf";
 	while ((opt = getopt_long(argc, argv, "c:fnp:TvVh", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': cfgpath = optarg; break;
-		case 'f': foreground = true; break;
-		case 'p': pidfile = optarg; break;
-		case 'n': check = true; break;
-		case 'T': dump = true; break;
-		case 'v': verbose++; break;
+		case 'c': o->cfgpath = optarg; break;
+		case 'f': o->foreground = true; break;
+		case 'p': o->pidfile = optarg; break;
+		case 'n': o->check = true; break;
+		case 'T': o->dump = true; break;
+		case 'v': o->verbose++; break;
 		case 'V': printf("xmigd %s\n", XMIG_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -286,51 +297,74 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* The configuration, checked (and the TLS material loaded) before anything
+ * starts; --check-config and --dump-config end here.  -1 to go on, else
+ * the exit code. */
+static int
+load_config(struct xmigd *d, const struct xmigd_opts *o, gid_t *ctl_gid)
+{
+	char err[1024];
+
 	log_init("xmigd", false, LOG_LVL_INFO);
-	conf_init(&d.conf);
-	if ((r = conf_load(&d.conf, cfgpath, err, sizeof(err))) != 0) {
+	conf_init(&d->conf);
+	if (conf_load(&d->conf, o->cfgpath, err, sizeof(err)) != 0) {
 		fprintf(stderr, "xmigd: %s\n", err);
 		return 1;
 	}
-	if ((r = conf_check(&d.conf, err, sizeof(err))) != 0 ||
-	    (!dump && (r = control_group(&d.conf, &ctl_gid, err, sizeof(err))) != 0) ||
-	    (!dump && (r = tls_setup(&d, err, sizeof(err))) != 0)) {
-		fprintf(stderr, "xmigd: %s: %s\n", cfgpath, err);
+	if (conf_check(&d->conf, err, sizeof(err)) != 0 ||
+	    (!o->dump && control_group(&d->conf, ctl_gid, err, sizeof(err)) != 0) ||
+	    (!o->dump && tls_setup(d, err, sizeof(err)) != 0)) {
+		fprintf(stderr, "xmigd: %s: %s\n", o->cfgpath, err);
 		return 1;
 	}
-	if (check) {
+	if (o->check) {
 		printf("configuration OK\n");
 		return 0;
 	}
-	if (dump) {
-		conf_dump(&d.conf, stdout);
+	if (o->dump) {
+		conf_dump(&d->conf, stdout);
 		return 0;
 	}
-	if (verbose)
-		d.conf.log_level = verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_VERBOSE;
+	return -1;
+}
+
+/* Logging, the allow-list, signals, the backend and the state directory's
+ * stores.  0, or -1 (logged). */
+static int
+start_services(struct xmigd *d, const struct xmigd_opts *o, struct xmigd_fds *f)
+{
+	bool foreground_journal = false;
+	char err[1024];
+	sigset_t mask;
+
+	if (o->verbose)
+		d->conf.log_level = o->verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_VERBOSE;
 	/* Under systemd (xmigd -f, stderr to the journal) log through syslog so
 	 * that the journal keeps each line's priority; it stamps its own time. */
-	if (foreground && service_stderr_is_journal())
+	if (o->foreground && service_stderr_is_journal())
 		foreground_journal = true;
-	log_init("xmigd", !foreground || foreground_journal, (enum log_level)d.conf.log_level);
-	log_set_timestamps(foreground && !foreground_journal);
-	if ((r = allow_compile(d.conf.relocation_hosts_allow, &d.allow, err, sizeof(err))) != 0) {
+	log_init("xmigd", !o->foreground || foreground_journal, (enum log_level)d->conf.log_level);
+	log_set_timestamps(o->foreground && !foreground_journal);
+	if (allow_compile(d->conf.relocation_hosts_allow, &d->allow, err, sizeof(err)) != 0) {
 		log_error("relocation-hosts-allow: %s", err);
-		return 1;
+		return -1;
 	}
-	if (allow_is_open(d.allow))
+	if (allow_is_open(d->allow))
 		log_warn("relocation-hosts-allow is empty: any host may connect");
-	if ((r = namecheck_init(&d, admit_relocation, err, sizeof(err))) != 0) {
+	if (namecheck_init(d, admit_relocation, err, sizeof(err)) != 0) {
 		log_error("%s", err);
-		return 1;
+		return -1;
 	}
-	if (d.tls_client != NULL && !tls_ctx_self_check(d.tls_client, err, sizeof(err)))
+	if (d->tls_client != NULL && !tls_ctx_self_check(d->tls_client, err, sizeof(err)))
 		log_warn("ssl-cert-file %s does not verify against ssl-ca-file %s (%s): peers "
-		    "will refuse this host", d.conf.ssl_cert_file, d.conf.ssl_ca_file, err);
-	if (d.conf.host_name[0])
-		strlcpy_x(d.host_name, d.conf.host_name, sizeof(d.host_name));
-	else if (gethostname(d.host_name, sizeof(d.host_name) - 1) != 0)
-		strlcpy_x(d.host_name, "localhost", sizeof(d.host_name));
+		    "will refuse this host", d->conf.ssl_cert_file, d->conf.ssl_ca_file, err);
+	if (d->conf.host_name[0])
+		strlcpy_x(d->host_name, d->conf.host_name, sizeof(d->host_name));
+	else if (gethostname(d->host_name, sizeof(d->host_name) - 1) != 0)
+		strlcpy_x(d->host_name, "localhost", sizeof(d->host_name));
 	jobs_init();
 
 	/* Block the signals in every thread; the main loop reads them. */
@@ -340,93 +374,128 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
+	if ((f->sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
 		log_error("signalfd: %s", strerror(errno));
-		return 1;
+		return -1;
 	}
-	if ((r = hv_open(&d.conf, &d.hv, err, sizeof(err))) != 0) {
+	if (hv_open(&d->conf, &d->hv, err, sizeof(err)) != 0 ||
+	    state_init(d->conf.state_dir, err, sizeof(err)) != 0 ||
+	    hoststate_init(d->conf.state_dir, err, sizeof(err)) != 0) {
 		log_error("%s", err);
-		return 1;
+		return -1;
 	}
-	if ((r = state_init(d.conf.state_dir, err, sizeof(err))) != 0) {
-		log_error("%s", err);
-		return 1;
-	}
-	if ((r = hoststate_init(d.conf.state_dir, err, sizeof(err))) != 0) {
-		log_error("%s", err);
-		return 1;
-	}
-	if (history_init(d.conf.state_dir, err, sizeof(err)) != 0)
+	if (history_init(d->conf.state_dir, err, sizeof(err)) != 0)
 		log_warn("%s; finished jobs are not recorded", err);
-	if (d.conf.relocation_server &&
-	    (r = xconn_listen(d.conf.relocation_address, d.conf.relocation_port, lfds,
-	    MAX_LISTEN, &nl, err, sizeof(err))) != 0) {
-		log_error("%s", err);
-		return 1;
-	}
-	if (d.conf.relocation_ssl_server &&
-	    (r = xconn_listen(d.conf.relocation_address, d.conf.relocation_ssl_port, lfds + nl,
-	    MAX_LISTEN, &nt, err, sizeof(err))) != 0) {
-		log_error("relocation-ssl-port: %s", err);
-		return 1;
-	}
-	{
-		char dir[sizeof(d.conf.control_socket)], *slash;
+	return 0;
+}
 
-		strlcpy_x(dir, d.conf.control_socket, sizeof(dir));
-		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-			*slash = '\0';
-			mkdir_p(dir, 0755);
-		}
+/* The relocation ports and the control socket.  0, or -1 (logged). */
+static int
+open_listeners(struct xmigd *d, struct xmigd_fds *f)
+{
+	char err[1024], dir[sizeof(d->conf.control_socket)], *slash;
+
+	if (d->conf.relocation_server &&
+	    xconn_listen(d->conf.relocation_address, d->conf.relocation_port, f->lfds,
+	    MAX_LISTEN, &f->nl, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return -1;
 	}
-	if ((cfd = ctl_listen(d.conf.control_socket, ctl_gid == (gid_t)-1 ? 0600 : 0660)) < 0) {
-		log_error("control-socket %s: %s", d.conf.control_socket, xmig_strerror(cfd));
-		return 1;
+	if (d->conf.relocation_ssl_server &&
+	    xconn_listen(d->conf.relocation_address, d->conf.relocation_ssl_port,
+	    f->lfds + f->nl, MAX_LISTEN, &f->nt, err, sizeof(err)) != 0) {
+		log_error("relocation-ssl-port: %s", err);
+		return -1;
+	}
+	strlcpy_x(dir, d->conf.control_socket, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		mkdir_p(dir, 0755);
+	}
+	if ((f->cfd = ctl_listen(d->conf.control_socket,
+	    f->ctl_gid == (gid_t)-1 ? 0600 : 0660)) < 0) {
+		log_error("control-socket %s: %s", d->conf.control_socket, xmig_strerror(f->cfd));
+		return -1;
 	}
 	/* Connecting needs write permission on the socket: the group's. */
-	if (ctl_gid != (gid_t)-1 && chown(d.conf.control_socket, (uid_t)-1, ctl_gid) != 0) {
+	if (f->ctl_gid != (gid_t)-1 &&
+	    chown(d->conf.control_socket, (uid_t)-1, f->ctl_gid) != 0) {
 		log_error("control-socket %s: cannot give it to group %s: %s",
-		    d.conf.control_socket, d.conf.control_socket_group, strerror(errno));
-		unlink(d.conf.control_socket);
-		return 1;
+		    d->conf.control_socket, d->conf.control_socket_group, strerror(errno));
+		unlink(d->conf.control_socket);
+		return -1;
 	}
-	state_reconcile(&d);
-	if ((r = resolve_init(d.conf.state_dir, err, sizeof(err))) != 0) {
-		log_error("%s", err);
-		return 1;
-	}
-	if (!foreground && daemon(0, 0) != 0) {
-		log_error("cannot daemonize: %s", strerror(errno));
-		return 1;
-	}
-	if (pidfile != NULL && service_write_pidfile(pidfile) != 0) {
-		log_error("cannot write pid file %s: %s", pidfile, strerror(errno));
-		return 1;
-	}
-	{
-		char tls[32] = "off";
+	return 0;
+}
 
-		if (d.conf.relocation_ssl_server)
-			snprintf(tls, sizeof(tls), "on port %u", d.conf.relocation_ssl_port);
-		log_info("xmigd %s on %s: backend %s, relocation %s port %u, TLS relocation %s, "
-		    "control %s", XMIG_VERSION, d.host_name, d.hv->ops->name,
-		    d.conf.relocation_server ? "on" : "off", d.conf.relocation_port, tls,
-		    d.conf.control_socket);
+/* Settle what a crash left, go to the background, start the threads and
+ * tell the init system.  0, or -1 (logged). */
+static int
+go_live(struct xmigd *d, const struct xmigd_opts *o)
+{
+	char err[1024], tls[32] = "off";
+	int r;
+
+	state_reconcile(d);
+	if (resolve_init(d->conf.state_dir, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return -1;
 	}
+	if (!o->foreground && daemon(0, 0) != 0) {
+		log_error("cannot daemonize: %s", strerror(errno));
+		return -1;
+	}
+	if (o->pidfile != NULL && service_write_pidfile(o->pidfile) != 0) {
+		log_error("cannot write pid file %s: %s", o->pidfile, strerror(errno));
+		return -1;
+	}
+	if (d->conf.relocation_ssl_server)
+		snprintf(tls, sizeof(tls), "on port %u", d->conf.relocation_ssl_port);
+	log_info("xmigd %s on %s: backend %s, relocation %s port %u, TLS relocation %s, "
+	    "control %s", XMIG_VERSION, d->host_name, d->hv->ops->name,
+	    d->conf.relocation_server ? "on" : "off", d->conf.relocation_port, tls,
+	    d->conf.control_socket);
 	/* After daemon(): threads do not survive the fork. */
-	resolve_start(&d);
-	balance_timer_start(&d);
+	resolve_start(d);
+	balance_timer_start(d);
 	/* Listening and reconciled: tell systemd (Type=notify) we are ready. */
 	if ((r = service_notify("READY=1")) < 0)
 		log_warn("cannot notify systemd of readiness (NOTIFY_SOCKET): %s", xmig_strerror(r));
+	return 0;
+}
 
-	while (!atomic_load(&d.stopping)) {
+/* SIGTERM and SIGINT stop the daemon; SIGHUP is only reported. */
+static void
+on_signal(struct xmigd *d, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		log_info("SIGHUP: configuration reload is not supported yet; restart xmigd "
+		    "to apply changes");
+	} else {
+		log_info("signal %u: shutting down", si.ssi_signo);
+		atomic_store(&d->stopping, true);
+	}
+}
+
+/* The accept loop: the main thread only accepts and never waits on the
+ * network (name lookups run in threads of their own). */
+static void
+accept_loop(struct xmigd *d, const struct xmigd_fds *f)
+{
+	struct pollfd pfd[2 * MAX_LISTEN + 3];
+	int i;
+
+	while (!atomic_load(&d->stopping)) {
 		int np = 0, wait_ms = namecheck_run();
 
-		for (i = 0; i < nl + nt; i++)
-			pfd[np++] = (struct pollfd){ .fd = lfds[i], .events = POLLIN };
-		pfd[np++] = (struct pollfd){ .fd = cfd, .events = POLLIN };
-		pfd[np++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		for (i = 0; i < f->nl + f->nt; i++)
+			pfd[np++] = (struct pollfd){ .fd = f->lfds[i], .events = POLLIN };
+		pfd[np++] = (struct pollfd){ .fd = f->cfd, .events = POLLIN };
+		pfd[np++] = (struct pollfd){ .fd = f->sfd, .events = POLLIN };
 		/* Answered lookups wake the loop; namecheck_run() acts on them. */
 		pfd[np++] = (struct pollfd){ .fd = namecheck_fd(), .events = POLLIN };
 		if (poll(pfd, (nfds_t)np, wait_ms < 0 || wait_ms > 10000 ? 10000 : wait_ms) < 0) {
@@ -435,37 +504,42 @@ main(int argc, char **argv)
 			log_error("poll: %s", strerror(errno));
 			break;
 		}
-		for (i = 0; i < nl + nt; i++)
+		for (i = 0; i < f->nl + f->nt; i++)
 			if (pfd[i].revents & POLLIN)
-				accept_relocation(&d, lfds[i], i >= nl);
-		if (pfd[nl + nt].revents & POLLIN)
-			accept_control(&d, cfd, ctl_gid);
-		if (pfd[nl + nt + 1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP) {
-					log_info("SIGHUP: configuration reload is not supported "
-					    "yet; restart xmigd to apply changes");
-				} else {
-					log_info("signal %u: shutting down", si.ssi_signo);
-					atomic_store(&d.stopping, true);
-				}
-			}
-		}
+				accept_relocation(d, f->lfds[i], i >= f->nl);
+		if (pfd[f->nl + f->nt].revents & POLLIN)
+			accept_control(d, f->cfd, f->ctl_gid);
+		if (pfd[f->nl + f->nt + 1].revents & POLLIN)
+			on_signal(d, f->sfd);
 		jobs_trim(64);
 	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct xmigd d;
+	struct xmigd_opts o;
+	struct xmigd_fds f = { .cfd = -1, .sfd = -1, .ctl_gid = (gid_t)-1 };
+	int r, i;
+
+	if ((r = parse_args(argc, argv, &o)) >= 0 || (r = load_config(&d, &o, &f.ctl_gid)) >= 0)
+		return r;
+	if (start_services(&d, &o, &f) != 0 || open_listeners(&d, &f) != 0 || go_live(&d, &o) != 0)
+		return 1;
+	accept_loop(&d, &f);
+
 	(void)service_notify("STOPPING=1");
-	for (i = 0; i < nl + nt; i++)
-		close(lfds[i]);
-	close(cfd);
+	for (i = 0; i < f.nl + f.nt; i++)
+		close(f.lfds[i]);
+	close(f.cfd);
 	unlink(d.conf.control_socket);
 	jobs_cancel_all();
 	wait_for_jobs();
 	/* The TLS contexts stay: a job that outlived the wait may still use
 	 * them, and the process ends here anyway. */
-	if (pidfile != NULL)
-		unlink(pidfile);
+	if (o.pidfile != NULL)
+		unlink(o.pidfile);
 	log_info("stopped");
 	return 0;
 }

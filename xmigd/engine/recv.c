@@ -45,6 +45,9 @@ struct recv_ctx {
 	bool bad_frame;			/* the stream failed on a malformed frame */
 	struct state_rec rec;		/* this migration's record (engine/incoming.c) */
 	bool query_only;		/* beyond max-connections: no PREPARE */
+	char peer_host[PROTO_HOST_MAX];	/* the host name its HELLO gave */
+	uint32_t domid;			/* the new domain, once restore made it */
+	bool built;			/* ... and it is still ours to destroy */
 	uint64_t entries[PROTO_PAGES_MAX];
 	struct iovec iov[PROTO_PAGES_MAX];
 	char why[512];
@@ -496,212 +499,248 @@ recv_record(struct recv_ctx *s, const uint8_t token[16], const char *outcome, ui
 	return state_update(token, &s->rec);
 }
 
-static void
-recv_conn(struct recv_ctx *s)
+/* What is left to do after a phase of recv_conn. */
+enum recv_step {
+	RSTEP_ON,		/* go on to the next phase */
+	RSTEP_END,		/* the connection is served (or dropped): no job */
+	RSTEP_FAILED,		/* the job fails; nothing was built */
+	RSTEP_ABORTED,		/* the job fails; the record says aborted, a copy is destroyed */
+	RSTEP_DONE,		/* the domain runs here */
+};
+
+/* Handshake under a deadline (a silent peer is dropped), then the first
+ * frame: QUERY and HOST_INFO are served here, anything but PREPARE is
+ * refused, and so is a PREPARE beyond max-connections. */
+static enum recv_step
+recv_greet(struct recv_ctx *s, struct msg_hello *ours, struct msg_prepare *mp)
 {
-	struct hv *hv = s->d->hv;
-	struct msg_hello ours, peer;
-	struct msg_prepare mp;
-	struct msg_built mb;
-	struct msg_done md;
-	struct hv_dom_spec spec;
-	struct hv_dominfo di;
+	struct msg_hello peer;
 	struct frame_hdr fh;
-	struct job *j;
-	uint8_t small[64];
-	uint32_t domid = 0;
-	bool built = false;
 	int r, n;
 
-	/* Handshake under a deadline: a silent peer is dropped. */
 	s->c.timeout_ms = ENGINE_HELLO_TIMEOUT_MS;
 	s->c.deadline_us = now_us() + ENGINE_HELLO_TIMEOUT_MS * 1000ull;
 	if (s->tls && recv_tls(s) != 0)
-		return;
+		return RSTEP_END;
 	if ((r = engine_recv_hello(&s->c, &peer, s->why, sizeof(s->why))) != 0) {
 		log_warn("connection from %s dropped: %s", s->c.peer, s->why);
-		return;
+		return RSTEP_END;
 	}
 	fault_kill_at("recv-exit-at-hello");
-	if ((r = engine_build_hello(s->d, &ours)) != 0 || engine_send_hello(&s->c, &ours) != 0)
-		return;
-	if ((n = engine_check_hello(&ours, &peer, s->why, sizeof(s->why))) != 0) {
+	if ((r = engine_build_hello(s->d, ours)) != 0 || engine_send_hello(&s->c, ours) != 0)
+		return RSTEP_END;
+	if ((n = engine_check_hello(ours, &peer, s->why, sizeof(s->why))) != 0) {
 		log_warn("refused %s: %s", s->c.peer, s->why);
 		engine_send_reason(&s->c, MSG_ABORT, (uint16_t)n, s->why);
-		return;
+		return RSTEP_END;
 	}
+	strlcpy_x(s->peer_host, peer.host, sizeof(s->peer_host));
 	s->c.deadline_us = now_us() + ENGINE_HELLO_TIMEOUT_MS * 1000ull;
 	if ((r = xconn_recv_frame(&s->c, &fh, s->buf, PROTO_CFG_MAX + 4096)) != 0) {
 		if (r != XMIG_ERR_EOF)
 			log_warn("%s: no PREPARE: %s", s->c.peer, xmig_strerror(r));
-		return;
+		return RSTEP_END;
 	}
 	s->c.deadline_us = 0;	/* from here each step has its own timeout */
 	if (fh.type == MSG_QUERY) {
 		recv_query(s, s->buf, fh.len);
-		return;
+		return RSTEP_END;
 	}
 	if (fh.type == MSG_HOST_INFO) {
 		recv_host_info(s, s->buf, fh.len);
-		return;
+		return RSTEP_END;
 	}
 	if (fh.type != MSG_PREPARE) {
 		recv_refuse(s, REASON_PROTOCOL, "expected PREPARE, got %s",
 		    proto_type_str(fh.type));
-		return;
+		return RSTEP_END;
 	}
 	if (s->query_only) {
 		recv_refuse(s, REASON_BUSY, "%s has %u relocation connections open "
 		    "(max-connections): only queries are served now", s->d->host_name,
 		    s->d->conf.max_connections);
-		return;
+		return RSTEP_END;
 	}
-	if ((r = msg_prepare_decode(s->buf, fh.len, &mp)) != 0) {
+	if ((r = msg_prepare_decode(s->buf, fh.len, mp)) != 0) {
 		recv_refuse(s, REASON_PROTOCOL, "malformed PREPARE: %s", xmig_strerror(r));
-		return;
+		return RSTEP_END;
 	}
+	return RSTEP_ON;
+}
 
-	/* The job exists from PREPARE on: it shows in 'xmig jobs' here.  It
-	 * takes the token only once the token's record is its own. */
+/* PREPARE: the job exists from here on (it shows in 'xmig jobs'); every
+ * check comes before anything sized by the peer is allocated, and the
+ * token is taken only once its record is this migration's own. */
+static enum recv_step
+recv_admit(struct recv_ctx *s, const struct msg_hello *ours, const struct msg_prepare *mp,
+    struct hv_dom_spec *spec)
+{
+	struct hv *hv = s->d->hv;
+	struct hv_dominfo di;
+	struct job *j;
+	int r;
+
 	if ((j = job_new(true)) == NULL) {
 		recv_refuse(s, REASON_BUSY, "too many jobs");
-		return;
+		return RSTEP_END;
 	}
 	s->j = j;
 	job_lock();
-	strlcpy_x(j->domain, mp.name, sizeof(j->domain));
+	strlcpy_x(j->domain, mp->name, sizeof(j->domain));
 	strlcpy_x(j->peer, s->c.peer, sizeof(j->peer));
-	j->live = mp.live;
-	j->memory_bytes = mp.nr_pages * ours.page_size;
-	j->remaining_pages = mp.nr_pages;
+	j->live = mp->live;
+	j->memory_bytes = mp->nr_pages * ours->page_size;
+	j->remaining_pages = mp->nr_pages;
 	job_unlock();
 	jlog(LOG_LVL_INFO, j->id, "incoming %s migration of %s (%llu MiB) from %s (%s)",
-	    mp.live ? "live" : "offline", mp.name,
-	    (unsigned long long)(j->memory_bytes >> 20), peer.host, s->c.peer);
+	    mp->live ? "live" : "offline", mp->name,
+	    (unsigned long long)(j->memory_bytes >> 20), s->peer_host, s->c.peer);
 
-	memset(&spec, 0, sizeof(spec));
-	engine_decorate(spec.name, sizeof(spec.name), mp.name, SUFFIX_INCOMING);
-	memcpy(spec.uuid, mp.uuid, 16);
-	spec.nr_pages = mp.nr_pages;
-	spec.max_pages = mp.max_pages;
-	spec.vcpus = mp.vcpus;
-	spec.type = (enum hv_dom_type)mp.dom_type;
-	spec.cfg = mp.cfg;
-	spec.cfg_len = mp.cfg_len;
-	s->nr_pages = mp.nr_pages;
-	s->page_size = ours.page_size;
+	memset(spec, 0, sizeof(*spec));
+	engine_decorate(spec->name, sizeof(spec->name), mp->name, SUFFIX_INCOMING);
+	memcpy(spec->uuid, mp->uuid, 16);
+	spec->nr_pages = mp->nr_pages;
+	spec->max_pages = mp->max_pages;
+	spec->vcpus = mp->vcpus;
+	spec->type = (enum hv_dom_type)mp->dom_type;
+	spec->cfg = mp->cfg;
+	spec->cfg_len = mp->cfg_len;
+	s->nr_pages = mp->nr_pages;
+	s->page_size = ours->page_size;
 
 	/* The names a migration gives its copies while it runs are not names
 	 * a domain may arrive with: reconcile and the operator go by them. */
-	if (strstr(mp.name, SUFFIX_INCOMING) != NULL || strstr(mp.name, SUFFIX_MIGRATED) != NULL) {
+	if (strstr(mp->name, SUFFIX_INCOMING) != NULL || strstr(mp->name, SUFFIX_MIGRATED) != NULL) {
 		recv_refuse(s, REASON_NAME_CLASH, "domain names containing \"%s\" or \"%s\" are "
 		    "reserved for migrations in progress", SUFFIX_INCOMING, SUFFIX_MIGRATED);
-		goto failed;
+		return RSTEP_FAILED;
 	}
-	if (state_lookup(mp.token, &s->rec) == 0) {
+	if (state_lookup(mp->token, &s->rec) == 0) {
 		recv_refuse(s, REASON_PROTOCOL, "%s", RECV_TOKEN_USED);
-		goto failed;
+		return RSTEP_FAILED;
 	}
-	/* Every capacity check comes before anything sized by the peer is
-	 * allocated. */
 	if (hoststate_get(NULL, 0) != HOST_ACTIVE) {
 		recv_refuse(s, REASON_MAINTENANCE, "%s is %s and takes no incoming migrations",
 		    s->d->host_name, hoststate_str(hoststate_get(NULL, 0)));
-		goto failed;
+		return RSTEP_FAILED;
 	}
 	if (jobs_running_incoming() > s->d->conf.max_incoming) {
 		recv_refuse(s, REASON_BUSY, "%s already receives %u migrations (max-incoming)",
 		    s->d->host_name, s->d->conf.max_incoming);
-		goto failed;
+		return RSTEP_FAILED;
 	}
-	if (hv->ops->lookup(hv, mp.name, &di) == 0) {
+	if (hv->ops->lookup(hv, mp->name, &di) == 0) {
 		recv_refuse(s, REASON_NAME_CLASH, "a domain named %s already exists on %s "
-		    "(id %u)", mp.name, s->d->host_name, di.id);
-		goto failed;
+		    "(id %u)", mp->name, s->d->host_name, di.id);
+		return RSTEP_FAILED;
 	}
-	if (hv->ops->lookup(hv, spec.name, &di) == 0) {
+	if (hv->ops->lookup(hv, spec->name, &di) == 0) {
 		recv_refuse(s, REASON_BUSY, "%s is still here from an earlier migration of %s",
-		    spec.name, mp.name);
-		goto failed;
+		    spec->name, mp->name);
+		return RSTEP_FAILED;
 	}
-	if ((r = hv->ops->check_incoming(hv, &spec, s->why, sizeof(s->why))) != 0) {
+	if ((r = hv->ops->check_incoming(hv, spec, s->why, sizeof(s->why))) != 0) {
 		char why[sizeof(s->why)];
 
 		strlcpy_x(why, s->why, sizeof(why));
 		recv_refuse(s, recv_reason_for(r), "%s", why);
-		goto failed;
+		return RSTEP_FAILED;
 	}
 	/* Only now is anything sized by nr_pages (the protocol allows 4 PiB,
 	 * and not every backend's check looks at memory). */
-	if (ours.mem_total != 0 && mp.nr_pages > ours.mem_total / ours.page_size) {
+	if (ours->mem_total != 0 && mp->nr_pages > ours->mem_total / ours->page_size) {
 		recv_refuse(s, REASON_NO_MEMORY, "%llu MiB do not fit in %s's %llu MiB",
 		    (unsigned long long)(j->memory_bytes >> 20), s->d->host_name,
-		    (unsigned long long)(ours.mem_total >> 20));
-		goto failed;
+		    (unsigned long long)(ours->mem_total >> 20));
+		return RSTEP_FAILED;
 	}
-	if ((s->written = calloc((mp.nr_pages + 63) / 64, sizeof(uint64_t))) == NULL) {
+	if ((s->written = calloc((mp->nr_pages + 63) / 64, sizeof(uint64_t))) == NULL) {
 		recv_refuse(s, REASON_NO_MEMORY, "out of memory for %llu pages",
-		    (unsigned long long)mp.nr_pages);
-		goto failed;
+		    (unsigned long long)mp->nr_pages);
+		return RSTEP_FAILED;
 	}
 	/* The token names this migration from now on, bound to the peer that
 	 * sent it; one already used, in any state, is never taken again, or a
 	 * second PREPARE could rewrite the outcome a sender will act on. */
 	memset(&s->rec, 0, sizeof(s->rec));
 	strlcpy_x(s->rec.outcome, "building", sizeof(s->rec.outcome));
-	strlcpy_x(s->rec.name, mp.name, sizeof(s->rec.name));
-	memcpy(s->rec.uuid, mp.uuid, 16);
+	strlcpy_x(s->rec.name, mp->name, sizeof(s->rec.name));
+	memcpy(s->rec.uuid, mp->uuid, 16);
 	if (xconn_peer_id(&s->c, s->rec.peer, sizeof(s->rec.peer)) != 0) {
 		recv_refuse(s, REASON_OTHER, "cannot tell who %s is", s->c.peer);
-		goto failed;
+		return RSTEP_FAILED;
 	}
-	if ((r = state_create(mp.token, &s->rec)) != 0) {
+	if ((r = state_create(mp->token, &s->rec)) != 0) {
 		if (r == XMIG_ERR_EXISTS)
 			recv_refuse(s, REASON_PROTOCOL, "%s", RECV_TOKEN_USED);
 		else
 			recv_refuse(s, REASON_OTHER, "cannot write to the state directory: %s",
 			    xmig_strerror(r));
-		goto failed;
+		return RSTEP_FAILED;
 	}
 	job_lock();
-	memcpy(j->token, mp.token, 16);
+	memcpy(j->token, mp->token, 16);
 	job_unlock();
-	/* The memory stream, into a new paused domain; io_ready() accepts the
-	 * migration once the backend has created it. */
+	return RSTEP_ON;
+}
+
+/* The memory stream, into a new paused domain (io_ready() accepts the
+ * migration once the backend has created it), then BUILT. */
+static enum recv_step
+recv_build(struct recv_ctx *s, const struct msg_prepare *mp, const struct hv_dom_spec *spec)
+{
+	struct hv *hv = s->d->hv;
+	struct job *j = s->j;
+	struct msg_built mb;
+	uint8_t small[64];
+	int r, n;
+
 	s->c.timeout_ms = (int)s->d->conf.stream_timeout_s * 1000;
-	r = hv->ops->restore(hv, &spec, &s->io, &domid);
+	r = hv->ops->restore(hv, spec, &s->io, &s->domid);
 	s->c.deadline_us = 0;	/* the last frame's: the steps below have their own */
 	if (r != 0) {
 		if (!s->accepted) {
-			recv_refuse(s, recv_reason_for(r), "cannot create %s here: %s", mp.name,
+			recv_refuse(s, recv_reason_for(r), "cannot create %s here: %s", mp->name,
 			    s->io.why[0] != '\0' ? s->io.why : xmig_strerror(r));
-			recv_record(s, mp.token, "aborted", 0);
-			goto failed;
+			recv_record(s, mp->token, "aborted", 0);
+			return RSTEP_FAILED;
 		}
-		job_set_error(j, "receiving %s failed: %s", mp.name, xmig_strerror(r));
+		job_set_error(j, "receiving %s failed: %s", mp->name, xmig_strerror(r));
 		if (r != XMIG_ERR_PEER_ABORT)
 			engine_send_reason(&s->c, MSG_ABORT, r == XMIG_ERR_INTERRUPTED ?
 			    REASON_CANCELLED : s->bad_frame ? REASON_PROTOCOL : REASON_BACKEND,
 			    j->error);
-		goto aborted;
+		return RSTEP_ABORTED;
 	}
-	built = true;
+	s->built = true;
 	job_lock();
-	j->domid = domid;
+	j->domid = s->domid;
 	j->remaining_pages = 0;
 	job_unlock();
-	recv_record(s, mp.token, "building", domid);
-	mb.domid = domid;
+	recv_record(s, mp->token, "building", s->domid);
+	mb.domid = s->domid;
 	job_set_state(j, JOB_PRECOPY, JOB_COMMITTING);
 	if ((n = msg_built_encode(&mb, small, sizeof(small))) < 0 ||
 	    (r = xconn_send_frame(&s->c, MSG_BUILT, small, (uint32_t)n)) != 0) {
 		job_set_error(j, "lost %s before the go-ahead", s->c.peer);
-		goto aborted;
+		return RSTEP_ABORTED;
 	}
 	fault_kill_at("recv-exit-after-built");
+	return RSTEP_ON;
+}
 
-	/* Wait for GO, commit-timeout on the clock.  Without it the copy here
-	 * must never run. */
+/* Wait for GO, commit-timeout on the clock (without it the copy here must
+ * never run), record the commit, then run the domain and say DONE. */
+static enum recv_step
+recv_commit(struct recv_ctx *s, const struct msg_prepare *mp, const struct hv_dom_spec *spec)
+{
+	struct hv *hv = s->d->hv;
+	struct job *j = s->j;
+	struct frame_hdr fh;
+	struct msg_done md;
+	uint8_t small[64];
+	int r, n;
+
 	s->c.timeout_ms = (int)s->d->conf.commit_timeout_s * 1000;
 	s->c.deadline_us = now_us() + s->d->conf.commit_timeout_s * 1000000ull;
 	r = xconn_recv_frame(&s->c, &fh, s->buf, PROTO_REASON_MAX + 8);
@@ -717,7 +756,7 @@ recv_conn(struct recv_ctx *s)
 			    r ? xmig_strerror(r) : proto_type_str(fh.type));
 		if (r == XMIG_ERR_TOO_LONG || (r == 0 && fh.type != MSG_ABORT))
 			engine_send_reason(&s->c, MSG_ABORT, REASON_PROTOCOL, j->error);
-		goto aborted;
+		return RSTEP_ABORTED;
 	}
 	if (fault_at("recv-exit-on-go")) {
 		log_error("fault injection: exiting on GO");
@@ -726,40 +765,66 @@ recv_conn(struct recv_ctx *s)
 	fault_hold("recv-hold-on-go");
 	/* Committed: recorded before the guest runs, so a QUERY after a crash
 	 * never makes the source resume a guest that already ran here. */
-	if ((r = recv_record(s, mp.token, "committed", domid)) != 0) {
+	if ((r = recv_record(s, mp->token, "committed", s->domid)) != 0) {
 		job_set_error(j, "cannot record the commit: %s", xmig_strerror(r));
 		engine_send_reason(&s->c, MSG_ABORT, REASON_OTHER, j->error);
-		goto aborted;
+		return RSTEP_ABORTED;
 	}
 	fault_kill_at("recv-exit-after-commit");
-	if ((r = hv->ops->rename(hv, domid, mp.name)) != 0)
-		jlog(LOG_LVL_WARN, j->id, "cannot rename %s to %s: %s", spec.name, mp.name,
+	if ((r = hv->ops->rename(hv, s->domid, mp->name)) != 0)
+		jlog(LOG_LVL_WARN, j->id, "cannot rename %s to %s: %s", spec->name, mp->name,
 		    xmig_strerror(r));
-	if ((r = hv->ops->unpause(hv, domid)) != 0) {
-		job_set_error(j, "cannot start %s: %s", mp.name, xmig_strerror(r));
-		recv_record(s, mp.token, "aborted", domid);
+	if ((r = hv->ops->unpause(hv, s->domid)) != 0) {
+		job_set_error(j, "cannot start %s: %s", mp->name, xmig_strerror(r));
+		recv_record(s, mp->token, "aborted", s->domid);
 		engine_send_reason(&s->c, MSG_ABORT, REASON_BACKEND, j->error);
-		goto aborted;
+		return RSTEP_ABORTED;
 	}
-	md.domid = domid;
+	md.domid = s->domid;
 	if (fault_at("recv-no-done")) {
 		jlog(LOG_LVL_WARN, j->id, "fault injection: closing without DONE");
 		job_set_state(j, -1, JOB_DONE);
-		return;
+		return RSTEP_DONE;
 	}
 	if ((n = msg_done_encode(&md, small, sizeof(small))) > 0)
 		xconn_send_frame(&s->c, MSG_DONE, small, (uint32_t)n);
 	job_set_state(j, -1, JOB_DONE);
-	jlog(LOG_LVL_INFO, j->id, "%s is running here (id %u)", mp.name, domid);
-	return;
+	jlog(LOG_LVL_INFO, j->id, "%s is running here (id %u)", mp->name, s->domid);
+	return RSTEP_DONE;
+}
 
-aborted:
-	if (built && (r = hv->ops->destroy(hv, domid)) != 0)
-		jlog(LOG_LVL_ERROR, j->id, "cannot destroy the partial copy %s (id %u): %s",
-		    spec.name, domid, xmig_strerror(r));
-	recv_record(s, mp.token, "aborted", domid);
-failed:
-	job_set_state(j, -1, atomic_load(&j->cancel) ? JOB_CANCELLED : JOB_FAILED);
+static void
+recv_conn(struct recv_ctx *s)
+{
+	struct hv *hv = s->d->hv;
+	struct msg_hello ours;
+	struct msg_prepare mp;
+	struct hv_dom_spec spec;
+	enum recv_step st;
+	int r;
+
+	st = recv_greet(s, &ours, &mp);
+	if (st == RSTEP_ON)
+		st = recv_admit(s, &ours, &mp, &spec);
+	if (st == RSTEP_ON)
+		st = recv_build(s, &mp, &spec);
+	if (st == RSTEP_ON)
+		st = recv_commit(s, &mp, &spec);
+	switch (st) {
+	case RSTEP_ON:
+	case RSTEP_END:
+	case RSTEP_DONE:
+		return;
+	case RSTEP_ABORTED:
+		if (s->built && (r = hv->ops->destroy(hv, s->domid)) != 0)
+			jlog(LOG_LVL_ERROR, s->j->id, "cannot destroy the partial copy %s (id %u): "
+			    "%s", spec.name, s->domid, xmig_strerror(r));
+		recv_record(s, mp.token, "aborted", s->domid);
+		/* fall through */
+	case RSTEP_FAILED:
+		job_set_state(s->j, -1, atomic_load(&s->j->cancel) ? JOB_CANCELLED : JOB_FAILED);
+		return;
+	}
 }
 
 /* Relocation connections open now (accept's max-connections cap). */

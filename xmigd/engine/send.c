@@ -1,10 +1,9 @@
 /* engine/send.c - the sending end of a migration.
  *
- * send_job() is a flat list of steps.  Its failure paths are named by what
- * can still be done: before the source is touched, while it can be resumed,
- * and past the point of no return (GO sent), where the outcome must be
- * learnt from the receiver before the source copy is either destroyed or
- * resumed.  See docs/protocol.md for the handshake.
+ * send_job() runs the phases in order (greet, prepare, stream, await
+ * BUILT, commit); each says what is left to do by the state the source is
+ * in: never touched, to be resumed, past the point of no return (GO sent)
+ * with the outcome learnt from the receiver, or committed.  See docs/protocol.md for the handshake.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -525,33 +524,31 @@ send_restore_source(struct send_ctx *s, bool renamed)
 		jlog(LOG_LVL_INFO, s->j->id, "domain %s resumed on this host", s->dom.name);
 }
 
-static void
-send_job(struct send_ctx *s)
+/* What the next step of send_job may still do, named by the state of the
+ * source copy. */
+enum send_step {
+	STEP_ON,		/* go on to the next phase */
+	STEP_FAILED,		/* the source was never touched */
+	STEP_RESUME,		/* the source must be resumed */
+	STEP_AMBIGUOUS,		/* past GO, outcome unknown: the record stays */
+	STEP_COMMITTED,		/* the destination runs the domain */
+};
+
+#define SEND_BUF_LEN (PROTO_CFG_MAX + 4096)
+
+/* 1. Connect and greet: nothing has touched the domain yet. */
+static enum send_step
+send_greet(struct send_ctx *s)
 {
-	struct hv *hv = s->d->hv;
 	struct job *j = s->j;
 	struct msg_hello ours, peer;
-	struct msg_prepare mp;
-	struct msg_done md;
-	struct msg_built mb;
-	struct hv_save_opts so;
-	uint8_t *buf = NULL;
-	void *cfg = NULL;
-	size_t cfg_len = 0;
-	char why[512], away[HV_NAME_MAX];
-	uint32_t len;
-	bool renamed = false, reached;
-	int r, n, outcome;
+	char why[512];
+	int r, n;
 
-	if ((buf = malloc(PROTO_CFG_MAX + 4096)) == NULL) {
-		job_set_error(j, "out of memory");
-		goto failed;
-	}
-	/* 1. connect and greet: nothing has touched the domain yet */
 	if ((r = engine_connect(s->d, &s->c, s->req.host, s->req.port, s->req.ssl,
 	    ENGINE_CONNECT_TIMEOUT_MS, why, sizeof(why))) != 0) {
 		job_set_error(j, "%s", why);
-		goto failed;
+		return STEP_FAILED;
 	}
 	s->c.timeout_ms = ENGINE_HELLO_TIMEOUT_MS;
 	if (s->req.bandwidth_mbit)
@@ -559,25 +556,39 @@ send_job(struct send_ctx *s)
 	if ((r = engine_build_hello(s->d, &ours)) != 0 ||
 	    (r = engine_send_hello(&s->c, &ours)) != 0) {
 		job_set_error(j, "cannot greet %s: %s", s->req.host, xmig_strerror(r));
-		goto failed;
+		return STEP_FAILED;
 	}
 	fault_kill_at("send-exit-at-hello");
 	if ((r = engine_recv_hello(&s->c, &peer, why, sizeof(why))) != 0) {
 		job_set_error(j, "%s", why);
-		goto failed;
+		return STEP_FAILED;
 	}
 	if ((n = engine_check_hello(&ours, &peer, why, sizeof(why))) != 0) {
 		job_set_error(j, "%s", why);
 		engine_send_reason(&s->c, MSG_ABORT, (uint16_t)n, why);
-		goto failed;
+		return STEP_FAILED;
 	}
 	job_set_state(j, JOB_CONNECTING, JOB_PREPARE);
+	return STEP_ON;
+}
 
-	/* 2. prepare: the receiver checks capacity, clashes, compatibility */
+/* 2. Prepare: the receiver checks capacity, clashes, compatibility and
+ * builds an empty domain. */
+static enum send_step
+send_prepare(struct send_ctx *s, uint8_t *buf)
+{
+	struct hv *hv = s->d->hv;
+	struct job *j = s->j;
+	struct msg_prepare mp;
+	void *cfg = NULL;
+	size_t cfg_len = 0;
+	uint32_t len;
+	int r, n;
+
 	if ((r = hv->ops->get_config(hv, s->dom.id, &cfg, &cfg_len)) != 0) {
 		job_set_error(j, "cannot read the configuration of %s: %s", s->dom.name,
 		    xmig_strerror(r));
-		goto failed;
+		return STEP_FAILED;
 	}
 	memset(&mp, 0, sizeof(mp));
 	random_bytes(mp.token, sizeof(mp.token));
@@ -596,22 +607,33 @@ send_job(struct send_ctx *s)
 	job_lock();
 	j->t_prepare_us = now_us();
 	job_unlock();
-	if ((n = msg_prepare_encode(&mp, buf, PROTO_CFG_MAX + 4096)) < 0 ||
-	    (r = xconn_send_frame(&s->c, MSG_PREPARE, buf, (uint32_t)n)) != 0) {
+	n = msg_prepare_encode(&mp, buf, SEND_BUF_LEN);
+	free(cfg);
+	if (n < 0 || (r = xconn_send_frame(&s->c, MSG_PREPARE, buf, (uint32_t)n)) != 0) {
 		job_set_error(j, "cannot send PREPARE to %s: %s", s->req.host,
 		    xmig_strerror(n < 0 ? n : r));
-		goto failed;
+		return STEP_FAILED;
 	}
 	if ((r = send_expect(s, MSG_PREPARE_OK, buf, 4096, &len,
 	    (int)s->d->conf.prepare_timeout_s * 1000)) != 0) {
 		job_set_error(j, "%s did not accept %s: %s", s->req.host, s->dom.name,
 		    xmig_strerror(r));
-		goto failed;
+		return STEP_FAILED;
 	}
 	fault_kill_at("send-exit-at-prepare");	/* the receiver holds an empty domain */
+	return STEP_ON;
+}
 
-	/* 3. the memory: from here on the source must be resumed on failure,
-	 * also by a restarted daemon, which finds this record. */
+/* 3. The memory: from here on the source must be resumed on failure, also
+ * by a restarted daemon, which finds the "streaming" record. */
+static enum send_step
+send_stream(struct send_ctx *s)
+{
+	struct hv *hv = s->d->hv;
+	struct job *j = s->j;
+	struct hv_save_opts so;
+	int r;
+
 	send_record(s, "streaming");
 	job_lock();
 	j->t_stream_us = now_us();
@@ -656,11 +678,11 @@ send_job(struct send_ctx *s)
 			    xmig_strerror(r));
 			engine_send_reason(&s->c, MSG_ABORT, REASON_BACKEND, j->error);
 		}
-		goto resume;
+		return STEP_RESUME;
 	}
 	if ((r = xconn_send_frame(&s->c, MSG_STREAM_END, NULL, 0)) != 0) {
 		job_set_error(j, "sending to %s failed: %s", s->req.host, xmig_strerror(r));
-		goto resume;
+		return STEP_RESUME;
 	}
 	job_lock();
 	j->t_end_us = now_us();
@@ -669,6 +691,22 @@ send_job(struct send_ctx *s)
 	j->final_bytes = s->c.tx_bytes - j->pause_tx0;
 	job_unlock();
 	job_set_state(j, JOB_STOPCOPY, JOB_COMMITTING);
+	return STEP_ON;
+}
+
+/* The destination has built the domain (BUILT); the source's devices are
+ * quiesced: nothing the guest wrote may still be on its way to its disks
+ * once the destination can run it. */
+static enum send_step
+send_await_built(struct send_ctx *s, uint8_t *buf, uint32_t *domid)
+{
+	struct hv *hv = s->d->hv;
+	struct job *j = s->j;
+	struct msg_built mb;
+	char why[512];
+	uint32_t len;
+	int r;
+
 	if ((r = send_expect(s, MSG_BUILT, buf, 4096, &len,
 	    (int)s->d->conf.build_timeout_s * 1000)) != 0 ||
 	    (r = msg_built_decode(buf, len, &mb)) != 0) {
@@ -678,34 +716,46 @@ send_job(struct send_ctx *s)
 		else
 			job_set_error(j, "%s did not build %s: %s", s->req.host, s->dom.name,
 			    xmig_strerror(r));
-		goto resume;
+		return STEP_RESUME;
 	}
+	*domid = mb.domid;
 	job_lock();
 	j->t_built_us = now_us();
 	job_unlock();
 	if (atomic_load(&j->cancel)) {
 		job_set_error(j, "cancelled");
 		engine_send_reason(&s->c, MSG_ABORT, REASON_CANCELLED, "cancelled");
-		goto resume;
+		return STEP_RESUME;
 	}
 	fault_kill_at("send-exit-after-built");
-	/* Nothing the guest wrote may still be on its way to its disks once
-	 * the destination can run it. */
 	if ((r = hv->ops->quiesce(hv, s->dom.id, why, sizeof(why))) != 0) {
 		job_set_error(j, "%s cannot be handed over: %s", s->dom.name, why);
 		engine_send_reason(&s->c, MSG_ABORT, REASON_BACKEND, j->error);
-		goto resume;
+		return STEP_RESUME;
 	}
+	return STEP_ON;
+}
 
-	/* 4. commit.  Rename first, so the copy left here, paused, can be told
-	 * apart while the outcome is unknown.  Sending GO is the point of no
-	 * return. */
+/* 4. Commit.  Rename first, so the copy left here, paused, can be told
+ * apart while the outcome is unknown.  Sending GO is the point of no
+ * return: after it, a lost DONE is settled by asking the receiver. */
+static enum send_step
+send_commit(struct send_ctx *s, uint8_t *buf, uint32_t *domid, bool *renamed)
+{
+	struct hv *hv = s->d->hv;
+	struct job *j = s->j;
+	struct msg_done md;
+	char away[HV_NAME_MAX];
+	uint32_t len;
+	bool reached;
+	int r, outcome;
+
 	engine_decorate(away, sizeof(away), s->dom.name, SUFFIX_MIGRATED);
 	if ((r = hv->ops->rename(hv, s->dom.id, away)) != 0)
 		jlog(LOG_LVL_WARN, j->id, "cannot rename %s to %s: %s", s->dom.name, away,
 		    xmig_strerror(r));
 	else
-		renamed = true;
+		*renamed = true;
 	send_record(s, "go");
 	fault_hold("send-hold-before-go");
 	r = xconn_send_frame(&s->c, MSG_GO, NULL, 0);
@@ -713,38 +763,48 @@ send_job(struct send_ctx *s)
 		log_error("fault injection: exiting after GO");
 		_exit(99);
 	}
-	if (r != 0 ||
+	if (r == 0 &&
 	    (r = send_expect(s, MSG_DONE, buf, 4096, &len,
-	    (int)s->d->conf.commit_timeout_s * 1000)) != 0 ||
-	    (r = msg_done_decode(buf, len, &md)) != 0) {
-		if (r == XMIG_ERR_PEER_ABORT)
-			goto resume;	/* the receiver refused GO: it destroyed its copy */
-		jlog(LOG_LVL_WARN, j->id, "lost %s after GO (%s): asking it for the outcome",
-		    s->req.host, xmig_strerror(r));
-		xconn_close(&s->c);
-		outcome = engine_query_outcome(s->d, s->req.host, s->req.port, s->req.ssl,
-		    j->token, s->dom.name, s->dom.uuid, 8, &reached);
-		if (outcome == OUTCOME_COMMITTED)
-			goto committed;
-		if (outcome == OUTCOME_ABORTED) {
-			job_set_error(j, "%s did not commit %s", s->req.host, s->dom.name);
-			goto resume;
-		}
-		job_set_error(j, "%s %s after the go-ahead; %s is left paused "
-		    "here as %s until the outcome is known: xmigd keeps asking %s and settles "
-		    "it when it answers, or check 'xmig list' on %s, then destroy or unpause "
-		    "this copy", reached ? "no record of the migration on" : "lost contact with",
-		    s->req.host, s->dom.name, renamed ? away : s->dom.name, s->req.host,
-		    s->req.host);
-		job_set_state(j, -1, JOB_AMBIGUOUS);
-		goto out;	/* the record stays: the daemon keeps asking */
+	    (int)s->d->conf.commit_timeout_s * 1000)) == 0 &&
+	    (r = msg_done_decode(buf, len, &md)) == 0) {
+		*domid = md.domid;
+		return STEP_COMMITTED;
 	}
-	mb.domid = md.domid;
-committed:
+	if (r == XMIG_ERR_PEER_ABORT)
+		return STEP_RESUME;	/* the receiver refused GO: it destroyed its copy */
+	jlog(LOG_LVL_WARN, j->id, "lost %s after GO (%s): asking it for the outcome",
+	    s->req.host, xmig_strerror(r));
+	xconn_close(&s->c);
+	outcome = engine_query_outcome(s->d, s->req.host, s->req.port, s->req.ssl,
+	    j->token, s->dom.name, s->dom.uuid, 8, &reached);
+	if (outcome == OUTCOME_COMMITTED)
+		return STEP_COMMITTED;
+	if (outcome == OUTCOME_ABORTED) {
+		job_set_error(j, "%s did not commit %s", s->req.host, s->dom.name);
+		return STEP_RESUME;
+	}
+	job_set_error(j, "%s %s after the go-ahead; %s is left paused "
+	    "here as %s until the outcome is known: xmigd keeps asking %s and settles "
+	    "it when it answers, or check 'xmig list' on %s, then destroy or unpause "
+	    "this copy", reached ? "no record of the migration on" : "lost contact with",
+	    s->req.host, s->dom.name, *renamed ? away : s->dom.name, s->req.host,
+	    s->req.host);
+	job_set_state(j, -1, JOB_AMBIGUOUS);
+	return STEP_AMBIGUOUS;
+}
+
+/* The destination runs it: the source copy goes. */
+static void
+send_finish(struct send_ctx *s, uint32_t domid)
+{
+	struct hv *hv = s->d->hv;
+	struct job *j = s->j;
+	int r;
+
 	job_lock();
 	j->t_done_us = now_us();
 	j->downtime_ms = (j->t_done_us - j->t_pause_us) / 1000;
-	j->dest_domid = mb.domid;
+	j->dest_domid = domid;
 	j->remaining_pages = 0;
 	job_unlock();
 	if ((r = hv->ops->destroy(hv, s->dom.id)) != 0)
@@ -756,16 +816,47 @@ committed:
 	    "%u rounds, %llu bytes", s->dom.name, s->req.live ? "live" : "offline", s->req.host,
 	    (unsigned long long)j->total_ms, (unsigned long long)j->downtime_ms, j->iteration,
 	    (unsigned long long)j->bytes_sent);
-	goto out;
+}
 
-resume:
-	send_restore_source(s, renamed);
-	outgoing_forget(j->token);
-failed:
-	job_set_state(j, -1, atomic_load(&j->cancel) ? JOB_CANCELLED : JOB_FAILED);
-out:
+static void
+send_job(struct send_ctx *s)
+{
+	struct job *j = s->j;
+	enum send_step st = STEP_ON;
+	uint8_t *buf;
+	uint32_t domid = 0;
+	bool renamed = false;
+
+	if ((buf = malloc(SEND_BUF_LEN)) == NULL) {
+		job_set_error(j, "out of memory");
+		st = STEP_FAILED;
+	}
+	if (st == STEP_ON)
+		st = send_greet(s);
+	if (st == STEP_ON)
+		st = send_prepare(s, buf);
+	if (st == STEP_ON)
+		st = send_stream(s);
+	if (st == STEP_ON)
+		st = send_await_built(s, buf, &domid);
+	if (st == STEP_ON)
+		st = send_commit(s, buf, &domid, &renamed);
+	switch (st) {
+	case STEP_COMMITTED:
+		send_finish(s, domid);
+		break;
+	case STEP_RESUME:
+		send_restore_source(s, renamed);
+		outgoing_forget(j->token);
+		/* fall through */
+	case STEP_ON:
+	case STEP_FAILED:
+		job_set_state(j, -1, atomic_load(&j->cancel) ? JOB_CANCELLED : JOB_FAILED);
+		break;
+	case STEP_AMBIGUOUS:
+		break;	/* the record stays: the daemon keeps asking */
+	}
 	xconn_close(&s->c);
-	free(cfg);
 	free(buf);
 }
 

@@ -237,6 +237,8 @@ check "xl list -l at B shows the configuration pvh1 carried" \
     "$(judge pass xl-list-l-after-xmig)" "$(res xl-list-l-after-xmig)"
 check "xl reboot at B: pvh1 built again, same UUID, booted once more" \
     "$(judge pass xl-reboot-at-dest)" "$(res xl-reboot-at-dest)"
+check "on_reboot=rename-restart: the stopped pvh1 kept at B under a new name and UUID" \
+    "$(judge pass rename-restart-kept)" "$(res rename-restart-kept)"
 check "pv1 without a configuration: xmig warned on stderr and in --json" \
     "$(judge pass no-config-warning)" "$(res no-config-warning)"
 check "pvh1 crashed at A with on_crash=preserve: kept" "$(judge pass crash-preserve)" \
@@ -246,6 +248,8 @@ check "... and nothing of it is left at B" "$(judge pass dev-live-BA2-source-gon
     "$(res dev-live-BA2-source-gone)"
 check "xl network-attach and -detach on a domain xmigd restored (dev1 at A)" \
     "$(judge pass xl-network-attach-after-xmig)" "$(res xl-network-attach-after-xmig)"
+check "xl block-attach and -detach on a domain xmigd restored (dev1 at A)" \
+    "$(judge pass xl-block-attach-after-xmig)" "$(res xl-block-attach-after-xmig)"
 check "dev1 rebooted itself at A: built again with its NIC and disk" \
     "$(judge pass reboot-at-dest)" "$(res reboot-at-dest)"
 # json_true LABEL EXPR: the migration's --json result makes EXPR true.

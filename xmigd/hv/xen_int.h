@@ -110,12 +110,16 @@ struct xen_xs_dom {
 	uint32_t domid;
 	const char *name;
 	const struct xen_cfg *cfg;
+	const uint8_t *uuid;		/* xen_xs_preserve_renamed's new one */
 	uint32_t store_port, console_port, console_domid;
 	unsigned long store_mfn, console_mfn;
 };
 int xen_xs_skeleton(struct xs_handle *xsh, const struct xen_xs_dom *d);
 int xen_xs_connect(struct xs_handle *xsh, const struct xen_xs_dom *d);
 int xen_xs_rename(struct xs_handle *xsh, uint32_t domid, const char *name);
+/* Rename a stopped domain and give it a /vm/<uuid> of its own (uuid). */
+int xen_xs_preserve_renamed(struct xs_handle *xsh, uint32_t domid, const char *name,
+    const uint8_t uuid[16]);
 /* Remove every node a toolstack keeps for a dead domain. */
 void xen_xs_cleanup(struct xs_handle *xsh, uint32_t domid);
 /* xmig's own record of the domains it restored (/tool/xmig/<domid>). */

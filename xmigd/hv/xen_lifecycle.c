@@ -278,6 +278,42 @@ restart_config(struct hv_xen *x, uint32_t domid, const char *name, const uint8_t
 	return text;
 }
 
+/* rename-restart keeps the stopped domain as NAME-<UTC time> with a new
+ * UUID (xl's preserve_domain), marked so that the watcher leaves it. */
+static int
+preserve_renamed(struct hv_xen *x, uint32_t domid, const char *name)
+{
+	char stamp[24], newname[HV_NAME_MAX + 24];
+	uint8_t uuid[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	int r;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "-%Y%m%dT%H%MZ", &tm) == 0 ||
+	    random_bytes(uuid, sizeof(uuid)) != 0) {
+		log_error("domain %u: rename-restart: no time or no random UUID; it is left "
+		    "as it is", domid);
+		pthread_mutex_lock(&x->lock);
+		xen_xs_mark_preserved(x->h.xsh, domid);
+		pthread_mutex_unlock(&x->lock);
+		return XMIG_ERR_SYSTEM;
+	}
+	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);	/* version 4 */
+	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
+	snprintf(newname, sizeof(newname), "%s%s", name, stamp);
+	pthread_mutex_lock(&x->lock);
+	r = xen_xs_preserve_renamed(x->h.xsh, domid, newname, uuid);
+	xen_xs_mark_preserved(x->h.xsh, domid);	/* either way: left for the operator */
+	pthread_mutex_unlock(&x->lock);
+	if (r != 0)
+		log_error("domain %u: rename-restart: cannot rename it to %s; it is left as it is",
+		    domid, newname);
+	else
+		log_info("domain %u: rename-restart: kept as %s", domid, newname);
+	return r;
+}
+
 static const char *
 reason_name(int reason)
 {
@@ -335,13 +371,19 @@ xen_lifecycle_handle(struct hv_xen *x, uint32_t domid, int reason)
 	}
 	if (a == XA_COREDUMP_DESTROY || a == XA_COREDUMP_RESTART)
 		dump_core(x, domid, name ? name : "unnamed");
-	if (a == XA_RESTART_RENAME)
-		log_warn("domain %u: rename-restart: the stopped domain is not kept as xl would "
-		    "(not supported); it is built again", domid);
 	if ((a == XA_RESTART || a == XA_RESTART_RENAME || a == XA_COREDUMP_RESTART) &&
 	    (text = restart_config(x, domid, name, uuid, json, why, sizeof(why))) == NULL)
 		log_error("domain %u cannot be built again: %s", domid, why);
-	(void)xen_destroy_domain(x, domid);
+	if (a == XA_RESTART_RENAME && text != NULL) {
+		/* As xl: the stopped domain stays, renamed, for the operator. */
+		if (preserve_renamed(x, domid, name ? name : "unnamed") != 0) {
+			free(text);
+			text = NULL;	/* as xl, which then leaves the old domain */
+			goto out;
+		}
+	} else {
+		(void)xen_destroy_domain(x, domid);
+	}
 	if (text != NULL)
 		(void)xl_create(x, name ? name : "?", uuid, text);
 out:

@@ -245,6 +245,35 @@ xen_xs_rename(struct xs_handle *xsh, uint32_t domid, const char *name)
 	return xen_xs_transact(xsh, xen_xs_rename_tx, &d, "the rename");
 }
 
+/* rename-restart, as libxl_domain_preserve: the stopped domain stays,
+ * renamed, under a new /vm/<uuid> of its own, so that the domain built
+ * again can take its name and UUID. */
+static bool
+xen_xs_preserve_tx(struct xs_handle *xsh, xs_transaction_t t, const struct xen_xs_dom *d)
+{
+	struct xs_permissions roperm[2] = { { .id = 0, .perms = XS_PERM_NONE },
+	    { .id = d->domid, .perms = XS_PERM_READ } };
+	char vm[64], u[37];
+	bool ok;
+
+	uuid_format(d->uuid, u);
+	snprintf(vm, sizeof(vm), "/vm/%s", u);
+	xs_rm(xsh, t, vm);
+	ok = xen_xs_mknod(xsh, t, roperm, 2, vm);
+	ok = ok && xen_xs_write(xsh, t, u, "%s/uuid", vm);
+	ok = ok && xen_xs_write(xsh, t, vm, "/local/domain/%u/vm", d->domid);
+	return ok && xen_xs_rename_tx(xsh, t, d);
+}
+
+int
+xen_xs_preserve_renamed(struct xs_handle *xsh, uint32_t domid, const char *name,
+    const uint8_t uuid[16])
+{
+	struct xen_xs_dom d = { .domid = domid, .name = name, .uuid = uuid };
+
+	return xen_xs_transact(xsh, xen_xs_preserve_tx, &d, "the rename for rename-restart");
+}
+
 void
 xen_xs_cleanup(struct xs_handle *xsh, uint32_t domid)
 {

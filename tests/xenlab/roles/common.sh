@@ -88,9 +88,9 @@ check_xen() {
 # rare start-up flakes under load), giving the domain builder's reason
 # (xl -vv: libxenguest's detail lines).  Any other failure is no reason to
 # retry, so it has no such marker.
-create_guest() {	# name, pv|pvh
+create_guest() {	# name, pv|pvh, [more configuration, e.g. on_reboot="..."]
 	for i in 1 2; do
-		xl -vv create "/lab/guest-$2.cfg" "name=\"$1\"" > "/tmp/create-$1.log" 2>&1 &&
+		xl -vv create "/lab/guest-$2.cfg" "name=\"$1\"" ${3:+"$3"} > "/tmp/create-$1.log" 2>&1 &&
 		    return 0
 		CREATE_WHY=$(grep -E 'decompress|xc: error|libxl: error' "/tmp/create-$1.log" |
 		    head -2 | sed 's/.*detail: //; s/.*error: //' | tr '\n' ' ')

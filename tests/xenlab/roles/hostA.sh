@@ -32,7 +32,7 @@ xl_migrate_to xl-live-AB pvh2 "$B"
 
 
 # 1. PVH live, there and back
-create_guest pvh1 pvh
+create_guest pvh1 pvh 'on_reboot="rename-restart"'
 wait_for 90 "pvh1 ticking" ticked pvh1 5
 facts=$(dom_facts pvh1)
 uuid=$(dom_uuid pvh1)
@@ -205,6 +205,25 @@ if wait_for 400 "dev1 back from B" has_dom dev1; then
 		result "xl-network-attach-after-xmig PASS"
 	else
 		result "xl-network-attach-after-xmig FAIL state=$(vif1_state) $(tail -1 /tmp/na.out)"
+	fi
+	# ... and a second disk by xl block-attach/-detach (the loop device of
+	# the file image released).
+	vbd_state() { xenstore-read "/local/domain/0/backend/vbd/$id0/51744/state" 2>/dev/null; }
+	if xl block-attach dev1 "file:/var/lib/xen/extra.img,xvdc,w" > /tmp/ba.out 2>&1 &&
+	    wait_for 60 "dev1's xvdc connected" sh -c "[ \"\$(xenstore-read /local/domain/0/backend/vbd/$id0/51744/state)\" = 4 ]" &&
+	    xl block-detach dev1 xvdc >> /tmp/ba.out 2>&1 &&
+	    wait_for 60 "dev1's xvdc gone" sh -c "! xenstore-read /local/domain/0/backend/vbd/$id0/51744/state" &&
+	    ! losetup -a | grep -q extra.img; then
+		result "xl-block-attach-after-xmig PASS"
+	else
+		result "xl-block-attach-after-xmig FAIL state=$(vbd_state) $(tail -1 /tmp/ba.out)"
+		sed 's/^/  block-attach: /' /tmp/ba.out
+		log "frontend: $(xenstore-read "/local/domain/$id0/device/vbd/51744/state" 2>&1)" \
+		    "error: $(xenstore-ls "/local/domain/$id0/error" 2>&1 | tr '\n' ' ')" \
+		    "loops: $(losetup -a | tr '\n' ' ')"
+		xenstore-ls -f "/local/domain/0/backend/vbd/$id0" 2>&1 | sed 's/^/  vbd: /'
+		tail -15 "$(console_log dev1)" | sed 's/^/  dev1 console: /'
+		xl block-detach -f dev1 xvdc >/dev/null 2>&1
 	fi
 	retire_logs dev1
 	xl sysrq dev1 b

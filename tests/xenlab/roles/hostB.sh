@@ -69,7 +69,18 @@ if out=$(rebuilt pvh1 "$id0" "$uuid0"); then
 else
 	result "xl-reboot-at-dest FAIL $out"
 fi
-grep -a 'built again\|asked to reboot' /var/log/xmigd.log | tail -3 | sed 's/^/  xmigd: /'
+# on_reboot = "rename-restart": the stopped domain is kept, as xl keeps
+# it, as pvh1-<UTC time>Z with a UUID of its own; then it is removed.
+kept=$(xl list | awk '$1 ~ /^pvh1-[0-9]+T[0-9]+Z$/ { print $1 }')
+if [ -n "$kept" ] && [ "$(xl list "$kept" | awk 'NR == 2 { print $2 }')" = "$id0" ] &&
+    [ "$(xenstore-read "/local/domain/$id0/vm" 2>/dev/null)" != "/vm/$uuid0" ] &&
+    xl destroy "$kept" && ! xl list "$kept" >/dev/null 2>&1; then
+	result "rename-restart-kept PASS $kept (id $id0) kept, then destroyed"
+else
+	result "rename-restart-kept FAIL kept=[${kept}] $(xl list | tr -s ' ' | tr '\n' ';')"
+fi
+grep -a 'built again\|asked to reboot\|rename-restart' /var/log/xmigd.log | tail -4 |
+    sed 's/^/  xmigd: /'
 sleep 3
 facts=$(dom_facts pvh1)
 uuid=$(dom_uuid pvh1)

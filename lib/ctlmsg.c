@@ -39,6 +39,8 @@ enum ftype {
 #define F_NONEMPTY 0x8	/* "" is refused */
 
 #define NOAUX ((size_t)-1)
+/* The most fields of one message (the job has the most). */
+#define CTL_FIELDS_MAX 48
 
 struct mdef;
 
@@ -213,6 +215,7 @@ static const struct fdef job_f[] = {
 };
 #undef T
 static const struct mdef job_d = MDEF("job", job_f);
+_Static_assert(sizeof(job_f) / sizeof(job_f[0]) <= CTL_FIELDS_MAX, "CTL_FIELDS_MAX");
 
 /* Replies whose payload is one key: the struct is the payload itself. */
 #define T struct ctl_job
@@ -450,15 +453,16 @@ obj_free(const struct mdef *d, void *p)
 	}
 }
 
-/* A JSON string of s, valid UTF-8 whatever s holds. */
+/* A JSON string of s as it is; only invalid UTF-8 (which JSON cannot
+ * carry) is made valid, with '?'. */
 static json_t *
 enc_text(const char *s)
 {
 	json_t *o;
 	char *c;
 
-	if (utf8_valid(s))
-		return json_string(s);
+	if ((o = json_string(s)) != NULL)
+		return o;
 	if ((c = strdup(s)) == NULL)
 		return NULL;
 	utf8_sanitize(c);
@@ -544,8 +548,9 @@ obj_encode(const struct mdef *d, const void *p, json_t *o)
 			for (k = 0; k < n && r == 0; k++) {
 				const void *e = AT(*(void *const *)v, k * f->size);
 
-				if (json_array_append_new(a, f->type == FT_ARR ? obj_new(f->sub, e) :
-				    enc_text(e)) != 0)
+				json_t *ev = f->type == FT_ARR ? obj_new(f->sub, e) : enc_text(e);
+
+				if (json_array_append_new(a, ev) != 0)
 					r = -1;
 			}
 			if (r == 0)
@@ -616,7 +621,7 @@ str_decode(const struct mdef *d, const struct fdef *f, const json_t *v, char *ou
 	}
 	if (len == 0 && (f->flags & F_NONEMPTY))
 		return bad(d, f, err, errlen, "empty");
-	if (f->names != NULL && len > 0) {
+	if (f->names != NULL && (len > 0 || !(f->flags & F_OPT))) {
 		for (i = 0; f->names[i] != NULL && strcmp(f->names[i], s) != 0; i++)
 			;
 		if (f->names[i] == NULL) {
@@ -647,10 +652,11 @@ field_decode(const struct mdef *d, const struct fdef *f, const json_t *v, void *
 		if (!json_is_integer(v) || json_integer_value(v) < f->min ||
 		    json_integer_value(v) > f->max) {
 			if (f->max == INT64_MAX)
-				snprintf(what, sizeof(what), "an integer from %lld expected", f->min);
+				snprintf(what, sizeof(what), "an integer from %lld expected",
+				    f->min);
 			else
-				snprintf(what, sizeof(what), "an integer %lld-%lld expected", f->min,
-				    f->max);
+				snprintf(what, sizeof(what), "an integer %lld-%lld expected",
+				    f->min, f->max);
 			return bad(d, f, err, errlen, what);
 		}
 		*(int64_t *)out = json_integer_value(v);
@@ -727,11 +733,15 @@ static int
 obj_decode(const struct mdef *d, const json_t *o, void *p, const char *skip, char *err,
     size_t errlen)
 {
-	bool seen[64];
+	bool seen[CTL_FIELDS_MAX];
 	const char *key;
 	json_t *v;
 	size_t i;
 
+	if (d->n > CTL_FIELDS_MAX) {
+		seterr(err, errlen, "%s: too many fields", d->name);
+		return -1;
+	}
 	memset(seen, 0, sizeof(seen));
 	json_object_foreach((json_t *)o, key, v) {
 		const struct fdef *f;
@@ -750,10 +760,9 @@ obj_decode(const struct mdef *d, const json_t *o, void *p, const char *skip, cha
 		} else if (field_decode(d, f, v, base, err, errlen) != 0) {
 			return -1;
 		}
-		if (i < sizeof(seen))
-			seen[i] = true;
+		seen[i] = true;
 	}
-	for (i = 0; i < d->n && i < sizeof(seen); i++)
+	for (i = 0; i < d->n; i++)
 		if ((d->f[i].flags & F_REQ) && !seen[i]) {
 			if (d->f[i].missing != NULL)
 				seterr(err, errlen, "%s", d->f[i].missing);

@@ -3,9 +3,10 @@
  * One short-lived thread per client.  Each request is decoded once, by
  * lib/ctlmsg.c, and handed typed to its handler (the table below); one
  * that does not decode gets a one-line error reply, one that is not JSON
- * also ends the connection; nothing a client sends can stop the daemon.  "migrate" and "watch" follow a job,
- * "maintenance enter" and "balance" a batch, in one loop (ctl_follow)
- * that sends progress events until the end.
+ * also ends the connection; nothing a client sends can stop the daemon.
+ * "migrate" and "watch" follow a job, "maintenance enter" and "balance" a
+ * batch, in one loop (ctl_follow) that sends progress events until the
+ * end.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "xerr.h"
 
 #define CTL_JOB_EVENT_MS 200
+_Static_assert(HV_NAME_MAX <= CTL_NAME_MAX, "a domain's name fits the control protocol's");
 #define CTL_BATCH_EVENT_MS 500
 
 struct ctl_client {
@@ -269,7 +271,7 @@ ctl_list(struct ctl_client *cl, const struct ctl_request *rq)
 		struct ctl_domain *cd = &l.domains[i];
 
 		cd->id = doms[i].id;
-		strlcpy_utf8(cd->name, doms[i].name, sizeof(cd->name));
+		strlcpy_x(cd->name, doms[i].name, sizeof(cd->name));
 		uuid_format(doms[i].uuid, cd->uuid);
 		cd->memory_bytes = (int64_t)doms[i].memory;
 		cd->vcpus = doms[i].vcpus;
@@ -379,7 +381,7 @@ ctl_pin(struct ctl_client *cl, const struct ctl_request *rq)
 	log_info("%s %s%s", pin ? "pinned" : "unpinned", di.name,
 	    mode == PIN_ALL ? " (manual migrations too)" : "");
 	memset(&pr, 0, sizeof(pr));
-	strlcpy_utf8(pr.domain, di.name, sizeof(pr.domain));
+	strlcpy_x(pr.domain, di.name, sizeof(pr.domain));
 	strlcpy_x(pr.pinned, pin_mode_str(mode) ? pin_mode_str(mode) : "", sizeof(pr.pinned));
 	return ctl_reply(cl->fd, ctl_pin_reply(&pr));
 }

@@ -81,7 +81,7 @@ test_every_request_round_trips(void **state)
 	rq.u.maint.parallel = CTL_PARALLEL_MAX;
 	rq.u.maint.live = false;
 	rq.u.maint.shutdown_pinned = rq.u.maint.watch = true;
-	strcpy(rq.u.maint.reason, "disk swap");
+	strcpy(rq.u.maint.reason, "disk\tswap \xe2\x80\x94 rack 4");	/* sent as it is */
 	request_round_trip(&rq);
 	ctl_request_init(&rq, CTL_BALANCE);
 	strcpy(rq.u.balance.policy, "power-saving");
@@ -211,6 +211,7 @@ test_requests_refuse_bad_text(void **state)
 	refused("{\"cmd\":\"maintenance\",\"action\":\"leave\"}", "one of enter, exit, status");
 	refused("{\"cmd\":\"maintenance\"}", "without \"action\"");
 	refused("{\"cmd\":\"balance\",\"policy\":\"random\"}", "one of even, power-saving");
+	refused("{\"cmd\":\"balance\",\"policy\":\"\"}", "one of even, power-saving");
 }
 
 static void

@@ -580,6 +580,7 @@ test_maintenance_replies_round_trip(void **state)
 	/* the same evacuation as an event */
 	assert_non_null(o = ctl_event_encode(CTL_EVENT_EVACUATION, true, &m.evacuation));
 	{
+		struct ctl_balance wrong;
 		struct ctl_evac e;
 		bool done = false;
 
@@ -592,7 +593,7 @@ test_maintenance_replies_round_trip(void **state)
 		json_decref(again);
 		ctl_evac_free(&e);
 		/* an event of another kind is refused */
-		assert_int_equal(ctl_event_decode(o, CTL_EVENT_BALANCE, &done, &e, err,
+		assert_int_equal(ctl_event_decode(o, CTL_EVENT_BALANCE, &done, &wrong, err,
 		    sizeof(err)), -1);
 	}
 	json_decref(o);

@@ -21,6 +21,7 @@
 
 #include "allow.h"
 #include "compress.h"
+#include "ctlmsg.h"
 #include "conf.h"
 #include "devpolicy.h"
 #include "log.h"
@@ -115,13 +116,16 @@ static const struct conf_key conf_keys[] = {
 	  "name this host gives its peers; empty = the system's host name" },
 	{ "log-level", CT_LOGLEVEL, FIELD(log_level), 0, 0, "info",
 	  "error, warn, info, verbose or debug" },
-	{ "migration-downtime-ms", CT_UINT, FIELD(downtime_ms), 1, 60000,
+	{ "migration-downtime-ms", CT_UINT, FIELD(downtime_ms), CTL_DOWNTIME_MS_MIN,
+	  CTL_DOWNTIME_MS_MAX,
 	  STR(CONF_DEFAULT_DOWNTIME_MS),
 	  "target pause of the final stop-and-copy, in milliseconds" },
-	{ "migration-max-rounds", CT_UINT, FIELD(max_rounds), 1, 1000,
+	{ "migration-max-rounds", CT_UINT, FIELD(max_rounds), CTL_MAX_ROUNDS_MIN,
+	  CTL_MAX_ROUNDS_MAX,
 	  STR(CONF_DEFAULT_MAX_ROUNDS),
 	  "most live copy rounds before the final stop-and-copy" },
-	{ "migration-max-factor", CT_FACTOR, FIELD(max_factor), 1, 100,
+	{ "migration-max-factor", CT_FACTOR, FIELD(max_factor), (unsigned)CTL_MAX_FACTOR_MIN,
+	  (unsigned)CTL_MAX_FACTOR_MAX,
 	  STR(CONF_DEFAULT_MAX_FACTOR),
 	  "stop copying live after sending this many times the guest's RAM" },
 	{ "max-incoming", CT_UINT, FIELD(max_incoming), 1, 64, STR(CONF_DEFAULT_MAX_INCOMING),
@@ -144,7 +148,7 @@ static const struct conf_key conf_keys[] = {
 	{ "commit-timeout", CT_UINT, FIELD(commit_timeout_s), 1, 3600,
 	  STR(CONF_DEFAULT_COMMIT_TIMEOUT_S),
 	  "seconds a receiver waits from BUILT for GO, and a sender from GO for DONE" },
-	{ "migration-bandwidth-mbit", CT_UINT, FIELD(bandwidth_mbit), 0, 10000000, "0",
+	{ "migration-bandwidth-mbit", CT_UINT, FIELD(bandwidth_mbit), 0, CTL_BANDWIDTH_MBIT_MAX, "0",
 	  "cap on the migration stream in Mbit/s (xm migrate -r); 0 = no cap" },
 	{ "migration-compress", CT_COMPRESS, FIELD(compress), 0, 0, "none",
 	  "compress page data: none, zstd, lz4, or auto (only when the link is slower "

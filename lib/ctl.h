@@ -4,8 +4,8 @@
  * by that many bytes of a JSON object (jansson).  Messages are capped at
  * CTL_MSG_MAX; a bigger length is an error before any allocation.
  *
- * Requests carry "cmd"; replies carry "ok" (true/false) and, when false,
- * "error" (one line of text).  See docs/architecture.md for the commands.
+ * What the objects hold is lib/ctlmsg.h's business (docs/protocol.md, "The
+ * control protocol").
  */
 #ifndef XMIG_CTL_H
 #define XMIG_CTL_H

@@ -2,7 +2,9 @@
  *
  * Arguments are validated here, before any connection, so that a typo is
  * a usage error (exit 2) naming the argument rather than a refusal from the
- * daemon.  Every failure prints exactly one line to stderr.
+ * daemon; the limits are the protocol's (lib/ctlmsg.h), which xmigd checks
+ * again.  Requests and replies go through lib/ctlmsg.c's structs.  Every
+ * failure prints exactly one line to stderr.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +17,7 @@
 #include "conf.h"
 #include "compress.h"
 #include "ctl.h"
+#include "ctlmsg.h"
 #include "proto.h"
 #include "util.h"
 #include "xerr.h"
@@ -30,11 +33,6 @@
 enum { OPT_JSON = 1000, OPT_DOWNTIME, OPT_MAX_ROUNDS, OPT_COMPRESS, OPT_AUTOCONV, OPT_MAXFACTOR,
 	OPT_FORCE, OPT_MANUAL_TOO, OPT_TO, OPT_PARALLEL, OPT_OFFLINE, OPT_REASON,
 	OPT_SHUTDOWN_PINNED, OPT_POLICY, OPT_DRY_RUN, OPT_MAX_MOVES };
-
-/* xmigd's limits for the migrate request's numbers (ctlsrv.c). */
-#define MAX_DOWNTIME_MS 600000
-#define MAX_ROUNDS 100000
-#define MAX_MBIT 10000000
 
 static const struct opt opts_json[] = {
 	{ 0, "json", false, OPT_JSON },
@@ -73,11 +71,13 @@ daemon_connect(const struct cli *cli, int *fd)
 	return EXIT_NO_DAEMON;
 }
 
-/* Send req (the reference is consumed) and read the first reply, which
- * has a boolean "ok".  Returns an exit code; *reply is set on EXIT_OK. */
+/* Send rq and read the first reply, which says whether xmigd agreed.
+ * Returns an exit code; *reply is set on EXIT_OK. */
 static int
-daemon_request(const struct cli *cli, int fd, json_t *req, json_t **reply)
+daemon_request(const struct cli *cli, int fd, const struct ctl_request *rq, json_t **reply)
 {
+	char err[8];
+	json_t *req = ctl_request_encode(rq);
 	int r;
 
 	*reply = NULL;
@@ -93,7 +93,7 @@ daemon_request(const struct cli *cli, int fd, json_t *req, json_t **reply)
 		    xmig_strerror(r));
 		return EXIT_NO_DAEMON;
 	}
-	if (!json_is_boolean(json_object_get(*reply, "ok"))) {
+	if (ctl_reply_status(*reply, err, sizeof(err)) < 0) {
 		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no \"ok\")\n",
 		    cli->socket);
 		json_decref(*reply);
@@ -105,27 +105,35 @@ daemon_request(const struct cli *cli, int fd, json_t *req, json_t **reply)
 
 /* One request, one reply, connection closed. */
 static int
-daemon_call(const struct cli *cli, json_t *req, json_t **reply)
+daemon_call(const struct cli *cli, const struct ctl_request *rq, json_t **reply)
 {
 	int fd, rc;
 
 	*reply = NULL;
-	if ((rc = daemon_connect(cli, &fd)) != EXIT_OK) {
-		json_decref(req);
+	if ((rc = daemon_connect(cli, &fd)) != EXIT_OK)
 		return rc;
-	}
-	rc = daemon_request(cli, fd, req, reply);
+	rc = daemon_request(cli, fd, rq, reply);
 	close(fd);
 	return rc;
+}
+
+/* Whether xmigd said yes. */
+static bool
+agreed(const json_t *reply)
+{
+	char err[8];
+
+	return ctl_reply_status(reply, err, sizeof(err)) == 1;
 }
 
 /* xmigd said no: "xmig: [what: ]reason", exit 1. */
 static int
 refused(const json_t *reply, const char *what)
 {
-	char err[600];
+	char err[600], text[CTL_TEXT_MAX];
 
-	clean(err, sizeof(err), jstr(reply, "error"));
+	ctl_reply_status(reply, text, sizeof(text));
+	clean(err, sizeof(err), text);
 	if (what)
 		fprintf(stderr, "xmig: %s: %s\n", what, err[0] ? err : "refused by xmigd");
 	else
@@ -133,27 +141,34 @@ refused(const json_t *reply, const char *what)
 	return EXIT_FAILED;
 }
 
-/* Open a session for a request whose events follow its reply: connect,
- * send req (consumed), and demand "ok" (and, if need is set, an object
- * under that key).  EXIT_OK with *fd open and *reply set, else an exit code
- * with the reason printed and nothing left open. */
+/* A reply of the wrong shape: one line, exit 3. */
 static int
-daemon_open_session(const struct cli *cli, json_t *req, const char *what, const char *need,
+unexpected(const struct cli *cli, const char *err)
+{
+	char e[CTL_TEXT_MAX];
+
+	fprintf(stderr, "xmig: unexpected reply from xmigd at %s (%s)\n", cli->socket,
+	    clean(e, sizeof(e), err));
+	return EXIT_NO_DAEMON;
+}
+
+/* Open a session for a request whose events follow its reply: connect,
+ * send rq, and demand that xmigd agrees.  EXIT_OK with *fd open and *reply
+ * set, else an exit code with the reason printed and nothing left open. */
+static int
+daemon_open_session(const struct cli *cli, const struct ctl_request *rq, const char *what,
     int *fd, json_t **reply)
 {
 	int rc;
 
 	*reply = NULL;
-	if ((rc = daemon_connect(cli, fd)) != EXIT_OK) {
-		json_decref(req);
+	if ((rc = daemon_connect(cli, fd)) != EXIT_OK)
 		return rc;
-	}
-	if ((rc = daemon_request(cli, *fd, req, reply)) != EXIT_OK) {
+	if ((rc = daemon_request(cli, *fd, rq, reply)) != EXIT_OK) {
 		close(*fd);
 		return rc;
 	}
-	if (!json_is_true(json_object_get(*reply, "ok")) ||
-	    (need != NULL && !json_is_object(json_object_get(*reply, need)))) {
+	if (!agreed(*reply)) {
 		rc = refused(*reply, what);
 		json_decref(*reply);
 		*reply = NULL;
@@ -213,12 +228,14 @@ parse_simple(const char *cmd, int argc, char **argv, bool want_job, bool *json, 
 static void
 send_cancel(const struct cli *cli, uint64_t id)
 {
+	struct ctl_request rq;
 	json_t *reply;
 	int rc;
 
-	rc = daemon_call(cli, json_pack("{s:s, s:I}", "cmd", "cancel", "id", (json_int_t)id),
-	    &reply);
-	if (rc == EXIT_OK && !json_is_true(json_object_get(reply, "ok"))) {
+	ctl_request_init(&rq, CTL_CANCEL);
+	rq.u.job.id = (int64_t)id;
+	rc = daemon_call(cli, &rq, &reply);
+	if (rc == EXIT_OK && !agreed(reply)) {
 		char what[48];
 
 		snprintf(what, sizeof(what), "cannot cancel job %" PRIu64, id);
@@ -230,44 +247,42 @@ send_cancel(const struct cli *cli, uint64_t id)
 /* What xmigd said the operator should know before the domain moves
  * ("warnings", e.g. no toolstack configuration to reboot it from). */
 static void
-print_warnings(const json_t *job)
+print_warnings(const struct ctl_job *j)
 {
-	json_t *w = json_object_get(job, "warnings"), *v;
 	char line[300];
 	size_t i;
 
-	json_array_foreach(w, i, v)
-		if (json_is_string(v))
-			fprintf(stderr, "xmig: warning: %s\n",
-			    clean(line, sizeof(line), json_string_value(v)));
+	for (i = 0; i < j->nwarnings; i++)
+		fprintf(stderr, "xmig: warning: %s\n", clean(line, sizeof(line), j->warnings[i]));
 }
 
 /* Follow the event stream on fd until the job's "done" event.  job is the
- * first reply's job.  Returns the exit code for the result. */
+ * first reply's job, taken over (freed here).  Returns the exit code for
+ * the result. */
 static int
-watch_stream(const struct cli *cli, int fd, const json_t *job, const char *peer, bool json,
+watch_stream(const struct cli *cli, int fd, struct ctl_job *job, const char *peer, bool json,
     bool cancel_on_sigint)
 {
 	bool progress = !json && isatty(STDERR_FILENO);
-	uint64_t id = ju64(job, "id");
-	char dom[80], pr[300];
-	json_t *last = json_deep_copy(job), *m;
+	uint64_t id = u64(job->id);
+	bool in = strcmp(job->direction, "in") == 0;
+	char dom[80], pr[300], err[CTL_TEXT_MAX];
+	struct ctl_job last = *job, next;
 	uint64_t last_msg = now_ms();
 	bool cancelled = false;
+	json_t *m;
 	int rc, r;
 
 	if (peer == NULL)
-		peer = jstr(job, "peer") ? jstr(job, "peer") : "?";
-	/* Keep our own copy of the peer: job references die with their message. */
+		peer = job->peer;
+	/* Keep our own copy of the peer: it goes with the job it came in. */
 	snprintf(pr, sizeof(pr), "%s", peer);
-	clean(dom, sizeof(dom), jstr(job, "domain"));
+	clean(dom, sizeof(dom), job->domain);
 	print_warnings(job);
-	if (progress && last)
-		progress_show(last, pr);
+	if (progress)
+		progress_show(&last, pr);
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		const char *ev;
-		json_t *jo;
 		bool done;
 		int n;
 
@@ -294,26 +309,22 @@ watch_stream(const struct cli *cli, int fd, const json_t *job, const char *peer,
 		if ((r = ctl_recv(fd, &m, 10000)) != 0)
 			goto lost;
 		last_msg = now_ms();
-		ev = jstr(m, "event");
-		jo = json_object_get(m, "job");
-		if (ev == NULL || !json_is_object(jo) ||
-		    (strcmp(ev, "progress") != 0 && strcmp(ev, "done") != 0)) {
-			json_decref(m);
+		r = ctl_event_decode(m, CTL_EVENT_JOB, &done, &next, err, sizeof(err));
+		json_decref(m);
+		if (r != 0) {
 			r = XMIG_ERR_UNEXPECTED;
 			goto lost;
 		}
-		json_decref(last);
-		last = json_incref(jo);
-		done = strcmp(ev, "done") == 0;
-		json_decref(m);	/* ev points into m */
+		ctl_job_free(&last);
+		last = next;
 		if (done)
 			break;
 		if (progress)
-			progress_show(last, pr);
+			progress_show(&last, pr);
 	}
 	progress_clear();
-	rc = print_result(last, pr, json);
-	json_decref(last);
+	rc = print_result(&last, pr, json);
+	ctl_job_free(&last);
 	return rc;
 
 lost:
@@ -321,8 +332,6 @@ lost:
 	if (r == XMIG_ERR_EOF) {
 		/* xmigd went away (crashed, killed, restarted): the job and its id
 		 * are gone with it, its records are not. */
-		bool in = jstr(job, "direction") && strcmp(jstr(job, "direction"), "in") == 0;
-
 		fprintf(stderr, "xmig: xmigd stopped while %s %s %s %s (job %" PRIu64 "); when it starts "
 		    "again it settles %s from its records: then check 'xmig list' here and on "
 		    "%s\n", in ? "receiving" : "migrating", dom, in ? "from" : "to", pr, id, dom,
@@ -332,7 +341,7 @@ lost:
 		    "the migration may go on: see 'xmig job %" PRIu64 "'\n", id,
 		    r == XMIG_ERR_UNEXPECTED ? "unexpected message" : xmig_strerror(r), id);
 	}
-	json_decref(last);
+	ctl_job_free(&last);
 	return EXIT_NO_DAEMON;
 }
 
@@ -378,7 +387,10 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 	uint16_t port = CONF_DEFAULT_PORT;
 	bool live = false, json = false, ssl = false;
 	struct sigaction sa;
-	json_t *req, *reply;
+	struct ctl_request rq;
+	struct ctl_job job;
+	char err[CTL_TEXT_MAX];
+	json_t *reply;
 	struct argp p;
 	int npos = 0, c, fd, rc;
 	size_t i;
@@ -409,17 +421,19 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 			json = true;
 			break;
 		case 'r':
-			if (parse_u64(v, 1, MAX_MBIT, &mbit) != 0)
-				return usage_error("migrate", "bad rate '%s' (1-%u Mbit/s)", v, MAX_MBIT);
+			if (parse_u64(v, 1, CTL_BANDWIDTH_MBIT_MAX, &mbit) != 0)
+				return usage_error("migrate", "bad rate '%s' (1-%u Mbit/s)", v,
+				    CTL_BANDWIDTH_MBIT_MAX);
 			break;
 		case OPT_DOWNTIME:
-			if (parse_u64(v, 1, MAX_DOWNTIME_MS, &downtime) != 0)
-				return usage_error("migrate", "bad downtime '%s' (1-%u ms)", v,
-				    MAX_DOWNTIME_MS);
+			if (parse_u64(v, CTL_DOWNTIME_MS_MIN, CTL_DOWNTIME_MS_MAX, &downtime) != 0)
+				return usage_error("migrate", "bad downtime '%s' (%u-%u ms)", v,
+				    CTL_DOWNTIME_MS_MIN, CTL_DOWNTIME_MS_MAX);
 			break;
 		case OPT_MAX_ROUNDS:
-			if (parse_u64(v, 1, MAX_ROUNDS, &rounds) != 0)
-				return usage_error("migrate", "bad round count '%s' (1-%u)", v, MAX_ROUNDS);
+			if (parse_u64(v, CTL_MAX_ROUNDS_MIN, CTL_MAX_ROUNDS_MAX, &rounds) != 0)
+				return usage_error("migrate", "bad round count '%s' (%u-%u)", v,
+				    CTL_MAX_ROUNDS_MIN, CTL_MAX_ROUNDS_MAX);
 			break;
 		case OPT_COMPRESS:
 			if (compress_mode_parse(v) < 0)
@@ -437,8 +451,10 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 			char *end;
 
 			maxfactor = strtod(v, &end);
-			if (*v == '\0' || *end != '\0' || !(maxfactor >= 1.0 && maxfactor <= 100.0))
-				return usage_error("migrate", "bad factor '%s' (1-100)", v);
+			if (*v == '\0' || *end != '\0' || !(maxfactor >= CTL_MAX_FACTOR_MIN &&
+			    maxfactor <= CTL_MAX_FACTOR_MAX))
+				return usage_error("migrate", "bad factor '%s' (%g-%g)", v,
+				    CTL_MAX_FACTOR_MIN, CTL_MAX_FACTOR_MAX);
 			break;
 		}
 		}
@@ -447,9 +463,9 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 		return usage_error("migrate", npos == 0 ? "missing DOM and HOST" : "missing HOST");
 	if (pos[0][0] == '\0')
 		return usage_error("migrate", "empty domain name");
-	if (strlen(pos[0]) >= PROTO_NAME_MAX)
+	if (strlen(pos[0]) >= CTL_NAME_MAX)
 		return usage_error("migrate", "domain name '%s' is too long (at most %d characters)",
-		    pos[0], PROTO_NAME_MAX - 1);
+		    pos[0], CTL_NAME_MAX - 1);
 	for (i = 0; pos[0][i]; i++)
 		if ((unsigned char)pos[0][i] < ' ' || pos[0][i] == 0x7f)
 			return usage_error("migrate", "bad character in domain name");
@@ -467,24 +483,27 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 	}
 	peer_display(shown, sizeof(shown), host, port, ssl);
 
-	req = json_pack("{s:s, s:s, s:s, s:i, s:b, s:b}", "cmd", "migrate", "domain", pos[0],
-	    "host", host, "port", (int)port, "live", live, "watch", 1);
-	if (req && downtime)
-		json_object_set_new(req, "downtime_ms", json_integer((json_int_t)downtime));
-	if (req && rounds)
-		json_object_set_new(req, "max_rounds", json_integer((json_int_t)rounds));
-	if (req && mbit)
-		json_object_set_new(req, "bandwidth_mbit", json_integer((json_int_t)mbit));
-	if (req && ssl)
-		json_object_set_new(req, "ssl", json_true());
-	if (req && compress)
-		json_object_set_new(req, "compress", json_string(compress));
-	if (req && autoconv)
-		json_object_set_new(req, "auto_converge", json_true());
-	if (req && force)
-		json_object_set_new(req, "force", json_true());
-	if (req && maxfactor > 0)
-		json_object_set_new(req, "max_factor", json_real(maxfactor));
+	/* What is not given stays unset: xmigd's configuration decides. */
+	ctl_request_init(&rq, CTL_MIGRATE);
+	strlcpy_x(rq.u.migrate.domain, pos[0], sizeof(rq.u.migrate.domain));
+	strlcpy_x(rq.u.migrate.host, host, sizeof(rq.u.migrate.host));
+	rq.u.migrate.port = port;
+	rq.u.migrate.live = live;
+	rq.u.migrate.watch = true;
+	rq.u.migrate.ssl = ssl;
+	rq.u.migrate.force = force;
+	if (downtime)
+		rq.u.migrate.downtime_ms = (int64_t)downtime;
+	if (rounds)
+		rq.u.migrate.max_rounds = (int64_t)rounds;
+	if (mbit)
+		rq.u.migrate.bandwidth_mbit = (int64_t)mbit;
+	if (compress)
+		strlcpy_x(rq.u.migrate.compress, compress, sizeof(rq.u.migrate.compress));
+	if (autoconv)
+		rq.u.migrate.auto_converge = 1;
+	if (maxfactor > 0)
+		rq.u.migrate.max_factor = maxfactor;
 
 	/* Ctrl-C from here on cancels the job once it has an id; a second
 	 * one kills xmig (SA_RESETHAND) and xmigd goes on cancelling.  An
@@ -497,11 +516,9 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 	}
 
-	if ((rc = daemon_connect(cli, &fd)) != EXIT_OK) {
-		json_decref(req);
+	if ((rc = daemon_connect(cli, &fd)) != EXIT_OK)
 		return rc;
-	}
-	if ((rc = daemon_request(cli, fd, req, &reply)) != EXIT_OK) {
+	if ((rc = daemon_request(cli, fd, &rq, &reply)) != EXIT_OK) {
 		/* xmigd went away with the request: it may have started the job. */
 		fprintf(stderr, "xmig: if xmigd had started migrating %s before it stopped, "
 		    "it settles %s from its records when it starts again: then check 'xmig "
@@ -509,16 +526,15 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 		close(fd);
 		return rc;
 	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
+	if (!agreed(reply)) {
 		char what[400];
 
 		snprintf(what, sizeof(what), "cannot migrate %s to %s", pos[0], shown);
 		rc = refused(reply, what);
-	} else if (!json_is_object(json_object_get(reply, "job"))) {
-		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no job)\n", cli->socket);
-		rc = EXIT_NO_DAEMON;
+	} else if (ctl_job_reply_decode(reply, &job, err, sizeof(err)) != 0) {
+		rc = unexpected(cli, err);
 	} else {
-		rc = watch_stream(cli, fd, json_object_get(reply, "job"), shown, json, true);
+		rc = watch_stream(cli, fd, &job, shown, json, true);
 	}
 	json_decref(reply);
 	close(fd);
@@ -528,6 +544,9 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 int
 cmd_watch(const struct cli *cli, int argc, char **argv)
 {
+	struct ctl_request rq;
+	struct ctl_job job;
+	char err[CTL_TEXT_MAX];
 	json_t *reply;
 	bool json = false;
 	uint64_t id = 0;
@@ -537,101 +556,158 @@ cmd_watch(const struct cli *cli, int argc, char **argv)
 		return rc < 0 ? EXIT_OK : rc;
 	if ((rc = daemon_connect(cli, &fd)) != EXIT_OK)
 		return rc;
-	rc = daemon_request(cli, fd, json_pack("{s:s, s:I}", "cmd", "watch", "id",
-	    (json_int_t)id), &reply);
+	ctl_request_init(&rq, CTL_WATCH);
+	rq.u.job.id = (int64_t)id;
+	rc = daemon_request(cli, fd, &rq, &reply);
 	if (rc == EXIT_OK) {
-		if (!json_is_true(json_object_get(reply, "ok")))
+		if (!agreed(reply))
 			rc = refused(reply, NULL);
-		else if (!json_is_object(json_object_get(reply, "job"))) {
-			fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no job)\n",
-			    cli->socket);
-			rc = EXIT_NO_DAEMON;
-		} else
-			rc = watch_stream(cli, fd, json_object_get(reply, "job"), NULL, json, false);
+		else if (ctl_job_reply_decode(reply, &job, err, sizeof(err)) != 0)
+			rc = unexpected(cli, err);
+		else
+			rc = watch_stream(cli, fd, &job, NULL, json, false);
 	}
 	json_decref(reply);
 	close(fd);
 	return rc;
 }
 
-/* Print reply[key] (an array, or an object when !array) as a table or
- * JSON; a refusal or a reply of the wrong shape gives one line and its exit
- * code.  Consumes reply. */
+/* Ask xmigd for the payload of a command of the form "xmig CMD [--json]
+ * [JOB]": decode the reply (0), or say why not and set *rc. */
 static int
-show_reply(const struct cli *cli, json_t *reply, const char *key, bool array, bool json,
-    void (*print)(const json_t *))
+fetch(const struct cli *cli, const struct ctl_request *rq, void *out,
+    int (*decode)(const json_t *o, void *out, char *err, size_t errlen), int *rc)
 {
-	json_t *v = json_object_get(reply, key);
-	int rc = EXIT_OK;
+	char err[CTL_TEXT_MAX];
+	json_t *reply;
 
-	if (!json_is_true(json_object_get(reply, "ok")))
-		rc = refused(reply, NULL);
-	else if (array ? !json_is_array(v) : !json_is_object(v)) {
-		fprintf(stderr, "xmig: unexpected reply from xmigd at %s (no %s)\n", cli->socket,
-		    key);
-		rc = EXIT_NO_DAEMON;
-	} else if (json)
-		print_json(v);
-	else
-		print(v);
+	if ((*rc = daemon_call(cli, rq, &reply)) != EXIT_OK)
+		return -1;
+	if (!agreed(reply))
+		*rc = refused(reply, NULL);
+	else if (decode(reply, out, err, sizeof(err)) != 0)
+		*rc = unexpected(cli, err);
 	json_decref(reply);
-	return rc;
+	return *rc == EXIT_OK ? 0 : -1;
 }
 
-/* The commands that fetch one array and print it as a table or JSON. */
 static int
-cmd_fetch_list(const struct cli *cli, int argc, char **argv, const char *name,
-    const char *key, void (*print)(const json_t *))
+decode_domains(const json_t *o, void *out, char *err, size_t errlen)
 {
-	json_t *reply;
-	bool json = false;
-	int rc;
+	return ctl_domain_list_reply_decode(o, out, err, errlen);
+}
 
-	if ((rc = parse_simple(name, argc, argv, false, &json, NULL)) != EXIT_OK)
-		return rc < 0 ? EXIT_OK : rc;
-	if ((rc = daemon_call(cli, json_pack("{s:s}", "cmd", name), &reply)) != EXIT_OK)
-		return rc;
-	return show_reply(cli, reply, key, true, json, print);
+static int
+decode_jobs(const json_t *o, void *out, char *err, size_t errlen)
+{
+	return ctl_job_list_reply_decode(o, out, err, errlen);
+}
+
+static int
+decode_job(const json_t *o, void *out, char *err, size_t errlen)
+{
+	return ctl_job_reply_decode(o, out, err, errlen);
+}
+
+static int
+decode_status(const json_t *o, void *out, char *err, size_t errlen)
+{
+	return ctl_status_reply_decode(o, out, err, errlen);
+}
+
+/* Print o (stolen) as --json does. */
+static void
+print_json_new(json_t *o)
+{
+	if (o != NULL)
+		print_json(o);
+	json_decref(o);
 }
 
 int
 cmd_list(const struct cli *cli, int argc, char **argv)
 {
-	return cmd_fetch_list(cli, argc, argv, "list", "domains", print_domains);
+	struct ctl_domain_list l;
+	struct ctl_request rq;
+	bool json = false;
+	int rc;
+
+	if ((rc = parse_simple("list", argc, argv, false, &json, NULL)) != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	ctl_request_init(&rq, CTL_LIST);
+	if (fetch(cli, &rq, &l, decode_domains, &rc) != 0)
+		return rc;
+	if (json)
+		print_json_new(ctl_domain_list_encode(&l));
+	else
+		print_domains(&l);
+	ctl_domain_list_free(&l);
+	return EXIT_OK;
+}
+
+/* jobs, history: a table of jobs, or their JSON array. */
+static int
+cmd_job_list(const struct cli *cli, int argc, char **argv, enum ctl_cmd cmd,
+    void (*print)(const struct ctl_job_list *))
+{
+	struct ctl_job_list l;
+	struct ctl_request rq;
+	bool json = false;
+	int rc;
+
+	if ((rc = parse_simple(ctl_cmd_name(cmd), argc, argv, false, &json, NULL)) != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	ctl_request_init(&rq, cmd);
+	if (fetch(cli, &rq, &l, decode_jobs, &rc) != 0)
+		return rc;
+	if (json)
+		print_json_new(ctl_job_list_encode(&l));
+	else
+		print(&l);
+	ctl_job_list_free(&l);
+	return EXIT_OK;
 }
 
 int
 cmd_jobs(const struct cli *cli, int argc, char **argv)
 {
-	return cmd_fetch_list(cli, argc, argv, "jobs", "jobs", print_jobs);
+	return cmd_job_list(cli, argc, argv, CTL_JOBS, print_jobs);
 }
 
 /* Finished jobs, from the records xmigd keeps in its state dir. */
 int
 cmd_history(const struct cli *cli, int argc, char **argv)
 {
-	return cmd_fetch_list(cli, argc, argv, "history", "jobs", print_history);
+	return cmd_job_list(cli, argc, argv, CTL_HISTORY, print_history);
 }
 
 int
 cmd_job(const struct cli *cli, int argc, char **argv)
 {
-	json_t *reply;
+	struct ctl_request rq;
+	struct ctl_job j;
 	bool json = false;
 	uint64_t id = 0;
 	int rc;
 
 	if ((rc = parse_simple("job", argc, argv, true, &json, &id)) != EXIT_OK)
 		return rc < 0 ? EXIT_OK : rc;
-	if ((rc = daemon_call(cli, json_pack("{s:s, s:I}", "cmd", "job", "id", (json_int_t)id),
-	    &reply)) != EXIT_OK)
+	ctl_request_init(&rq, CTL_JOB);
+	rq.u.job.id = (int64_t)id;
+	if (fetch(cli, &rq, &j, decode_job, &rc) != 0)
 		return rc;
-	return show_reply(cli, reply, "job", false, json, print_job);
+	if (json)
+		print_json_new(ctl_job_encode(&j));
+	else
+		print_job(&j);
+	ctl_job_free(&j);
+	return EXIT_OK;
 }
 
 int
 cmd_cancel(const struct cli *cli, int argc, char **argv)
 {
+	struct ctl_request rq;
 	json_t *reply;
 	uint64_t id = 0;
 	char what[48];
@@ -639,11 +715,12 @@ cmd_cancel(const struct cli *cli, int argc, char **argv)
 
 	if ((rc = parse_simple("cancel", argc, argv, true, NULL, &id)) != EXIT_OK)
 		return rc < 0 ? EXIT_OK : rc;
-	if ((rc = daemon_call(cli, json_pack("{s:s, s:I}", "cmd", "cancel", "id",
-	    (json_int_t)id), &reply)) != EXIT_OK)
+	ctl_request_init(&rq, CTL_CANCEL);
+	rq.u.job.id = (int64_t)id;
+	if ((rc = daemon_call(cli, &rq, &reply)) != EXIT_OK)
 		return rc;
 	snprintf(what, sizeof(what), "cannot cancel job %" PRIu64, id);
-	if (!json_is_true(json_object_get(reply, "ok")))
+	if (!agreed(reply))
 		rc = refused(reply, what);
 	else
 		printf("job %" PRIu64 ": cancel requested\n", id);
@@ -654,24 +731,21 @@ cmd_cancel(const struct cli *cli, int argc, char **argv)
 int
 cmd_status(const struct cli *cli, int argc, char **argv)
 {
-	json_t *reply;
+	struct ctl_request rq;
+	struct ctl_status st;
 	bool json = false;
 	int rc;
 
 	if ((rc = parse_simple("status", argc, argv, false, &json, NULL)) != EXIT_OK)
 		return rc < 0 ? EXIT_OK : rc;
-	if ((rc = daemon_call(cli, json_pack("{s:s}", "cmd", "status"), &reply)) != EXIT_OK)
+	ctl_request_init(&rq, CTL_STATUS);
+	if (fetch(cli, &rq, &st, decode_status, &rc) != 0)
 		return rc;
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		rc = refused(reply, NULL);
-	} else if (json) {
-		json_object_del(reply, "ok");
-		print_json(reply);
-	} else {
-		print_status(reply, cli->socket);
-	}
-	json_decref(reply);
-	return rc;
+	if (json)
+		print_json_new(ctl_status_encode(&st));
+	else
+		print_status(&st, cli->socket);
+	return EXIT_OK;
 }
 
 /* ---- pins and maintenance ---- */
@@ -685,7 +759,10 @@ cmd_pin_common(const struct cli *cli, int argc, char **argv, bool pin)
 	};
 	const char *cmd = pin ? "pin" : "unpin", *dom = NULL, *v;
 	bool manual_too = false;
-	json_t *reply, *req;
+	struct ctl_pin_reply pr;
+	struct ctl_request rq;
+	char err[CTL_TEXT_MAX];
+	json_t *reply;
 	struct argp p;
 	int c, rc;
 
@@ -709,17 +786,21 @@ cmd_pin_common(const struct cli *cli, int argc, char **argv, bool pin)
 	}
 	if (dom == NULL || *dom == '\0')
 		return usage_error(cmd, "missing DOM");
-	if (strlen(dom) >= PROTO_NAME_MAX)
+	if (strlen(dom) >= CTL_NAME_MAX)
 		return usage_error(cmd, "domain name '%s' is too long", dom);
-	req = json_pack("{s:s, s:s, s:b}", "cmd", cmd, "domain", dom, "manual_too", manual_too);
-	if ((rc = daemon_call(cli, req, &reply)) != EXIT_OK)
+	ctl_request_init(&rq, pin ? CTL_PIN : CTL_UNPIN);
+	strlcpy_x(rq.u.pin.domain, dom, sizeof(rq.u.pin.domain));
+	rq.u.pin.manual_too = manual_too;
+	if ((rc = daemon_call(cli, &rq, &reply)) != EXIT_OK)
 		return rc;
-	if (!json_is_true(json_object_get(reply, "ok"))) {
+	if (!agreed(reply)) {
 		rc = refused(reply, NULL);
+	} else if (ctl_pin_reply_decode(reply, &pr, err, sizeof(err)) != 0) {
+		rc = unexpected(cli, err);
 	} else {
 		char name[80];
 
-		clean(name, sizeof(name), jstr(reply, "domain"));
+		clean(name, sizeof(name), pr.domain);
 		if (pin)
 			printf("%s pinned to this host%s\n", name, manual_too ?
 			    " (manual migrations need --force)" : " (no automatic migration)");
@@ -742,64 +823,147 @@ cmd_unpin(const struct cli *cli, int argc, char **argv)
 	return cmd_pin_common(cli, argc, argv, false);
 }
 
-/* How a batch's events read: an evacuation's domains or a balance's moves. */
-struct batch_view {
-	const char *key;	/* the event's object: "evacuation", "balance" */
-	const char *items;	/* its array: "domains", "moves" */
-	const char *name, *dest, *reason;	/* item fields */
-	const char *verb;	/* progress line: "evacuating", "balancing" */
-	const char *lost;	/* what to look at when xmigd goes away */
+/* One item of a batch as the progress lines show it: an evacuation's
+ * domain or a balance's move. */
+struct batch_item {
+	const char *status, *name, *dest, *why;
+	int64_t job, mem_mib, elapsed_ms;
 };
 
+/* A batch's last event: an evacuation or a balance. */
+union batch_event {
+	struct ctl_evac evac;
+	struct ctl_balance balance;
+};
+
+/* How a batch's events read. */
+struct batch_view {
+	enum ctl_event_kind kind;
+	const char *verb;	/* progress line: "evacuating", "balancing" */
+	const char *lost;	/* what to look at when xmigd goes away */
+	size_t (*nitems)(const union batch_event *ev);
+	void (*item)(const union batch_event *ev, size_t i, struct batch_item *it);
+	const struct ctl_batch *(*batch)(const union batch_event *ev);
+	void (*release)(union batch_event *ev);
+};
+
+static size_t
+evac_nitems(const union batch_event *ev)
+{
+	return ev->evac.ndomains;
+}
+
+static void
+evac_item(const union batch_event *ev, size_t i, struct batch_item *it)
+{
+	const struct ctl_evac_item *d = &ev->evac.domains[i];
+
+	it->status = d->status;
+	it->name = d->name;
+	it->dest = d->dest;
+	it->why = d->why;
+	it->job = d->job;
+	it->mem_mib = d->mem_mib;
+	it->elapsed_ms = d->elapsed_ms;
+}
+
+static const struct ctl_batch *
+evac_batch(const union batch_event *ev)
+{
+	return &ev->evac.batch;
+}
+
+static void
+evac_release(union batch_event *ev)
+{
+	ctl_evac_free(&ev->evac);
+}
+
+static size_t
+balance_nitems(const union batch_event *ev)
+{
+	return ev->balance.nmoves;
+}
+
+static void
+balance_item(const union batch_event *ev, size_t i, struct batch_item *it)
+{
+	const struct ctl_balance_move *m = &ev->balance.moves[i];
+
+	it->status = m->status;
+	it->name = m->domain;
+	it->dest = m->to;
+	it->why = m->reason;
+	it->job = m->job;
+	it->mem_mib = m->mem_mib;
+	it->elapsed_ms = m->elapsed_ms;
+}
+
+static const struct ctl_batch *
+balance_batch(const union batch_event *ev)
+{
+	return &ev->balance.batch;
+}
+
+static void
+balance_release(union batch_event *ev)
+{
+	ctl_balance_free(&ev->balance);
+}
+
 static const struct batch_view evac_view = {
-	"evacuation", "domains", "name", "dest", "why", "evacuating",
+	CTL_EVENT_EVACUATION, "evacuating",
 	"the evacuation goes on: see 'xmig maintenance status'",
+	evac_nitems, evac_item, evac_batch, evac_release,
 };
 
 static const struct batch_view balance_view = {
-	"balance", "moves", "domain", "to", "reason", "balancing",
+	CTL_EVENT_BALANCE, "balancing",
 	"the migrations go on: see 'xmig jobs'",
+	balance_nitems, balance_item, balance_batch, balance_release,
 };
 
 /* Per-item lines as a batch goes: one when an item starts moving and one
  * when it ends (seen[] remembers what was already printed).  Items another
  * host runs, or that wait, are for the final report. */
 static void
-batch_show_changes(const struct batch_view *v, const json_t *ev, char *seen, uint64_t *seen_job,
-    size_t nseen)
+batch_show_changes(const struct batch_view *v, const union batch_event *ev, char *seen,
+    uint64_t *seen_job, size_t nseen)
 {
-	const json_t *d;
-	size_t i;
+	size_t i, n = v->nitems(ev);
 
-	json_array_foreach(json_object_get(ev, v->items), i, d) {
-		const char *st = jstr(d, "status");
+	for (i = 0; i < n; i++) {
+		struct batch_item d;
+		const char *st;
 		char name[80], dest[260], why[400], mark;
 
-		if (i >= nseen || st == NULL)
+		v->item(ev, i, &d);
+		st = d.status;
+		if (i >= nseen)
 			break;
 		mark = strcmp(st, "migrating") == 0 ? 'm' : strcmp(st, "shutting-down") == 0 ?
 		    's' : strcmp(st, "pending") == 0 ||
 		    strcmp(st, "other-host") == 0 || strcmp(st, "held") == 0 ||
 		    strcmp(st, "planned") == 0 ? 'p' : 'e';
 		/* A retry elsewhere is a new job: shown again. */
-		if ((seen[i] == mark && (mark != 'm' || seen_job[i] == ju64(d, "job"))) ||
+		if ((seen[i] == mark && (mark != 'm' || seen_job[i] == u64(d.job))) ||
 		    mark == 'p')
 			continue;
 		seen[i] = mark;
-		seen_job[i] = ju64(d, "job");
-		clean(name, sizeof(name), jstr(d, v->name));
-		clean(dest, sizeof(dest), jstr(d, v->dest));
-		clean(why, sizeof(why), jstr(d, v->reason));
+		seen_job[i] = u64(d.job);
+		clean(name, sizeof(name), d.name);
+		clean(dest, sizeof(dest), d.dest);
+		clean(why, sizeof(why), d.why);
 		progress_clear();
 		if (mark == 'm')
 			printf("  %-20s %5" PRIu64 " MiB -> %s (job %" PRIu64 ")\n", name,
-			    ju64(d, "mem_mib"), dest, ju64(d, "job"));
+			    u64(d.mem_mib), dest, u64(d.job));
 		else if (strcmp(st, "done") == 0)
 			printf("  %-20s done on %s in %.1f s\n", name, dest,
-			    (double)ju64(d, "elapsed_ms") / 1000.0);
+			    (double)u64(d.elapsed_ms) / 1000.0);
 		else if (strcmp(st, "shut-down") == 0)
 			printf("  %-20s shut down in %.1f s (pinned)\n", name,
-			    (double)ju64(d, "elapsed_ms") / 1000.0);
+			    (double)u64(d.elapsed_ms) / 1000.0);
 		else if (mark == 's')
 			printf("  %-20s pinned: shutting down\n", name);
 		else
@@ -808,22 +972,23 @@ batch_show_changes(const struct batch_view *v, const json_t *ev, char *seen, uin
 	}
 }
 
-/* Follow a batch's events on fd until "done"; *last is its final state.
- * EXIT_OK, or EXIT_NO_DAEMON (said why) when xmigd went away. */
+/* Follow a batch's events on fd until "done"; *last is its final state
+ * (v->release it).  EXIT_OK, or EXIT_NO_DAEMON (said why) when xmigd went
+ * away. */
 static int
-batch_follow(const struct batch_view *v, int fd, bool json, json_t **last)
+batch_follow(const struct batch_view *v, int fd, bool json, union batch_event *last)
 {
-	bool progress = !json && isatty(STDERR_FILENO);
-	char seen[1024];
+	bool progress = !json && isatty(STDERR_FILENO), have = false;
+	char seen[1024], err[CTL_TEXT_MAX];
 	uint64_t seen_job[1024];
 
 	memset(seen, 0, sizeof(seen));
 	memset(seen_job, 0, sizeof(seen_job));
-	*last = NULL;
 	/* Events until "done"; the batch goes on in xmigd if we leave. */
 	for (;;) {
-		const char *evname;
-		json_t *m, *ev;
+		union batch_event next;
+		const struct ctl_batch *b;
+		json_t *m;
 		bool done;
 		int r;
 
@@ -831,29 +996,28 @@ batch_follow(const struct batch_view *v, int fd, bool json, json_t **last)
 			progress_clear();
 			fprintf(stderr, "xmig: lost contact with xmigd (%s); %s\n",
 			    xmig_strerror(r), v->lost);
-			json_decref(*last);
-			*last = NULL;
+			if (have)
+				v->release(last);
 			return EXIT_NO_DAEMON;
 		}
-		evname = jstr(m, "event");
-		ev = json_object_get(m, v->key);
-		if (evname == NULL || !json_is_object(ev)) {
-			json_decref(m);
-			continue;
-		}
-		json_decref(*last);
-		*last = json_incref(ev);
-		done = strcmp(evname, "done") == 0;
+		r = ctl_event_decode(m, v->kind, &done, &next, err, sizeof(err));
 		json_decref(m);
+		if (r != 0)
+			continue;
+		if (have)
+			v->release(last);
+		*last = next;
+		have = true;
 		if (!json)
-			batch_show_changes(v, *last, seen, seen_job, sizeof(seen));
+			batch_show_changes(v, last, seen, seen_job, sizeof(seen));
 		if (done)
 			break;
 		if (progress) {
+			b = v->batch(last);
 			fprintf(stderr, "\r\033[K%s: %" PRIu64 "/%" PRIu64 " moved, %" PRIu64
-			    " migrating, %" PRIu64 " failed, %.0f s", v->verb, ju64(*last, "moved"),
-			    ju64(*last, "total"), ju64(*last, "migrating"), ju64(*last, "failed"),
-			    (double)ju64(*last, "elapsed_ms") / 1000.0);
+			    " migrating, %" PRIu64 " failed, %.0f s", v->verb, u64(b->moved),
+			    u64(b->total), u64(b->migrating), u64(b->failed),
+			    (double)u64(b->elapsed_ms) / 1000.0);
 			fflush(stderr);
 		}
 	}
@@ -865,43 +1029,42 @@ batch_follow(const struct batch_view *v, int fd, bool json, json_t **last)
 /* The end of an evacuation: 0 when the host reached maintenance, else 1
  * with one stderr line per domain left. */
 static int
-maint_result(const json_t *ev, bool json)
+maint_result(const struct ctl_evac *ev, bool json)
 {
-	const char *state = jstr(ev, "host_state");
-	bool ok = state && strcmp(state, "maintenance") == 0;
-	const json_t *d;
+	const char *state = ev->host_state;
+	bool ok = strcmp(state, "maintenance") == 0;
 	size_t i;
 
 	if (json) {
-		print_json(ev);
+		print_json_new(ctl_evac_encode(ev));
 		return ok ? EXIT_OK : EXIT_FAILED;
 	}
-	if (ju64(ev, "shut_down") > 0)
+	if (u64(ev->batch.shut_down) > 0)
 		printf("evacuation %s: %" PRIu64 " of %" PRIu64 " domains moved, %" PRIu64
 		    " shut down, in %.1f s; host %s\n", ok ? "complete" : "incomplete",
-		    ju64(ev, "moved"), ju64(ev, "total"), ju64(ev, "shut_down"),
-		    (double)ju64(ev, "elapsed_ms") / 1000.0, state ? state : "?");
+		    u64(ev->batch.moved), u64(ev->batch.total), u64(ev->batch.shut_down),
+		    (double)u64(ev->batch.elapsed_ms) / 1000.0, state[0] ? state : "?");
 	else
 		printf("evacuation %s: %" PRIu64 " of %" PRIu64 " domains moved in %.1f s; "
-		    "host %s\n", ok ? "complete" : "incomplete", ju64(ev, "moved"),
-		    ju64(ev, "total"), (double)ju64(ev, "elapsed_ms") / 1000.0, state ? state : "?");
+		    "host %s\n", ok ? "complete" : "incomplete", u64(ev->batch.moved),
+		    u64(ev->batch.total), (double)u64(ev->batch.elapsed_ms) / 1000.0,
+		    state[0] ? state : "?");
 	if (ok)
 		return EXIT_OK;
-	if (jstr(ev, "error")) {
+	if (ev->batch.error[0]) {
 		char err[400];
 
 		fprintf(stderr, "xmig: maintenance: %s\n", clean(err, sizeof(err),
-		    jstr(ev, "error")));
+		    ev->batch.error));
 	}
-	json_array_foreach(json_object_get(ev, "domains"), i, d) {
-		const char *st = jstr(d, "status");
+	for (i = 0; i < ev->ndomains; i++) {
+		const struct ctl_evac_item *d = &ev->domains[i];
 		char name[80], why[400];
 
-		if (st && strcmp(st, "done") == 0)
+		if (strcmp(d->status, "done") == 0)
 			continue;
 		fprintf(stderr, "xmig: maintenance: %s left on this host: %s\n",
-		    clean(name, sizeof(name), jstr(d, "name")),
-		    clean(why, sizeof(why), jstr(d, "why")));
+		    clean(name, sizeof(name), d->name), clean(why, sizeof(why), d->why));
 	}
 	return EXIT_FAILED;
 }
@@ -921,8 +1084,10 @@ maint_enter(const struct cli *cli, int argc, char **argv)
 	};
 	const char *to = NULL, *reason = NULL, *v;
 	bool live = true, json = false, shutdown_pinned = false;
-	uint64_t parallel = 2;
-	json_t *req, *reply, *last = NULL;
+	uint64_t parallel = CTL_PARALLEL_DEFAULT;
+	union batch_event last;
+	struct ctl_request rq;
+	json_t *reply;
 	struct argp p;
 	int c, fd, rc;
 
@@ -935,11 +1100,15 @@ maint_enter(const struct cli *cli, int argc, char **argv)
 			print_usage(stdout, "maintenance");
 			return EXIT_OK;
 		case OPT_TO:
+			if (strlen(v) >= CTL_TEXT_MAX)
+				return usage_error("maintenance", "--to is too long (at most %d "
+				    "characters)", CTL_TEXT_MAX - 1);
 			to = v;
 			break;
 		case OPT_PARALLEL:
-			if (parse_u64(v, 1, 64, &parallel) != 0)
-				return usage_error("maintenance", "bad --parallel '%s' (1-64)", v);
+			if (parse_u64(v, CTL_PARALLEL_MIN, CTL_PARALLEL_MAX, &parallel) != 0)
+				return usage_error("maintenance", "bad --parallel '%s' (%d-%d)", v,
+				    CTL_PARALLEL_MIN, CTL_PARALLEL_MAX);
 			break;
 		case 'l':
 			live = true;
@@ -948,6 +1117,9 @@ maint_enter(const struct cli *cli, int argc, char **argv)
 			live = false;
 			break;
 		case OPT_REASON:
+			if (strlen(v) >= CTL_TEXT_MAX)
+				return usage_error("maintenance", "--reason is too long (at most %d "
+				    "characters)", CTL_TEXT_MAX - 1);
 			reason = v;
 			break;
 		case OPT_SHUTDOWN_PINNED:
@@ -960,14 +1132,17 @@ maint_enter(const struct cli *cli, int argc, char **argv)
 			return usage_error("maintenance", "unexpected argument '%s'", v);
 		}
 	}
-	req = json_pack("{s:s, s:s, s:i, s:b, s:b, s:b}", "cmd", "maintenance", "action", "enter",
-	    "parallel", (int)parallel, "live", live, "shutdown_pinned", shutdown_pinned,
-	    "watch", 1);
-	if (req && to)
-		json_object_set_new(req, "to", json_string(to));
-	if (req && reason)
-		json_object_set_new(req, "reason", json_string(reason));
-	if ((rc = daemon_open_session(cli, req, "cannot enter maintenance", NULL, &fd,
+	ctl_request_init(&rq, CTL_MAINTENANCE);
+	rq.u.maint.action = CTL_MAINT_ENTER;
+	rq.u.maint.parallel = (int64_t)parallel;
+	rq.u.maint.live = live;
+	rq.u.maint.shutdown_pinned = shutdown_pinned;
+	rq.u.maint.watch = true;
+	if (to)
+		strlcpy_x(rq.u.maint.to, to, sizeof(rq.u.maint.to));
+	if (reason)
+		strlcpy_x(rq.u.maint.reason, reason, sizeof(rq.u.maint.reason));
+	if ((rc = daemon_open_session(cli, &rq, "cannot enter maintenance", &fd,
 	    &reply)) != EXIT_OK)
 		return rc;
 	json_decref(reply);
@@ -975,8 +1150,8 @@ maint_enter(const struct cli *cli, int argc, char **argv)
 	close(fd);
 	if (rc != EXIT_OK)
 		return rc;
-	rc = maint_result(last, json);
-	json_decref(last);
+	rc = maint_result(&last.evac, json);
+	evac_view.release(&last);
 	return rc;
 }
 
@@ -984,6 +1159,8 @@ int
 cmd_maintenance(const struct cli *cli, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : NULL;
+	struct ctl_maint_status st;
+	struct ctl_request rq;
 	json_t *reply;
 	bool json = false;
 	int rc;
@@ -1000,16 +1177,25 @@ cmd_maintenance(const struct cli *cli, int argc, char **argv)
 		return usage_error("maintenance", "unknown action '%s' (enter, exit, status)", sub);
 	if ((rc = parse_simple("maintenance", argc - 1, argv + 1, false, &json, NULL)) != EXIT_OK)
 		return rc < 0 ? EXIT_OK : rc;
-	if ((rc = daemon_call(cli, json_pack("{s:s, s:s}", "cmd", "maintenance", "action", sub),
-	    &reply)) != EXIT_OK)
+	ctl_request_init(&rq, CTL_MAINTENANCE);
+	rq.u.maint.action = strcmp(sub, "exit") == 0 ? CTL_MAINT_EXIT : CTL_MAINT_STATUS;
+	if ((rc = daemon_call(cli, &rq, &reply)) != EXIT_OK)
 		return rc;
-	if (!json_is_true(json_object_get(reply, "ok")))
+	if (!agreed(reply)) {
 		rc = refused(reply, "maintenance");
-	else if (json) {
-		json_object_del(reply, "ok");
-		print_json(reply);
-	} else
-		print_maint(reply);
+	} else {
+		char err[CTL_TEXT_MAX];
+
+		if (ctl_maint_status_reply_decode(reply, &st, err, sizeof(err)) != 0) {
+			rc = unexpected(cli, err);
+		} else {
+			if (json)
+				print_json_new(ctl_maint_status_encode(&st));
+			else
+				print_maint(&st);
+			ctl_maint_status_free(&st);
+		}
+	}
 	json_decref(reply);
 	return rc;
 }
@@ -1019,47 +1205,45 @@ cmd_maintenance(const struct cli *cli, int argc, char **argv)
 /* The end of a balance: 0 when every move this host ran is done, else 1
  * with one stderr line per domain that stayed. */
 static int
-balance_result(const json_t *b, bool json)
+balance_result(const struct ctl_balance *b, bool json)
 {
-	const json_t *m;
 	unsigned here = 0, done = 0;
 	size_t i;
 
-	json_array_foreach(json_object_get(b, "moves"), i, m) {
-		const char *st = jstr(m, "status");
+	for (i = 0; i < b->nmoves; i++) {
+		const char *st = b->moves[i].status;
 
-		if (st == NULL || strcmp(st, "other-host") == 0 || strcmp(st, "held") == 0)
+		if (strcmp(st, "other-host") == 0 || strcmp(st, "held") == 0)
 			continue;
 		here++;
 		done += strcmp(st, "done") == 0;
 	}
 	if (json) {
-		print_json(b);
+		print_json_new(ctl_balance_encode(b));
 		return done == here ? EXIT_OK : EXIT_FAILED;
 	}
 	if (here == 0)
 		printf("balance: no move to run from this host\n");
 	else
 		printf("balance %s: %u of %u moves done in %.1f s\n", done == here ? "complete" :
-		    "incomplete", done, here, (double)ju64(b, "elapsed_ms") / 1000.0);
+		    "incomplete", done, here, (double)u64(b->batch.elapsed_ms) / 1000.0);
 	print_balance_notes(b);
 	if (done == here)
 		return EXIT_OK;
-	if (jstr(b, "error")) {
+	if (b->batch.error[0]) {
 		char err[400];
 
-		fprintf(stderr, "xmig: balance: %s\n", clean(err, sizeof(err), jstr(b, "error")));
+		fprintf(stderr, "xmig: balance: %s\n", clean(err, sizeof(err), b->batch.error));
 	}
-	json_array_foreach(json_object_get(b, "moves"), i, m) {
-		const char *st = jstr(m, "status");
+	for (i = 0; i < b->nmoves; i++) {
+		const struct ctl_balance_move *m = &b->moves[i];
 		char name[80], why[400];
 
-		if (st == NULL || strcmp(st, "done") == 0 || strcmp(st, "other-host") == 0 ||
-		    strcmp(st, "held") == 0)
+		if (strcmp(m->status, "done") == 0 || strcmp(m->status, "other-host") == 0 ||
+		    strcmp(m->status, "held") == 0)
 			continue;
 		fprintf(stderr, "xmig: balance: %s stays on this host: %s\n",
-		    clean(name, sizeof(name), jstr(m, "domain")),
-		    clean(why, sizeof(why), jstr(m, "reason")));
+		    clean(name, sizeof(name), m->domain), clean(why, sizeof(why), m->reason));
 	}
 	return EXIT_FAILED;
 }
@@ -1077,7 +1261,11 @@ cmd_balance(const struct cli *cli, int argc, char **argv)
 	const char *policy = "even", *v;
 	bool dry_run = false, json = false;
 	uint64_t max_moves = 0;
-	json_t *req, *reply, *last = NULL;
+	union batch_event last;
+	struct ctl_balance plan;
+	struct ctl_request rq;
+	char err[CTL_TEXT_MAX];
+	json_t *reply;
 	struct argp p;
 	int c, fd, rc;
 
@@ -1099,8 +1287,9 @@ cmd_balance(const struct cli *cli, int argc, char **argv)
 			dry_run = true;
 			break;
 		case OPT_MAX_MOVES:
-			if (parse_u64(v, 1, 100000, &max_moves) != 0)
-				return usage_error("balance", "bad --max-moves '%s' (1-100000)", v);
+			if (parse_u64(v, 1, CTL_MAX_MOVES_MAX, &max_moves) != 0)
+				return usage_error("balance", "bad --max-moves '%s' (1-%d)", v,
+				    CTL_MAX_MOVES_MAX);
 			break;
 		case OPT_JSON:
 			json = true;
@@ -1109,27 +1298,36 @@ cmd_balance(const struct cli *cli, int argc, char **argv)
 			return usage_error("balance", "unexpected argument '%s'", v);
 		}
 	}
-	req = json_pack("{s:s, s:s, s:b, s:I, s:b}", "cmd", "balance", "policy", policy,
-	    "dry_run", dry_run, "max_moves", (json_int_t)max_moves, "watch", !dry_run);
-	if ((rc = daemon_open_session(cli, req, "balance", "balance", &fd, &reply)) != EXIT_OK)
+	ctl_request_init(&rq, CTL_BALANCE);
+	strlcpy_x(rq.u.balance.policy, policy, sizeof(rq.u.balance.policy));
+	rq.u.balance.dry_run = dry_run;
+	rq.u.balance.max_moves = (int64_t)max_moves;
+	rq.u.balance.watch = !dry_run;
+	if ((rc = daemon_open_session(cli, &rq, "balance", &fd, &reply)) != EXIT_OK)
 		return rc;
+	rc = ctl_balance_reply_decode(reply, &plan, err, sizeof(err));
+	json_decref(reply);
+	if (rc != 0) {
+		close(fd);
+		return unexpected(cli, err);
+	}
 	if (dry_run) {
 		close(fd);
 		if (json)
-			print_json(json_object_get(reply, "balance"));
+			print_json_new(ctl_balance_encode(&plan));
 		else
-			print_balance_plan(json_object_get(reply, "balance"));
-		json_decref(reply);
+			print_balance_plan(&plan);
+		ctl_balance_free(&plan);
 		return EXIT_OK;
 	}
 	if (!json)
-		print_balance_head(json_object_get(reply, "balance"));
-	json_decref(reply);
+		print_balance_head(&plan);
+	ctl_balance_free(&plan);
 	rc = batch_follow(&balance_view, fd, json, &last);
 	close(fd);
 	if (rc != EXIT_OK)
 		return rc;
-	rc = balance_result(last, json);
-	json_decref(last);
+	rc = balance_result(&last.balance, json);
+	balance_view.release(&last);
 	return rc;
 }

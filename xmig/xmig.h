@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ctlmsg.h"
+
 #define XMIG_CLI_VERSION "0.1.0"
 
 /* Exit codes, documented in the usage text. */
@@ -78,9 +80,8 @@ int cmd_config(const struct cli *cli, int argc, char **argv);
 
 /* ---- output.c: formatting ---- */
 
-/* Fields of a reply; missing or mistyped ones read as 0 / NULL. */
-uint64_t ju64(const json_t *o, const char *key);
-const char *jstr(const json_t *o, const char *key);
+/* A figure of a reply as a count: unset or negative reads as 0. */
+uint64_t u64(int64_t v);
 /* s with control characters replaced by '?', so that text from xmigd is
  * always one line; cut to fit n. */
 const char *clean(char *buf, size_t n, const char *s);
@@ -89,26 +90,26 @@ const char *fmt_bytes(char *buf, size_t n, uint64_t bytes);
 /* Print JSON to stdout, indented, with a final newline. */
 void print_json(const json_t *v);
 
-void print_domains(const json_t *domains);
-void print_jobs(const json_t *jobs);
-void print_history(const json_t *jobs);
-void print_job(const json_t *job);
-void print_status(const json_t *st, const char *socket);
+void print_domains(const struct ctl_domain_list *l);
+void print_jobs(const struct ctl_job_list *l);
+void print_history(const struct ctl_job_list *l);
+void print_job(const struct ctl_job *j);
+void print_status(const struct ctl_status *st, const char *socket);
 /* `xmig maintenance status`: the host state and the last evacuation. */
-void print_maint(const json_t *st);
+void print_maint(const struct ctl_maint_status *st);
 /* `xmig balance`: the header line of a run; the plan as a table (--dry-run);
  * what this host does not run (other hosts' moves, held moves, hosts the
  * policy could not fix) and the hosts emptied. */
-void print_balance_head(const json_t *b);
-void print_balance_plan(const json_t *b);
-void print_balance_notes(const json_t *b);
+void print_balance_head(const struct ctl_balance *b);
+void print_balance_plan(const struct ctl_balance *b);
+void print_balance_notes(const struct ctl_balance *b);
 
 /* The progress line of a running job, redrawn in place on stderr. */
-void progress_show(const json_t *job, const char *peer);
+void progress_show(const struct ctl_job *j, const char *peer);
 void progress_clear(void);
 /* The end of a job: summary to stdout or error line to stderr; with json
  * the result object on stdout instead of the summary.  Returns the exit
  * code for the job's result. */
-int print_result(const json_t *job, const char *peer, bool json);
+int print_result(const struct ctl_job *j, const char *peer, bool json);
 
 #endif

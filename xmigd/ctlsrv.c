@@ -1,8 +1,12 @@
 /* ctlsrv.c - requests from xmig over the Unix control socket.
  *
- * One short-lived thread per client.  A malformed request gets an error
- * reply and the client is dropped; nothing a client sends can stop the
- * daemon.  "migrate" and "watch" stream progress events until the job ends.
+ * One short-lived thread per client.  Each request is decoded once, by
+ * lib/ctlmsg.c, and handed typed to its handler (the table below); one
+ * that does not decode gets a one-line error reply, one that is not JSON
+ * also ends the connection; nothing a client sends can stop the daemon.
+ * "migrate" and "watch" follow a job, "maintenance enter" and "balance" a
+ * batch, in one loop (ctl_follow) that sends progress events until the
+ * end.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -11,320 +15,486 @@
 #include <unistd.h>
 
 #include "cluster/balance.h"
+#include "cluster/maint.h"
 #include "ctl.h"
+#include "ctlmsg.h"
 #include "ctlsrv.h"
-#include "compress.h"
 #include "engine/engine.h"
+#include "log.h"
 #include "store/history.h"
 #include "store/hoststate.h"
-#include "cluster/maint.h"
-#include "log.h"
 #include "util.h"
 #include "xerr.h"
 
-#define CTL_PROGRESS_MS 200
+#define CTL_JOB_EVENT_MS 200
+_Static_assert(HV_NAME_MAX <= CTL_NAME_MAX, "a domain's name fits the control protocol's");
+#define CTL_BATCH_EVENT_MS 500
 
 struct ctl_client {
 	struct xmigd *d;
 	int fd;
 };
 
-static int
-ctl_reply_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-ctl_reply_error(int fd, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	json_t *o;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	utf8_sanitize(buf);	/* the cut may split a character; jansson wants UTF-8 */
-	o = json_pack("{s:b, s:s}", "ok", 0, "error", buf);
-	r = ctl_send(fd, o);
-	json_decref(o);
-	return r;
-}
-
-/* Send o (stealing the reference). */
+/* Send o (stealing the reference); -1 when the client is gone. */
 static int
 ctl_reply(int fd, json_t *o)
 {
-	int r = ctl_send(fd, o);
+	int r = o != NULL ? ctl_send(fd, o) : XMIG_ERR_NOMEM;
 
 	json_decref(o);
+	return r == 0 ? 0 : -1;
+}
+
+/* ---- following a job or a batch ---- */
+
+/* What ctl_follow watches: a snapshot (a struct of the event's kind) and
+ * whether it is the last. */
+struct ctl_source {
+	enum ctl_event_kind kind;
+	unsigned every_ms;
+	/* Fill payload; 0, or -1 when out of memory.  *done: the end. */
+	int (*snap)(void *obj, void *payload, bool *done);
+	void (*free_payload)(void *payload);
+};
+
+static int
+job_snap(void *obj, void *payload, bool *done)
+{
+	struct job *j = obj;
+
+	job_lock();
+	*done = job_finished(j);
+	job_unlock();
+	return job_to_ctl(j, payload);
+}
+
+static void
+job_payload_free(void *payload)
+{
+	ctl_job_free(payload);
+}
+
+static int
+evac_snap(void *obj, void *payload, bool *done)
+{
+	int r;
+
+	*done = !maint_snapshot(obj, payload, &r);
 	return r;
 }
 
-static int
-ctl_watch(int fd, struct job *j)
+static void
+evac_payload_free(void *payload)
 {
-	for (;;) {
-		bool done;
-		json_t *jo;
+	ctl_evac_free(payload);
+}
 
-		job_lock();
-		done = job_finished(j);
-		job_unlock();
-		jo = job_to_json(j);
-		if (ctl_reply(fd, json_pack("{s:s, s:o}", "event", done ? "done" : "progress",
-		    "job", jo)) != 0)
-			return -1;	/* the client went away; the job goes on */
+static int
+balance_snap(void *obj, void *payload, bool *done)
+{
+	int r;
+
+	*done = !balance_snapshot(obj, payload, &r);
+	return r;
+}
+
+static void
+balance_payload_free(void *payload)
+{
+	ctl_balance_free(payload);
+}
+
+static const struct ctl_source job_source = {
+	CTL_EVENT_JOB, CTL_JOB_EVENT_MS, job_snap, job_payload_free,
+};
+static const struct ctl_source evac_source = {
+	CTL_EVENT_EVACUATION, CTL_BATCH_EVENT_MS, evac_snap, evac_payload_free,
+};
+static const struct ctl_source balance_source = {
+	CTL_EVENT_BALANCE, CTL_BATCH_EVENT_MS, balance_snap, balance_payload_free,
+};
+
+/* Events until the end; -1 when the client went away (what it followed
+ * goes on). */
+static int
+ctl_follow(int fd, const struct ctl_source *src, void *obj)
+{
+	union {
+		struct ctl_job job;
+		struct ctl_evac evac;
+		struct ctl_balance balance;
+	} p;
+
+	for (;;) {
+		bool done = false;
+		json_t *ev = NULL;
+
+		if (src->snap(obj, &p, &done) == 0) {
+			ev = ctl_event_encode(src->kind, done, &p);
+			src->free_payload(&p);
+		}
+		if (ctl_reply(fd, ev) != 0)
+			return -1;
 		if (done)
 			return 0;
-		usleep(CTL_PROGRESS_MS * 1000);
+		usleep(src->every_ms * 1000);
 	}
 }
 
-static int
-ctl_json_uint(json_t *req, const char *key, unsigned max, unsigned *out)
-{
-	json_t *v = json_object_get(req, key);
+/* ---- the handlers ---- */
 
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) > (json_int_t)max)
-		return -1;
-	*out = (unsigned)json_integer_value(v);
-	return 0;
+/* {"ok": true, "job": ...} */
+static int
+ctl_reply_job(int fd, struct job *j)
+{
+	struct ctl_job cj;
+	json_t *o;
+
+	if (job_to_ctl(j, &cj) != 0)
+		return ctl_reply(fd, ctl_reply_error("out of memory"));
+	o = ctl_job_reply(&cj);
+	ctl_job_free(&cj);
+	return ctl_reply(fd, o);
 }
 
 static int
-ctl_migrate(struct ctl_client *cl, json_t *req)
+ctl_migrate(struct ctl_client *cl, const struct ctl_request *rq)
 {
+	const struct ctl_migrate_req *m = &rq->u.migrate;
+	struct hv_dominfo di;
 	struct send_req sr;
-	const char *dom = json_string_value(json_object_get(req, "domain"));
-	const char *host = json_string_value(json_object_get(req, "host"));
-	bool ssl = json_is_true(json_object_get(req, "ssl"));
-	unsigned port = ssl ? CONF_DEFAULT_SSL_PORT : CONF_DEFAULT_PORT;
 	char err[512];
 	struct job *j;
 	int r = 0;
 
-	memset(&sr, 0, sizeof(sr));
-	sr.ssl = ssl;
-	if (dom == NULL || !*dom || host == NULL || !*host)
-		return ctl_reply_error(cl->fd, "migrate needs a domain and a host");
-	if (strlen(dom) >= sizeof(sr.domain) || strlen(host) >= sizeof(sr.host))
-		return ctl_reply_error(cl->fd, "domain or host name too long");
-	if (ctl_json_uint(req, "port", 65535, &port) != 0 || port == 0 ||
-	    ctl_json_uint(req, "downtime_ms", 600000, &sr.downtime_ms) != 0 ||
-	    ctl_json_uint(req, "max_rounds", 100000, &sr.max_rounds) != 0 ||
-	    ctl_json_uint(req, "bandwidth_mbit", 10000000, &sr.bandwidth_mbit) != 0)
-		return ctl_reply_error(cl->fd, "bad number in migrate request");
-	strlcpy_x(sr.domain, dom, sizeof(sr.domain));
-	strlcpy_x(sr.host, host, sizeof(sr.host));
-	sr.port = (uint16_t)port;
-	sr.live = json_is_true(json_object_get(req, "live"));
-	sr.auto_converge = json_is_true(json_object_get(req, "auto_converge"));
-	{
-		json_t *mf = json_object_get(req, "max_factor");
-		const char *cz = json_string_value(json_object_get(req, "compress"));
-
-		if (mf != NULL && !json_is_null(mf)) {
-			if (!json_is_number(mf) || json_number_value(mf) < 1.0 ||
-			    json_number_value(mf) > 100.0)
-				return ctl_reply_error(cl->fd, "max_factor must be 1..100");
-			sr.max_factor = json_number_value(mf);
-		}
-		sr.compress = -1;	/* the daemon's default */
-		if (cz != NULL && (sr.compress = compress_mode_parse(cz)) < 0)
-			return ctl_reply_error(cl->fd, "unknown compression '%s' (zstd, lz4, "
-			    "none or auto)", cz);
-	}
-	{
-		struct hv_dominfo di;
-
-		/* Pinned with --manual-too: only an explicit --force moves it. */
-		if (cl->d->hv->ops->lookup(cl->d->hv, sr.domain, &di) == 0 &&
-		    pins_lookup(di.name, di.uuid) == PIN_ALL &&
-		    !json_is_true(json_object_get(req, "force")))
-			return ctl_reply_error(cl->fd, "%s is pinned to this host (xmig pin "
-			    "--manual-too): use --force to migrate it anyway", di.name);
-	}
+	send_req_init(&sr, m, &cl->d->conf);
+	/* Pinned with --manual-too: only an explicit --force moves it. */
+	if (cl->d->hv->ops->lookup(cl->d->hv, sr.domain, &di) == 0 &&
+	    pins_lookup(di.name, di.uuid) == PIN_ALL && !m->force)
+		return ctl_reply(cl->fd, ctl_reply_error("%s is pinned to this host (xmig pin "
+		    "--manual-too): use --force to migrate it anyway", di.name));
 	if ((j = engine_send_start(cl->d, &sr, err, sizeof(err))) == NULL)
-		return ctl_reply_error(cl->fd, "%s", err);
-	if (ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "job", job_to_json(j))) != 0)
+		return ctl_reply(cl->fd, ctl_reply_error("%s", err));
+	if (ctl_reply_job(cl->fd, j) != 0)
 		r = -1;
-	else if (json_is_true(json_object_get(req, "watch")))
-		r = ctl_watch(cl->fd, j);
+	else if (m->watch)
+		r = ctl_follow(cl->fd, &job_source, j);
 	job_put(j);
 	return r;
 }
 
 /* The request's job, with a reference (job_put it); NULL after an error
- * reply.  Ids are 64-bit: anything but a positive integer is refused, never
- * cut down to name another job. */
+ * reply.  The decoder let only a positive 64-bit id through. */
 static struct job *
-ctl_job_arg(struct ctl_client *cl, json_t *req)
+ctl_job_arg(struct ctl_client *cl, const struct ctl_request *rq)
 {
-	json_t *v = json_object_get(req, "id");
 	struct job *j;
 
-	if (v == NULL || json_is_null(v)) {
-		ctl_reply_error(cl->fd, "missing job id");
-		return NULL;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-		ctl_reply_error(cl->fd, "bad job id: a job number is a positive integer");
-		return NULL;
-	}
-	if ((j = job_get((uint64_t)json_integer_value(v))) == NULL)
-		ctl_reply_error(cl->fd, "no job %lld", (long long)json_integer_value(v));
+	if ((j = job_get((uint64_t)rq->u.job.id)) == NULL)
+		ctl_reply(cl->fd, ctl_reply_error("no job %lld", (long long)rq->u.job.id));
 	return j;
 }
 
 static int
-ctl_list(struct ctl_client *cl)
+ctl_job(struct ctl_client *cl, const struct ctl_request *rq)
 {
-	struct hv *hv = cl->d->hv;
-	struct hv_dominfo *doms = NULL;
-	size_t n = 0, i;
-	json_t *a;
-	int r;
-
-	if ((r = hv->ops->list(hv, &doms, &n)) != 0)
-		return ctl_reply_error(cl->fd, "cannot list domains: %s", xmig_strerror(r));
-	a = json_array();
-	for (i = 0; i < n; i++) {
-		const char *pm = pin_mode_str(pins_lookup(doms[i].name, doms[i].uuid));
-		char uuid[37];
-		json_t *o;
-
-		uuid_format(doms[i].uuid, uuid);
-		o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:s}",
-		    "id", (json_int_t)doms[i].id, "name", doms[i].name, "uuid", uuid,
-		    "memory_bytes", (json_int_t)doms[i].memory, "vcpus", (json_int_t)doms[i].vcpus,
-		    "state", hv_state_name(doms[i].state), "type", hv_type_name(doms[i].type));
-
-		/* "pinned": "auto", "all" or null (xmig pin). */
-		if (o != NULL)
-			json_object_set_new(o, "pinned", pm ? json_string(pm) : json_null());
-		json_array_append_new(a, o);
-	}
-	free(doms);
-	return ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "domains", a));
-}
-
-static int
-ctl_pin(struct ctl_client *cl, json_t *req, bool pin)
-{
-	const char *dom = json_string_value(json_object_get(req, "domain"));
-	struct hv *hv = cl->d->hv;
-	struct hv_dominfo di;
-	enum pin_mode mode = PIN_NONE;
-	int r;
-
-	if (dom == NULL || !*dom)
-		return ctl_reply_error(cl->fd, "%s needs a domain", pin ? "pin" : "unpin");
-	if (pin)
-		mode = json_is_true(json_object_get(req, "manual_too")) ? PIN_ALL : PIN_AUTO;
-	if ((r = hv->ops->lookup(hv, dom, &di)) != 0) {
-		/* Unpinning a domain that is gone must still be possible. */
-		if (pin)
-			return ctl_reply_error(cl->fd, "no domain %s on %s", dom,
-			    cl->d->host_name);
-		memset(&di, 0, sizeof(di));
-		strlcpy_x(di.name, dom, sizeof(di.name));
-	}
-	if ((r = pins_set(di.name, di.uuid, mode)) != 0)
-		return ctl_reply_error(cl->fd, r == XMIG_ERR_NOT_FOUND ? "%s is not pinned" :
-		    "cannot %s %s: %s", pin ? "pin" : "unpin", di.name, xmig_strerror(r));
-	log_info("%s %s%s", pin ? "pinned" : "unpinned", di.name,
-	    mode == PIN_ALL ? " (manual migrations too)" : "");
-	return ctl_reply(cl->fd, json_pack("{s:b, s:s, s:o}", "ok", 1, "domain", di.name,
-	    "pinned", pin_mode_str(mode) ? json_string(pin_mode_str(mode)) : json_null()));
-}
-
-static int
-ctl_dispatch(struct ctl_client *cl, json_t *req)
-{
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
-	struct xmigd *d = cl->d;
 	struct job *j;
 	int r;
 
-	if (cmd == NULL)
-		return ctl_reply_error(cl->fd, "request without \"cmd\"");
-	if (strcmp(cmd, "status") == 0) {
-		char reason[HOSTSTATE_REASON_MAX];
-		enum host_state hs = hoststate_get(reason, sizeof(reason));
+	if ((j = ctl_job_arg(cl, rq)) == NULL)
+		return 0;
+	r = ctl_reply_job(cl->fd, j);
+	job_put(j);
+	return r;
+}
 
-		return ctl_reply(cl->fd, json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:i, "
-		    "s:b, s:b, s:i}", "ok", 1, "host", d->host_name,
-		    "host_state", hoststate_str(hs), "host_state_reason", reason,
-		    "backend", d->hv->ops->name,
-		    "version", XMIG_VERSION, "relocation_port", d->conf.relocation_port,
-		    "relocation_server", d->conf.relocation_server,
-		    "relocation_ssl_port", d->conf.relocation_ssl_port,
-		    "relocation_ssl_server", d->conf.relocation_ssl_server,
-		    "tls", d->tls_client != NULL, "pid", (int)getpid()));
-	}
-	if (strcmp(cmd, "pin") == 0 || strcmp(cmd, "unpin") == 0)
-		return ctl_pin(cl, req, strcmp(cmd, "pin") == 0);
-	if (strcmp(cmd, "maintenance") == 0)
-		return maint_ctl(d, cl->fd, req);
-	if (strcmp(cmd, "balance") == 0)
-		return balance_ctl(d, cl->fd, req);
-	if (strcmp(cmd, "list") == 0)
-		return ctl_list(cl);
-	if (strcmp(cmd, "migrate") == 0)
-		return ctl_migrate(cl, req);
-	if (strcmp(cmd, "jobs") == 0)
-		return ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "jobs", jobs_to_json()));
-	if (strcmp(cmd, "history") == 0) {
-		unsigned limit = 50;
-		json_t *h;
+/* j is held until job_put, however long the watch. */
+static int
+ctl_watch(struct ctl_client *cl, const struct ctl_request *rq)
+{
+	struct job *j;
+	int r;
 
-		if (ctl_json_uint(req, "limit", HISTORY_KEEP, &limit) != 0 || limit == 0)
-			return ctl_reply_error(cl->fd, "bad limit in history request (1-%d)",
-			    HISTORY_KEEP);
-		if ((h = history_list(limit)) == NULL)
-			return ctl_reply_error(cl->fd, "out of memory");
-		return ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "jobs", h));
-	}
-	/* job, watch, cancel: j is held until job_put, however long the watch. */
-	if (strcmp(cmd, "job") == 0) {
-		if ((j = ctl_job_arg(cl, req)) == NULL)
-			return 0;
-		r = ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "job", job_to_json(j)));
-		job_put(j);
-		return r;
-	}
-	if (strcmp(cmd, "watch") == 0) {
-		if ((j = ctl_job_arg(cl, req)) == NULL)
-			return 0;
-		r = ctl_reply(cl->fd, json_pack("{s:b, s:o}", "ok", 1, "job", job_to_json(j)));
-		if (r == 0)
-			r = ctl_watch(cl->fd, j);
-		job_put(j);
-		return r;
-	}
-	if (strcmp(cmd, "cancel") == 0) {
-		const char *res;
+	if ((j = ctl_job_arg(cl, rq)) == NULL)
+		return 0;
+	r = ctl_reply_job(cl->fd, j);
+	if (r == 0)
+		r = ctl_follow(cl->fd, &job_source, j);
+	job_put(j);
+	return r;
+}
 
-		if ((j = ctl_job_arg(cl, req)) == NULL)
-			return 0;
-		job_lock();
-		res = job_result_name(j);	/* a static string: safe after the unlock */
-		job_unlock();
-		if (res != NULL)
-			r = ctl_reply_error(cl->fd, "job %llu has already ended (%s)",
-			    (unsigned long long)j->id, res);
-		else {
-			atomic_store(&j->cancel, true);
-			jlog(LOG_LVL_INFO, j->id, "cancel requested");
-			r = ctl_reply(cl->fd, json_pack("{s:b}", "ok", 1));
-		}
-		job_put(j);
-		return r;
+static int
+ctl_cancel(struct ctl_client *cl, const struct ctl_request *rq)
+{
+	const char *res;
+	struct job *j;
+	int r;
+
+	if ((j = ctl_job_arg(cl, rq)) == NULL)
+		return 0;
+	job_lock();
+	res = job_result_name(j);	/* a static string: safe after the unlock */
+	job_unlock();
+	if (res != NULL) {
+		r = ctl_reply(cl->fd, ctl_reply_error("job %llu has already ended (%s)",
+		    (unsigned long long)j->id, res));
+	} else {
+		atomic_store(&j->cancel, true);
+		jlog(LOG_LVL_INFO, j->id, "cancel requested");
+		r = ctl_reply(cl->fd, ctl_reply_ok());
 	}
-	return ctl_reply_error(cl->fd, "unknown command \"%s\"", cmd);
+	job_put(j);
+	return r;
+}
+
+static int
+ctl_list(struct ctl_client *cl, const struct ctl_request *rq)
+{
+	struct hv *hv = cl->d->hv;
+	struct hv_dominfo *doms = NULL;
+	struct ctl_domain_list l;
+	size_t n = 0, i;
+	json_t *o;
+	int r;
+
+	if ((r = hv->ops->list(hv, &doms, &n)) != 0)
+		return ctl_reply(cl->fd, ctl_reply_error("cannot list domains: %s",
+		    xmig_strerror(r)));
+	memset(&l, 0, sizeof(l));
+	if ((l.domains = calloc(n ? n : 1, sizeof(*l.domains))) == NULL) {
+		free(doms);
+		return ctl_reply(cl->fd, ctl_reply_error("out of memory"));
+	}
+	for (i = 0; i < n; i++) {
+		const char *pm = pin_mode_str(pins_lookup(doms[i].name, doms[i].uuid));
+		struct ctl_domain *cd = &l.domains[i];
+
+		cd->id = doms[i].id;
+		strlcpy_x(cd->name, doms[i].name, sizeof(cd->name));
+		uuid_format(doms[i].uuid, cd->uuid);
+		cd->memory_bytes = (int64_t)doms[i].memory;
+		cd->vcpus = doms[i].vcpus;
+		strlcpy_x(cd->state, hv_state_name(doms[i].state), sizeof(cd->state));
+		strlcpy_x(cd->type, hv_type_name(doms[i].type), sizeof(cd->type));
+		/* "auto", "all" or none (xmig pin) */
+		strlcpy_x(cd->pinned, pm ? pm : "", sizeof(cd->pinned));
+	}
+	l.ndomains = n;
+	free(doms);
+	o = ctl_domain_list_reply(&l);
+	ctl_domain_list_free(&l);
+	return ctl_reply(cl->fd, o);
+}
+
+static int
+ctl_jobs(struct ctl_client *cl, const struct ctl_request *rq)
+{
+	struct ctl_job_list l;
+	json_t *o;
+
+	if (jobs_to_ctl(&l) != 0)
+		return ctl_reply(cl->fd, ctl_reply_error("out of memory"));
+	o = ctl_job_list_reply(&l);
+	ctl_job_list_free(&l);
+	return ctl_reply(cl->fd, o);
+}
+
+static int
+ctl_status(struct ctl_client *cl, const struct ctl_request *rq)
+{
+	struct xmigd *d = cl->d;
+	struct ctl_status st;
+
+	memset(&st, 0, sizeof(st));
+	strlcpy_x(st.host, d->host_name, sizeof(st.host));
+	strlcpy_x(st.host_state, hoststate_str(hoststate_get(st.host_state_reason,
+	    sizeof(st.host_state_reason))), sizeof(st.host_state));
+	strlcpy_x(st.backend, d->hv->ops->name, sizeof(st.backend));
+	strlcpy_x(st.version, XMIG_VERSION, sizeof(st.version));
+	st.relocation_port = d->conf.relocation_port;
+	st.relocation_server = d->conf.relocation_server;
+	st.relocation_ssl_port = d->conf.relocation_ssl_port;
+	st.relocation_ssl_server = d->conf.relocation_ssl_server;
+	st.tls = d->tls_client != NULL;
+	st.pid = getpid();
+	return ctl_reply(cl->fd, ctl_status_reply(&st));
+}
+
+/* The finished jobs' records, oldest first; a record that does not decode
+ * (damaged on disk) is left out. */
+static int
+ctl_history(struct ctl_client *cl, const struct ctl_request *rq)
+{
+	struct ctl_job_list l;
+	json_t *h, *rec, *o;
+	char err[200];
+	size_t i;
+
+	if ((h = history_list((size_t)rq->u.history.limit)) == NULL)
+		return ctl_reply(cl->fd, ctl_reply_error("out of memory"));
+	memset(&l, 0, sizeof(l));
+	if ((l.jobs = calloc(json_array_size(h) ? json_array_size(h) : 1,
+	    sizeof(*l.jobs))) == NULL) {
+		json_decref(h);
+		return ctl_reply(cl->fd, ctl_reply_error("out of memory"));
+	}
+	json_array_foreach(h, i, rec) {
+		if (ctl_job_decode(rec, &l.jobs[l.njobs], err, sizeof(err)) == 0)
+			l.njobs++;
+		else
+			log_verbose("history: a record left out: %s", err);
+	}
+	json_decref(h);
+	o = ctl_job_list_reply(&l);
+	ctl_job_list_free(&l);
+	return ctl_reply(cl->fd, o);
+}
+
+static int
+ctl_pin(struct ctl_client *cl, const struct ctl_request *rq)
+{
+	bool pin = rq->cmd == CTL_PIN;
+	const char *dom = rq->u.pin.domain;
+	struct hv *hv = cl->d->hv;
+	struct hv_dominfo di;
+	enum pin_mode mode = PIN_NONE;
+	struct ctl_pin_reply pr;
+	int r;
+
+	if (pin)
+		mode = rq->u.pin.manual_too ? PIN_ALL : PIN_AUTO;
+	if ((r = hv->ops->lookup(hv, dom, &di)) != 0) {
+		/* Unpinning a domain that is gone must still be possible. */
+		if (pin)
+			return ctl_reply(cl->fd, ctl_reply_error("no domain %s on %s", dom,
+			    cl->d->host_name));
+		memset(&di, 0, sizeof(di));
+		strlcpy_x(di.name, dom, sizeof(di.name));
+	}
+	if ((r = pins_set(di.name, di.uuid, mode)) != 0) {
+		if (r == XMIG_ERR_NOT_FOUND)
+			return ctl_reply(cl->fd, ctl_reply_error("%s is not pinned", di.name));
+		return ctl_reply(cl->fd, ctl_reply_error("cannot %s %s: %s", pin ? "pin" : "unpin",
+		    di.name, xmig_strerror(r)));
+	}
+	log_info("%s %s%s", pin ? "pinned" : "unpinned", di.name,
+	    mode == PIN_ALL ? " (manual migrations too)" : "");
+	memset(&pr, 0, sizeof(pr));
+	strlcpy_x(pr.domain, di.name, sizeof(pr.domain));
+	strlcpy_x(pr.pinned, pin_mode_str(mode) ? pin_mode_str(mode) : "", sizeof(pr.pinned));
+	return ctl_reply(cl->fd, ctl_pin_reply(&pr));
+}
+
+static int
+ctl_maint_reply(int fd)
+{
+	struct ctl_maint_status st;
+	json_t *o;
+
+	if (maint_status(&st) != 0)
+		return ctl_reply(fd, ctl_reply_error("out of memory"));
+	o = ctl_maint_status_reply(&st);
+	ctl_maint_status_free(&st);
+	return ctl_reply(fd, o);
+}
+
+static int
+ctl_maintenance(struct ctl_client *cl, const struct ctl_request *rq)
+{
+	const struct ctl_maint_req *m = &rq->u.maint;
+	struct mover *ev;
+	char err[CTL_TEXT_MAX];
+	int r;
+
+	switch (m->action) {
+	case CTL_MAINT_STATUS:
+		return ctl_maint_reply(cl->fd);
+	case CTL_MAINT_EXIT:
+		if (maint_exit(cl->d, err, sizeof(err)) != 0)
+			return ctl_reply(cl->fd, ctl_reply_error("%s", err));
+		return ctl_maint_reply(cl->fd);
+	case CTL_MAINT_ENTER:
+		break;
+	}
+	if (maint_enter(cl->d, m, &ev, err, sizeof(err)) != 0)
+		return ctl_reply(cl->fd, ctl_reply_error("%s", err));
+	r = ctl_maint_reply(cl->fd);
+	if (r == 0 && m->watch)
+		r = ctl_follow(cl->fd, &evac_source, ev);
+	mover_put(ev);
+	return r;
+}
+
+static int
+ctl_balance(struct ctl_client *cl, const struct ctl_request *rq)
+{
+	const struct ctl_balance_req *b = &rq->u.balance;
+	struct ctl_balance plan;
+	struct balance *held;
+	char err[CTL_TEXT_MAX];
+	json_t *o;
+	int r;
+
+	if (balance_start(cl->d, b, &held, &plan, err, sizeof(err)) != 0)
+		return ctl_reply(cl->fd, ctl_reply_error("%s", err));
+	o = ctl_balance_reply(&plan);
+	ctl_balance_free(&plan);
+	r = ctl_reply(cl->fd, o);
+	if (held == NULL)
+		return r;	/* a dry run */
+	if (r == 0 && b->watch)
+		r = ctl_follow(cl->fd, &balance_source, held);
+	balance_put(held);
+	return r;
+}
+
+/* Every request: its command, the decoder that checks it (lib/ctlmsg.c)
+ * and its handler, which gets it decoded. */
+static const struct {
+	enum ctl_cmd cmd;	/* its name: ctl_cmd_name() */
+	int (*decode)(const json_t *o, enum ctl_cmd cmd, struct ctl_request *rq, char *err,
+	    size_t errlen);
+	int (*handler)(struct ctl_client *cl, const struct ctl_request *rq);
+} ctl_table[] = {
+	{ CTL_MIGRATE, ctl_request_decode, ctl_migrate },
+	{ CTL_LIST, ctl_request_decode, ctl_list },
+	{ CTL_JOBS, ctl_request_decode, ctl_jobs },
+	{ CTL_JOB, ctl_request_decode, ctl_job },
+	{ CTL_WATCH, ctl_request_decode, ctl_watch },
+	{ CTL_CANCEL, ctl_request_decode, ctl_cancel },
+	{ CTL_STATUS, ctl_request_decode, ctl_status },
+	{ CTL_HISTORY, ctl_request_decode, ctl_history },
+	{ CTL_PIN, ctl_request_decode, ctl_pin },
+	{ CTL_UNPIN, ctl_request_decode, ctl_pin },
+	{ CTL_MAINTENANCE, ctl_request_decode, ctl_maintenance },
+	{ CTL_BALANCE, ctl_request_decode, ctl_balance },
+};
+
+static int
+ctl_dispatch(struct ctl_client *cl, const json_t *req)
+{
+	const char *name = ctl_request_name(req);
+	struct ctl_request *rq;
+	char err[CTL_TEXT_MAX];
+	size_t i, n = sizeof(ctl_table) / sizeof(ctl_table[0]);
+	int r;
+
+	if (name == NULL)
+		return ctl_reply(cl->fd, ctl_reply_error("request without a command"));
+	for (i = 0; i < n && strcmp(ctl_cmd_name(ctl_table[i].cmd), name) != 0; i++)
+		;
+	if (i == n)
+		return ctl_reply(cl->fd, ctl_reply_error("unknown command \"%.64s\"", name));
+	/* On the heap: a request holds several kilobytes of text. */
+	if ((rq = malloc(sizeof(*rq))) == NULL)
+		return ctl_reply(cl->fd, ctl_reply_error("out of memory"));
+	if (ctl_table[i].decode(req, ctl_table[i].cmd, rq, err, sizeof(err)) != 0)
+		r = ctl_reply(cl->fd, ctl_reply_error("%s", err));
+	else
+		r = ctl_table[i].handler(cl, rq);
+	free(rq);
+	return r;
 }
 
 static void *
@@ -344,8 +514,8 @@ ctl_thread(void *arg)
 	/* Not JSON (jansson also refuses integers beyond 64 bits, such as an
 	 * id of 2^64 + 1): one error line before the client is dropped. */
 	if (r == XMIG_ERR_INVALID)
-		ctl_reply_error(cl->fd, "malformed request: not a JSON object, or a number out of "
-		    "range");
+		ctl_reply(cl->fd, ctl_reply_error("malformed request: not a JSON object, or a "
+		    "number out of range"));
 	if (r != 0 && r != XMIG_ERR_EOF && r != -1)
 		log_debug("control client dropped: %s", xmig_strerror(r));
 	close(cl->fd);

@@ -23,6 +23,7 @@
 
 #include "cluster/balance.h"
 #include "ctl.h"
+#include "ctlmsg.h"
 #include "ctlsrv.h"
 #include "daemon.h"
 #include "engine/engine.h"
@@ -161,7 +162,7 @@ accept_control(struct xmigd *d, int lfd, gid_t ctl_gid)
 		/* Say why to the client (after its request, briefly: a client
 		 * that sends nothing must not hold the accept loop). */
 		if (ctl_recv(fd, &req, 200) == 0 &&
-		    (rep = json_pack("{s:b, s:s}", "ok", 0, "error", why)) != NULL) {
+		    (rep = ctl_reply_error("%s", why)) != NULL) {
 			ctl_send(fd, rep);
 			json_decref(rep);
 		}
@@ -227,18 +228,9 @@ static void
 wait_for_jobs(void)
 {
 	unsigned i;
-	json_t *a;
 
 	for (i = 0; i < SHUTDOWN_WAIT_S * 10; i++) {
-		size_t k, running = 0;
-		json_t *jo;
-
-		a = jobs_to_json();
-		json_array_foreach(a, k, jo)
-			if (json_is_null(json_object_get(jo, "result")))
-				running++;
-		json_decref(a);
-		if (running == 0)
+		if (jobs_unfinished() == 0)
 			return;
 		usleep(100000);
 	}

@@ -13,7 +13,7 @@
 FUZZ_CC ?= clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= frame conf allow recv xencfg
+FUZZ_TARGETS ?= frame conf allow recv xencfg ctlmsg
 # Without -DHAVE_XEN: the Xen backend's files then compile to nothing, so no
 # fuzzer needs libxen, whether or not libxen-dev is installed.
 FUZZ_CFLAGS := $(filter-out -MMD -MP -DHAVE_XEN -fsanitize=%,$(XCFLAGS)) -g -O1 \

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Run each libFuzzer target (frame conf allow recv xencfg, or those named) for
-# FUZZ_SECONDS seconds over its seed corpus and print its exec count, then a
-# summary line "N passed, N failed".  A target fails when it finds a crash,
-# a leak, a timeout or a broken contract (the input is kept in
-# $FUZZ_BUILD/artifacts/), or does not run at all.
+# Run each libFuzzer target (frame conf allow recv xencfg ctlmsg, or those
+# named) for FUZZ_SECONDS seconds over its seed corpus and print its exec
+# count, then a summary line "N passed, N failed".  A target fails when it
+# finds a crash, a leak, a timeout or a broken contract (the input is kept
+# in $FUZZ_BUILD/artifacts/), or does not run at all.
 #
 #   FUZZ_SECONDS=60 FUZZ_BUILD=build-fuzz tests/fuzz/run.sh [target...]
 #
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.." || exit 2
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frame conf allow recv xencfg)
+[ ${#targets[@]} -gt 0 ] || targets=(frame conf allow recv xencfg ctlmsg)
 
 # Largest input each target may generate.
 max_len_of() {
@@ -23,6 +23,7 @@ max_len_of() {
 	conf) echo 8192 ;;	# lines are cut at 4096 bytes
 	recv) echo 4096 ;;	# a script: an op is a few bytes, its frames up to 4 MiB
 	xencfg) echo 8192 ;;	# a blob or a libxl configuration of a few KiB
+	ctlmsg) echo 8192 ;;	# a control message, a reply or a job record
 	*) echo 2048 ;;
 	esac
 }

@@ -326,13 +326,13 @@ static const struct err_case err_cases[] = {
 	  "xmigd.conf:1: sim-memory: \"99999999T\" is not a size (a number of bytes with an "
 	  "optional K, M, G or T suffix, e.g. 16G; 0 = physical RAM): too large" },
 	{ "migration-downtime-ms = 0",
-	  "xmigd.conf:1: migration-downtime-ms: \"0\" is not a number from 1 to 60000" },
-	{ "migration-downtime-ms = 60001",
-	  "xmigd.conf:1: migration-downtime-ms: \"60001\" is not a number from 1 to 60000" },
-	{ "migration-max-rounds = 1001",
-	  "xmigd.conf:1: migration-max-rounds: \"1001\" is not a number from 1 to 1000" },
+	  "xmigd.conf:1: migration-downtime-ms: \"0\" is not a number from 1 to 600000" },
+	{ "migration-downtime-ms = 600001",
+	  "xmigd.conf:1: migration-downtime-ms: \"600001\" is not a number from 1 to 600000" },
+	{ "migration-max-rounds = 100001",
+	  "xmigd.conf:1: migration-max-rounds: \"100001\" is not a number from 1 to 100000" },
 	{ "migration-max-rounds = 3.5",
-	  "xmigd.conf:1: migration-max-rounds: \"3.5\" is not a number from 1 to 1000" },
+	  "xmigd.conf:1: migration-max-rounds: \"3.5\" is not a number from 1 to 100000" },
 	{ "max-incoming = 65", "xmigd.conf:1: max-incoming: \"65\" is not a number from 1 to 64" },
 	{ "max-incoming = 0", "xmigd.conf:1: max-incoming: \"0\" is not a number from 1 to 64" },
 	{ "relocation-hosts-lookup-timeout-ms = 99", "xmigd.conf:1: "
@@ -554,7 +554,7 @@ test_conf_check_catches_bad_fields_set_by_code(void **state)
 	conf_init(&c);
 	c.downtime_ms = 0;
 	assert_true(conf_check(&c, err, sizeof(err)) < 0);
-	assert_string_equal(err, "migration-downtime-ms: \"0\" is not a number from 1 to 60000");
+	assert_string_equal(err, "migration-downtime-ms: \"0\" is not a number from 1 to 600000");
 
 	conf_init(&c);
 	c.max_factor = 1000.0;

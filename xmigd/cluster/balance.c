@@ -28,7 +28,6 @@
 
 #include "cluster/balance.h"
 #include "cluster/cluster.h"
-#include "ctl.h"
 #include "store/hoststate.h"
 #include "log.h"
 #include "cluster/mover.h"
@@ -37,7 +36,6 @@
 #include "xerr.h"
 
 #define BAL_PARALLEL 2
-#define BAL_MAX_MOVES 100000
 #define BAL_TICK_MS 200
 
 _Static_assert((int)PLACEMENT_POLICY_EVEN == CONF_BALANCE_EVEN &&
@@ -347,7 +345,7 @@ bal_new(struct xmigd *d, enum placement_policy policy, size_t max_moves, bool dr
 	return b;
 }
 
-/* ---- JSON ---- */
+/* ---- what the control protocol shows ---- */
 
 static const char *
 bal_status(const struct balance *b, const struct bal_move *m)
@@ -363,68 +361,79 @@ bal_status(const struct balance *b, const struct bal_move *m)
 	return b->dry_run ? "planned" : mover_status_str(b->mv.items[m->item].status);
 }
 
-static json_t *
-bal_json_locked(const struct mover *mv)
+/* Caller holds the lock (or b is not started).  -1 when out of memory. */
+static int
+bal_to_ctl_locked(const struct balance *b, struct ctl_balance *out)
 {
-	const struct balance *b = mv->ctx;
-	json_t *o = b->dry_run ? json_object() : mover_json_locked(mv);
-	json_t *moves = json_array(), *hosts = json_array(), *left = json_array();
-	json_t *emptied = json_array();
+	const struct mover *mv = &b->mv;
 	size_t i;
 
-	if (o == NULL || moves == NULL || hosts == NULL || left == NULL || emptied == NULL) {
-		json_decref(o);
-		json_decref(moves);
-		json_decref(hosts);
-		json_decref(left);
-		json_decref(emptied);
-		return NULL;
+	memset(out, 0, sizeof(*out));
+	if (!b->dry_run) {
+		out->has_batch = true;
+		mover_batch_locked(mv, &out->batch);
+	}
+	out->moves = calloc(b->nmoves ? b->nmoves : 1, sizeof(*out->moves));
+	out->hosts = calloc(b->nhosts ? b->nhosts : 1, sizeof(*out->hosts));
+	out->left = calloc(b->nleft ? b->nleft : 1, sizeof(*out->left));
+	out->emptied = calloc(b->nemptied ? b->nemptied : 1, sizeof(*out->emptied));
+	if (out->moves == NULL || out->hosts == NULL || out->left == NULL || out->emptied == NULL) {
+		ctl_balance_free(out);
+		return -1;
 	}
 	for (i = 0; i < b->nmoves; i++) {
 		const struct bal_move *m = &b->moves[i];
 		const struct mover_item *e = m->run == BAL_HERE ? &mv->items[m->item] : NULL;
-		const char *reason = m->run != BAL_HERE ? m->note : e->why[0] ? e->why : NULL;
-		json_t *jm;
+		const char *reason = m->run != BAL_HERE ? m->note : e->why;
+		struct ctl_balance_move *o = &out->moves[i];
 
-		jm = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s?}", "domain", m->domain,
-		    "from", m->from, "to", m->to, "why", m->why, "mem_mib", (json_int_t)m->mem_mib,
-		    "vcpus", (int)m->vcpus, "status", bal_status(b, m), "reason", reason);
-		if (jm != NULL && e != NULL && !b->dry_run) {
+		strlcpy_x(o->domain, m->domain, sizeof(o->domain));
+		strlcpy_x(o->from, m->from, sizeof(o->from));
+		strlcpy_x(o->to, m->to, sizeof(o->to));
+		strlcpy_x(o->why, m->why, sizeof(o->why));
+		o->mem_mib = (int64_t)m->mem_mib;
+		o->vcpus = m->vcpus;
+		strlcpy_x(o->status, bal_status(b, m), sizeof(o->status));
+		strlcpy_x(o->reason, reason, sizeof(o->reason));
+		o->job = o->elapsed_ms = CTL_UNSET;
+		if (e != NULL && !b->dry_run) {
 			if (e->job)
-				json_object_set_new(jm, "job", json_integer(e->job));
-			json_object_set_new(jm, "elapsed_ms", json_integer((json_int_t)(e->status ==
-			    MOVER_MIGRATING ? (now_us() - e->t_start_us) / 1000 : e->elapsed_ms)));
+				o->job = (int64_t)e->job;
+			o->elapsed_ms = mover_item_elapsed_ms(e);
 		}
-		json_array_append_new(moves, jm);
 	}
+	out->nmoves = b->nmoves;
 	for (i = 0; i < b->nhosts; i++) {
 		const struct bal_host *h = &b->hosts[i];
+		struct ctl_balance_host *o = &out->hosts[i];
 
-		json_array_append_new(hosts, json_pack("{s:s, s:s, s:b, s:I, s:f, s:f, s:f, s:f}",
-		    "name", h->name, "state", placement_host_state_str(h->state),
-		    "reachable", h->reachable, "mem_total_mib", (json_int_t)h->mem_total,
-		    "mem_percent", h->mem_pct, "vcpu_percent", h->vcpu_pct,
-		    "mem_percent_after", h->mem_after, "vcpu_percent_after", h->vcpu_after));
+		strlcpy_x(o->name, h->name, sizeof(o->name));
+		strlcpy_x(o->state, placement_host_state_str(h->state), sizeof(o->state));
+		o->reachable = h->reachable;
+		o->mem_total_mib = (int64_t)h->mem_total;
+		o->mem_percent = h->mem_pct;
+		o->vcpu_percent = h->vcpu_pct;
+		o->mem_percent_after = h->mem_after;
+		o->vcpu_percent_after = h->vcpu_after;
 	}
+	out->nhosts = b->nhosts;
 	for (i = 0; i < b->nleft; i++)
-		json_array_append_new(left, json_string(b->left[i]));
+		strlcpy_x(out->left[i], b->left[i], sizeof(out->left[i]));
+	out->nleft = b->nleft;
 	for (i = 0; i < b->nemptied; i++)
-		json_array_append_new(emptied, json_string(b->emptied[i]));
-	json_object_set_new(o, "policy", json_string(placement_policy_str(b->policy)));
-	json_object_set_new(o, "dry_run", json_boolean(b->dry_run));
-	json_object_set_new(o, "periodic", json_boolean(b->periodic));
-	json_object_set_new(o, "high_percent", json_integer(b->th.high_pct));
-	json_object_set_new(o, "low_percent", json_integer(b->th.low_pct));
-	json_object_set_new(o, "max_moves", json_integer((json_int_t)b->max_moves));
-	json_object_set_new(o, "planned", json_integer((json_int_t)b->nmoves));
-	json_object_set_new(o, "here", json_integer(b->here));
-	json_object_set_new(o, "other_hosts", json_integer(b->there));
-	json_object_set_new(o, "held", json_integer(b->held));
-	json_object_set_new(o, "moves", moves);
-	json_object_set_new(o, "hosts", hosts);
-	json_object_set_new(o, "left", left);
-	json_object_set_new(o, "emptied", emptied);
-	return o;
+		strlcpy_x(out->emptied[i], b->emptied[i], sizeof(out->emptied[i]));
+	out->nemptied = b->nemptied;
+	strlcpy_x(out->policy, placement_policy_str(b->policy), sizeof(out->policy));
+	out->dry_run = b->dry_run;
+	out->periodic = b->periodic;
+	out->high_percent = b->th.high_pct;
+	out->low_percent = b->th.low_pct;
+	out->max_moves = (int64_t)b->max_moves;
+	out->planned = (int64_t)b->nmoves;
+	out->here = b->here;
+	out->other_hosts = b->there;
+	out->held = b->held;
+	return 0;
 }
 
 /* ---- running one ---- */
@@ -493,76 +502,64 @@ bal_begin(struct xmigd *d, struct balance *b, struct balance **held, char *err, 
 	return mover_start(&b->mv, err, errlen);
 }
 
-static int
-bal_reply_error(int fd, const char *msg)
-{
-	json_t *o = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-	int r = ctl_send(fd, o);
-
-	json_decref(o);
-	return r == 0 ? 0 : -1;
-}
-
-static int
-bal_reply(int fd, struct balance *b)
-{
-	json_t *o, *jb;
-	int r;
-
-	mover_lock();
-	jb = bal_json_locked(&b->mv);
-	mover_unlock();
-	o = json_pack("{s:b, s:o}", "ok", 1, "balance", jb);
-	r = ctl_send(fd, o);
-	json_decref(o);
-	return r == 0 ? 0 : -1;
-}
-
 int
-balance_ctl(struct xmigd *d, int fd, json_t *req)
+balance_start(struct xmigd *d, const struct ctl_balance_req *rq, struct balance **held,
+    struct ctl_balance *out, char *err, size_t errlen)
 {
-	const char *ps = json_string_value(json_object_get(req, "policy"));
-	json_t *jm = json_object_get(req, "max_moves");
 	enum placement_policy policy = PLACEMENT_POLICY_EVEN;
-	bool dry_run = json_is_true(json_object_get(req, "dry_run"));
-	struct balance *b, *held = NULL;
-	size_t max_moves = 0;
-	char err[1024];
+	struct balance *b;
 	int r;
 
-	if (ps != NULL && placement_policy_parse(ps, &policy) != 0)
-		return bal_reply_error(fd, "unknown balance policy (even or power-saving)");
-	if (jm != NULL && !json_is_null(jm)) {
-		if (!json_is_integer(jm) || json_integer_value(jm) < 0 ||
-		    json_integer_value(jm) > BAL_MAX_MOVES)
-			return bal_reply_error(fd, "max_moves must be 0-100000 (0: no limit)");
-		max_moves = (size_t)json_integer_value(jm);
+	*held = NULL;
+	if (placement_policy_parse(rq->policy, &policy) != 0) {
+		snprintf(err, errlen, "unknown balance policy (even or power-saving)");
+		return XMIG_ERR_INVALID;
 	}
-	if ((b = bal_new(d, policy, max_moves, dry_run, false)) == NULL)
-		return bal_reply_error(fd, "out of memory");
-	if (dry_run) {
+	if ((b = bal_new(d, policy, (size_t)rq->max_moves, rq->dry_run, false)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return XMIG_ERR_NOMEM;
+	}
+	if (rq->dry_run) {
 		/* Only reads: no claim, nothing started. */
-		if ((r = bal_plan(d, b, err, sizeof(err))) != 0) {
-			bal_free(b);
-			return bal_reply_error(fd, err);
+		if ((r = bal_plan(d, b, err, errlen)) == 0 && bal_to_ctl_locked(b, out) != 0) {
+			snprintf(err, errlen, "out of memory");
+			r = XMIG_ERR_NOMEM;
 		}
-		r = bal_reply(fd, b);
 		bal_free(b);
 		return r;
 	}
-	if ((r = bal_begin(d, b, &held, err, sizeof(err))) != 0) {
-		if (held != NULL)
-			mover_put(&held->mv);
-		return bal_reply_error(fd, err);
+	if ((r = bal_begin(d, b, held, err, errlen)) != 0) {
+		if (*held != NULL)
+			mover_put(&(*held)->mv);
+		*held = NULL;
+		return r;
 	}
-	if (bal_reply(fd, held) != 0) {
-		mover_put(&held->mv);
-		return -1;
+	balance_snapshot(*held, out, &r);
+	if (r != 0) {
+		mover_put(&(*held)->mv);
+		*held = NULL;
+		snprintf(err, errlen, "out of memory");
+		return XMIG_ERR_NOMEM;
 	}
-	if (json_is_true(json_object_get(req, "watch")))
-		return mover_watch(fd, &held->mv, "balance", bal_json_locked);
-	mover_put(&held->mv);
 	return 0;
+}
+
+bool
+balance_snapshot(struct balance *b, struct ctl_balance *out, int *r)
+{
+	bool running;
+
+	mover_lock();
+	running = b->mv.running;
+	*r = bal_to_ctl_locked(b, out);
+	mover_unlock();
+	return running;
+}
+
+void
+balance_put(struct balance *b)
+{
+	mover_put(&b->mv);
 }
 
 /* ---- every balance-interval seconds ---- */

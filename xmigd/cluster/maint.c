@@ -15,13 +15,11 @@
  * One evacuation at a time, and never during a balance; its record stays
  * for "status" until the next, guarded by mover_lock().
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cluster/cluster.h"
-#include "ctl.h"
 #include "store/hoststate.h"
 #include "log.h"
 #include "cluster/maint.h"
@@ -43,50 +41,66 @@ maint_free(struct mover *ev)
 	}
 }
 
-/* ---- JSON ---- */
+/* ---- what the control protocol shows ---- */
 
-static json_t *
-evac_to_json_locked(const struct mover *ev)
+/* Caller holds the lock.  -1 when out of memory. */
+static int
+evac_to_ctl_locked(const struct mover *ev, struct ctl_evac *out)
 {
-	json_t *o = mover_json_locked(ev), *a = json_array();
 	size_t i;
 
+	memset(out, 0, sizeof(*out));
+	mover_batch_locked(ev, &out->batch);
+	strlcpy_x(out->host_state, hoststate_str(hoststate_get(NULL, 0)), sizeof(out->host_state));
+	if ((out->domains = calloc(ev->nitems ? ev->nitems : 1, sizeof(*out->domains))) == NULL)
+		return -1;
+	out->ndomains = ev->nitems;
 	for (i = 0; i < ev->nitems; i++) {
 		const struct mover_item *e = &ev->items[i];
-		json_t *jd;
+		struct ctl_evac_item *o = &out->domains[i];
 
-		jd = json_pack("{s:s, s:I, s:i, s:s, s:s?, s:s?, s:I}", "name", e->name,
-		    "mem_mib", (json_int_t)e->mem_mib, "vcpus", (int)e->vcpus,
-		    "status", mover_status_str(e->status), "dest", e->dest[0] ? e->dest : NULL,
-		    "why", e->why[0] ? e->why : NULL, "elapsed_ms", (json_int_t)(e->status ==
-		    MOVER_MIGRATING ? (now_us() - e->t_start_us) / 1000 : e->elapsed_ms));
-		if (jd != NULL && e->job)
-			json_object_set_new(jd, "job", json_integer(e->job));
-		json_array_append_new(a, jd);
+		strlcpy_x(o->name, e->name, sizeof(o->name));
+		o->mem_mib = (int64_t)e->mem_mib;
+		o->vcpus = e->vcpus;
+		strlcpy_x(o->status, mover_status_str(e->status), sizeof(o->status));
+		strlcpy_x(o->dest, e->dest, sizeof(o->dest));
+		strlcpy_x(o->why, e->why, sizeof(o->why));
+		o->elapsed_ms = mover_item_elapsed_ms(e);
+		o->job = e->job ? (int64_t)e->job : CTL_UNSET;
 	}
-	if (o != NULL) {
-		json_object_set_new(o, "host_state", json_string(hoststate_str(hoststate_get(NULL,
-		    0))));
-		json_object_set_new(o, "domains", a);
-	} else {
-		json_decref(a);
-	}
-	return o;
+	return 0;
 }
 
-static json_t *
-maint_status_json(void)
+int
+maint_status(struct ctl_maint_status *out)
 {
-	char reason[HOSTSTATE_REASON_MAX];
-	enum host_state hs = hoststate_get(reason, sizeof(reason));
-	json_t *o = json_pack("{s:b, s:s, s:s}", "ok", 1, "state", hoststate_str(hs), "reason",
-	    reason);
+	enum host_state hs;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	hs = hoststate_get(out->reason, sizeof(out->reason));
+	strlcpy_x(out->state, hoststate_str(hs), sizeof(out->state));
+	mover_lock();
+	if (maint_ev != NULL) {
+		out->has_evacuation = true;
+		r = evac_to_ctl_locked(maint_ev, &out->evacuation);
+	}
+	mover_unlock();
+	if (r != 0)
+		ctl_maint_status_free(out);
+	return r;
+}
+
+bool
+maint_snapshot(struct mover *ev, struct ctl_evac *out, int *r)
+{
+	bool running;
 
 	mover_lock();
-	if (o != NULL && maint_ev != NULL)
-		json_object_set_new(o, "evacuation", evac_to_json_locked(maint_ev));
+	running = ev->running;
+	*r = evac_to_ctl_locked(ev, out);
 	mover_unlock();
-	return o;
+	return running;
 }
 
 /* ---- the batch's hooks ---- */
@@ -149,31 +163,7 @@ static const struct mover_ops evac_ops = {
 	.destroy = evac_destroy,
 };
 
-/* ---- the request ---- */
-
-static int
-maint_send(int fd, json_t *o)
-{
-	int r = ctl_send(fd, o);
-
-	json_decref(o);
-	return r == 0 ? 0 : -1;
-}
-
-static int
-maint_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-maint_error(int fd, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return maint_send(fd, json_pack("{s:b, s:s}", "ok", 0, "error", msg));
-}
+/* ---- entering, leaving ---- */
 
 /* This host's domains (dom0 aside) as items. */
 static int
@@ -254,11 +244,10 @@ maint_order(struct mover *ev, const struct cluster_picture *p, const struct plac
  * batch claim (mover_reserve).  Once the record is installed, *held is it,
  * with a hold for the caller (even if its thread could not start). */
 static int
-maint_enter(struct xmigd *d, json_t *req, struct mover **held, char *err, size_t errlen)
+maint_plan_start(struct xmigd *d, const struct ctl_maint_req *rq, struct mover **held, char *err,
+    size_t errlen)
 {
-	const char *to = json_string_value(json_object_get(req, "to"));
-	const char *reason = json_string_value(json_object_get(req, "reason"));
-	json_t *jp = json_object_get(req, "parallel");
+	const char *to = rq->to[0] ? rq->to : NULL, *reason = rq->reason[0] ? rq->reason : NULL;
 	unsigned char allowed[CLUSTER_PEERS_MAX + 1];
 	struct placement_opts opts;
 	struct cluster_picture p;
@@ -277,19 +266,10 @@ maint_enter(struct xmigd *d, json_t *req, struct mover **held, char *err, size_t
 	}
 	ev->d = d;
 	ev->ops = &evac_ops;
-	ev->parallel = 2;
+	ev->parallel = (unsigned)rq->parallel;
 	ev->attempts = MAINT_ATTEMPTS;
 	ev->in_order = true;
-	if (jp != NULL && !json_is_null(jp)) {
-		if (!json_is_integer(jp) || json_integer_value(jp) < 1 ||
-		    json_integer_value(jp) > 64) {
-			maint_free(ev);
-			snprintf(err, errlen, "parallel must be 1-64");
-			return XMIG_ERR_INVALID;
-		}
-		ev->parallel = (unsigned)json_integer_value(jp);
-	}
-	ev->live = !json_is_false(json_object_get(req, "live"));
+	ev->live = rq->live;
 	if ((r = cluster_peers_parse(d->conf.cluster_peers, cluster_default_port(d), ev->peers,
 	    &ev->npeers, err, errlen)) != 0 || (ev->npeers > 0 && to != NULL &&
 	    (r = cluster_peers_restrict(ev->peers, ev->npeers, to, err, errlen)) != 0)) {
@@ -317,7 +297,7 @@ maint_enter(struct xmigd *d, json_t *req, struct mover **held, char *err, size_t
 	for (i = 0; i < ev->npeers; i++)
 		allowed[i + 1] = ev->peers[i].allowed;
 	opts.dest_allowed = allowed;
-	opts.shutdown_pinned = json_is_true(json_object_get(req, "shutdown_pinned"));
+	opts.shutdown_pinned = rq->shutdown_pinned;
 	if (mover_picture_doms(ev, &p) != 0 ||
 	    placement_evacuate_plan(&p.c, 0, &opts, &plan) != 0) {
 		cluster_picture_free(&p);
@@ -367,49 +347,56 @@ maint_enter(struct xmigd *d, json_t *req, struct mover **held, char *err, size_t
 	return mover_start(ev, err, errlen);
 }
 
-int
-maint_ctl(struct xmigd *d, int fd, json_t *req)
+/* Refused while an evacuation runs: nothing may change under it. */
+static int
+maint_idle(char *err, size_t errlen)
 {
-	const char *action = json_string_value(json_object_get(req, "action"));
-	struct mover *ev = NULL;
-	char err[1024];
 	bool running;
-	int r;
 
-	if (action == NULL)
-		return maint_error(fd, "maintenance needs an action (enter, exit, status)");
-	if (strcmp(action, "status") == 0)
-		return maint_send(fd, maint_status_json());
 	mover_lock();
 	running = maint_ev != NULL && maint_ev->running;
 	mover_unlock();
-	if (running)
-		return maint_error(fd, "an evacuation is running; see 'xmig maintenance status'");
-	if (strcmp(action, "exit") == 0) {
-		if ((r = hoststate_set(HOST_ACTIVE, "")) != 0)
-			return maint_error(fd, "cannot write the host state: %s", xmig_strerror(r));
-		log_info("%s leaves maintenance: active", d->host_name);
-		return maint_send(fd, maint_status_json());
+	if (!running)
+		return 0;
+	snprintf(err, errlen, "an evacuation is running; see 'xmig maintenance status'");
+	return XMIG_ERR_BUSY;
+}
+
+int
+maint_exit(struct xmigd *d, char *err, size_t errlen)
+{
+	int r;
+
+	if ((r = maint_idle(err, errlen)) != 0)
+		return r;
+	if ((r = hoststate_set(HOST_ACTIVE, "")) != 0) {
+		snprintf(err, errlen, "cannot write the host state: %s", xmig_strerror(r));
+		return r;
 	}
-	if (strcmp(action, "enter") != 0)
-		return maint_error(fd, "unknown maintenance action (enter, exit, status)");
+	log_info("%s leaves maintenance: active", d->host_name);
+	return 0;
+}
+
+int
+maint_enter(struct xmigd *d, const struct ctl_maint_req *rq, struct mover **held, char *err,
+    size_t errlen)
+{
+	struct mover *ev = NULL;
+	int r;
+
+	*held = NULL;
+	if ((r = maint_idle(err, errlen)) != 0)
+		return r;
 	/* Two clients racing here, or a balance running: refused, never
 	 * replacing a record a running batch uses. */
-	if (mover_reserve("evacuation", err, sizeof(err)) != 0)
-		return maint_error(fd, "%s", err);
-	r = maint_enter(d, req, &ev, err, sizeof(err));
-	if (r != 0) {
+	if ((r = mover_reserve("evacuation", err, errlen)) != 0)
+		return r;
+	if ((r = maint_plan_start(d, rq, &ev, err, errlen)) != 0) {
 		mover_release();
 		if (ev != NULL)
 			mover_put(ev);
-		return maint_error(fd, "%s", err);
+		return r;
 	}
-	if (maint_send(fd, maint_status_json()) != 0) {
-		mover_put(ev);
-		return -1;
-	}
-	if (json_is_true(json_object_get(req, "watch")))
-		return mover_watch(fd, ev, "evacuation", evac_to_json_locked);
-	mover_put(ev);
+	*held = ev;
 	return 0;
 }

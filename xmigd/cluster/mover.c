@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "ctlmsg.h"
 #include "engine/engine.h"
 #include "store/jobs.h"
 #include "log.h"
@@ -21,7 +21,6 @@
 #include "xerr.h"
 
 #define MOVER_TICK_MS 200
-#define MOVER_EVENT_MS 500
 #define MOVER_REFRESH_MS 2000	/* peers' facts, at the latest, while waiting */
 
 static pthread_mutex_t mover_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -134,25 +133,33 @@ mover_counts_locked(const struct mover *mv, struct mover_counts *out)
 		}
 }
 
-json_t *
-mover_json_locked(const struct mover *mv)
+void
+mover_batch_locked(const struct mover *mv, struct ctl_batch *out)
 {
 	struct mover_counts n;
-	json_t *o;
 
 	mover_counts_locked(mv, &n);
-	o = json_pack("{s:s, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:b}",
-	    "state", mv->running ? "running" : "finished",
-	    "started_wall_ms", (json_int_t)mv->started_wall_ms,
-	    "elapsed_ms", (json_int_t)(mv->running ? (now_us() - mv->t_start_us) / 1000 :
-	    mv->elapsed_ms), "total", (int)n.total, "moved", (int)n.done,
-	    "migrating", (int)n.migrating, "failed", (int)(n.failed + n.left),
-	    "pending", (int)n.pending, "parallel", (int)mv->parallel, "live", mv->live);
-	if (o != NULL && mv->error[0])
-		json_object_set_new(o, "error", json_string(mv->error));
-	if (o != NULL && (n.shut_down || n.shutting_down))
-		json_object_set_new(o, "shut_down", json_integer(n.shut_down));
-	return o;
+	memset(out, 0, sizeof(*out));
+	strlcpy_x(out->state, mv->running ? "running" : "finished", sizeof(out->state));
+	out->started_wall_ms = (int64_t)mv->started_wall_ms;
+	out->elapsed_ms = (int64_t)(mv->running ? (now_us() - mv->t_start_us) / 1000 :
+	    mv->elapsed_ms);
+	out->total = n.total;
+	out->moved = n.done;
+	out->migrating = n.migrating;
+	out->failed = n.failed + n.left;
+	out->pending = n.pending;
+	out->parallel = mv->parallel;
+	out->live = mv->live;
+	strlcpy_x(out->error, mv->error, sizeof(out->error));
+	out->shut_down = n.shut_down || n.shutting_down ? (int64_t)n.shut_down : CTL_UNSET;
+}
+
+int64_t
+mover_item_elapsed_ms(const struct mover_item *e)
+{
+	return (int64_t)(e->status == MOVER_MIGRATING ? (now_us() - e->t_start_us) / 1000 :
+	    e->elapsed_ms);
 }
 
 /* Finished jobs of ours: done, or failed (back to pending for a retry on
@@ -365,6 +372,7 @@ mover_dispatch(struct mover *mv)
 		struct mover_item *e = &mv->items[p.dom_of[k]];
 		struct placement_choice ch;
 		struct cluster_peer *peer;
+		struct ctl_request rq;
 		struct send_req sr;
 		struct job *j;
 
@@ -392,13 +400,14 @@ mover_dispatch(struct mover *mv)
 			continue;
 		}
 		peer = &mv->peers[ch.host - 1];
-		memset(&sr, 0, sizeof(sr));
-		strlcpy_x(sr.domain, e->name, sizeof(sr.domain));
-		strlcpy_x(sr.host, peer->host, sizeof(sr.host));
-		sr.port = peer->port;
-		sr.ssl = d->conf.cluster_ssl;
-		sr.live = mv->live;
-		sr.compress = -1;
+		/* A request as xmig would send it: the settings are xmigd.conf's. */
+		ctl_request_init(&rq, CTL_MIGRATE);
+		strlcpy_x(rq.u.migrate.domain, e->name, sizeof(rq.u.migrate.domain));
+		strlcpy_x(rq.u.migrate.host, peer->host, sizeof(rq.u.migrate.host));
+		rq.u.migrate.port = peer->port;
+		rq.u.migrate.ssl = d->conf.cluster_ssl;
+		rq.u.migrate.live = mv->live;
+		send_req_init(&sr, &rq.u.migrate, &d->conf);
 		e->attempts++;
 		e->t_start_us = now_us();
 		strlcpy_x(e->dest, peer->name, sizeof(e->dest));
@@ -511,28 +520,4 @@ mover_start(struct mover *mv, char *err, size_t errlen)
 	}
 	pthread_attr_destroy(&attr);
 	return r;
-}
-
-int
-mover_watch(int fd, struct mover *mv, const char *key,
-    json_t *(*render_locked)(const struct mover *mv))
-{
-	for (;;) {
-		bool running;
-		json_t *ev, *o;
-		int r;
-
-		mover_lock();
-		running = mv->running;
-		ev = render_locked(mv);
-		mover_unlock();
-		o = json_pack("{s:s, s:o}", "event", running ? "progress" : "done", key, ev);
-		r = ctl_send(fd, o);
-		json_decref(o);
-		if (r != 0 || !running) {
-			mover_put(mv);
-			return r != 0 ? -1 : 0;
-		}
-		usleep(MOVER_EVENT_MS * 1000);
-	}
 }

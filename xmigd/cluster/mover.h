@@ -11,11 +11,11 @@
 #ifndef XMIG_MOVER_H
 #define XMIG_MOVER_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "cluster/cluster.h"
+#include "ctlmsg.h"
 #include "daemon.h"
 #include "placement.h"
 
@@ -113,15 +113,9 @@ int mover_picture_doms(const struct mover *mv, struct cluster_picture *p);
 
 const char *mover_status_str(enum mover_status s);
 void mover_counts_locked(const struct mover *mv, struct mover_counts *out);
-/* The batch figures: state, started_wall_ms, elapsed_ms, total, moved,
- * migrating, failed, pending, parallel, live, error, and shut_down when a
- * domain was shut down instead of moved. */
-json_t *mover_json_locked(const struct mover *mv);
-
-/* Send fd an event {"event":"progress"|"done", key: render(mv)} every
- * 500 ms until mv's batch has ended; takes over the caller's hold on mv.
- * -1 when the client went away, else 0. */
-int mover_watch(int fd, struct mover *mv, const char *key,
-    json_t *(*render_locked)(const struct mover *mv));
+/* The batch figures (the top of an evacuation's or a balance's object). */
+void mover_batch_locked(const struct mover *mv, struct ctl_batch *out);
+/* How long items[i] has been moving, or took. */
+int64_t mover_item_elapsed_ms(const struct mover_item *e);
 
 #endif

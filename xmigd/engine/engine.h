@@ -11,23 +11,26 @@
 
 #include <stdint.h>
 
+#include "ctlmsg.h"
 #include "daemon.h"
 #include "proto.h"
 #include "store/jobs.h"
 
+/* An outgoing migration, every setting resolved: nothing here is "unset"
+ * (send_req_init is where a control request meets xmigd.conf). */
 struct send_req {
-	char domain[64];
-	char host[256];
+	char domain[CTL_NAME_MAX];
+	char host[CTL_HOST_MAX];
 	uint16_t port;
 	bool live;
-	unsigned downtime_ms;	/* 0 = config default */
-	unsigned max_rounds;	/* 0 = config default */
-	unsigned bandwidth_mbit;	/* stream limit (xm's -r), 0 = none */
 	bool ssl;		/* mutual TLS to the peer's TLS port (xm's --ssl) */
-	double max_factor;	/* 0 = config default */
-	bool auto_converge;
-	int compress;		/* enum compress_mode */
+	struct ctl_migrate_settings set;	/* downtime, rounds, bandwidth (xm's -r), ... */
 };
+
+/* The send_req of a migrate request (decoded, so within every limit): an
+ * unset port is the relocation port (the TLS one with ssl), unset
+ * settings come from d's configuration (ctl_migrate_resolve). */
+void send_req_init(struct send_req *sr, const struct ctl_migrate_req *rq, const struct conf *c);
 
 /* Validate the request against local facts and start the job thread.
  * On refusal returns NULL with a one-line reason in err; otherwise the job

@@ -551,8 +551,8 @@ send_greet(struct send_ctx *s)
 		return STEP_FAILED;
 	}
 	s->c.timeout_ms = ENGINE_HELLO_TIMEOUT_MS;
-	if (s->req.bandwidth_mbit)
-		xconn_set_rate(&s->c, (uint64_t)s->req.bandwidth_mbit * 1000000 / 8);
+	if (s->req.set.bandwidth_mbit)
+		xconn_set_rate(&s->c, (uint64_t)s->req.set.bandwidth_mbit * 1000000 / 8);
 	if ((r = engine_build_hello(s->d, &ours)) != 0 ||
 	    (r = engine_send_hello(&s->c, &ours)) != 0) {
 		job_set_error(j, "cannot greet %s: %s", s->req.host, xmig_strerror(r));
@@ -643,8 +643,8 @@ send_stream(struct send_ctx *s)
 	job_set_state(j, JOB_PREPARE, JOB_PRECOPY);
 	s->c.timeout_ms = (int)s->d->conf.stream_timeout_s * 1000;
 	/* Re-arm the pacer: the setup time must not become a burst. */
-	if (s->req.bandwidth_mbit)
-		xconn_set_rate(&s->c, (uint64_t)s->req.bandwidth_mbit * 1000000 / 8);
+	if (s->req.set.bandwidth_mbit)
+		xconn_set_rate(&s->c, (uint64_t)s->req.set.bandwidth_mbit * 1000000 / 8);
 	s->round_t0_us = now_us();
 	s->policy_t_us = s->round_t0_us;
 	job_lock();
@@ -871,11 +871,11 @@ send_ctx_free(struct send_ctx *s)
 	free(s);
 }
 
-/* Resolve the compression mode: the request's, else the daemon's default. */
+/* Set up the request's compression. */
 static int
 send_setup_compress(struct send_ctx *s, const struct send_req *req, char *err, size_t errlen)
 {
-	s->compress = req->compress >= 0 ? req->compress : s->d->conf.compress;
+	s->compress = req->set.compress;
 	if (s->compress == COMPRESS_NONE)
 		return 0;
 	/* auto uses lz4: the cheapest to try on data that may not compress. */
@@ -902,6 +902,19 @@ send_thread(void *arg)
 	send_ctx_free(s);
 	job_thread_exit(j);	/* the thread's reference */
 	return NULL;
+}
+
+void
+send_req_init(struct send_req *sr, const struct ctl_migrate_req *rq, const struct conf *c)
+{
+	memset(sr, 0, sizeof(*sr));
+	strlcpy_x(sr->domain, rq->domain, sizeof(sr->domain));
+	strlcpy_x(sr->host, rq->host, sizeof(sr->host));
+	sr->ssl = rq->ssl;
+	sr->port = rq->port != CTL_UNSET ? (uint16_t)rq->port : rq->ssl ? CONF_DEFAULT_SSL_PORT :
+	    CONF_DEFAULT_PORT;
+	sr->live = rq->live;
+	ctl_migrate_resolve(rq, c, &sr->set);
 }
 
 struct job *
@@ -959,12 +972,10 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 	}
 	s->page_size = hi.page_size;
 	s->nr_pages = s->dom.memory / hi.page_size;
-	s->pcfg.downtime_ms = req->downtime_ms ? req->downtime_ms : d->conf.downtime_ms;
-	s->pcfg.max_rounds = req->max_rounds ? req->max_rounds : d->conf.max_rounds;
-	s->pcfg.max_factor = req->max_factor > 0 ? req->max_factor : d->conf.max_factor;
-	s->pcfg.auto_converge = req->auto_converge || d->conf.auto_converge;
-	if (s->req.bandwidth_mbit == 0)
-		s->req.bandwidth_mbit = d->conf.bandwidth_mbit;
+	s->pcfg.downtime_ms = req->set.downtime_ms;
+	s->pcfg.max_rounds = req->set.max_rounds;
+	s->pcfg.max_factor = req->set.max_factor;
+	s->pcfg.auto_converge = req->set.auto_converge;
 	policy_state_init(&s->pst, &s->pcfg);
 	s->io.pages = io_pages;
 	s->io.round_end = io_round_end;

@@ -15,7 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HISTORY_KEEP 1000
+#include "ctlmsg.h"
+
+/* The records kept: as many as one "history" request may ask for. */
+#define HISTORY_KEEP CTL_HISTORY_MAX
 #define HISTORY_RECORD_MAX 65536	/* bytes of one record read back */
 
 /* Record jobs under state_dir/jobs (created, mode 0700).  Returns 0, or a

@@ -5,12 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctlmsg.h"
 #include "store/history.h"
 #include "store/jobs.h"
 #include "log.h"
 #include "util.h"
 
 #define JOBS_MAX 256
+
+_Static_assert(sizeof(((struct job *)0)->domain) <= CTL_NAME_MAX &&
+    sizeof(((struct job *)0)->peer) <= CTL_PEER_MAX &&
+    sizeof(((struct job *)0)->error) <= CTL_TEXT_MAX &&
+    sizeof(((struct job *)0)->warning) <= CTL_TEXT_MAX &&
+    sizeof(((struct job *)0)->stop_reason) <= CTL_WORD_MAX,
+    "a job's text fits the control protocol's fields");
 
 static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct job *jobs[JOBS_MAX];
@@ -299,34 +307,16 @@ job_add_round_locked(struct job *j, const struct job_round *r)
 	j->rounds[j->nrounds++] = *r;
 }
 
-static json_t *
-job_rounds_json(const struct job *j)
+/* A text field copied valid UTF-8: every field should already be
+ * (job_set_error, the protocol decoder), but one invalid byte would make
+ * jansson refuse the whole job and hide it from xmig. */
+static void
+ctl_text(char *dst, const char *s, size_t size)
 {
-	json_t *a = json_array();
-	unsigned i;
-
-	for (i = 0; a != NULL && i < j->nrounds; i++)
-		json_array_append_new(a, json_pack("{s:I, s:I, s:I, s:I, s:I}",
-		    "round", (json_int_t)j->rounds[i].round,
-		    "pages", (json_int_t)j->rounds[i].pages,
-		    "bytes", (json_int_t)j->rounds[i].bytes,
-		    "dirty", (json_int_t)j->rounds[i].dirty,
-		    "ms", (json_int_t)j->rounds[i].ms));
-	return a;
-}
-
-/* A JSON string of a text field, made valid UTF-8 on a copy: every field
- * should already be (job_set_error, the protocol decoder), but one invalid
- * byte would make jansson refuse the whole job and hide it from xmig. */
-static json_t *
-json_text(const char *s)
-{
-	char buf[sizeof(((struct job *)0)->error)];
-
 	if (utf8_valid(s))
-		return json_string(s);
-	strlcpy_utf8(buf, s, sizeof(buf));
-	return json_string(buf);
+		strlcpy_x(dst, s, size);
+	else
+		strlcpy_utf8(dst, s, size);
 }
 
 /* Where a finished outgoing migration's time went, in ms.  The last three
@@ -334,101 +324,160 @@ json_text(const char *s)
  * to BUILT: the destination's restore; to DONE: the commit, with the
  * destination's record, rename and unpause), measured on one clock so
  * that they add up to downtime_ms within rounding. */
-static json_t *
-job_phases_json(const struct job *j)
+static void
+job_phases_ctl(const struct job *j, struct ctl_phases *ph)
 {
 	uint64_t pause = j->t_pause_us ? j->t_pause_us : j->t_stream_us;
 
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
-	    "connect_ms", (json_int_t)((j->t_prepare_us - j->t_start_us) / 1000),
-	    "destination_build_ms", (json_int_t)((j->t_stream_us - j->t_prepare_us) / 1000),
-	    "precopy_ms", (json_int_t)((pause - j->t_stream_us) / 1000),
-	    "final_round_ms", (json_int_t)((j->t_end_us - pause) / 1000),
-	    "restore_ms", (json_int_t)((j->t_built_us - j->t_end_us) / 1000),
-	    "commit_ms", (json_int_t)((j->t_done_us - j->t_built_us) / 1000));
+	ph->connect_ms = (int64_t)((j->t_prepare_us - j->t_start_us) / 1000);
+	ph->destination_build_ms = (int64_t)((j->t_stream_us - j->t_prepare_us) / 1000);
+	ph->precopy_ms = (int64_t)((pause - j->t_stream_us) / 1000);
+	ph->final_round_ms = (int64_t)((j->t_end_us - pause) / 1000);
+	ph->restore_ms = (int64_t)((j->t_built_us - j->t_end_us) / 1000);
+	ph->commit_ms = (int64_t)((j->t_done_us - j->t_built_us) / 1000);
 }
 
-static json_t *
-job_to_json_locked(const struct job *j)
+/* The job as the control protocol carries it; out's arrays are the
+ * caller's (ctl_job_free).  -1 when out of memory. */
+static int
+job_to_ctl_locked(const struct job *j, struct ctl_job *out)
 {
 	const char *res = job_result_name(j);
-	uint64_t total = job_finished(j) ? j->total_ms : (now_us() - j->t_start_us) / 1000;
-	json_t *o;
+	unsigned i;
 
-	o = json_pack("{s:I, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-	    "id", (json_int_t)j->id,
-	    "direction", j->incoming ? "in" : "out",
-	    "domain", json_text(j->domain),
-	    "peer", json_text(j->peer),
-	    "mode", j->live ? "live" : "offline",
-	    "state", job_state_name(j->state),
-	    "result", res ? json_string(res) : json_null(),
-	    "error", j->error[0] ? json_text(j->error) : json_null(),
-	    "iteration", (json_int_t)j->iteration,
-	    "bytes_sent", (json_int_t)j->bytes_sent,
-	    "pages_sent", (json_int_t)j->pages_sent,
-	    "zero_pages", (json_int_t)j->zero_pages,
-	    "normal_pages", (json_int_t)j->normal_pages,
-	    "memory_bytes", (json_int_t)j->memory_bytes,
-	    "remaining_pages", (json_int_t)j->remaining_pages,
-	    "dirty_rate", (json_int_t)j->dirty_rate,
-	    "throughput_bps", (json_int_t)j->throughput,
-	    "total_ms", (json_int_t)total,
-	    "downtime_ms", (json_int_t)j->downtime_ms,
-	    "setup_ms", (json_int_t)j->setup_ms,
-	    "expected_downtime_ms", (json_int_t)j->expected_downtime_ms,
-	    "started", (json_int_t)j->started_wall_ms,
-	    "dest_domid", (json_int_t)j->dest_domid,
-	    "domid", (json_int_t)j->domid,
-	    "stop_reason", json_text(j->stop_reason));
-	if (o == NULL)
-		return NULL;
-	json_object_set_new(o, "warnings", j->warning[0] ?
-	    json_pack("[o]", json_text(j->warning)) : json_array());
-	/* QEMU query-migrate style names, for tools that know those. */
-	json_object_set_new(o, "transferred_bytes", json_integer((json_int_t)j->bytes_sent));
-	json_object_set_new(o, "remaining_bytes",
-	    json_integer((json_int_t)(j->remaining_pages * 4096)));
-	json_object_set_new(o, "total_bytes", json_integer((json_int_t)j->memory_bytes));
-	json_object_set_new(o, "throttle_pct", json_integer(j->throttle_pct));
-	json_object_set_new(o, "downtime_target_ms", json_integer(j->target_ms));
-	json_object_set_new(o, "extra_rounds", json_integer(j->extra_rounds));
-	json_object_set_new(o, "compressed_bytes", json_integer((json_int_t)j->compressed_bytes));
-	json_object_set_new(o, "compressed_wire_bytes",
-	    json_integer((json_int_t)j->compressed_wire));
-	json_object_set_new(o, "precopy_ms", json_integer((json_int_t)j->precopy_ms));
-	json_object_set_new(o, "stream_ms", json_integer((json_int_t)j->stream_ms));
-	json_object_set_new(o, "final_pages", json_integer((json_int_t)j->final_pages));
-	json_object_set_new(o, "final_bytes", json_integer((json_int_t)j->final_bytes));
-	json_object_set_new(o, "rounds", job_rounds_json(j));
-	if (!j->incoming && j->t_done_us != 0)
-		json_object_set_new(o, "phases", job_phases_json(j));
-	return o;
+	memset(out, 0, sizeof(*out));
+	out->id = (int64_t)j->id;
+	strlcpy_x(out->direction, j->incoming ? "in" : "out", sizeof(out->direction));
+	ctl_text(out->domain, j->domain, sizeof(out->domain));
+	ctl_text(out->peer, j->peer, sizeof(out->peer));
+	strlcpy_x(out->mode, j->live ? "live" : "offline", sizeof(out->mode));
+	strlcpy_x(out->state, job_state_name(j->state), sizeof(out->state));
+	strlcpy_x(out->result, res ? res : "", sizeof(out->result));
+	ctl_text(out->error, j->error, sizeof(out->error));
+	out->iteration = j->iteration;
+	out->bytes_sent = (int64_t)j->bytes_sent;
+	out->pages_sent = (int64_t)j->pages_sent;
+	out->zero_pages = (int64_t)j->zero_pages;
+	out->normal_pages = (int64_t)j->normal_pages;
+	out->memory_bytes = (int64_t)j->memory_bytes;
+	out->remaining_pages = (int64_t)j->remaining_pages;
+	out->dirty_rate = (int64_t)j->dirty_rate;
+	out->throughput_bps = (int64_t)j->throughput;
+	out->total_ms = (int64_t)(job_finished(j) ? j->total_ms :
+	    (now_us() - j->t_start_us) / 1000);
+	out->downtime_ms = (int64_t)j->downtime_ms;
+	out->setup_ms = (int64_t)j->setup_ms;
+	out->expected_downtime_ms = (int64_t)j->expected_downtime_ms;
+	out->started = (int64_t)j->started_wall_ms;
+	out->dest_domid = j->dest_domid;
+	out->domid = j->domid;
+	ctl_text(out->stop_reason, j->stop_reason, sizeof(out->stop_reason));
+	if (j->warning[0]) {
+		if ((out->warnings = calloc(1, sizeof(*out->warnings))) == NULL)
+			return -1;
+		ctl_text(out->warnings[0], j->warning, sizeof(out->warnings[0]));
+		out->nwarnings = 1;
+	}
+	out->transferred_bytes = (int64_t)j->bytes_sent;
+	out->remaining_bytes = (int64_t)(j->remaining_pages * 4096);
+	out->total_bytes = (int64_t)j->memory_bytes;
+	out->throttle_pct = j->throttle_pct;
+	out->downtime_target_ms = j->target_ms;
+	out->extra_rounds = j->extra_rounds;
+	out->compressed_bytes = (int64_t)j->compressed_bytes;
+	out->compressed_wire_bytes = (int64_t)j->compressed_wire;
+	out->precopy_ms = (int64_t)j->precopy_ms;
+	out->stream_ms = (int64_t)j->stream_ms;
+	out->final_pages = (int64_t)j->final_pages;
+	out->final_bytes = (int64_t)j->final_bytes;
+	if (j->nrounds > 0) {
+		if ((out->rounds = calloc(j->nrounds, sizeof(*out->rounds))) == NULL) {
+			ctl_job_free(out);
+			return -1;
+		}
+		out->nrounds = j->nrounds;
+		for (i = 0; i < j->nrounds; i++) {
+			out->rounds[i].round = j->rounds[i].round;
+			out->rounds[i].pages = (int64_t)j->rounds[i].pages;
+			out->rounds[i].bytes = (int64_t)j->rounds[i].bytes;
+			out->rounds[i].dirty = (int64_t)j->rounds[i].dirty;
+			out->rounds[i].ms = (int64_t)j->rounds[i].ms;
+		}
+	}
+	if (!j->incoming && j->t_done_us != 0) {
+		out->has_phases = true;
+		job_phases_ctl(j, &out->phases);
+	}
+	return 0;
+}
+
+int
+job_to_ctl(const struct job *j, struct ctl_job *out)
+{
+	int r;
+
+	job_lock();
+	r = job_to_ctl_locked(j, out);
+	job_unlock();
+	return r;
 }
 
 json_t *
 job_to_json(const struct job *j)
 {
+	struct ctl_job cj;
 	json_t *o;
 
-	job_lock();
-	o = job_to_json_locked(j);
-	job_unlock();
+	if (job_to_ctl(j, &cj) != 0)
+		return NULL;
+	o = ctl_job_encode(&cj);
+	ctl_job_free(&cj);
 	return o;
+}
+
+int
+jobs_to_ctl(struct ctl_job_list *out)
+{
+	unsigned i;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	job_lock();
+	if ((out->jobs = calloc(njobs ? njobs : 1, sizeof(*out->jobs))) == NULL)
+		r = -1;
+	for (i = 0; r == 0 && i < njobs; i++) {
+		if ((r = job_to_ctl_locked(jobs[i], &out->jobs[i])) == 0)
+			out->njobs++;
+	}
+	job_unlock();
+	if (r != 0)
+		ctl_job_list_free(out);
+	return r;
 }
 
 json_t *
 jobs_to_json(void)
 {
-	json_t *a = json_array();
-	unsigned i;
+	struct ctl_job_list l;
+	json_t *a;
+
+	if (jobs_to_ctl(&l) != 0)
+		return NULL;
+	a = ctl_job_list_encode(&l);
+	ctl_job_list_free(&l);
+	return a;
+}
+
+unsigned
+jobs_unfinished(void)
+{
+	unsigned i, n = 0;
 
 	job_lock();
 	for (i = 0; i < njobs; i++)
-		json_array_append_new(a, job_to_json_locked(jobs[i]));
+		n += !job_finished(jobs[i]);
 	job_unlock();
-	return a;
+	return n;
 }
 
 void

@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctlmsg.h"
+
 enum job_state {
 	JOB_CONNECTING, JOB_PREPARE, JOB_PRECOPY, JOB_STOPCOPY, JOB_COMMITTING,
 	JOB_DONE, JOB_FAILED, JOB_CANCELLED, JOB_AMBIGUOUS,
@@ -125,8 +127,16 @@ const char *job_result_name(const struct job *j);	/* NULL while running */
 
 /* Append a round record; caller holds the lock.  Out of memory drops it. */
 void job_add_round_locked(struct job *j, const struct job_round *r);
-json_t *job_to_json(const struct job *j);	/* takes the lock */
+/* The job as the control protocol carries it (lib/ctlmsg.h), taking the
+ * lock; out's arrays are the caller's (ctl_job_free).  -1 when out of
+ * memory.  job_to_json is its JSON: the job's record for xmig history. */
+int job_to_ctl(const struct job *j, struct ctl_job *out);
+json_t *job_to_json(const struct job *j);
+/* Every listed job, likewise (ctl_job_list_free). */
+int jobs_to_ctl(struct ctl_job_list *out);
 json_t *jobs_to_json(void);
+/* Jobs not yet finished. */
+unsigned jobs_unfinished(void);
 /* Ask every running job to stop. */
 void jobs_cancel_all(void);
 /* Unlink finished jobs (whose thread has ended) beyond the most recent

@@ -42,6 +42,9 @@ fi
 # host caching or locking so that each sees the other's writes.
 DISK=""
 [ -n "${LAB_DISK:-}" ] && DISK="-drive file=$LAB_DISK,if=none,id=sd,format=raw,cache=none,file.locking=off -device virtio-blk-pci,drive=sd,share-rw=on"
+# LAB_SHARE: a folder both hosts mount (9p, tag labshare, /shared in dom0),
+# the stand-in for an NFS export holding file: disk images.
+[ -n "${LAB_SHARE:-}" ] && DISK="$DISK -virtfs local,path=$LAB_SHARE,mount_tag=labshare,security_model=none,id=share"
 XEN="console=com1 com1=115200,8n1 dom0_mem=512M,max:512M loglvl=all guest_loglvl=all noreboot spec-ctrl=eager-fpu ${XEN_EXTRA:-}"
 DOM0="console=hvc0 lab.role=$ROLE lab.name=$NAME ${IP:+lab.ip=$IP} $EXTRA"
 INITRD=$LAB_BUILD/dom0-$NAME.cpio.gz

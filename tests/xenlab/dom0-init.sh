@@ -25,6 +25,12 @@ while read -r m; do
 	insmod "/lib/modules/$(uname -r)/$m" || log "insmod $m failed"
 done < /lab/modules.order
 mount -t xenfs xenfs /proc/xen || log "xenfs mount failed"
+# The folder both hosts share (boot-host.sh LAB_SHARE), uncached so that
+# each host reads what the other wrote.
+if grep -qs labshare /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag; then
+	mkdir -p /shared && mount -t 9p -o trans=virtio,version=9p2000.L,cache=none labshare /shared ||
+	    log "9p mount of the shared folder failed"
+fi
 xenstored --pid-file /run/xenstored.pid || log "xenstored failed"
 for i in 1 2 3 4 5 6 7 8 9 10; do [ -S /run/xenstored/socket ] && break; sleep 0.5; done
 xen-init-dom0 >/dev/null || log "xen-init-dom0 failed"

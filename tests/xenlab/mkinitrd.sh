@@ -69,9 +69,10 @@ case " $(cat /proc/cmdline) " in
 	# The device guest: a NIC on dom0's br0 and a disk on the hosts' shared
 	# drive.  Its TCP server (port 7000, one client) sends "SEQ n" every
 	# 100 ms: after a move the client's stream must go on, in order.  Its
-	# disk writer writes "DSEQ n" to sector n every second with fsync, drops
-	# its caches and reads sectors n and n-1 back: "DISK n ok", or "DISK n
-	# BAD" for a lost write or a stale read.
+	# disk writer writes "DSEQ n" to sector n of each disk every second with
+	# fsync, drops the caches and reads sectors n and n-1 back: "DISK n ok"
+	# for xvdb (phy: on the shared drive), "FILE n ok" for xvdd (file: in
+	# the shared folder), or "... BAD" for a lost write or a stale read.
 	insmod /lib/xen-netfront.ko
 	insmod /lib/xen-blkfront.ko
 	ip link set lo up
@@ -79,21 +80,29 @@ case " $(cat /proc/cmdline) " in
 	ip link set eth0 up && ip addr add 10.99.0.10/24 dev eth0 && echo "GUEST-NET up"
 	(n=0; while :; do n=$((n + 1)); echo "SEQ $n"; sleep 0.1; done) | nc -l -p 7000 &
 	(
-	for i in $(seq 1 60); do [ -b /dev/xvdb ] && break; sleep 0.5; done
-	[ -b /dev/xvdb ] || echo "DISK none"
+	for i in $(seq 1 60); do [ -b /dev/xvdb ] && [ -b /dev/xvdd ] && break; sleep 0.5; done
+	disks=""
+	for d in xvdb:DISK xvdd:FILE; do
+		if [ -b "/dev/${d%:*}" ]; then disks="$disks $d"; else echo "${d#*:} none"; fi
+	done
 	n=1
 	while :; do
 		n=$((n + 1))
-		printf 'DSEQ %08d\n' "$n" | dd of=/dev/xvdb bs=512 seek="$n" count=1 conv=sync,fsync 2>/dev/null
+		for d in $disks; do
+			printf 'DSEQ %08d\n' "$n" |
+			    dd of="/dev/${d%:*}" bs=512 seek="$n" count=1 conv=sync,fsync 2>/dev/null
+		done
 		echo 3 > /proc/sys/vm/drop_caches
-		a=$(dd if=/dev/xvdb bs=512 skip="$n" count=1 2>/dev/null | head -c 13)
-		b=$(dd if=/dev/xvdb bs=512 skip=$((n - 1)) count=1 2>/dev/null | head -c 13)
-		if [ "$a" = "$(printf 'DSEQ %08d' "$n")" ] &&
-		    { [ "$n" = 2 ] || [ "$b" = "$(printf 'DSEQ %08d' $((n - 1)))" ]; }; then
-			echo "DISK $n ok"
-		else
-			echo "DISK $n BAD read [$a] [$b]"
-		fi
+		for d in $disks; do
+			a=$(dd if="/dev/${d%:*}" bs=512 skip="$n" count=1 2>/dev/null | head -c 13)
+			b=$(dd if="/dev/${d%:*}" bs=512 skip=$((n - 1)) count=1 2>/dev/null | head -c 13)
+			if [ "$a" = "$(printf 'DSEQ %08d' "$n")" ] &&
+			    { [ "$n" = 2 ] || [ "$b" = "$(printf 'DSEQ %08d' $((n - 1)))" ]; }; then
+				echo "${d#*:} $n ok"
+			else
+				echo "${d#*:} $n BAD read [$a] [$b]"
+			fi
+		done
 		sleep 1
 	done
 	) &
@@ -161,9 +170,10 @@ if [ ! -f "$D0" ] || [ "$0" -nt "$D0" ] || [ "$LAB_DIR/dom0-init.sh" -nt "$D0" ]
 		echo "$path" >> "$R/lab/modules.order"
 	}
 	# (netback, blkback, loop and virtio-blk for the device guest's NIC and
-	# its disk on the shared drive)
+	# its disk on the shared drive; 9p for its file: disk in the shared
+	# folder)
 	for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs bridge e1000 \
-	    xen-netback xen-blkback loop virtio_pci virtio_blk; do
+	    xen-netback xen-blkback loop virtio_pci virtio_blk 9pnet_virtio 9p; do
 		add_mod "$m"
 	done
 	cp "$LAB_BUILD/vmlinuz" "$LAB_BUILD/guest.cpio.gz" "$R/lab/"
@@ -178,12 +188,16 @@ vcpus   = 1
 on_crash = "preserve"
 EOS
 	done
-	# The device guest: a NIC on br0 and the shared drive (/dev/vda in
-	# both dom0s, boot-host.sh) as its disk.
-	sed 's/quiet"/quiet lab.dev=1"/' "$R/lab/guest-pvh.cfg" > "$R/lab/guest-dev.cfg"
+	# The device guest: a NIC on br0, the shared drive (/dev/vda in both
+	# dom0s, boot-host.sh) and an image in the shared folder as its disks.
+	# 128 MiB: blkfront keeps a pool of granted pages per disk, and with
+	# three disks (xvdc hot-plugged) 96 MiB ran out (the OOM killer took
+	# init).
+	sed -e 's/quiet"/quiet lab.dev=1"/' -e 's/^memory  = 96$/memory  = 128/' \
+	    "$R/lab/guest-pvh.cfg" > "$R/lab/guest-dev.cfg"
 	cat >> "$R/lab/guest-dev.cfg" <<EOS
 vif     = [ "bridge=br0,mac=00:16:3e:00:00:10" ]
-disk    = [ "phy:/dev/vda,xvdb,w" ]
+disk    = [ "phy:/dev/vda,xvdb,w", "file:/shared/dev1-file.img,xvdd,w" ]
 EOS
 	cp "$LAB_DIR/dom0-init.sh" "$R/init"
 	chmod +x "$R/init"

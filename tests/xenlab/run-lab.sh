@@ -52,6 +52,12 @@ if [ "${1:-}" != --report ]; then
 	export LAB_DISK=$LAB_BUILD/shared.img
 	rm -f "$LAB_DISK"
 	truncate -s 64M "$LAB_DISK"
+	# The shared folder (boot-host.sh), /shared in both dom0s: the device
+	# guest's file: disk.
+	export LAB_SHARE=$LAB_BUILD/share
+	rm -rf "$LAB_SHARE"
+	mkdir -p "$LAB_SHARE"
+	truncate -s 4M "$LAB_SHARE/dev1-file.img"
 	# B listens on the lab network, so it starts first.
 	"$LAB_DIR/boot-host.sh" B hostB 10.99.0.2 listen & pidB=$!
 	sleep 2
@@ -182,12 +188,12 @@ move PV B A pv-offline-BA
 # one after it, a line the source's xenconsoled had not read), and it goes
 # on writing.
 DISK_DETAIL=""
-disk_continues() {	# migration label, arrival label
-	local m a end first last bad
+disk_continues() {	# migration label, arrival label, [disk: disk (phy:) or file]
+	local m a end first last bad k=${3:-disk}
 	m=$(res "$1") a=$(res "$2")
 	[ -n "$m" ] && [ -n "$a" ] || return 2
-	end=$(field disk_at_end "$m")
-	first=$(field disk_first "$a") last=$(field disk_last "$a") bad=$(field disk_bad "$a")
+	end=$(field "${k}_at_end" "$m")
+	first=$(field "${k}_first" "$a") last=$(field "${k}_last" "$a") bad=$(field "${k}_bad" "$a")
 	DISK_DETAIL="source's last good write $end, first here $first, last $last, bad $bad"
 	num "$end" && num "$first" && num "$last" && num "$bad" || return 1
 	[ "$bad" = 0 ] && [ "$first" -gt "$end" ] && [ "$first" -le $((end + 2)) ] &&
@@ -219,7 +225,11 @@ for d in AB BA; do
 	    "$(judge pass "dev-live-$d-source-clean")" "$(res "dev-live-$d-source-clean")"
 	j=$(judge disk_continues "dev-live-$d" "dev-live-$d-arrived")
 	disk_continues "dev-live-$d" "dev-live-$d-arrived" 2>/dev/null || true
-	check "device guest: disk writes went on at $to, none lost or stale" "$j" "$DISK_DETAIL"
+	check "device guest: disk writes (phy:) went on at $to, none lost or stale" "$j" "$DISK_DETAIL"
+	j=$(judge disk_continues "dev-live-$d" "dev-live-$d-arrived" file)
+	disk_continues "dev-live-$d" "dev-live-$d-arrived" file 2>/dev/null || true
+	check "device guest: file: disk writes (shared folder) went on at $to, none lost or stale" \
+	    "$j" "$DISK_DETAIL"
 done
 j=$(judge tcp_ok dev-tcp); tcp_ok dev-tcp 2>/dev/null || true
 check "device guest: TCP stream from A's dom0 survived both moves, in order" "$j" "$TCP_DETAIL"

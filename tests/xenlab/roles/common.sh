@@ -17,7 +17,7 @@ control-socket = /run/xmig/xmigd.sock
 state-dir = /var/lib/xmig
 log-level = verbose
 device-bridges-allow = br0
-device-disks-allow = /dev/vda
+device-disks-allow = /dev/vda /shared/
 domain-kernels-allow = /lab/
 EOC
 	xmigd -f -c /etc/xmig/xmigd.conf > /var/log/xmigd.log 2>&1 &
@@ -132,8 +132,8 @@ xl_migrate_to() {	# label, domain, host
 	xl migrate -s "" "$2" "socat -b 262144 - TCP:$3:5000" > /tmp/xlmig.out 2>&1
 	XL_RC=$?
 	XL_T1=$(ms)
-	d=$(last_disk "$2")
-	result "$1 rc=$XL_RC ms=$((XL_T1 - XL_T0)) tick_at_start=$XL_BEFORE tick_at_end=$(tick_at_end "$2")${d:+ disk_at_end=$d}"
+	d=$(last_disk "$2") fd=$(last_disk "$2" FILE)
+	result "$1 rc=$XL_RC ms=$((XL_T1 - XL_T0)) tick_at_start=$XL_BEFORE tick_at_end=$(tick_at_end "$2")${d:+ disk_at_end=$d}${fd:+ file_at_end=$fd}"
 	tail -3 /tmp/xlmig.out | sed 's/^/  xl: /'
 }
 # The last tick the source logged for a guest that just left: read 1 s
@@ -183,21 +183,27 @@ check_arrived() {	# label, domain
 	boots=$(grep -c GUEST-UP "$f" 2>/dev/null)
 	result "$1 first_tick=${first:-none} last_tick=${last:-none} span_ms=$span boots=${boots:-0} $(dom_facts "$2") $(disk_facts "$2") log=$f"
 }
-# The device guest's disk writer (mkinitrd.sh), from its console log.
-last_disk() {
+# The device guest's disk writers (mkinitrd.sh), from its console log:
+# DISK lines for xvdb (phy:), FILE lines for xvdd (file:).
+last_disk() {	# domain, [tag]
 	f=$(console_log "$1")
-	[ -n "$f" ] && grep -o 'DISK [0-9]* ok' "$f" | tail -1 | cut -d' ' -f2
+	[ -n "$f" ] && grep -o "${2:-DISK} [0-9]* ok" "$f" | tail -1 | cut -d' ' -f2
 }
-disk_ok() {	# domain, good writes at least
+disk_ok() {	# domain, good writes at least (on both disks)
 	f=$(console_log "$1")
-	[ -n "$f" ] && [ "$(grep -c 'DISK [0-9]* ok' "$f")" -ge "$2" ]
+	[ -n "$f" ] && [ "$(grep -c 'DISK [0-9]* ok' "$f")" -ge "$2" ] &&
+	    [ "$(grep -c 'FILE [0-9]* ok' "$f")" -ge "$2" ]
 }
 disk_facts() {	# domain
 	f=$(console_log "$1")
 	[ -n "$f" ] || { echo "disk_first=none disk_last=none disk_bad=none"; return; }
-	echo "disk_first=$(grep -o 'DISK [0-9]*' "$f" | head -1 | cut -d' ' -f2)" \
-	    "disk_last=$(grep -o 'DISK [0-9]* ok' "$f" | tail -1 | cut -d' ' -f2)" \
-	    "disk_bad=$(grep -c 'DISK [0-9]* BAD\|DISK none' "$f")"
+	for t in DISK FILE; do
+		case $t in DISK) p=disk ;; *) p=file ;; esac
+		printf '%s ' "${p}_first=$(grep -o "$t [0-9]*" "$f" | head -1 | cut -d' ' -f2)" \
+		    "${p}_last=$(grep -o "$t [0-9]* ok" "$f" | tail -1 | cut -d' ' -f2)" \
+		    "${p}_bad=$(grep -c "$t [0-9]* BAD\|$t none" "$f")"
+	done
+	echo
 }
 # What dom0 still holds of a domain's devices: backend and libxl nodes, vif
 # interfaces; nothing when it is all gone.
@@ -206,6 +212,18 @@ dev_leftovers() {	# domid
 		xenstore-read "$p" >/dev/null 2>&1 && printf '%s ' "$p"
 	done
 	ip -o link 2>/dev/null | grep -o "vif$1\.[0-9]*" | tr '\n' ' '
+	# (a loop device on the shared folder: the device guest's file: disk,
+	# which only the host running it may hold)
+	losetup -a 2>/dev/null | grep -o '/shared/[^ )]*' | sed 's/^/loop:/' | tr '\n' ' '
+}
+# Why a guest stopped answering, from its console: the first panic, BUG,
+# oops or OOM report, else its last lines.
+guest_trouble() {	# domain
+	f=$(console_log "$1")
+	[ -n "$f" ] || return 0
+	log "$1: $(xl list "$1" 2>&1 | tail -1)"
+	{ grep -a -m1 -B2 -A30 'Kernel panic\|BUG:\|Oops\|Out of memory\|invoked oom' "$f" ||
+	    tail -15 "$f"; } | sed "s/^/  $1 console: /"
 }
 clean_here() { [ -z "$(dev_leftovers "$1")" ]; }
 judge_clean() {	# label, domid (the guest's, here, before it left)
@@ -267,7 +285,7 @@ start_dev_guest() {	# name, tcplog, pinglog
 	wait_for 90 "$1 ticking" ticked "$1" 5
 	wait_for 60 "$1 answering ping" ping -c 1 -W 1 10.99.0.10 ||
 	    abort "$1 not reachable at 10.99.0.10 over br0"
-	wait_for 60 "$1 writing its disk" disk_ok "$1" 3 || abort "$1 does not write its disk"
+	wait_for 60 "$1 writing its disks" disk_ok "$1" 3 || abort "$1 does not write its disks"
 	(sleep 100000 | nc 10.99.0.10 7000 | stamp > "$2") &
 	(ping -i 0.1 10.99.0.10 | stamp > "$3") &
 	wait_for 30 "$1's TCP stream" grep -q SEQ "$2" || abort "no TCP stream from $1"

@@ -169,7 +169,7 @@ before=$(last_tick dev1)
 ab0=$(ms)
 xmig_migrate dev-live-AB -l dev1 "$B"
 ab1=$(ms)
-result "dev-live-AB rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end dev1) disk_at_end=$(last_disk dev1) $facts"
+result "dev-live-AB rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end dev1) disk_at_end=$(last_disk dev1) file_at_end=$(last_disk dev1 FILE) $facts"
 judge_gone dev-live-AB-source-gone dev1 "$uuid"
 judge_clean dev-live-AB-source-clean "$id"
 retire_logs dev1
@@ -205,6 +205,7 @@ if wait_for 400 "dev1 back from B" has_dom dev1; then
 		result "xl-network-attach-after-xmig PASS"
 	else
 		result "xl-network-attach-after-xmig FAIL state=$(vif1_state) $(tail -1 /tmp/na.out)"
+		guest_trouble dev1
 	fi
 	# ... and a second disk by xl block-attach/-detach (the loop device of
 	# the file image released).
@@ -222,7 +223,7 @@ if wait_for 400 "dev1 back from B" has_dom dev1; then
 		    "error: $(xenstore-ls "/local/domain/$id0/error" 2>&1 | tr '\n' ' ')" \
 		    "loops: $(losetup -a | tr '\n' ' ')"
 		xenstore-ls -f "/local/domain/0/backend/vbd/$id0" 2>&1 | sed 's/^/  vbd: /'
-		tail -15 "$(console_log dev1)" | sed 's/^/  dev1 console: /'
+		guest_trouble dev1
 		xl block-detach -f dev1 xvdc >/dev/null 2>&1
 	fi
 	retire_logs dev1

@@ -121,7 +121,7 @@ facts=$(dom_facts dev1)
 uuid=$(dom_uuid dev1)
 before=$(last_tick dev1)
 xmig_migrate dev-live-BA -l dev1 "$A"
-result "dev-live-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end dev1) disk_at_end=$(last_disk dev1) $facts"
+result "dev-live-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end dev1) disk_at_end=$(last_disk dev1) file_at_end=$(last_disk dev1 FILE) $facts"
 judge_gone dev-live-BA-source-gone dev1 "$uuid"
 judge_clean dev-live-BA-source-clean "$id"
 # (xl migrate-receive logs the next arrival under dev1--incoming again)

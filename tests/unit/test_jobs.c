@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "store/history.h"
 #include "store/jobs.h"
 #include "log.h"
 #include "util.h"
@@ -164,6 +165,44 @@ test_long_error_is_cut_at_a_character_boundary(void **state)
 	jobs_trim(0);
 }
 
+/* A job of very many rounds keeps JOB_ROUNDS_KEPT records: the first
+ * half and the latest, in order; its record stays small enough for history
+ * (HISTORY_RECORD_MAX). */
+static void
+test_round_records_are_bounded_first_and_latest_kept(void **state)
+{
+	struct job *j = job_new(false);
+	struct job_round r = { .pages = 1, .bytes = 4096, .dirty = 1, .ms = 1 };
+	unsigned i;
+	json_t *o, *rounds;
+	char *text;
+
+	assert_non_null(j);
+	job_lock();
+	for (i = 0; i < 3 * JOB_ROUNDS_KEPT + 7; i++) {
+		r.round = i;
+		job_add_round_locked(j, &r);
+	}
+	job_unlock();
+	assert_int_equal(j->nrounds, JOB_ROUNDS_KEPT);
+	assert_int_equal(j->rounds[0].round, 0);
+	assert_int_equal(j->rounds[JOB_ROUNDS_KEPT / 2 - 1].round, JOB_ROUNDS_KEPT / 2 - 1);
+	/* the recent half: consecutive, ending with the last round added */
+	for (i = JOB_ROUNDS_KEPT / 2; i < JOB_ROUNDS_KEPT; i++)
+		assert_int_equal(j->rounds[i].round,
+		    3 * JOB_ROUNDS_KEPT + 7 - JOB_ROUNDS_KEPT + i);
+	assert_non_null(o = job_to_json(j));
+	assert_non_null(rounds = json_object_get(o, "rounds"));
+	assert_int_equal(json_array_size(rounds), JOB_ROUNDS_KEPT);
+	assert_non_null(text = json_dumps(o, JSON_COMPACT));
+	assert_true(strlen(text) < HISTORY_RECORD_MAX);
+	free(text);
+	json_decref(o);
+	assert_true(job_set_state(j, -1, JOB_FAILED));
+	job_thread_exit(j);
+	jobs_trim(0);
+}
+
 int
 main(void)
 {
@@ -173,6 +212,7 @@ main(void)
 		cmocka_unit_test(test_ids_are_64_bit_and_not_cut_to_32),
 		cmocka_unit_test(test_job_to_json_of_invalid_peer_text_succeeds),
 		cmocka_unit_test(test_long_error_is_cut_at_a_character_boundary),
+		cmocka_unit_test(test_round_records_are_bounded_first_and_latest_kept),
 	};
 
 	log_init("test_jobs", false, LOG_LVL_WARN);

@@ -295,6 +295,13 @@ job_set_error(struct job *j, const char *fmt, ...)
 void
 job_add_round_locked(struct job *j, const struct job_round *r)
 {
+	if (j->nrounds == JOB_ROUNDS_KEPT) {
+		/* Drop the oldest of the recent half: the first half stays. */
+		memmove(&j->rounds[JOB_ROUNDS_KEPT / 2], &j->rounds[JOB_ROUNDS_KEPT / 2 + 1],
+		    (JOB_ROUNDS_KEPT / 2 - 1) * sizeof(*j->rounds));
+		j->rounds[JOB_ROUNDS_KEPT - 1] = *r;
+		return;
+	}
 	if (j->nrounds == j->rounds_cap) {
 		unsigned cap = j->rounds_cap ? 2 * j->rounds_cap : 8;
 		struct job_round *n = realloc(j->rounds, cap * sizeof(*n));

@@ -82,6 +82,12 @@ struct job {
 	unsigned nrounds, rounds_cap;
 };
 
+/* Round records kept per job: the first half and the most recent half, so
+ * that a job that ran very many rounds (max-rounds allows 100000) still
+ * fits in its history record and in one control message.  Each record
+ * carries its round number, so a gap shows. */
+#define JOB_ROUNDS_KEPT 512
+
 /* One pre-copy round as the sender measured it (the last one is the
  * stop-and-copy round). */
 struct job_round {

@@ -262,6 +262,12 @@ check "xl block-attach and -detach on a domain xmigd restored (dev1 at A)" \
     "$(judge pass xl-block-attach-after-xmig)" "$(res xl-block-attach-after-xmig)"
 check "dev1 rebooted itself at A: built again with its NIC and disk" \
     "$(judge pass reboot-at-dest)" "$(res reboot-at-dest)"
+move "device guest, built again after its reboot," A B reboot-then-AB
+check "device guest, built again: A left with no backend, libxl node, vif or loop device of it" \
+    "$(judge pass reboot-then-AB-source-clean)" "$(res reboot-then-AB-source-clean)"
+j=$(judge disk_continues reboot-then-AB reboot-then-AB-arrived)
+disk_continues reboot-then-AB reboot-then-AB-arrived 2>/dev/null || true
+check "device guest, built again: disk writes went on at B" "$j" "$DISK_DETAIL"
 # json_true LABEL EXPR: the migration's --json result makes EXPR true.
 json_true() { [ -n "$(json "$1")" ] || return 2; [ "$(jq_or "$1" "$2")" = true ]; }
 check "xmig --json reports the figures" "$(judge json_true pvh-live-AB '.total_ms > 0')"

@@ -123,6 +123,22 @@ xmig_migrate() {	# label, migrate args...
 	[ -s /tmp/mig.err ] && sed "s/^/  $label stderr: /" /tmp/mig.err
 	log "$label: xmig migrate $* -> rc=$MIG_RC in $MIG_MS ms"
 }
+# The device guest moved live by xmig, judged at the source: LAB-RESULT
+# LABEL (rc, ms, its last tick and disk writes here, its shape), then
+# LABEL-source-gone and LABEL-source-clean.  MOVE_T0 and MOVE_T1: the
+# move's start and end (ms of uptime).
+xmig_move_dev() {	# label, domain, host
+	id=$(xl domid "$2")
+	facts=$(dom_facts "$2")
+	uuid=$(dom_uuid "$2")
+	before=$(last_tick "$2")
+	MOVE_T0=$(ms)
+	xmig_migrate "$1" -l "$2" "$3"
+	MOVE_T1=$((MOVE_T0 + MIG_MS))
+	result "$1 rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end "$2") disk_at_end=$(last_disk "$2") file_at_end=$(last_disk "$2" FILE) $facts"
+	judge_gone "$1-source-gone" "$2" "$uuid"
+	judge_clean "$1-source-clean" "$id"
+}
 # xl migrate DOMAIN to the other host's one-shot receiver (hostB.sh, port
 # 5000): LAB-RESULT LABEL rc=.. ms=.. tick_at_start=.. tick_at_end=..
 # [disk_at_end=..].  Sets XL_RC, XL_T0 and XL_T1 (ms of uptime).

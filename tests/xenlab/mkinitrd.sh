@@ -117,6 +117,12 @@ while :; do
 done
 EOS
 	chmod +x "$R/init"
+	# The kernel's orderly power-off (xl shutdown: control/shutdown =
+	# poweroff) runs /sbin/poweroff, and does nothing when it is missing;
+	# /init is no init that busybox's poweroff could signal.  (A missing
+	# /sbin/reboot makes the kernel restart by itself, so xl reboot works.)
+	printf '#!/bin/sh\necho o > /proc/sysrq-trigger\n' > "$R/sbin/poweroff"
+	chmod +x "$R/sbin/poweroff"
 	pack "$R" "$LAB_BUILD/guest.cpio.gz"
 fi
 

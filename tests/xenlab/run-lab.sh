@@ -278,7 +278,7 @@ check "xl migrate A->B (reference) succeeded" "$(judge ok_rc xl-live-AB)"
 j=$(judge continues xl-live-AB xl-live-AB-arrived); continues xl-live-AB xl-live-AB-arrived || true
 check "xl migrate A->B: counter continued on B" "$j" "$CONT_DETAIL"
 check "xl destroy works on a domain xmigd restored" "$(judge pass xl-destroy-restored)"
-check "a restored domain that powers off is reaped" "$(judge pass poweroff-reaped)" \
+check "a restored domain shut down by xl shutdown is reaped" "$(judge pass poweroff-reaped)" \
     "$(res poweroff-reaped)"
 
 # xmigd's error lines (roles/common.sh: report_xmigd_errors): each must be

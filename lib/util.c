@@ -374,6 +374,18 @@ uuid_parse(const char *s, uint8_t uuid[16])
 }
 
 int
+uuid_random(uint8_t uuid[16])
+{
+	int r;
+
+	if ((r = random_bytes(uuid, 16)) != 0)
+		return r;
+	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);	/* version 4 */
+	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
+	return 0;
+}
+
+int
 random_bytes(void *buf, size_t len)
 {
 	unsigned char *p = buf;

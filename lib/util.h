@@ -42,6 +42,8 @@ size_t strlcpy_utf8(char *dst, const char *src, size_t size);
 /* Format a UUID (16 bytes) as 8-4-4-4-12 text into out[37]. */
 void uuid_format(const uint8_t uuid[16], char out[37]);
 int uuid_parse(const char *s, uint8_t uuid[16]);
+/* A new random (version 4, RFC 4122 variant) UUID; 0 or XMIG_ERR_SYSTEM. */
+int uuid_random(uint8_t uuid[16]);
 /* Random bytes from getrandom(). */
 int random_bytes(void *buf, size_t len);
 /* Replace the file at path with text atomically and durably (write a

@@ -903,12 +903,8 @@ simdom_create(const char *root, const struct simdom_params *p, struct simdom **o
 	for (i = 0; i < 16; i++)
 		if (pp.uuid[i])
 			zero_uuid = false;
-	if (zero_uuid) {
-		if ((r = random_bytes(pp.uuid, 16)) != 0)
-			return r;
-		pp.uuid[6] = (uint8_t)((pp.uuid[6] & 0x0f) | 0x40);	/* version 4 */
-		pp.uuid[8] = (uint8_t)((pp.uuid[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
-	}
+	if (zero_uuid && (r = uuid_random(pp.uuid)) != 0)
+		return r;
 	if ((r = mkdir_p(root, 0755)) != 0)
 		return r;
 	if ((r = simdom_lock_root(root, LOCK_EX, &lk)) != 0)

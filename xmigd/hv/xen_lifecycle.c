@@ -287,26 +287,21 @@ preserve_renamed(struct hv_xen *x, uint32_t domid, const char *name)
 	uint8_t uuid[16];
 	time_t now = time(NULL);
 	struct tm tm;
+	bool named;
 	int r;
 
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(stamp, sizeof(stamp), "-%Y%m%dT%H%MZ", &tm) == 0 ||
-	    random_bytes(uuid, sizeof(uuid)) != 0) {
-		log_error("domain %u: rename-restart: no time or no random UUID; it is left "
-		    "as it is", domid);
-		pthread_mutex_lock(&x->lock);
-		xen_xs_mark_preserved(x->h.xsh, domid);
-		pthread_mutex_unlock(&x->lock);
-		return XMIG_ERR_SYSTEM;
-	}
-	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);	/* version 4 */
-	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
-	snprintf(newname, sizeof(newname), "%s%s", name, stamp);
+	named = gmtime_r(&now, &tm) != NULL &&
+	    strftime(stamp, sizeof(stamp), "-%Y%m%dT%H%MZ", &tm) != 0 && uuid_random(uuid) == 0;
+	if (named)
+		snprintf(newname, sizeof(newname), "%s%s", name, stamp);
 	pthread_mutex_lock(&x->lock);
-	r = xen_xs_preserve_renamed(x->h.xsh, domid, newname, uuid);
+	r = named ? xen_xs_preserve_renamed(x->h.xsh, domid, newname, uuid) : XMIG_ERR_SYSTEM;
 	xen_xs_mark_preserved(x->h.xsh, domid);	/* either way: left for the operator */
 	pthread_mutex_unlock(&x->lock);
-	if (r != 0)
+	if (!named)
+		log_error("domain %u: rename-restart: no time or no random UUID; it is left "
+		    "as it is", domid);
+	else if (r != 0)
 		log_error("domain %u: rename-restart: cannot rename it to %s; it is left as it is",
 		    domid, newname);
 	else

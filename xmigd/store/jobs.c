@@ -314,18 +314,6 @@ job_add_round_locked(struct job *j, const struct job_round *r)
 	j->rounds[j->nrounds++] = *r;
 }
 
-/* A text field copied valid UTF-8: every field should already be
- * (job_set_error, the protocol decoder), but one invalid byte would make
- * jansson refuse the whole job and hide it from xmig. */
-static void
-ctl_text(char *dst, const char *s, size_t size)
-{
-	if (utf8_valid(s))
-		strlcpy_x(dst, s, size);
-	else
-		strlcpy_utf8(dst, s, size);
-}
-
 /* Where a finished outgoing migration's time went, in ms.  The last three
  * are the downtime's parts (suspension to STREAM_END: the final round;
  * to BUILT: the destination's restore; to DONE: the commit, with the
@@ -353,14 +341,18 @@ job_to_ctl_locked(const struct job *j, struct ctl_job *out)
 	unsigned i;
 
 	memset(out, 0, sizeof(*out));
+	/* Text fields are copied as valid UTF-8 (strlcpy_utf8): every one
+	 * should already be (job_set_error, the protocol decoder), but one
+	 * invalid byte would make jansson refuse the whole job and hide it
+	 * from xmig.  They fit: see the _Static_assert above. */
 	out->id = (int64_t)j->id;
 	strlcpy_x(out->direction, j->incoming ? "in" : "out", sizeof(out->direction));
-	ctl_text(out->domain, j->domain, sizeof(out->domain));
-	ctl_text(out->peer, j->peer, sizeof(out->peer));
+	strlcpy_utf8(out->domain, j->domain, sizeof(out->domain));
+	strlcpy_utf8(out->peer, j->peer, sizeof(out->peer));
 	strlcpy_x(out->mode, j->live ? "live" : "offline", sizeof(out->mode));
 	strlcpy_x(out->state, job_state_name(j->state), sizeof(out->state));
 	strlcpy_x(out->result, res ? res : "", sizeof(out->result));
-	ctl_text(out->error, j->error, sizeof(out->error));
+	strlcpy_utf8(out->error, j->error, sizeof(out->error));
 	out->iteration = j->iteration;
 	out->bytes_sent = (int64_t)j->bytes_sent;
 	out->pages_sent = (int64_t)j->pages_sent;
@@ -378,11 +370,11 @@ job_to_ctl_locked(const struct job *j, struct ctl_job *out)
 	out->started = (int64_t)j->started_wall_ms;
 	out->dest_domid = j->dest_domid;
 	out->domid = j->domid;
-	ctl_text(out->stop_reason, j->stop_reason, sizeof(out->stop_reason));
+	strlcpy_utf8(out->stop_reason, j->stop_reason, sizeof(out->stop_reason));
 	if (j->warning[0]) {
 		if ((out->warnings = calloc(1, sizeof(*out->warnings))) == NULL)
 			return -1;
-		ctl_text(out->warnings[0], j->warning, sizeof(out->warnings[0]));
+		strlcpy_utf8(out->warnings[0], j->warning, sizeof(out->warnings[0]));
 		out->nwarnings = 1;
 	}
 	out->transferred_bytes = (int64_t)j->bytes_sent;

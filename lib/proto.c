@@ -7,6 +7,7 @@
  * the payload must be consumed exactly.  Encoders apply the same checks, so
  * a sender fails locally instead of sending what its peer would refuse.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
@@ -29,6 +30,9 @@
 #define HOST_INFO_REPLY_LEN_MAX (1u + 8u + 8u + 4u + 4u + 2u + \
 	PROTO_HOST_INFO_DOMS_MAX * HOST_INFO_DOM_LEN_MAX)
 #define PAGES_LEN_MAX (PAGES_HEAD_LEN + PROTO_PAGES_MAX * (8u + PROTO_PAGE_SIZE))
+#define DM_PHYSMAP_ENT_LEN_MAX (8u + 8u + 8u + STR_MAX(PROTO_DM_NAME_MAX))
+#define DM_PHYSMAP_LEN_MAX (2u + PROTO_DM_PHYSMAP_MAX * DM_PHYSMAP_ENT_LEN_MAX)
+#define DM_STATE_LEN_MAX (DM_STATE_HEAD_LEN + PROTO_DM_CHUNK_MAX)
 
 #define PROTO_MAX_PAGES_LIMIT (1ull << 40)	/* max_pages: 4 PiB of 4 KiB pages */
 #define PROTO_VCPUS_MAX 4096u
@@ -41,8 +45,11 @@ _Static_assert(sizeof(((struct msg_hello *)0)->hv_version) == 32,
     "HELLO_LEN_MAX assumes hv_version[32]");
 _Static_assert(PAGES_LEN_MAX < FRAME_MAX && PREPARE_LEN_MAX < FRAME_MAX &&
     HOST_INFO_REPLY_LEN_MAX < FRAME_MAX &&
-    PROTO_CONTEXT_MAX < FRAME_MAX && ZRAW_HEAD_LEN + PROTO_RAW_MAX < FRAME_MAX,
+    PROTO_CONTEXT_MAX < FRAME_MAX && ZRAW_HEAD_LEN + PROTO_RAW_MAX < FRAME_MAX &&
+    DM_PHYSMAP_LEN_MAX < FRAME_MAX && DM_STATE_LEN_MAX < FRAME_MAX,
     "FRAME_MAX is above all");
+_Static_assert(PROTO_DM_PHYSMAP_MAX < 65536 && PROTO_DM_STATE_MAX <= UINT32_MAX / 2,
+    "DM_PHYSMAP's count is a u16; DM_STATE's sizes are u32 and may double");
 _Static_assert(PROTO_REASON_MAX < 65536 && PROTO_HOST_MAX < 65536 && PROTO_NAME_MAX < 65536,
     "strings have a u16 length");
 
@@ -81,6 +88,8 @@ proto_max_len(uint8_t type)
 	case MSG_HOST_INFO: return 0;
 	case MSG_HOST_INFO_REPLY: return HOST_INFO_REPLY_LEN_MAX;
 	case MSG_ZRAW: return ZRAW_HEAD_LEN + PROTO_RAW_MAX;
+	case MSG_DM_PHYSMAP: return DM_PHYSMAP_LEN_MAX;
+	case MSG_DM_STATE: return DM_STATE_LEN_MAX;
 	default: return 0;
 	}
 }
@@ -121,6 +130,7 @@ proto_type_str(uint8_t type)
 		[MSG_DONE] = "DONE", [MSG_ABORT] = "ABORT", [MSG_QUERY] = "QUERY",
 		[MSG_QUERY_REPLY] = "QUERY_REPLY", [MSG_ZPAGES] = "ZPAGES", [MSG_ZRAW] = "ZRAW",
 		[MSG_HOST_INFO] = "HOST_INFO", [MSG_HOST_INFO_REPLY] = "HOST_INFO_REPLY",
+		[MSG_DM_PHYSMAP] = "DM_PHYSMAP", [MSG_DM_STATE] = "DM_STATE",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type] != NULL)
@@ -728,4 +738,258 @@ zpages_entries_check(const uint64_t *entries, uint32_t count, uint64_t nr_pages,
 		return XMIG_ERR_INVALID;
 	*n_normal = normal;
 	return 0;
+}
+
+/* ---- DM_PHYSMAP ---- */
+
+/* A physmap name is QEMU's name of a memory region ("vga.vram"); it goes
+ * back into xenstore on the receiver, so only plain characters. */
+static bool
+dm_name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= PROTO_DM_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == ':' || c == '/' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int
+dm_physmap_ent_check(const struct msg_dm_physmap_ent *e)
+{
+	if (!dm_name_ok(e->name))
+		return XMIG_ERR_INVALID;
+	if (e->phys_offset % PROTO_PAGE_SIZE != 0 || e->start_addr % PROTO_PAGE_SIZE != 0 ||
+	    e->size % PROTO_PAGE_SIZE != 0 || e->size == 0)
+		return XMIG_ERR_INVALID;
+	/* Written so that nothing wraps: each bound before the sum. */
+	if (e->size > PROTO_DM_ADDR_LIMIT || e->start_addr > PROTO_DM_ADDR_LIMIT - e->size ||
+	    e->phys_offset > PROTO_DM_ADDR_LIMIT - e->size)
+		return XMIG_ERR_INVALID;
+	return 0;
+}
+
+/* Entry i against those before it: phys_offset is the xenstore key. */
+static bool
+dm_physmap_dup(const struct msg_dm_physmap *m, uint32_t i, uint64_t phys_offset)
+{
+	uint32_t j;
+
+	for (j = 0; j < i; j++)
+		if (m->ents[j].phys_offset == phys_offset)
+			return true;
+	return false;
+}
+
+static int
+dm_physmap_check(const struct msg_dm_physmap *m)
+{
+	uint32_t i;
+	int r;
+
+	if (m->count > PROTO_DM_PHYSMAP_MAX)
+		return XMIG_ERR_TOO_LONG;
+	if (m->count == 0)
+		return XMIG_ERR_INVALID;
+	for (i = 0; i < m->count; i++) {
+		if ((r = dm_physmap_ent_check(&m->ents[i])) != 0)
+			return r;
+		if (dm_physmap_dup(m, i, m->ents[i].phys_offset))
+			return XMIG_ERR_INVALID;
+	}
+	return 0;
+}
+
+int
+msg_dm_physmap_encode(const struct msg_dm_physmap *m, uint8_t *buf, size_t cap)
+{
+	struct xbuf b;
+	uint32_t i;
+	int r;
+
+	for (i = 0; i < m->count && i < PROTO_DM_PHYSMAP_MAX; i++)
+		if (!fstr_ok(m->ents[i].name, sizeof(m->ents[i].name)))
+			return XMIG_ERR_TOO_LONG;
+	if ((r = dm_physmap_check(m)) != 0)
+		return r;
+	xbuf_writer(&b, buf, cap);
+	xbuf_put_u16(&b, (uint16_t)m->count);
+	for (i = 0; i < m->count; i++) {
+		xbuf_put_u64(&b, m->ents[i].phys_offset);
+		xbuf_put_u64(&b, m->ents[i].start_addr);
+		xbuf_put_u64(&b, m->ents[i].size);
+		xbuf_put_str(&b, m->ents[i].name);
+	}
+	return enc_result(&b);
+}
+
+int
+msg_dm_physmap_decode(const uint8_t *p, size_t len, struct msg_dm_physmap *m)
+{
+	struct xbuf b;
+	uint16_t n = 0;
+	uint32_t i;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	xbuf_reader(&b, p, len);
+	xbuf_get_u16(&b, &n);
+	/* The count is bounded before a single entry is read. */
+	if (b.err == 0 && n > PROTO_DM_PHYSMAP_MAX)
+		return XMIG_ERR_TOO_LONG;
+	m->count = n;
+	for (i = 0; i < m->count && b.err == 0; i++) {
+		xbuf_get_u64(&b, &m->ents[i].phys_offset);
+		xbuf_get_u64(&b, &m->ents[i].start_addr);
+		xbuf_get_u64(&b, &m->ents[i].size);
+		xbuf_get_str(&b, m->ents[i].name, sizeof(m->ents[i].name));
+	}
+	if ((r = xbuf_get_end(&b)) == 0)
+		r = dm_physmap_check(m);
+	if (r != 0)
+		memset(m, 0, sizeof(*m));
+	return r;
+}
+
+int
+dm_hex_parse(const char *s, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i, n;
+
+	*v = 0;
+	if (s == NULL || (n = strnlen(s, 17)) == 0 || n > 16)
+		return XMIG_ERR_INVALID;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			return XMIG_ERR_INVALID;
+		x = x << 4 | d;
+	}
+	*v = x;
+	return 0;
+}
+
+int
+dm_physmap_add(struct msg_dm_physmap *m, const char *key, const char *start_addr,
+    const char *size, const char *name)
+{
+	struct msg_dm_physmap_ent e;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	if (m->count >= PROTO_DM_PHYSMAP_MAX)
+		return XMIG_ERR_TOO_LONG;
+	if (name == NULL || strnlen(name, PROTO_DM_NAME_MAX) >= PROTO_DM_NAME_MAX)
+		return name == NULL ? XMIG_ERR_INVALID : XMIG_ERR_TOO_LONG;
+	if ((r = dm_hex_parse(key, &e.phys_offset)) != 0 ||
+	    (r = dm_hex_parse(start_addr, &e.start_addr)) != 0 ||
+	    (r = dm_hex_parse(size, &e.size)) != 0)
+		return r;
+	memcpy(e.name, name, strlen(name) + 1);
+	if ((r = dm_physmap_ent_check(&e)) != 0)
+		return r;
+	if (dm_physmap_dup(m, m->count, e.phys_offset))
+		return XMIG_ERR_EXISTS;
+	m->ents[m->count++] = e;
+	return 0;
+}
+
+/* ---- DM_STATE ---- */
+
+void
+dm_state_head_encode(uint8_t head[DM_STATE_HEAD_LEN], uint32_t total, uint32_t offset)
+{
+	be32_put(head, total);
+	be32_put(head + 4, offset);
+}
+
+int
+dm_state_head_decode(const uint8_t head[DM_STATE_HEAD_LEN], uint32_t frame_len,
+    uint32_t *total, uint32_t *offset)
+{
+	uint32_t t, o;
+
+	*total = *offset = 0;
+	if (frame_len > DM_STATE_LEN_MAX)
+		return XMIG_ERR_TOO_LONG;
+	if (frame_len <= DM_STATE_HEAD_LEN)
+		return XMIG_ERR_TRUNCATED;
+	t = be32_get(head);
+	o = be32_get(head + 4);
+	if (t > PROTO_DM_STATE_MAX)
+		return XMIG_ERR_TOO_LONG;
+	if (t == 0 || (uint64_t)o + (frame_len - DM_STATE_HEAD_LEN) > t)
+		return XMIG_ERR_INVALID;
+	*total = t;
+	*offset = o;
+	return 0;
+}
+
+void
+dm_state_acc_init(struct dm_state_acc *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+int
+dm_state_acc_add(struct dm_state_acc *a, const uint8_t *payload, uint32_t len)
+{
+	uint32_t t, o, n;
+	uint64_t cap;
+	uint8_t *d;
+	int r;
+
+	if (len < DM_STATE_HEAD_LEN)
+		return XMIG_ERR_TRUNCATED;
+	if ((r = dm_state_head_decode(payload, len, &t, &o)) != 0)
+		return r;
+	if ((a->total != 0 && t != a->total) || o != a->got)
+		return XMIG_ERR_INVALID;
+	n = len - DM_STATE_HEAD_LEN;
+	/* Grown by doubling, never past total: the memory follows the bytes
+	 * that came, not the total a peer announced. */
+	if ((uint64_t)a->got + n > a->cap) {
+		cap = (uint64_t)a->cap * 2;
+		if (cap < (uint64_t)a->got + n)
+			cap = (uint64_t)a->got + n;
+		if (cap > t)
+			cap = t;
+		if ((d = realloc(a->data, cap)) == NULL)
+			return XMIG_ERR_NOMEM;
+		a->data = d;
+		a->cap = (uint32_t)cap;
+	}
+	memcpy(a->data + a->got, payload + DM_STATE_HEAD_LEN, n);
+	a->got += n;
+	a->total = t;
+	return 0;
+}
+
+bool
+dm_state_acc_complete(const struct dm_state_acc *a)
+{
+	return a->total != 0 && a->got == a->total;
+}
+
+void
+dm_state_acc_free(struct dm_state_acc *a)
+{
+	free(a->data);
+	dm_state_acc_init(a);
 }

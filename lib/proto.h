@@ -55,7 +55,9 @@ enum msg_type {
 	MSG_HOST_INFO = 17,	/* S->R: the receiver's facts, for placement (empty) */
 	MSG_HOST_INFO_REPLY = 18, /* R->S */
 	MSG_ZRAW = 19,		/* S->R: an opaque backend stream chunk, compressed */
-	MSG_TYPE_MAX = 19,
+	MSG_DM_PHYSMAP = 20,	/* S->R: the device model's physmap entries (HELLO_F_DEVICE_MODEL) */
+	MSG_DM_STATE = 21,	/* S->R: a chunk of the device model's saved state (idem) */
+	MSG_TYPE_MAX = 21,
 };
 
 /* Reason codes in REFUSE and ABORT. */
@@ -97,9 +99,15 @@ struct msg_hello {
 	char hv_version[32];
 	uint32_t page_size;
 	uint64_t mem_total, mem_free;
-	uint32_t features;	/* bit set, none defined in v1 */
+	uint32_t features;	/* HELLO_F_*; unknown bits are ignored */
 	char host[PROTO_HOST_MAX];
 };
+
+/* HELLO features.  A capability is used only when both HELLOs carry it. */
+#define HELLO_F_DEVICE_MODEL 0x00000001u	/* can carry a device model: DM_PHYSMAP, DM_STATE */
+#define HELLO_F_KNOWN HELLO_F_DEVICE_MODEL
+static inline uint32_t hello_common_features(const struct msg_hello *a, const struct msg_hello *b)
+{ return a->features & b->features & HELLO_F_KNOWN; }
 
 enum proto_dom_type { DOMTYPE_SIM = 0, DOMTYPE_PV = 1, DOMTYPE_PVH = 2, DOMTYPE_HVM = 3 };
 
@@ -190,6 +198,54 @@ enum zpages_algo { ZALGO_ZSTD = 1, ZALGO_LZ4 = 2 };
  * shrinks the chunk: the compressed part is shorter than raw_len. */
 #define ZRAW_HEAD_LEN 8
 
+/* The device model of an HVM guest (QEMU), sent after the guest is
+ * suspended and before STREAM_END, only when both HELLOs carry
+ * HELLO_F_DEVICE_MODEL.
+ *
+ * DM_PHYSMAP: what QEMU registered under libxl's device-model/<domid>/
+ * physmap/<phys_offset>/{start_addr,size,name} (hex numbers, a name), as
+ * numbers, so that the receiver writes back only text it formats itself:
+ * u16 count (1..PROTO_DM_PHYSMAP_MAX), then per entry u64 phys_offset,
+ * u64 start_addr, u64 size, str name.  Addresses and sizes are multiples
+ * of PROTO_PAGE_SIZE, size >= 1 page, each range below 2^52 (x86's
+ * physical address width); no phys_offset twice (it is the xenstore key);
+ * a name is 1..63 bytes of [A-Za-z0-9._:/-]. */
+#define PROTO_DM_PHYSMAP_MAX 32u
+#define PROTO_DM_NAME_MAX 64		/* physmap names, incl. NUL */
+#define PROTO_DM_ADDR_LIMIT (1ull << 52)
+
+struct msg_dm_physmap_ent {
+	uint64_t phys_offset;	/* the xenstore key: where QEMU allocated the region */
+	uint64_t start_addr;	/* where the guest sees it */
+	uint64_t size;
+	char name[PROTO_DM_NAME_MAX];
+};
+
+struct msg_dm_physmap {
+	uint32_t count;		/* <= PROTO_DM_PHYSMAP_MAX */
+	struct msg_dm_physmap_ent ents[PROTO_DM_PHYSMAP_MAX];
+};
+
+/* DM_STATE: u32 total, u32 offset, then the chunk: bytes [offset, offset +
+ * n) of QEMU's saved device state (xen-save-devices-state's file), n =
+ * length - 8 >= 1.  1 <= total <= PROTO_DM_STATE_MAX, the same in every
+ * chunk; chunks come in order (offset = the bytes sent before it) and end
+ * exactly at total. */
+#define DM_STATE_HEAD_LEN 8
+#define PROTO_DM_CHUNK_MAX (4u << 20)	/* state bytes per frame */
+#define PROTO_DM_STATE_MAX (64u << 20)	/* the whole state */
+
+/* The receiver's side of DM_STATE: the chunks gathered into one buffer
+ * that grows with the bytes received (never beyond total, and at most
+ * twice what arrived), so a peer's claim of a large total costs nothing
+ * until the bytes come. */
+struct dm_state_acc {
+	uint8_t *data;
+	uint32_t total;		/* 0 until the first chunk */
+	uint32_t got;
+	uint32_t cap;
+};
+
 /* Frame header.  decode returns 0, or XMIG_ERR_BAD_MAGIC / _VERSION /
  * _BAD_TYPE (unknown and not optional) / _TOO_LONG. */
 void frame_hdr_encode(uint8_t out[FRAME_HDR_LEN], uint8_t type, uint16_t flags, uint32_t len);
@@ -244,6 +300,34 @@ void zraw_head_encode(uint8_t head[ZRAW_HEAD_LEN], uint8_t algo, uint32_t raw_le
  * *algo and *raw_len are 0. */
 int zraw_head_decode(const uint8_t head[ZRAW_HEAD_LEN], uint32_t frame_len, uint8_t *algo,
     uint32_t *raw_len);
+/* DM_PHYSMAP.  dm_physmap_add is the sender's: one entry from the text
+ * QEMU wrote under physmap/ (key, start_addr and size in hex, as
+ * dm_hex_parse takes them; name), checked as the decoder will: 0, or
+ * XMIG_ERR_INVALID, _TOO_LONG (a name, or one entry too many), _EXISTS (a
+ * key already added); m is unchanged on error. */
+int msg_dm_physmap_encode(const struct msg_dm_physmap *m, uint8_t *buf, size_t cap);
+int msg_dm_physmap_decode(const uint8_t *p, size_t len, struct msg_dm_physmap *m);
+int dm_physmap_add(struct msg_dm_physmap *m, const char *key, const char *start_addr,
+    const char *size, const char *name);
+/* 1..16 hex digits, nothing else (no "0x", sign or space): xenstore's
+ * text of a number QEMU wrote with PRIx64.  0 or XMIG_ERR_INVALID. */
+int dm_hex_parse(const char *s, uint64_t *v);
+/* DM_STATE.  head_decode checks a chunk against its frame: 1 <= total <=
+ * PROTO_DM_STATE_MAX, at least one byte, offset + bytes <= total.  0 or
+ * XMIG_ERR_*; on error *total and *offset are 0. */
+void dm_state_head_encode(uint8_t head[DM_STATE_HEAD_LEN], uint32_t total, uint32_t offset);
+int dm_state_head_decode(const uint8_t head[DM_STATE_HEAD_LEN], uint32_t frame_len,
+    uint32_t *total, uint32_t *offset);
+void dm_state_acc_init(struct dm_state_acc *a);
+/* One DM_STATE payload (head and chunk, len bytes): checked by
+ * head_decode, then against the chunks before it (the same total, offset
+ * = the bytes gathered), then copied.  XMIG_ERR_INVALID for a chunk out
+ * of order or of another total, _NOMEM; the accumulator is left as it was. */
+int dm_state_acc_add(struct dm_state_acc *a, const uint8_t *payload, uint32_t len);
+/* True when every byte of a state has come (and at least one chunk). */
+bool dm_state_acc_complete(const struct dm_state_acc *a);
+void dm_state_acc_free(struct dm_state_acc *a);
+
 static inline uint64_t page_entry(uint64_t pfn, unsigned kind)
 { return ((uint64_t)kind << 60) | (pfn & PAGE_ENTRY_PFN_MASK); }
 static inline uint64_t page_entry_pfn(uint64_t e) { return e & PAGE_ENTRY_PFN_MASK; }

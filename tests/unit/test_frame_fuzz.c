@@ -225,6 +225,75 @@ decode_as(uint8_t type, const uint8_t *src, size_t n, uint32_t frame_len)
 		}
 		break;
 	}
+	case MSG_DM_PHYSMAP: {
+		struct msg_dm_physmap *x = calloc(1, sizeof(*x));
+		uint8_t *big = malloc(proto_max_len(MSG_DM_PHYSMAP));
+		uint32_t i, j;
+		size_t c;
+
+		assert_non_null(x);
+		assert_non_null(big);
+		if ((r = msg_dm_physmap_decode(p, n, x)) == 0) {
+			assert_true(x->count >= 1 && x->count <= PROTO_DM_PHYSMAP_MAX);
+			for (i = 0; i < x->count; i++) {
+				const struct msg_dm_physmap_ent *e = &x->ents[i];
+
+				assert_true(e->phys_offset % 4096 == 0 && e->start_addr % 4096 == 0 &&
+				    e->size % 4096 == 0 && e->size > 0);
+				assert_true(e->start_addr + e->size <= PROTO_DM_ADDR_LIMIT &&
+				    e->phys_offset + e->size <= PROTO_DM_ADDR_LIMIT);
+				assert_true(terminated(e->name, sizeof(e->name)) && e->name[0] != '\0');
+				for (c = 0; e->name[c] != '\0'; c++)
+					assert_non_null(strchr("abcdefghijklmnopqrstuvwxyz"
+					    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/-", e->name[c]));
+				for (j = 0; j < i; j++)
+					assert_true(x->ents[j].phys_offset != e->phys_offset);
+			}
+			/* Canonical, checked here: the payload may exceed re[]. */
+			assert_int_equal(msg_dm_physmap_encode(x, big, proto_max_len(MSG_DM_PHYSMAP)),
+			    (int)n);
+			assert_memory_equal(big, p, n);
+		} else {
+			assert_int_equal(x->count, 0);
+		}
+		free(big);
+		free(x);
+		break;
+	}
+	case MSG_DM_STATE: {
+		struct dm_state_acc acc;
+		uint32_t total, off;
+
+		/* As the receiver: the head against the frame's length, then
+		 * the whole payload into an accumulator. */
+		if (n < DM_STATE_HEAD_LEN) {
+			r = XMIG_ERR_EOF;
+			break;
+		}
+		if ((r = dm_state_head_decode(p, frame_len, &total, &off)) != 0) {
+			assert_true(total == 0 && off == 0);
+			break;
+		}
+		assert_true(total >= 1 && total <= PROTO_DM_STATE_MAX);
+		assert_true(frame_len > DM_STATE_HEAD_LEN &&
+		    (uint64_t)off + frame_len - DM_STATE_HEAD_LEN <= total);
+		if (frame_len > n) {
+			r = XMIG_ERR_EOF;
+			break;
+		}
+		dm_state_acc_init(&acc);
+		/* A first chunk must start at 0. */
+		assert_int_equal(dm_state_acc_add(&acc, p, (uint32_t)n), off == 0 ? 0 :
+		    XMIG_ERR_INVALID);
+		if (off == 0) {
+			assert_int_equal(acc.got, n - DM_STATE_HEAD_LEN);
+			assert_true(acc.cap <= total);
+			assert_memory_equal(acc.data, p + DM_STATE_HEAD_LEN, acc.got);
+			assert_int_equal(dm_state_acc_complete(&acc), acc.got == total);
+		}
+		dm_state_acc_free(&acc);
+		break;
+	}
 	default:
 		/* CONTEXT, RAW: opaque to the protocol layer; nothing to decode. */
 		break;
@@ -373,6 +442,20 @@ make_frame(struct frame *fr, uint8_t type)
 		n = msg_query_reply_encode(&m, pl, sizeof(pl));
 		break;
 	}
+	case MSG_DM_PHYSMAP: {
+		static struct msg_dm_physmap m = { .count = 2, .ents = {
+			{ 0xf0000000, 0xf0000000, 0x800000, "vga.vram" },
+			{ 0x100000000, 0xf1000000, 0x1000, "qxl.vram" } } };
+
+		n = msg_dm_physmap_encode(&m, pl, sizeof(pl));
+		break;
+	}
+	case MSG_DM_STATE:
+		/* the first 40 bytes of a 100-byte state */
+		dm_state_head_encode(pl, 100, 0);
+		memset(pl + DM_STATE_HEAD_LEN, 0x51, 40);
+		n = DM_STATE_HEAD_LEN + 40;
+		break;
 	default:	/* PREPARE_OK, STREAM_END, GO */
 		n = 0;
 		break;
@@ -555,6 +638,8 @@ FUZZ(QUERY)
 FUZZ(QUERY_REPLY)
 FUZZ(HOST_INFO)
 FUZZ(HOST_INFO_REPLY)
+FUZZ(DM_PHYSMAP)
+FUZZ(DM_STATE)
 
 /* Raw header bytes: every value of the type and version bytes, with and
  * without OPTIONAL, against a few lengths. */
@@ -611,6 +696,8 @@ main(void)
 		cmocka_unit_test(test_fuzz_QUERY_REPLY),
 		cmocka_unit_test(test_fuzz_HOST_INFO),
 		cmocka_unit_test(test_fuzz_HOST_INFO_REPLY),
+		cmocka_unit_test(test_fuzz_DM_PHYSMAP),
+		cmocka_unit_test(test_fuzz_DM_STATE),
 		cmocka_unit_test(test_fuzz_header_space),
 	};
 

@@ -152,6 +152,25 @@ static int dec_query(const uint8_t *p, size_t n)
 { struct msg_query m; return msg_query_decode(p, n, &m); }
 static int dec_query_reply(const uint8_t *p, size_t n)
 { struct msg_query_reply m; return msg_query_reply_decode(p, n, &m); }
+static int dec_dm_physmap(const uint8_t *p, size_t n)
+{ struct msg_dm_physmap m; return msg_dm_physmap_decode(p, n, &m); }
+
+/* Two entries as QEMU registers them for a standard VGA: its VRAM where
+ * it was allocated and where the guest's BAR maps it, and a second. */
+static void
+mk_physmap(struct msg_dm_physmap *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->count = 2;
+	m->ents[0].phys_offset = 0xf0000000;
+	m->ents[0].start_addr = 0xf0000000;
+	m->ents[0].size = 0x800000;
+	strcpy(m->ents[0].name, "vga.vram");
+	m->ents[1].phys_offset = 0x100000000;
+	m->ents[1].start_addr = 0xf1000000;
+	m->ents[1].size = 0x1000;
+	strcpy(m->ents[1].name, "0000:00:02.0/qxl.vram");
+}
 
 struct sample {
 	const char *name;
@@ -161,7 +180,7 @@ struct sample {
 	size_t len;
 };
 
-#define NSAMPLES 10
+#define NSAMPLES 11
 
 static void
 build_samples(struct sample *s)
@@ -175,10 +194,12 @@ build_samples(struct sample *s)
 	struct msg_done d = { .domid = 42 };
 	struct msg_query q = { .token = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
 	struct msg_query_reply qr = { .token = { 9, 9, 9 }, .outcome = OUTCOME_COMMITTED };
+	struct msg_dm_physmap pm;
 	int n, i = 0;
 
 	mk_hello(&h);
 	mk_prepare(&p);
+	mk_physmap(&pm);
 #define ADD(nm, t, d, call) do { \
 		s[i].name = nm; s[i].type = t; s[i].dec = d; \
 		n = call; assert_true(n > 0); s[i].len = (size_t)n; i++; \
@@ -200,6 +221,8 @@ build_samples(struct sample *s)
 	p.cfg_len = 0;
 	ADD("PREPARE(no cfg)", MSG_PREPARE, dec_prepare,
 	    msg_prepare_encode(&p, s[i].buf, sizeof(s[i].buf)));
+	ADD("DM_PHYSMAP", MSG_DM_PHYSMAP, dec_dm_physmap,
+	    msg_dm_physmap_encode(&pm, s[i].buf, sizeof(s[i].buf)));
 #undef ADD
 	assert_int_equal(i, NSAMPLES);
 }
@@ -555,8 +578,10 @@ test_every_encoder_refuses_a_short_buffer(void **state)
 	struct msg_round_end rd = { 0 };
 	struct msg_query q = { { 0 } };
 	struct msg_query_reply qr = { .outcome = 0 };
+	struct msg_dm_physmap pm;
 	uint8_t buf[1024];
 
+	mk_physmap(&pm);
 	mk_hello(&h);
 	mk_prepare(&p);
 	assert_non_null(s);
@@ -568,6 +593,7 @@ test_every_encoder_refuses_a_short_buffer(void **state)
 	assert_int_equal(msg_query_encode(&q, buf, 15), XMIG_ERR_TOO_LONG);
 	assert_int_equal(msg_query_reply_encode(&qr, buf, 16), XMIG_ERR_TOO_LONG);
 	assert_int_equal(msg_hello_encode(&h, NULL, 0), XMIG_ERR_TOO_LONG);
+	assert_int_equal(msg_dm_physmap_encode(&pm, buf, s[10].len - 1), XMIG_ERR_TOO_LONG);
 	free(s);
 }
 
@@ -1107,6 +1133,460 @@ test_type_maxima_are_as_specified(void **state)
 	    PAGES_HEAD_LEN + PROTO_PAGES_MAX * (8 + PROTO_PAGE_SIZE));
 	assert_true(proto_max_len(MSG_HELLO) <= 1024);
 	assert_true(proto_max_len(MSG_PREPARE) <= PROTO_CFG_MAX + 4096);
+	assert_int_equal(proto_max_len(MSG_DM_PHYSMAP), 2 + 32 * (8 + 8 + 8 + 2 + 63));
+	assert_int_equal(proto_max_len(MSG_DM_PHYSMAP), 2850);
+	assert_int_equal(proto_max_len(MSG_DM_STATE), 8 + (4u << 20));
+	assert_string_equal(proto_type_str(MSG_DM_PHYSMAP), "DM_PHYSMAP");
+	assert_string_equal(proto_type_str(MSG_DM_STATE), "DM_STATE");
+}
+
+/* ---- HELLO features ---- */
+
+static void
+test_hello_features_round_trip_and_are_used_only_when_both_have_them(void **state)
+{
+	struct msg_hello a, b, out;
+	uint8_t buf[1024];
+	int n;
+
+	mk_hello(&a);
+	mk_hello(&b);
+	a.features = HELLO_F_DEVICE_MODEL;
+	n = msg_hello_encode(&a, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(msg_hello_decode(buf, (size_t)n, &out), 0);
+	assert_int_equal(out.features, HELLO_F_DEVICE_MODEL);
+	/* An old peer (no bits): nothing in common, both ways. */
+	assert_int_equal(hello_common_features(&a, &b), 0);
+	assert_int_equal(hello_common_features(&b, &a), 0);
+	b.features = HELLO_F_DEVICE_MODEL;
+	assert_int_equal(hello_common_features(&a, &b), HELLO_F_DEVICE_MODEL);
+	/* Bits this version does not know are ignored, even when both set them. */
+	a.features = b.features = 0xfffffffeu;
+	assert_int_equal(hello_common_features(&a, &b), 0);
+}
+
+/* ---- DM_PHYSMAP ---- */
+
+/* An entry without any check, as a hostile peer could send it. */
+struct raw_ent {
+	uint64_t off, start, size;
+	const char *name;
+	int name_len;		/* -1: strlen(name) */
+};
+
+static size_t
+raw_physmap(uint16_t count, const struct raw_ent *e, unsigned n, uint8_t *buf, size_t cap)
+{
+	struct xbuf b;
+	unsigned i;
+
+	xbuf_writer(&b, buf, cap);
+	xbuf_put_u16(&b, count);
+	for (i = 0; i < n; i++) {
+		size_t len = e[i].name_len < 0 ? strlen(e[i].name) : (size_t)e[i].name_len;
+
+		xbuf_put_u64(&b, e[i].off);
+		xbuf_put_u64(&b, e[i].start);
+		xbuf_put_u64(&b, e[i].size);
+		xbuf_put_u16(&b, (uint16_t)len);
+		xbuf_put_bytes(&b, e[i].name, len);
+	}
+	assert_int_equal(b.err, 0);
+	return b.len;
+}
+
+static int
+dec_physmap_copy(const uint8_t *p, size_t n, struct msg_dm_physmap *m)
+{
+	uint8_t *q = exact_copy(p, n, 0);
+	int r = msg_dm_physmap_decode(q, n, m);
+
+	free(q);
+	return r;
+}
+
+static void
+test_dm_physmap_round_trip_and_largest(void **state)
+{
+	struct msg_dm_physmap in, *big = calloc(2, sizeof(*big));
+	uint8_t *buf = malloc(4096);
+	unsigned i;
+	int n;
+
+	assert_non_null(big);
+	assert_non_null(buf);
+	mk_physmap(&in);
+	n = msg_dm_physmap_encode(&in, buf, 4096);
+	assert_int_equal(n, 2 + 2 * 24 + 2 + 8 + 2 + 21);
+	assert_int_equal(dec_physmap_copy(buf, (size_t)n, &big[1]), 0);
+	assert_int_equal(big[1].count, 2);
+	assert_memory_equal(&big[1].ents[0], &in.ents[0], sizeof(in.ents[0]));
+	assert_memory_equal(&big[1].ents[1], &in.ents[1], sizeof(in.ents[1]));
+	/* The largest: every entry, every name 63 bytes, the ranges at the
+	 * top of the address space. */
+	big[0].count = PROTO_DM_PHYSMAP_MAX;
+	for (i = 0; i < PROTO_DM_PHYSMAP_MAX; i++) {
+		big[0].ents[i].phys_offset = PROTO_DM_ADDR_LIMIT - (i + 1) * 0x1000ull;
+		big[0].ents[i].start_addr = PROTO_DM_ADDR_LIMIT - 0x1000;
+		big[0].ents[i].size = 0x1000;
+		memset(big[0].ents[i].name, 'a' + (int)(i % 26), PROTO_DM_NAME_MAX - 1);
+	}
+	n = msg_dm_physmap_encode(&big[0], buf, 4096);
+	assert_int_equal(n, (int)proto_max_len(MSG_DM_PHYSMAP));
+	assert_int_equal(dec_physmap_copy(buf, (size_t)n, &big[1]), 0);
+	assert_memory_equal(&big[0], &big[1], sizeof(big[0]));
+	free(buf);
+	free(big);
+}
+
+/* Every field the receiver will use, malformed one at a time. */
+static void
+test_dm_physmap_rejects_each_malformed_field(void **state)
+{
+	static const struct {
+		const char *what;
+		struct raw_ent e;
+		int want;
+	} bad[] = {
+		{ "phys_offset not page-aligned", { 0xf0000800, 0xf0000000, 0x1000, "vga.vram", -1 },
+		  XMIG_ERR_INVALID },
+		{ "start_addr not page-aligned", { 0xf0000000, 0xf0000001, 0x1000, "vga.vram", -1 },
+		  XMIG_ERR_INVALID },
+		{ "size not page-aligned", { 0xf0000000, 0xf0000000, 0x1001, "vga.vram", -1 },
+		  XMIG_ERR_INVALID },
+		{ "size zero", { 0xf0000000, 0xf0000000, 0, "vga.vram", -1 }, XMIG_ERR_INVALID },
+		{ "start_addr + size beyond 2^52",
+		  { 0xf0000000, (1ull << 52) - 0x1000, 0x2000, "vga.vram", -1 }, XMIG_ERR_INVALID },
+		{ "phys_offset + size beyond 2^52",
+		  { (1ull << 52) - 0x1000, 0xf0000000, 0x2000, "vga.vram", -1 }, XMIG_ERR_INVALID },
+		{ "size beyond 2^52", { 0, 0, (1ull << 52) + 0x1000, "vga.vram", -1 },
+		  XMIG_ERR_INVALID },
+		{ "start_addr + size wraps", { 0, 0xfffffffffffff000ull, 0x2000, "vga.vram", -1 },
+		  XMIG_ERR_INVALID },
+		{ "size wraps phys_offset", { 0x1000, 0, 0xfffffffffffff000ull, "x", -1 },
+		  XMIG_ERR_INVALID },
+		{ "empty name", { 0xf0000000, 0xf0000000, 0x1000, "", -1 }, XMIG_ERR_INVALID },
+		{ "name with a space", { 0xf0000000, 0xf0000000, 0x1000, "vga vram", -1 },
+		  XMIG_ERR_INVALID },
+		{ "name with a backslash", { 0xf0000000, 0xf0000000, 0x1000, "vga\\vram", -1 },
+		  XMIG_ERR_INVALID },
+		{ "name with a newline", { 0xf0000000, 0xf0000000, 0x1000, "vga\nvram", -1 },
+		  XMIG_ERR_INVALID },
+		{ "name in UTF-8", { 0xf0000000, 0xf0000000, 0x1000, "vg\xc3\xa4", -1 },
+		  XMIG_ERR_INVALID },
+		{ "name with a NUL", { 0xf0000000, 0xf0000000, 0x1000, "vga\0vram", 8 },
+		  XMIG_ERR_INVALID },
+		{ "name of 64 bytes", { 0xf0000000, 0xf0000000, 0x1000,
+		  "0123456789012345678901234567890123456789012345678901234567890123", -1 },
+		  XMIG_ERR_TOO_LONG },
+		{ "name length 65535", { 0xf0000000, 0xf0000000, 0x1000, "x", 0xffff },
+		  XMIG_ERR_TOO_LONG },
+	};
+	static const struct raw_ent good = { 0x1000, 0x2000, 0x1000, "ok", -1 };
+	struct msg_dm_physmap m;
+	uint8_t buf[512];
+	unsigned i;
+	size_t n;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct raw_ent e[2] = { good, bad[i].e };
+		int r;
+
+		/* name_len 0xffff: the length alone, no bytes behind it */
+		if (bad[i].e.name_len == 0xffff) {
+			n = raw_physmap(2, e, 1, buf, sizeof(buf));
+			be64_put(buf + n, e[1].off);
+			be64_put(buf + n + 8, e[1].start);
+			be64_put(buf + n + 16, e[1].size);
+			be16_put(buf + n + 24, 0xffff);
+			n += 26;
+		} else {
+			n = raw_physmap(2, e, 2, buf, sizeof(buf));
+		}
+		memset(&m, 0x77, sizeof(m));
+		r = dec_physmap_copy(buf, n, &m);
+		if (r != bad[i].want)
+			fail_msg("%s: decoded with %d, want %d", bad[i].what, r, bad[i].want);
+		assert_int_equal(m.count, 0);
+		assert_int_equal(m.ents[0].phys_offset, 0);
+		/* and alone, as the first entry */
+		if (bad[i].e.name_len != 0xffff) {
+			n = raw_physmap(1, &bad[i].e, 1, buf, sizeof(buf));
+			assert_int_equal(dec_physmap_copy(buf, n, &m), bad[i].want);
+		}
+	}
+}
+
+static void
+test_dm_physmap_rejects_bad_counts_and_duplicate_keys(void **state)
+{
+	struct raw_ent e[3] = { { 0x1000, 0x2000, 0x1000, "a", -1 },
+		{ 0x3000, 0x4000, 0x1000, "b", -1 }, { 0x1000, 0x8000, 0x1000, "c", -1 } };
+	struct msg_dm_physmap m;
+	uint8_t buf[512];
+	size_t n;
+
+	/* no entries */
+	n = raw_physmap(0, e, 0, buf, sizeof(buf));
+	assert_int_equal(dec_physmap_copy(buf, n, &m), XMIG_ERR_INVALID);
+	/* more than 32, refused on the count before any entry is read (two
+	 * bytes only: a decoder reading on would say TRUNCATED) */
+	n = raw_physmap(PROTO_DM_PHYSMAP_MAX + 1, e, 0, buf, sizeof(buf));
+	assert_int_equal(dec_physmap_copy(buf, n, &m), XMIG_ERR_TOO_LONG);
+	n = raw_physmap(0xffff, e, 0, buf, sizeof(buf));
+	assert_int_equal(dec_physmap_copy(buf, n, &m), XMIG_ERR_TOO_LONG);
+	/* a count of 3 with 2 entries, of 1 with 2 */
+	n = raw_physmap(3, e, 2, buf, sizeof(buf));
+	assert_int_equal(dec_physmap_copy(buf, n, &m), XMIG_ERR_TRUNCATED);
+	n = raw_physmap(1, e, 2, buf, sizeof(buf));
+	assert_int_equal(dec_physmap_copy(buf, n, &m), XMIG_ERR_TRAILING);
+	/* the same key (phys_offset) twice, anywhere */
+	n = raw_physmap(3, e, 3, buf, sizeof(buf));
+	assert_int_equal(dec_physmap_copy(buf, n, &m), XMIG_ERR_INVALID);
+	assert_int_equal(m.count, 0);
+	n = raw_physmap(2, e, 2, buf, sizeof(buf));
+	assert_int_equal(dec_physmap_copy(buf, n, &m), 0);
+	assert_int_equal(m.count, 2);
+}
+
+/* The encoder refuses what the decoder would: a sender fails at home. */
+static void
+test_dm_physmap_encoder_refuses_what_the_decoder_would(void **state)
+{
+	struct msg_dm_physmap m;
+	uint8_t buf[4096];
+
+	mk_physmap(&m);
+	m.count = 0;
+	assert_int_equal(msg_dm_physmap_encode(&m, buf, sizeof(buf)), XMIG_ERR_INVALID);
+	m.count = PROTO_DM_PHYSMAP_MAX + 1;
+	assert_int_equal(msg_dm_physmap_encode(&m, buf, sizeof(buf)), XMIG_ERR_TOO_LONG);
+	mk_physmap(&m);
+	m.ents[1].phys_offset = m.ents[0].phys_offset;
+	assert_int_equal(msg_dm_physmap_encode(&m, buf, sizeof(buf)), XMIG_ERR_INVALID);
+	mk_physmap(&m);
+	m.ents[1].size = 0x800;
+	assert_int_equal(msg_dm_physmap_encode(&m, buf, sizeof(buf)), XMIG_ERR_INVALID);
+	mk_physmap(&m);
+	strcpy(m.ents[0].name, "vga vram");
+	assert_int_equal(msg_dm_physmap_encode(&m, buf, sizeof(buf)), XMIG_ERR_INVALID);
+	mk_physmap(&m);
+	memset(m.ents[1].name, 'x', sizeof(m.ents[1].name));	/* unterminated */
+	assert_int_equal(msg_dm_physmap_encode(&m, buf, sizeof(buf)), XMIG_ERR_TOO_LONG);
+}
+
+static void
+test_dm_hex_parse(void **state)
+{
+	static const struct {
+		const char *s;
+		uint64_t v;
+	} good[] = {
+		{ "0", 0 }, { "f0000000", 0xf0000000 }, { "F0000000", 0xf0000000 },
+		{ "800000", 0x800000 }, { "ffffffffffffffff", UINT64_MAX },
+		{ "0000000000001000", 0x1000 },
+	};
+	static const char *const bad[] = {
+		"", "0x1000", "-1", "+1", " 1", "1 ", "1\n", "g", "10000000000000000",
+		"12345678901234567", "\xc3\xa4",
+	};
+	uint64_t v;
+	unsigned i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(dm_hex_parse(good[i].s, &v), 0);
+		assert_true(v == good[i].v);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 5;
+		if (dm_hex_parse(bad[i], &v) != XMIG_ERR_INVALID)
+			fail_msg("\"%s\" parsed", bad[i]);
+		assert_true(v == 0);
+	}
+	assert_int_equal(dm_hex_parse(NULL, &v), XMIG_ERR_INVALID);
+}
+
+/* The sender's side: entries from QEMU's xenstore text. */
+static void
+test_dm_physmap_add_from_xenstore_text(void **state)
+{
+	struct msg_dm_physmap m, before;
+	char key[32], name[80];
+	uint8_t buf[4096];
+	unsigned i;
+	int n;
+
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(dm_physmap_add(&m, "f0000000", "f0000000", "800000", "vga.vram"), 0);
+	assert_int_equal(m.count, 1);
+	assert_true(m.ents[0].phys_offset == 0xf0000000 && m.ents[0].size == 0x800000);
+	assert_string_equal(m.ents[0].name, "vga.vram");
+	before = m;
+	/* each refusal leaves m as it was */
+	assert_int_equal(dm_physmap_add(&m, "f0000000", "e0000000", "1000", "again"),
+	    XMIG_ERR_EXISTS);
+	assert_int_equal(dm_physmap_add(&m, "0xe0000000", "e0000000", "1000", "x"),
+	    XMIG_ERR_INVALID);
+	assert_int_equal(dm_physmap_add(&m, "e0000000", "", "1000", "x"), XMIG_ERR_INVALID);
+	assert_int_equal(dm_physmap_add(&m, "e0000000", "e0000000", "1001", "x"),
+	    XMIG_ERR_INVALID);
+	assert_int_equal(dm_physmap_add(&m, "e0000000", "e0000000", "1000", "a b"),
+	    XMIG_ERR_INVALID);
+	assert_int_equal(dm_physmap_add(&m, "e0000000", "e0000000", "1000", NULL),
+	    XMIG_ERR_INVALID);
+	memset(name, 'n', 64);
+	name[64] = '\0';
+	assert_int_equal(dm_physmap_add(&m, "e0000000", "e0000000", "1000", name),
+	    XMIG_ERR_TOO_LONG);
+	assert_memory_equal(&m, &before, sizeof(m));
+	/* up to the maximum, then one too many */
+	for (i = 1; i < PROTO_DM_PHYSMAP_MAX; i++) {
+		snprintf(key, sizeof(key), "%x", i * 0x1000);
+		assert_int_equal(dm_physmap_add(&m, key, "1000", "1000", "r"), 0);
+	}
+	assert_int_equal(dm_physmap_add(&m, "ffff000", "1000", "1000", "r"), XMIG_ERR_TOO_LONG);
+	assert_int_equal(m.count, PROTO_DM_PHYSMAP_MAX);
+	/* and what was added encodes */
+	n = msg_dm_physmap_encode(&m, buf, sizeof(buf));
+	assert_true(n > 0);
+}
+
+/* ---- DM_STATE ---- */
+
+static void
+test_dm_state_head_round_trip_and_refusals(void **state)
+{
+	uint8_t h[DM_STATE_HEAD_LEN];
+	uint32_t total = 9, off = 9;
+
+	dm_state_head_encode(h, 100, 40);
+	assert_int_equal(dm_state_head_decode(h, DM_STATE_HEAD_LEN + 60, &total, &off), 0);
+	assert_true(total == 100 && off == 40);
+	/* one byte past the end of the state */
+	assert_int_equal(dm_state_head_decode(h, DM_STATE_HEAD_LEN + 61, &total, &off),
+	    XMIG_ERR_INVALID);
+	assert_true(total == 0 && off == 0);
+	/* no bytes at all */
+	assert_int_equal(dm_state_head_decode(h, DM_STATE_HEAD_LEN, &total, &off),
+	    XMIG_ERR_TRUNCATED);
+	assert_int_equal(dm_state_head_decode(h, 3, &total, &off), XMIG_ERR_TRUNCATED);
+	/* longer than the type's maximum */
+	dm_state_head_encode(h, PROTO_DM_STATE_MAX, 0);
+	assert_int_equal(dm_state_head_decode(h, DM_STATE_HEAD_LEN + PROTO_DM_CHUNK_MAX,
+	    &total, &off), 0);
+	assert_int_equal(dm_state_head_decode(h, DM_STATE_HEAD_LEN + PROTO_DM_CHUNK_MAX + 1,
+	    &total, &off), XMIG_ERR_TOO_LONG);
+	/* a total of 0, and over 64 MiB */
+	dm_state_head_encode(h, 0, 0);
+	assert_int_equal(dm_state_head_decode(h, DM_STATE_HEAD_LEN + 1, &total, &off),
+	    XMIG_ERR_INVALID);
+	dm_state_head_encode(h, PROTO_DM_STATE_MAX + 1, 0);
+	assert_int_equal(dm_state_head_decode(h, DM_STATE_HEAD_LEN + 1, &total, &off),
+	    XMIG_ERR_TOO_LONG);
+	dm_state_head_encode(h, UINT32_MAX, 0);
+	assert_int_equal(dm_state_head_decode(h, DM_STATE_HEAD_LEN + 1, &total, &off),
+	    XMIG_ERR_TOO_LONG);
+	/* an offset that would wrap a 32-bit sum */
+	dm_state_head_encode(h, PROTO_DM_STATE_MAX, UINT32_MAX);
+	assert_int_equal(dm_state_head_decode(h, DM_STATE_HEAD_LEN + 16, &total, &off),
+	    XMIG_ERR_INVALID);
+	/* the last byte of the largest state */
+	dm_state_head_encode(h, PROTO_DM_STATE_MAX, PROTO_DM_STATE_MAX - 1);
+	assert_int_equal(dm_state_head_decode(h, DM_STATE_HEAD_LEN + 1, &total, &off), 0);
+}
+
+static uint32_t
+chunk(uint8_t *out, uint32_t total, uint32_t off, const uint8_t *data, uint32_t n)
+{
+	dm_state_head_encode(out, total, off);
+	memcpy(out + DM_STATE_HEAD_LEN, data, n);
+	return DM_STATE_HEAD_LEN + n;
+}
+
+static void
+test_dm_state_accumulates_in_order_and_refuses_the_rest(void **state)
+{
+	static uint8_t st[10001], c[DM_STATE_HEAD_LEN + 10001];	/* a byte more, for "past the end" */
+	struct dm_state_acc a, saved;
+	uint32_t i, len;
+
+	for (i = 0; i < 10000; i++)
+		st[i] = (uint8_t)(i * 13 + i / 256);
+	dm_state_acc_init(&a);
+	assert_false(dm_state_acc_complete(&a));
+	/* a chunk that does not start at 0 cannot come first */
+	len = chunk(c, 10000, 4000, st + 4000, 100);
+	assert_int_equal(dm_state_acc_add(&a, c, len), XMIG_ERR_INVALID);
+	assert_true(a.data == NULL && a.got == 0 && a.total == 0);
+	len = chunk(c, 10000, 0, st, 4000);
+	assert_int_equal(dm_state_acc_add(&a, c, len), 0);
+	assert_false(dm_state_acc_complete(&a));
+	saved = a;
+	/* out of order: a gap, a repeat, an overlap */
+	len = chunk(c, 10000, 4001, st + 4001, 100);
+	assert_int_equal(dm_state_acc_add(&a, c, len), XMIG_ERR_INVALID);
+	len = chunk(c, 10000, 0, st, 100);
+	assert_int_equal(dm_state_acc_add(&a, c, len), XMIG_ERR_INVALID);
+	len = chunk(c, 10000, 3999, st + 3999, 100);
+	assert_int_equal(dm_state_acc_add(&a, c, len), XMIG_ERR_INVALID);
+	/* another total */
+	len = chunk(c, 10001, 4000, st + 4000, 100);
+	assert_int_equal(dm_state_acc_add(&a, c, len), XMIG_ERR_INVALID);
+	/* past the end, and a bare head */
+	len = chunk(c, 10000, 4000, st + 4000, 6001);
+	assert_int_equal(dm_state_acc_add(&a, c, len), XMIG_ERR_INVALID);
+	assert_int_equal(dm_state_acc_add(&a, c, DM_STATE_HEAD_LEN), XMIG_ERR_TRUNCATED);
+	assert_int_equal(dm_state_acc_add(&a, c, 5), XMIG_ERR_TRUNCATED);
+	assert_memory_equal(&a, &saved, sizeof(a));
+	/* the rest, in two chunks */
+	len = chunk(c, 10000, 4000, st + 4000, 1);
+	assert_int_equal(dm_state_acc_add(&a, c, len), 0);
+	len = chunk(c, 10000, 4001, st + 4001, 5999);
+	assert_int_equal(dm_state_acc_add(&a, c, len), 0);
+	assert_true(dm_state_acc_complete(&a));
+	assert_int_equal(a.got, 10000);
+	assert_true(a.cap == 10000);
+	assert_memory_equal(a.data, st, 10000);
+	/* nothing after the end */
+	len = chunk(c, 10000, 10000, st, 1);
+	assert_int_equal(dm_state_acc_add(&a, c, len), XMIG_ERR_INVALID);
+	dm_state_acc_free(&a);
+	assert_true(a.data == NULL && a.got == 0 && a.total == 0 && a.cap == 0);
+}
+
+/* A peer that announces 64 MiB and sends 100 bytes costs 100 bytes; the
+ * buffer follows what arrives (at most twice it), up to a whole 64 MiB
+ * state in chunks of the largest size. */
+static void
+test_dm_state_memory_follows_the_bytes_received(void **state)
+{
+	uint8_t *c = malloc(DM_STATE_HEAD_LEN + PROTO_DM_CHUNK_MAX);
+	struct dm_state_acc a;
+	uint32_t off, len;
+
+	assert_non_null(c);
+	memset(c + DM_STATE_HEAD_LEN, 0xd7, PROTO_DM_CHUNK_MAX);
+	dm_state_acc_init(&a);
+	dm_state_head_encode(c, PROTO_DM_STATE_MAX, 0);
+	assert_int_equal(dm_state_acc_add(&a, c, DM_STATE_HEAD_LEN + 100), 0);
+	assert_int_equal(a.cap, 100);
+	dm_state_head_encode(c, PROTO_DM_STATE_MAX, 100);
+	assert_int_equal(dm_state_acc_add(&a, c, DM_STATE_HEAD_LEN + 1), 0);
+	assert_int_equal(a.cap, 200);
+	dm_state_acc_free(&a);
+	for (off = 0; off < PROTO_DM_STATE_MAX; off += PROTO_DM_CHUNK_MAX) {
+		dm_state_head_encode(c, PROTO_DM_STATE_MAX, off);
+		c[DM_STATE_HEAD_LEN] = (uint8_t)(off >> 22);
+		len = DM_STATE_HEAD_LEN + PROTO_DM_CHUNK_MAX;
+		assert_int_equal(dm_state_acc_add(&a, c, len), 0);
+		assert_true(a.cap <= 2ull * a.got && a.cap <= PROTO_DM_STATE_MAX);
+	}
+	assert_true(dm_state_acc_complete(&a));
+	assert_int_equal(a.data[5 * PROTO_DM_CHUNK_MAX], 5);
+	assert_int_equal(a.data[5 * PROTO_DM_CHUNK_MAX + 1], 0xd7);
+	dm_state_acc_free(&a);
+	free(c);
 }
 
 /* ---- PAGES ---- */
@@ -1477,6 +1957,16 @@ main(void)
 		cmocka_unit_test(test_header_rejects_undefined_flags),
 		cmocka_unit_test(test_header_rejects_oversize_len_for_each_type),
 		cmocka_unit_test(test_type_maxima_are_as_specified),
+		cmocka_unit_test(test_hello_features_round_trip_and_are_used_only_when_both_have_them),
+		cmocka_unit_test(test_dm_physmap_round_trip_and_largest),
+		cmocka_unit_test(test_dm_physmap_rejects_each_malformed_field),
+		cmocka_unit_test(test_dm_physmap_rejects_bad_counts_and_duplicate_keys),
+		cmocka_unit_test(test_dm_physmap_encoder_refuses_what_the_decoder_would),
+		cmocka_unit_test(test_dm_hex_parse),
+		cmocka_unit_test(test_dm_physmap_add_from_xenstore_text),
+		cmocka_unit_test(test_dm_state_head_round_trip_and_refusals),
+		cmocka_unit_test(test_dm_state_accumulates_in_order_and_refuses_the_rest),
+		cmocka_unit_test(test_dm_state_memory_follows_the_bytes_received),
 		cmocka_unit_test(test_pages_head_accepts_valid),
 		cmocka_unit_test(test_pages_head_rejects_count_too_big),
 		cmocka_unit_test(test_pages_head_rejects_zero_count),

@@ -363,6 +363,35 @@ test_frames_out_of_place(void **state)
 	expect_failed_at(&b, token, "no go-ahead", true);
 }
 
+/* The device model's frames, from a sender this host did not offer
+ * HELLO_F_DEVICE_MODEL: refused with ABORT(PROTOCOL) and a reason that
+ * says so, valid as they are. */
+static void
+test_device_model_frames_unasked(void **state)
+{
+	struct msg_dm_physmap pm = { .count = 1, .ents = { { .phys_offset = 0xf0000000,
+		.start_addr = 0xf0000000, .size = 0x800000, .name = "vga.vram" } } };
+	uint8_t pl[256], chunk[DM_STATE_HEAD_LEN + 64];
+	struct rh_buf b = { 0 };
+	uint8_t token[16];
+	int n;
+
+	open_stream(&b, token);
+	n = msg_dm_physmap_encode(&pm, pl, sizeof(pl));
+	assert_true(n > 0);
+	rh_frame(&b, MSG_DM_PHYSMAP, pl, (uint32_t)n);
+	expect_failed(&b, token, "protocol error: DM_PHYSMAP (a device model's state) from a "
+	    "sender that was not offered to carry a device model");
+	open_stream(&b, token);
+	dm_state_head_encode(chunk, 64, 0);
+	memset(chunk + DM_STATE_HEAD_LEN, 0x51, 64);
+	rh_frame(&b, MSG_DM_STATE, chunk, sizeof(chunk));
+	rh_context(&b);
+	rh_frame(&b, MSG_STREAM_END, NULL, 0);
+	expect_failed(&b, token, "protocol error: DM_STATE (a device model's state) from a "
+	    "sender that was not offered to carry a device model");
+}
+
 /* A PREPARE for a domain bigger than the host (here up to the protocol's
  * 2^40 pages) is refused before anything is sized by it: the receiver
  * used to calloc a bitmap of nr_pages bits first (128 GiB for 2^40). */
@@ -569,6 +598,7 @@ main(void)
 		cmocka_unit_test_setup(test_zraw_data_decompresses_to_another_size, each),
 		cmocka_unit_test_setup(test_unknown_algorithm, each),
 		cmocka_unit_test_setup(test_frames_out_of_place, each),
+		cmocka_unit_test_setup(test_device_model_frames_unasked, each),
 		cmocka_unit_test_setup(test_prepare_bigger_than_the_host, each),
 		cmocka_unit_test_setup(test_prepare_reusing_a_committed_token, each),
 		cmocka_unit_test_setup(test_a_page_named_twice_in_a_batch, each),

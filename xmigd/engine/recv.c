@@ -339,6 +339,14 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 		    msg_reason_decode(s->buf, fh.len, &m) == 0)
 			job_set_error(s->j, "sender aborted: %s", m.text);
 		return XMIG_ERR_PEER_ABORT;
+	case MSG_DM_PHYSMAP:
+	case MSG_DM_STATE:
+		/* Allowed only after both HELLOs offered HELLO_F_DEVICE_MODEL,
+		 * which this host does not (yet) offer. */
+		job_set_error(s->j, "protocol error: %s (a device model's state) from a sender "
+		    "that was not offered to carry a device model", proto_type_str(fh.type));
+		s->bad_frame = true;
+		return XMIG_ERR_UNEXPECTED;
 	default:
 		job_set_error(s->j, "protocol error: %s during the memory stream",
 		    proto_type_str(fh.type));

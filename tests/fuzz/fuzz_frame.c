@@ -6,7 +6,8 @@
  * bytes, or what is left of the input) goes to the decoder of the type the
  * header names: every message decoder, and for PAGES pages_head_decode then
  * pages_entries_check against the nr_pages of the last PREPARE accepted in
- * the same input (64 before any).  A header error ends the stream, as it
+ * the same input (64 before any); DM_STATE chunks go through one
+ * accumulator per input, as a receiver gathers them.  A header error ends the stream, as it
  * ends a connection.  Every payload is copied into a heap block of exactly
  * its length, so ASan sees any read past it.
  *
@@ -240,10 +241,82 @@ check_zraw(const uint8_t *p, size_t n, uint32_t frame_len)
 	(void)decompress_exact(algo, p + ZRAW_HEAD_LEN, frame_len - ZRAW_HEAD_LEN, out, raw_len);
 }
 
+static void
+check_dm_physmap(const uint8_t *p, size_t n)
+{
+	static struct msg_dm_physmap x;
+	static uint8_t re[4096];
+	uint32_t i, j;
+	size_t c;
+
+	if (msg_dm_physmap_decode(p, n, &x) != 0) {
+		CHECK(all_zero(&x, sizeof(x)));
+		return;
+	}
+	CHECK(x.count >= 1 && x.count <= PROTO_DM_PHYSMAP_MAX);
+	for (i = 0; i < x.count; i++) {
+		const struct msg_dm_physmap_ent *e = &x.ents[i];
+
+		CHECK(e->phys_offset % PROTO_PAGE_SIZE == 0 && e->start_addr % PROTO_PAGE_SIZE == 0 &&
+		    e->size % PROTO_PAGE_SIZE == 0 && e->size >= PROTO_PAGE_SIZE);
+		CHECK(e->size <= PROTO_DM_ADDR_LIMIT &&
+		    e->start_addr <= PROTO_DM_ADDR_LIMIT - e->size &&
+		    e->phys_offset <= PROTO_DM_ADDR_LIMIT - e->size);
+		CHECK(terminated(e->name, sizeof(e->name)) && e->name[0] != '\0');
+		for (c = 0; e->name[c] != '\0'; c++)
+			CHECK(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			    "._:/-", e->name[c]) != NULL);
+		for (j = 0; j < i; j++)
+			CHECK(x.ents[j].phys_offset != e->phys_offset);
+	}
+	CHECK(n <= proto_max_len(MSG_DM_PHYSMAP));
+	/* No string byte is ever replaced: a name of '?' is refused. */
+	CHECK(msg_dm_physmap_encode(&x, re, sizeof(re)) == (int)n && memcmp(re, p, n) == 0);
+}
+
+/* DM_STATE as the receiver takes it: the head against the frame's length,
+ * then the chunk into the input's accumulator, whose contract is checked
+ * after each step: in order, never past total, memory within total and
+ * at most twice what it holds. */
+static void
+check_dm_state(const uint8_t *p, size_t n, uint32_t frame_len, struct dm_state_acc *acc)
+{
+	struct dm_state_acc before = *acc;
+	uint32_t total, off;
+	int r;
+
+	if (n < DM_STATE_HEAD_LEN)
+		return;
+	r = dm_state_head_decode(p, frame_len, &total, &off);
+	if (r != 0) {
+		CHECK(total == 0 && off == 0);
+		return;
+	}
+	CHECK(total >= 1 && total <= PROTO_DM_STATE_MAX);
+	CHECK(frame_len > DM_STATE_HEAD_LEN && (uint64_t)off + frame_len - DM_STATE_HEAD_LEN <= total);
+	if (frame_len > n)
+		return;		/* EOF before the chunk's end */
+	r = dm_state_acc_add(acc, p, frame_len);
+	if (r != 0) {
+		CHECK(r == XMIG_ERR_INVALID || r == XMIG_ERR_NOMEM);
+		CHECK(acc->data == before.data && acc->got == before.got &&
+		    acc->total == before.total && acc->cap == before.cap);
+		CHECK(r == XMIG_ERR_NOMEM || off != before.got ||
+		    (before.total != 0 && total != before.total));
+		return;
+	}
+	CHECK(off == before.got && (before.total == 0 || before.total == total));
+	CHECK(acc->total == total && acc->got == before.got + frame_len - DM_STATE_HEAD_LEN);
+	CHECK(acc->got <= acc->cap && acc->cap <= acc->total && acc->cap <= 2ull * acc->got);
+	CHECK(memcmp(acc->data + off, p + DM_STATE_HEAD_LEN, frame_len - DM_STATE_HEAD_LEN) == 0);
+	CHECK(dm_state_acc_complete(acc) == (acc->got == acc->total));
+}
+
 /* Decode one payload p[0..n) of a frame whose header said `type` and
  * `frame_len` (n < frame_len when the input ended early). */
 static void
-decode_payload(uint8_t type, const uint8_t *p, size_t n, uint32_t frame_len, uint64_t *nr_pages)
+decode_payload(uint8_t type, const uint8_t *p, size_t n, uint32_t frame_len, uint64_t *nr_pages,
+    struct dm_state_acc *acc)
 {
 	uint8_t re[64];
 
@@ -333,6 +406,12 @@ decode_payload(uint8_t type, const uint8_t *p, size_t n, uint32_t frame_len, uin
 	case MSG_ZRAW:
 		check_zraw(p, n, frame_len);
 		break;
+	case MSG_DM_PHYSMAP:
+		check_dm_physmap(p, n);
+		break;
+	case MSG_DM_STATE:
+		check_dm_state(p, n, frame_len, acc);
+		break;
 	default:
 		/* CONTEXT, RAW: opaque here; the header check bounded them. */
 		break;
@@ -343,8 +422,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint64_t nr_pages = DEFAULT_NR_PAGES;
+	struct dm_state_acc acc;
 	size_t off = 0;
 
+	dm_state_acc_init(&acc);
 	while (size - off >= FRAME_HDR_LEN) {
 		struct frame_hdr h;
 		size_t avail, plen;
@@ -375,9 +456,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p = malloc(plen ? plen : 1);
 		CHECK(p != NULL);
 		memcpy(p, data + off, plen);
-		decode_payload(h.type, p, plen, h.len, &nr_pages);
+		decode_payload(h.type, p, plen, h.len, &nr_pages, &acc);
 		free(p);
 		off += plen;
 	}
+	dm_state_acc_free(&acc);
 	return 0;
 }

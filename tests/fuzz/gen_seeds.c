@@ -363,6 +363,10 @@ main(int argc, char **argv)
 	struct msg_query_reply qr = { .token = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
 		15, 16 }, .outcome = OUTCOME_COMMITTED, .name = "vm1", .uuid = { 0xde, 0xad, 0xbe,
 		0xef } };
+	/* A standard VGA's VRAM as QEMU registers it, and a second region. */
+	struct msg_dm_physmap pm = { .count = 2, .ents = {
+		{ 0xf0000000, 0xf0000000, 0x800000, "vga.vram" },
+		{ 0x100000000, 0xf1000000, 0x1000, "0000:00:02.0/qxl.vram" } } };
 	int n;
 
 	if (argc != 2 && argc != 3)
@@ -416,6 +420,14 @@ main(int argc, char **argv)
 	frame("query", MSG_QUERY, 0, pl, msg_query_encode(&q, pl, sizeof(pl)));
 	frame("query_reply", MSG_QUERY_REPLY, 0, pl,
 	    msg_query_reply_encode(&qr, pl, sizeof(pl)));
+	frame("dm_physmap", MSG_DM_PHYSMAP, 0, pl, msg_dm_physmap_encode(&pm, pl, sizeof(pl)));
+	/* DM_STATE: a whole state of 64 bytes in one chunk, and the first
+	 * chunk of a larger one. */
+	dm_state_head_encode(pl, 64, 0);
+	memset(pl + DM_STATE_HEAD_LEN, 0x51, 64);
+	frame("dm_state", MSG_DM_STATE, 0, pl, DM_STATE_HEAD_LEN + 64);
+	dm_state_head_encode(pl, 1u << 20, 0);
+	frame("dm_state_first", MSG_DM_STATE, 0, pl, DM_STATE_HEAD_LEN + 64);
 	/* An unknown type flagged OPTIONAL: skipped by the reader. */
 	memset(pl, 0x3c, 16);
 	frame("optional_unknown", 200, FRAME_F_OPTIONAL, pl, 16);
@@ -460,6 +472,26 @@ main(int argc, char **argv)
 	frame(NULL, MSG_STREAM_END, 0, pl, 0);
 	frame(NULL, MSG_GO, 0, pl, 0);
 	stream_flush("stream_receiver_compressed");
+
+	/* An HVM guest's end of the stream with DEVICE_MODEL: RAW, then the
+	 * physmap and the device state in three chunks, STREAM_END, GO. */
+	hs.features = HELLO_F_DEVICE_MODEL;
+	frame(NULL, MSG_HELLO, 0, pl, msg_hello_encode(&hs, pl, sizeof(pl)));
+	hs.features = 0;
+	pr.dom_type = DOMTYPE_HVM;
+	frame(NULL, MSG_PREPARE, 0, pl, msg_prepare_encode(&pr, pl, sizeof(pl)));
+	pr.dom_type = DOMTYPE_SIM;
+	memset(pl, 0x42, 64);
+	frame(NULL, MSG_RAW, 0, pl, 64);
+	frame(NULL, MSG_DM_PHYSMAP, 0, pl, msg_dm_physmap_encode(&pm, pl, sizeof(pl)));
+	for (n = 0; n < 300; n += 100) {
+		dm_state_head_encode(pl, 300, (uint32_t)n);
+		memset(pl + DM_STATE_HEAD_LEN, 0x60 + n / 100, 100);
+		frame(NULL, MSG_DM_STATE, 0, pl, DM_STATE_HEAD_LEN + 100);
+	}
+	frame(NULL, MSG_STREAM_END, 0, pl, 0);
+	frame(NULL, MSG_GO, 0, pl, 0);
+	stream_flush("stream_receiver_device_model");
 
 	/* What S reads from R: HELLO, PREPARE_OK, BUILT, DONE. */
 	frame(NULL, MSG_HELLO, 0, pl, msg_hello_encode(&hr, pl, sizeof(pl)));

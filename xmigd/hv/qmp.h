@@ -8,8 +8,9 @@
  * in size (a longer one is an error, never a bigger buffer) and every
  * call in time (one deadline per call, so a server that trickles bytes or
  * events cannot hold it).  After a failure the connection is unusable: a
- * late reply could otherwise be taken for the next command's.  Plain C
- * and jansson, so it is unit-tested without Xen or QEMU.
+ * late reply could otherwise be taken for the next command's.  One caller
+ * at a time per connection.  Plain C and jansson, so it is unit-tested
+ * without Xen or QEMU.
  */
 #ifndef XMIG_HV_QMP_H
 #define XMIG_HV_QMP_H

@@ -47,10 +47,10 @@ copy_libs() {	# root, files...
 if [ ! -f "$LAB_BUILD/guest.cpio.gz" ] || [ "$0" -nt "$LAB_BUILD/guest.cpio.gz" ]; then
 	R=$LAB_BUILD/stage-guest
 	new_root "$R"
-	# netfront and blkfront for the device guest (lab.dev=1); none depend
-	# on other modules.
+	# netfront and blkfront for the device guest (lab.dev=1), brd for its
+	# twin without devices (lab.dev=0); none depend on other modules.
 	mkdir -p "$R/lib"
-	for m in xen-netfront xen-blkfront; do
+	for m in xen-netfront xen-blkfront brd; do
 		find "$X/lib/modules/$KVER" -name "$m.ko" -exec cp {} "$R/lib/" \;
 		[ -f "$R/lib/$m.ko" ] || lab_die "no module $m"
 	done
@@ -64,25 +64,13 @@ echo "GUEST-UP uptime=$(cut -d' ' -f1 /proc/uptime)"
 # Every sysrq, so that `xl sysrq NAME c` crashes it (Debian's kernel
 # allows only some by default: not c).
 echo 1 > /proc/sys/kernel/sysrq
-case " $(cat /proc/cmdline) " in
-*" lab.dev=1 "*)
-	# The device guest: a NIC on dom0's br0 and a disk on the hosts' shared
-	# drive.  Its TCP server (port 7000, one client) sends "SEQ n" every
-	# 100 ms: after a move the client's stream must go on, in order.  Its
-	# disk writer writes "DSEQ n" to sector n of each disk every second with
-	# fsync, drops the caches and reads sectors n and n-1 back: "DISK n ok"
-	# for xvdb (phy: on the shared drive), "FILE n ok" for xvdd (file: in
-	# the shared folder), or "... BAD" for a lost write or a stale read.
-	insmod /lib/xen-netfront.ko
-	insmod /lib/xen-blkfront.ko
-	ip link set lo up
-	for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.5; done
-	ip link set eth0 up && ip addr add 10.99.0.10/24 dev eth0 && echo "GUEST-NET up"
-	(n=0; while :; do n=$((n + 1)); echo "SEQ $n"; sleep 0.1; done) | nc -l -p 7000 &
-	(
-	for i in $(seq 1 60); do [ -b /dev/xvdb ] && [ -b /dev/xvdd ] && break; sleep 0.5; done
+# The disk writer of the device guest (and of its twin without devices):
+# "DSEQ n" to sector n of each disk every second with fsync, the caches
+# dropped, sectors n and n-1 read back: "DISK n ok" for the first disk,
+# "FILE n ok" for the second, or "... BAD" for a lost write or a stale read.
+writer() {	# dev:LABEL...
 	disks=""
-	for d in xvdb:DISK xvdd:FILE; do
+	for d in "$@"; do
 		if [ -b "/dev/${d%:*}" ]; then disks="$disks $d"; else echo "${d#*:} none"; fi
 	done
 	n=1
@@ -105,7 +93,34 @@ case " $(cat /proc/cmdline) " in
 		done
 		sleep 1
 	done
+}
+seq_server() { (n=0; while :; do n=$((n + 1)); echo "SEQ $n"; sleep 0.1; done) | nc -l -p 7000; }
+case " $(cat /proc/cmdline) " in
+*" lab.dev=1 "*)
+	# The device guest: a NIC on dom0's br0 and a disk on the hosts' shared
+	# drive.  Its TCP server (port 7000, one client) sends "SEQ n" every
+	# 100 ms: after a move the client's stream must go on, in order.  Its
+	# disks: xvdb (phy: on the shared drive) and xvdd (file: in the shared
+	# folder).
+	insmod /lib/xen-netfront.ko
+	insmod /lib/xen-blkfront.ko
+	ip link set lo up
+	for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.5; done
+	ip link set eth0 up && ip addr add 10.99.0.10/24 dev eth0 && echo "GUEST-NET up"
+	seq_server &
+	(
+	for i in $(seq 1 60); do [ -b /dev/xvdb ] && [ -b /dev/xvdd ] && break; sleep 0.5; done
+	writer xvdb:DISK xvdd:FILE
 	) &
+	;;
+*" lab.dev=0 "*)
+	# Its twin without devices, for the downtime a vif and two vbds add:
+	# the same work on two RAM disks (brd) and a TCP stream over loopback.
+	insmod /lib/brd.ko rd_nr=2 rd_size=4096
+	ip link set lo up
+	seq_server &
+	(for i in $(seq 1 20); do sleep 0.5; nc 127.0.0.1 7000 > /dev/null && break; done) &
+	writer ram0:DISK ram1:FILE &
 	;;
 esac
 # One line a second: after a migration the count must go on, not restart.
@@ -154,6 +169,21 @@ if [ ! -f "$D0" ] || [ "$0" -nt "$D0" ] || [ "$LAB_DIR/dom0-init.sh" -nt "$D0" ]
 		cp -L "$f" "$R/bin/"
 	done
 	LIBPATH= copy_libs "$R" "$R/bin/bash" "$R/bin/flock" "$R/bin/losetup" "$R/bin/stat"
+	# The HVM guest's device model, where Debian's libxl starts it, with
+	# its firmware: hvmloader, SeaBIOS, QEMU's option ROMs (linuxboot for
+	# the direct kernel boot) and keymaps (libxl passes -vnc none, and
+	# without keymaps/en-us QEMU exits at once).
+	QEMU_DM=/usr/libexec/xen-qemu-system-i386
+	[ -x "$QEMU_DM" ] || lab_die "no $QEMU_DM on this machine (install-deps.sh: qemu-system-xen)"
+	mkdir -p "$R/usr/libexec" "$R/usr/share/qemu" "$R/usr/lib/xen-4.17/boot"
+	cp -L "$QEMU_DM" "$R/usr/libexec/"
+	LIBPATH=$X/usr/lib/x86_64-linux-gnu:$X/lib/x86_64-linux-gnu copy_libs "$R" "$R$QEMU_DM"
+	cp -a /usr/share/seabios "$R/usr/share/"
+	cp -aL /usr/share/qemu/keymaps "$R/usr/share/qemu/"
+	for f in /usr/share/qemu/*.bin /usr/share/qemu/*.rom; do
+		[ -e "$f" ] && cp -L "$f" "$R/usr/share/qemu/"
+	done
+	cp -a "$X/usr/lib/xen-4.17/boot/hvmloader" "$R/usr/lib/xen-4.17/boot/"
 	mkdir -p "$R/lib64" "$R/lib/x86_64-linux-gnu"
 	[ -e "$R/lib64/ld-linux-x86-64.so.2" ] || cp -L /lib64/ld-linux-x86-64.so.2 "$R/lib64/"
 	# glibc dlopen()s libgcc_s for pthread_cancel: xl aborts without it.
@@ -194,6 +224,20 @@ vcpus   = 1
 on_crash = "preserve"
 EOS
 	done
+	# The HVM guest (../shared/xenlab/hvm-recipe.md): the same kernel and
+	# ramdisk booted by QEMU, its ticks on the PV console.
+	cat > "$R/lab/guest-hvm.cfg" <<EOS
+type    = "hvm"
+kernel  = "/lab/vmlinuz"
+ramdisk = "/lab/guest.cpio.gz"
+cmdline = "console=hvc0 quiet"
+memory  = 128
+vcpus   = 1
+vga     = "none"
+vnc     = 0
+sdl     = 0
+on_crash = "preserve"
+EOS
 	# The device guest: a NIC on br0, the shared drive (/dev/vda in both
 	# dom0s, boot-host.sh) and an image in the shared folder as its disks.
 	# 128 MiB: blkfront keeps a pool of granted pages per disk, and with
@@ -201,6 +245,8 @@ EOS
 	# init).
 	sed -e 's/quiet"/quiet lab.dev=1"/' -e 's/^memory  = 96$/memory  = 128/' \
 	    "$R/lab/guest-pvh.cfg" > "$R/lab/guest-dev.cfg"
+	sed -e 's/quiet"/quiet lab.dev=0"/' -e 's/^memory  = 96$/memory  = 128/' \
+	    "$R/lab/guest-pvh.cfg" > "$R/lab/guest-dev0.cfg"
 	cat >> "$R/lab/guest-dev.cfg" <<EOS
 vif     = [ "bridge=br0,mac=00:16:3e:00:00:10" ]
 disk    = [ "phy:/dev/vda,xvdb,w", "file:/shared/dev1-file.img,xvdd,w" ]

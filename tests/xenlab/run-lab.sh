@@ -11,7 +11,10 @@
 #              xmig migrate -l A->B->A with a TCP stream and disk writes
 #              going on through both moves; then xl migrate A->B (the
 #              reference, of a domain xmigd restored), xmig back, and a
-#              reboot at A built again by xmigd with its devices
+#              reboot at A built again by xmigd with its devices; before
+#              it, its twin without devices moved A->B->A (the table)
+#   HVM guest  xmig refuses it (its QEMU does not move yet); xl migrate
+#              A->B (the table's reference)
 #   lifecycle: xl list -l and xl reboot at B of a domain xmig moved, a
 #              crash kept (on_crash=preserve), the warning for a domain
 #              without a configuration
@@ -212,6 +215,9 @@ tcp_ok() {	# label
 	[ "$(field lines "$r")" -gt 50 ] && [ "$(field out_of_order "$r")" = 0 ] &&
 	    [ "$(field last_line_age_ms "$r")" -lt 3000 ]
 }
+for d in AB BA; do
+	move "device guest's twin without devices" "${d%?}" "${d#?}" "dev0-live-$d"
+done
 check "device guest: a disk B does not allow refused, naming it; guest kept running" \
     "$(judge pass dev-disk-refused)" "$(res dev-disk-refused)"
 check "device guest: a move whose vif-bridge failed on B undone, guest running and reachable on A" \
@@ -268,6 +274,11 @@ check "device guest, built again: A left with no backend, libxl node, vif or loo
 j=$(judge disk_continues reboot-then-AB reboot-then-AB-arrived)
 disk_continues reboot-then-AB reboot-then-AB-arrived 2>/dev/null || true
 check "device guest, built again: disk writes went on at B" "$j" "$DISK_DETAIL"
+check "an HVM guest refused before anything is sent (its device model does not move), kept running" \
+    "$(judge pass hvm-refused)" "$(res hvm-refused)"
+check "xl migrate of the HVM guest A->B (reference) succeeded" "$(judge ok_rc xl-hvm-AB)"
+j=$(judge continues xl-hvm-AB xl-hvm-AB-arrived); continues xl-hvm-AB xl-hvm-AB-arrived || true
+check "xl migrate of the HVM guest: counter continued on B" "$j" "$CONT_DETAIL"
 # json_true LABEL EXPR: the migration's --json result makes EXPR true.
 json_true() { [ -n "$(json "$1")" ] || return 2; [ "$(jq_or "$1" "$2")" = true ]; }
 check "xmig --json reports the figures" "$(judge json_true pvh-live-AB '.total_ms > 0')"
@@ -339,12 +350,15 @@ row pvh-live-BA xmig live none
 row pv-offline-AB xmig offline none
 row pv-offline-BA xmig offline none
 row xl-live-AB xl live none
+row dev0-live-AB xmig live none
+row dev0-live-BA xmig live none
 row dev-live-AB xmig live vif,vbd "$(field gap_ab_ms "$(res dev-tcp)")" \
     "$(field ping_lost_ab "$(res dev-tcp)")"
 row dev-live-BA xmig live vif,vbd "$(field gap_ba_ms "$(res dev-tcp)")" \
     "$(field ping_lost_ba "$(res dev-tcp)")"
 row xl-dev-AB xl live vif,vbd "$(field gap_ab_ms "$(res xl-dev-tcp)")" \
     "$(field ping_lost_ab "$(res xl-dev-tcp)")"
+row xl-hvm-AB xl live "hvm"
 lab_log "lab: $(( $(date +%s) - t0 )) s wall, $fails failed"
 # Exit codes: 0 every check passed; 3 (LAB_EXIT_CREATE) the scenario was
 # cut short by a guest that failed to start (LAB-ABORT-CREATE) and nothing

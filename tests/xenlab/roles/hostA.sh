@@ -5,12 +5,15 @@
 #  2. PV guest pv1: xmig migrate -l must be refused, then offline A->B
 #     (B sends it back offline)
 #  3. xl destroy and power-off of domains xmigd restored
-#  4. PVH guest dev1 with a NIC on br0 and a disk on the shared drive: an
+#  4. dev0, dev1's twin without devices: xmig migrate -l A->B (B sends it
+#     back), for the table; PVH guest dev1 with a NIC on br0 and a disk on the shared drive: an
 #     extra disk B does not allow is refused; a move B's vif-bridge fails is
 #     undone; then xmig migrate -l A->B (B sends it back) with a TCP stream
 #     from here to the guest and the guest's disk writes going on; then
 #     the same guest moved by xl migrate A->B (the table's reference, and
 #     xl on a domain xmigd restored), back with xmig, and rebooted here
+#  5. HVM guest hvm1: xmig refuses it (its device model does not move),
+#     xl migrate A->B for the table
 #  (issue 12: pvh1's configuration travels with it: xl list -l and
 #     xl reboot at B, crash kept at A; pv1 without one: xmig warns)
 . /lab/common.sh
@@ -131,7 +134,18 @@ else
 fi
 xl list
 
-# 4. The device guest (mkinitrd.sh: lab.dev=1), with a TCP client here.
+# 4. The device guest's twin without devices (mkinitrd.sh: lab.dev=0, the
+#    same work on RAM disks), alone on the hosts as dev1 will be: moved
+#    A->B->A for the downtime a vif and two vbds add (the lab's table).
+create_guest dev0 dev0
+wait_for 90 "dev0 ticking" ticked dev0 5
+wait_for 60 "dev0 writing its RAM disks" disk_ok dev0 3 || abort "dev0 does not write its RAM disks"
+xmig_move_dev dev0-live-AB dev0 "$B"
+retire_logs dev0
+wait_for 400 "dev0 back from B" has_dom dev0 && check_arrived dev0-live-BA-arrived dev0
+xl destroy dev0 || log "xl destroy dev0 failed"
+
+#    The device guest (mkinitrd.sh: lab.dev=1), with a TCP client here.
 start_dev_guest dev1 /tmp/tcp.log /tmp/ping.log
 id=$(xl domid dev1)
 # 4a. A second disk, one B's device-disks-allow does not list: refused
@@ -237,3 +251,29 @@ if wait_for 400 "dev1 back from B" has_dom dev1; then
 	has_dom dev1 && xmig_move_dev reboot-then-AB dev1 "$B"
 fi
 xl list
+
+# 5. An HVM guest (issue 15), alone on the hosts: xmig refuses it before
+#    touching it (its QEMU device model does not move yet), it runs on,
+#    and xl migrate moves it A->B for the table.  Its device model's
+#    command line, as libxl started it, goes to the log.
+create_guest hvm1 hvm
+if wait_for 240 "hvm1 ticking" ticked hvm1 3; then
+	dm=$(xenstore-read "/local/domain/$(xl domid hvm1)/image/device-model-pid" 2>/dev/null)
+	[ -n "$dm" ] && log "hvm1's device model: $(tr '\0' ' ' < "/proc/$dm/cmdline")"
+	t=$(last_tick hvm1)
+	xmig_migrate hvm-refused -l hvm1 "$B"
+	sleep 3
+	if [ "$MIG_RC" = 1 ] && grep -q "device model" /tmp/mig.err && has_dom hvm1 &&
+	    ticked hvm1 $((t + 1)) && [ -n "$dm" ] && kill -0 "$dm"; then
+		result "hvm-refused PASS"
+	else
+		result "hvm-refused FAIL rc=$MIG_RC $(head -1 /tmp/mig.err)"
+	fi
+	sed 's/^/  xmig: /' /tmp/mig.err | head -2
+	xl_migrate_to xl-hvm-AB hvm1 "$B"
+	[ "$XL_RC" = 0 ] || xl destroy hvm1
+else
+	result "hvm-refused FAIL hvm1 did not tick within 240 s"
+	guest_trouble hvm1
+	xl destroy hvm1
+fi

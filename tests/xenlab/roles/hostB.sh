@@ -101,6 +101,12 @@ result "pv-offline-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(
 judge_gone pv-offline-BA-source-gone pv1 "$uuid"
 
 
+# The device guest's twin without devices (hostA.sh 4): back at once.
+wait_for 400 "dev0 from A" has_dom dev0 || abort "no dev0 from A"
+check_arrived dev0-live-AB-arrived dev0
+xmig_move_dev dev0-live-BA dev0 "$A"
+retire_logs dev0
+
 # The device guest: the failed move (hostA.sh 4b) leaves nothing here of
 # the domain it was building (its id from the failed script's XENBUS_PATH;
 # A's next try builds another).
@@ -140,4 +146,14 @@ retire_logs dev1
 if wait_for 600 "dev1 from A after its reboot" has_dom dev1; then
 	check_arrived reboot-then-AB-arrived dev1
 	xl destroy dev1
+fi
+
+# The HVM guest (hostA.sh 5), moved by xl: one more one-shot receiver.
+retire_logs dev1
+xl_receive
+if wait_for 600 "hvm1 from A (xl)" has_dom hvm1; then
+	xl_received xl-hvm-AB-arrived hvm1
+	xl destroy hvm1
+else
+	sed 's/^/  xl-recv: /' /tmp/xl-recv.log
 fi

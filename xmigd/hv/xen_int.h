@@ -17,6 +17,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +54,9 @@
 struct xen_xtl {
 	xentoollog_logger vtable;	/* first: libxc gets &vtable */
 	char last[256];
+	/* Set when we end libxc's work on purpose (a restore whose devices
+	 * failed): its errors then are consequences, logged verbose. */
+	atomic_bool quiet;
 };
 
 /* One libxc + xenstore session.  save and restore open their own, so a

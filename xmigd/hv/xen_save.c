@@ -124,6 +124,8 @@ xen_pump(void *arg)
 		pthread_mutex_lock(&s->mu);
 		s->pump_err = r;
 		pthread_mutex_unlock(&s->mu);
+		/* libxenguest's broken pipe is ours: the job's error says why. */
+		atomic_store(&s->h.xtl.quiet, true);
 	}
 	close(s->rfd);		/* a writer still in libxenguest gets EPIPE */
 	s->rfd = -1;
@@ -428,7 +430,10 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 	if (rc != 0) {
 		if ((r = s.pump_err) == 0)
 			r = io->cancelled(io) ? XMIG_ERR_INTERRUPTED : XMIG_ERR_BACKEND;
-		log_error("xc_domain_save of domain %u failed after %llu ms: %s", domid,
+		/* A failure of the connection (the peer aborted, the link went)
+		 * is the job's error, said once there. */
+		log_msg(r == XMIG_ERR_BACKEND ? LOG_LVL_ERROR : LOG_LVL_VERBOSE,
+		    "xc_domain_save of domain %u failed after %llu ms: %s", domid,
 		    (unsigned long long)(now_ms() - t0), r == XMIG_ERR_BACKEND ?
 		    xen_last_error(&s.h.xtl) : xmig_strerror(r));
 		goto out;

@@ -23,6 +23,8 @@
 #define PROTO_VERSION 1
 #define FRAME_HDR_LEN 12
 #define FRAME_F_OPTIONAL 0x0001	/* receiver may skip it if it does not know the type */
+/* HELLO feature bits.  A peer acts on a bit only when both HELLOs set it. */
+#define PROTO_F_DONE_UNPAUSE 0x00000001u	/* DONE carries the receiver's unpause time */
 
 #define PROTO_PAGE_SIZE 4096u
 #define PROTO_PAGES_MAX 512u		/* pages per PAGES frame */
@@ -97,7 +99,7 @@ struct msg_hello {
 	char hv_version[32];
 	uint32_t page_size;
 	uint64_t mem_total, mem_free;
-	uint32_t features;	/* bit set, none defined in v1 */
+	uint32_t features;	/* PROTO_F_* bits; unknown ones are ignored */
 	char host[PROTO_HOST_MAX];
 };
 
@@ -133,6 +135,11 @@ struct msg_built {
 
 struct msg_done {
 	uint32_t domid;
+	/* with PROTO_F_DONE_UNPAUSE on both sides: how long the backend's
+	 * unpause of the new domain took, so that the sender can split its
+	 * commit phase (older receivers send the domid alone) */
+	bool has_unpause;
+	uint32_t unpause_us;
 };
 
 struct msg_query {

@@ -203,6 +203,73 @@ test_round_records_are_bounded_first_and_latest_kept(void **state)
 	jobs_trim(0);
 }
 
+/* The phases add up to the time from start to DONE, split where the
+ * moments say, with the receiver's unpause taken out of the commit (and
+ * never more than all of it). */
+static void
+test_phases_add_up_and_split_the_downtime(void **state)
+{
+	struct job j;
+	struct ctl_phases ph;
+	const uint64_t t0 = 1000000000ull;	/* us */
+
+	memset(&j, 0, sizeof(j));
+	j.t_start_us = t0;
+	j.t_prepare_us = t0 + 2400;		/* connect 2 */
+	j.t_stream_us = t0 + 5100;		/* build 3 (5 - 2) */
+	j.t_suspend_us = t0 + 905000;		/* precopy 900 */
+	j.t_pause_us = t0 + 907900;		/* suspend 2 */
+	j.t_end_us = t0 + 920000;		/* final round 13 */
+	j.t_built_us = t0 + 931000;		/* restore 11 */
+	j.t_quiesced_us = t0 + 935500;		/* devices 4 */
+	j.t_done_us = t0 + 950000;		/* commit + unpause 15 */
+	j.unpause_us = 6000;
+	job_phases(&j, &ph);
+	assert_int_equal(ph.connect_ms, 2);
+	assert_int_equal(ph.destination_build_ms, 3);
+	assert_int_equal(ph.precopy_ms, 900);
+	assert_int_equal(ph.suspend_ms, 2);
+	assert_int_equal(ph.final_round_ms, 13);
+	assert_int_equal(ph.restore_ms, 11);
+	assert_int_equal(ph.devices_ms, 4);
+	assert_int_equal(ph.commit_ms, 9);
+	assert_int_equal(ph.unpause_ms, 6);
+	assert_int_equal(ph.connect_ms + ph.destination_build_ms + ph.precopy_ms +
+	    ph.suspend_ms + ph.final_round_ms + ph.restore_ms + ph.devices_ms +
+	    ph.commit_ms + ph.unpause_ms, 950);
+	/* an unpause longer than the whole commit (another host's clock) */
+	j.unpause_us = 60000;
+	job_phases(&j, &ph);
+	assert_int_equal(ph.commit_ms, 0);
+	assert_int_equal(ph.unpause_ms, 15);
+	/* an older receiver (no unpause), no quiesce, a backend that never
+	 * said it was about to suspend: their time goes to the phase before */
+	j.unpause_us = 0;
+	j.t_quiesced_us = 0;
+	j.t_suspend_us = 0;
+	job_phases(&j, &ph);
+	assert_int_equal(ph.precopy_ms, 902);
+	assert_int_equal(ph.suspend_ms, 0);
+	assert_int_equal(ph.devices_ms, 0);
+	assert_int_equal(ph.commit_ms, 19);
+	assert_int_equal(ph.unpause_ms, 0);
+	/* offline: suspended before the stream began */
+	memset(&j, 0, sizeof(j));
+	j.t_start_us = t0;
+	j.t_prepare_us = t0 + 1000;
+	j.t_stream_us = t0 + 2000;
+	j.t_suspend_us = t0 + 2000;
+	j.t_pause_us = t0 + 3000;
+	j.t_end_us = t0 + 500000;
+	j.t_built_us = t0 + 510000;
+	j.t_quiesced_us = t0 + 510000;
+	j.t_done_us = t0 + 520000;
+	job_phases(&j, &ph);
+	assert_int_equal(ph.precopy_ms, 0);
+	assert_int_equal(ph.suspend_ms, 1);
+	assert_int_equal(ph.final_round_ms, 497);
+}
+
 int
 main(void)
 {
@@ -213,6 +280,7 @@ main(void)
 		cmocka_unit_test(test_job_to_json_of_invalid_peer_text_succeeds),
 		cmocka_unit_test(test_long_error_is_cut_at_a_character_boundary),
 		cmocka_unit_test(test_round_records_are_bounded_first_and_latest_kept),
+		cmocka_unit_test(test_phases_add_up_and_split_the_downtime),
 	};
 
 	log_init("test_jobs", false, LOG_LVL_WARN);

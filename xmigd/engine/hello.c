@@ -55,6 +55,7 @@ engine_build_hello(struct xmigd *d, struct msg_hello *h)
 	h->page_size = hi.page_size;
 	h->mem_total = hi.mem_total;
 	h->mem_free = hi.mem_free;
+	h->features = PROTO_F_DONE_UNPAUSE;
 	strlcpy_x(h->host, d->host_name, sizeof(h->host));
 	return 0;
 }

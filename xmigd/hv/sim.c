@@ -591,6 +591,7 @@ sim_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 		}
 		/* Stop-and-copy: bm holds pages fetched but not yet sent; add what
 		 * was dirtied until the vCPUs stopped. */
+		io->suspending(io);
 		if ((r = simdom_suspend(d, SIM_STATE_TIMEOUT_MS)) != 0)
 			goto out;
 		io->suspended(io);
@@ -614,6 +615,7 @@ sim_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 		if ((r = io->round_end(io, round, sent, 0)) != 0)
 			goto out;
 	} else {
+		io->suspending(io);
 		if ((r = simdom_suspend(d, SIM_STATE_TIMEOUT_MS)) != 0)
 			goto out;
 		io->suspended(io);

@@ -3,6 +3,7 @@
  * Run under SAN=1 these also prove the memory side: a held job read after
  * jobs_trim() would be a use-after-free, a missing last free a leak.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "store/history.h"
@@ -270,6 +272,44 @@ test_phases_add_up_and_split_the_downtime(void **state)
 	assert_int_equal(ph.final_round_ms, 497);
 }
 
+static void *
+finish_later(void *arg)
+{
+	struct job *j = arg;
+
+	usleep(50 * 1000);
+	assert_true(job_set_state(j, -1, JOB_DONE));
+	return NULL;
+}
+
+/* A batch waiting for a slot wakes when a job finishes, not at its timeout;
+ * with nothing finishing, it waits the timeout out. */
+static void
+test_wait_finished_wakes_on_a_finish_and_times_out_without(void **state)
+{
+	struct job *j = job_new(false);
+	uint64_t seen = jobs_finished_count(), t0;
+	pthread_t t;
+
+	assert_non_null(j);
+	t0 = now_ms();
+	jobs_wait_finished(seen, 100);
+	assert_true(now_ms() - t0 >= 90);
+	assert_int_equal(jobs_finished_count(), seen);
+	assert_int_equal(pthread_create(&t, NULL, finish_later, j), 0);
+	t0 = now_ms();
+	jobs_wait_finished(seen, 10000);
+	assert_true(now_ms() - t0 < 5000);
+	assert_int_equal(jobs_finished_count(), seen + 1);
+	pthread_join(t, NULL);
+	/* a count already past `seen` returns at once */
+	t0 = now_ms();
+	jobs_wait_finished(seen, 10000);
+	assert_true(now_ms() - t0 < 1000);
+	job_thread_exit(j);
+	jobs_trim(0);
+}
+
 int
 main(void)
 {
@@ -281,6 +321,7 @@ main(void)
 		cmocka_unit_test(test_long_error_is_cut_at_a_character_boundary),
 		cmocka_unit_test(test_round_records_are_bounded_first_and_latest_kept),
 		cmocka_unit_test(test_phases_add_up_and_split_the_downtime),
+		cmocka_unit_test(test_wait_finished_wakes_on_a_finish_and_times_out_without),
 	};
 
 	log_init("test_jobs", false, LOG_LVL_WARN);

@@ -21,6 +21,10 @@ _Static_assert(sizeof(((struct job *)0)->domain) <= CTL_NAME_MAX &&
     "a job's text fits the control protocol's fields");
 
 static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Signalled whenever a job finishes (jobs_finished counts them), for a
+ * batch waiting to start its next migration. */
+static pthread_cond_t jobs_finish_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t jobs_finished;
 static struct job *jobs[JOBS_MAX];
 static unsigned njobs;
 static uint64_t next_id = 1;
@@ -41,6 +45,38 @@ void
 job_unlock(void)
 {
 	pthread_mutex_unlock(&jobs_mu);
+}
+
+uint64_t
+jobs_finished_count(void)
+{
+	uint64_t n;
+
+	job_lock();
+	n = jobs_finished;
+	job_unlock();
+	return n;
+}
+
+void
+jobs_wait_finished(uint64_t seen, unsigned timeout_ms)
+{
+	struct timespec until;
+
+	/* (the condition variable's clock is the wall clock: a jump in it
+	 * shortens or lengthens one wait, which is bounded by the caller) */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	job_lock();
+	while (jobs_finished == seen &&
+	    pthread_cond_timedwait(&jobs_finish_cv, &jobs_mu, &until) == 0)
+		;
+	job_unlock();
 }
 
 bool
@@ -256,8 +292,11 @@ job_set_state(struct job *j, int from, enum job_state to)
 	ok = from < 0 ? !job_finished(j) : (int)old == from;
 	if (ok) {
 		j->state = to;
-		if (to >= JOB_DONE)
+		if (to >= JOB_DONE) {
 			j->total_ms = (now_us() - j->t_start_us) / 1000;
+			jobs_finished++;
+			pthread_cond_broadcast(&jobs_finish_cv);
+		}
 	}
 	job_unlock();
 	if (ok)

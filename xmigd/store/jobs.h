@@ -136,6 +136,11 @@ const char *job_result_name(const struct job *j);	/* NULL while running */
 
 /* Append a round record; caller holds the lock.  Out of memory drops it. */
 void job_add_round_locked(struct job *j, const struct job_round *r);
+/* How many jobs have finished so far; wait until that count differs from
+ * `seen`, or timeout_ms passed: a batch starts its next migration as soon
+ * as one ends, not at its next poll. */
+uint64_t jobs_finished_count(void);
+void jobs_wait_finished(uint64_t seen, unsigned timeout_ms);
 /* A finished outgoing job's phases (ms), adding up to its time from start
  * to DONE. */
 void job_phases(const struct job *j, struct ctl_phases *ph);

@@ -716,6 +716,14 @@ fi
 		    rest = ""; for (i = n + 1; i <= NF; i++) rest = rest (i > n + 1 ? " " : "") $i;
 		    print s " " rest " |" }'
 	done
+	echo
+	echo "Where each run's time went (the job's phases, ms; the shown run of each scenario):"
+	echo
+	echo "| scenario | total | connect | destination build | pre-copy | suspend | final round | restore | devices | commit | unpause | downtime |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	jq -r '.runs[] | select(.job.phases != null) | .job as $j | $j.phases as $p |
+	    "| \(.name) | \($j.total_ms) | \($p.connect_ms) | \($p.destination_build_ms) | \($p.precopy_ms) | \($p.suspend_ms // "-") | \($p.final_round_ms) | \($p.restore_ms) | \($p.devices_ms // "-") | \($p.commit_ms) | \($p.unpause_ms // "-") | \($j.downtime_ms) |"' \
+	    "$OUT/results.json"
 	if [ "$(jq '.maintenance | length' "$OUT/results.json")" -gt 0 ]; then
 		echo
 		echo "Evacuation of host e to f and g (median of the repetitions):"

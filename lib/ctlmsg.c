@@ -182,6 +182,7 @@ static const struct mdef round_d = MDEF("round", round_f);
 static const struct fdef phases_f[] = {
 	F_INT(T, connect_ms, 0), F_INT(T, destination_build_ms, 0), F_INT(T, precopy_ms, 0),
 	F_INT(T, final_round_ms, 0), F_INT(T, restore_ms, 0), F_INT(T, commit_ms, 0),
+	F_INT(T, suspend_ms, 0), F_INT(T, devices_ms, 0), F_INT(T, unpause_ms, 0),
 };
 #undef T
 static const struct mdef phases_d = MDEF("phases", phases_f);

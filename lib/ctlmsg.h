@@ -175,10 +175,12 @@ struct ctl_round {
 	int64_t round, pages, bytes, dirty, ms;
 };
 
-/* Where a finished outgoing migration's time went (ms). */
+/* Where a finished outgoing migration's time went (ms).  suspend_ms,
+ * devices_ms and unpause_ms came later: 0 in older records. */
 struct ctl_phases {
 	int64_t connect_ms, destination_build_ms, precopy_ms, final_round_ms, restore_ms,
 	    commit_ms;
+	int64_t suspend_ms, devices_ms, unpause_ms;
 };
 
 /* A job, as "job", "jobs", events and xmig history's records carry it.

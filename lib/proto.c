@@ -24,6 +24,7 @@
 #define REASON_LEN_MAX (2u + 2u + PROTO_REASON_MAX)
 #define ROUND_END_LEN 20u
 #define DOMID_LEN 4u
+#define DONE_LEN_MAX (DOMID_LEN + 4u)	/* domid, unpause_us */
 #define QUERY_LEN 16u
 #define QUERY_REPLY_LEN_MAX (16u + 1u + STR_MAX(PROTO_NAME_MAX) + 16u)
 #define HOST_INFO_DOM_LEN_MAX (STR_MAX(PROTO_NAME_MAX) + 8u + 4u + 1u)
@@ -80,7 +81,7 @@ proto_max_len(uint8_t type)
 	case MSG_STREAM_END: return 0;
 	case MSG_BUILT: return DOMID_LEN;
 	case MSG_GO: return 0;
-	case MSG_DONE: return DOMID_LEN;
+	case MSG_DONE: return DONE_LEN_MAX;
 	case MSG_ABORT: return REASON_LEN_MAX;
 	case MSG_QUERY: return QUERY_LEN;
 	case MSG_QUERY_REPLY: return QUERY_REPLY_LEN_MAX;
@@ -429,14 +430,36 @@ msg_built_decode(const uint8_t *p, size_t len, struct msg_built *m)
 int
 msg_done_encode(const struct msg_done *m, uint8_t *buf, size_t cap)
 {
-	return domid_encode(m->domid, buf, cap);
+	struct xbuf b;
+
+	if (!m->has_unpause)
+		return domid_encode(m->domid, buf, cap);
+	xbuf_writer(&b, buf, cap);
+	xbuf_put_u32(&b, m->domid);
+	xbuf_put_u32(&b, m->unpause_us);
+	return enc_result(&b);
 }
 
+/* The domid alone (every receiver), or with the unpause time (a receiver
+ * that saw HELLO_F_DONE_UNPAUSE in the sender's HELLO). */
 int
 msg_done_decode(const uint8_t *p, size_t len, struct msg_done *m)
 {
+	struct xbuf b;
+	int r;
+
 	memset(m, 0, sizeof(*m));
-	return domid_decode(p, len, &m->domid);
+	if (len != DONE_LEN_MAX)
+		return domid_decode(p, len, &m->domid);
+	xbuf_reader(&b, p, len);
+	xbuf_get_u32(&b, &m->domid);
+	xbuf_get_u32(&b, &m->unpause_us);
+	if ((r = xbuf_get_end(&b)) != 0) {
+		memset(m, 0, sizeof(*m));
+		return r;
+	}
+	m->has_unpause = true;
+	return 0;
 }
 
 /* ---- QUERY, QUERY_REPLY ---- */

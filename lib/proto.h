@@ -23,6 +23,7 @@
 #define PROTO_VERSION 1
 #define FRAME_HDR_LEN 12
 #define FRAME_F_OPTIONAL 0x0001	/* receiver may skip it if it does not know the type */
+/* HELLO feature bits.  A peer acts on a bit only when both HELLOs set it. */
 
 #define PROTO_PAGE_SIZE 4096u
 #define PROTO_PAGES_MAX 512u		/* pages per PAGES frame */
@@ -105,7 +106,8 @@ struct msg_hello {
 
 /* HELLO features.  A capability is used only when both HELLOs carry it. */
 #define HELLO_F_DEVICE_MODEL 0x00000001u	/* can carry a device model: DM_PHYSMAP, DM_STATE */
-#define HELLO_F_KNOWN HELLO_F_DEVICE_MODEL
+#define HELLO_F_DONE_UNPAUSE 0x00000002u	/* DONE carries the receiver's unpause time */
+#define HELLO_F_KNOWN (HELLO_F_DEVICE_MODEL | HELLO_F_DONE_UNPAUSE)
 static inline uint32_t hello_common_features(const struct msg_hello *a, const struct msg_hello *b)
 { return a->features & b->features & HELLO_F_KNOWN; }
 
@@ -141,6 +143,11 @@ struct msg_built {
 
 struct msg_done {
 	uint32_t domid;
+	/* with HELLO_F_DONE_UNPAUSE on both sides: how long the backend's
+	 * unpause of the new domain took, so that the sender can split its
+	 * commit phase (older receivers send the domid alone) */
+	bool has_unpause;
+	uint32_t unpause_us;
 };
 
 struct msg_query {

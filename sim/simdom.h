@@ -89,8 +89,15 @@ struct simdom {
 };
 
 /* Create a domain's files (state BUILDING, no process).  The memory is
- * filled per p->fill.  Fails with XMIG_ERR_EXISTS on a name clash. */
+ * filled per p->fill (zero and restore targets: a sparse file, each page
+ * allocated when first written).  Fails with XMIG_ERR_EXISTS on a name
+ * clash, XMIG_ERR_NO_SPACE when the file system under root cannot hold
+ * p->memory beside what the domains already there may still write
+ * (simdom_unclaimed). */
 int simdom_create(const char *root, const struct simdom_params *p, struct simdom **out);
+/* Bytes of the file system under root that no domain there owns: its free
+ * space less every domain's memory not yet allocated (sparse pages). */
+int simdom_unclaimed(const char *root, uint64_t *out);
 /* Open an existing domain by name or numeric id. */
 int simdom_open(const char *root, const char *name_or_id, struct simdom **out);
 void simdom_close(struct simdom *d);

@@ -202,9 +202,12 @@ print_job(const struct ctl_job *j)
 		    u64(j->precopy_ms), u64(j->final_pages),
 		    fmt_bytes(b1, sizeof(b1), u64(j->final_bytes)));
 	if (j->has_phases)
-		printf("  downtime, by phase: final round %" PRIu64 " ms, destination restore %"
-		    PRIu64 " ms, commit %" PRIu64 " ms\n", u64(j->phases.final_round_ms),
-		    u64(j->phases.restore_ms), u64(j->phases.commit_ms));
+		printf("  downtime, by phase: suspend %" PRIu64 " ms, final round %" PRIu64
+		    " ms, destination restore %" PRIu64 " ms, devices %" PRIu64 " ms, commit %"
+		    PRIu64 " ms, unpause %" PRIu64 " ms\n", u64(j->phases.suspend_ms),
+		    u64(j->phases.final_round_ms), u64(j->phases.restore_ms),
+		    u64(j->phases.devices_ms), u64(j->phases.commit_ms),
+		    u64(j->phases.unpause_ms));
 	printf("  total:              %.2f s\n", (double)u64(j->total_ms) / 1000.0);
 	if (u64(j->dest_domid))
 		printf("  destination domid:  %" PRIu64 "\n", u64(j->dest_domid));

@@ -357,6 +357,9 @@ fill_job(struct ctl_job *j, int64_t id)
 	j->nrounds = 2;
 	j->has_phases = true;
 	j->phases.commit_ms = 3;
+	j->phases.suspend_ms = 5;
+	j->phases.devices_ms = 6;
+	j->phases.unpause_ms = 7;
 }
 
 /* o's payload decoded and encoded again gives o's payload. */
@@ -377,6 +380,10 @@ test_job_replies_round_trip(void **state)
 	assert_string_equal(back.warnings[0], "no toolstack configuration");
 	assert_int_equal(back.rounds[1].pages, 77);
 	assert_true(back.has_phases);
+	assert_int_equal(back.phases.commit_ms, 3);
+	assert_int_equal(back.phases.suspend_ms, 5);
+	assert_int_equal(back.phases.devices_ms, 6);
+	assert_int_equal(back.phases.unpause_ms, 7);
 	assert_string_equal(back.error, "");	/* null on the wire */
 	assert_true(json_is_null(json_object_get(json_object_get(o, "job"), "error")));
 	assert_non_null(again = ctl_job_reply(&back));
@@ -451,6 +458,16 @@ test_old_history_records_decode(void **state)
 	assert_string_equal(j.error, "b refused");
 	assert_int_equal(j.nrounds, 0);
 	assert_false(j.has_phases);
+	json_decref(o);
+	/* phases from before suspend, devices and unpause were split out */
+	o = json_loads("{\"id\":4,\"phases\":{\"connect_ms\":1,\"destination_build_ms\":2,"
+	    "\"precopy_ms\":3,\"final_round_ms\":4,\"restore_ms\":5,\"commit_ms\":6}}", 0, NULL);
+	assert_non_null(o);
+	assert_int_equal(ctl_job_decode(o, &j, err, sizeof(err)), 0);
+	assert_true(j.has_phases);
+	assert_int_equal(j.phases.commit_ms, 6);
+	assert_int_equal(j.phases.suspend_ms + j.phases.devices_ms + j.phases.unpause_ms, 0);
+	ctl_job_free(&j);
 	json_decref(o);
 	/* but not a damaged one */
 	o = json_loads("{\"id\":3,\"rounds\":[{\"round\":\"x\"}]}", 0, NULL);

@@ -416,7 +416,7 @@ make_frame(struct frame *fr, uint8_t type)
 		break;
 	}
 	case MSG_DONE: {
-		struct msg_done m = { 7 };
+		struct msg_done m = { .domid = 7 };
 
 		n = msg_done_encode(&m, pl, sizeof(pl));
 		break;

@@ -3,6 +3,7 @@
  * Run under SAN=1 these also prove the memory side: a held job read after
  * jobs_trim() would be a use-after-free, a missing last free a leak.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "store/history.h"
@@ -203,6 +205,111 @@ test_round_records_are_bounded_first_and_latest_kept(void **state)
 	jobs_trim(0);
 }
 
+/* The phases add up to the time from start to DONE, split where the
+ * moments say, with the receiver's unpause taken out of the commit (and
+ * never more than all of it). */
+static void
+test_phases_add_up_and_split_the_downtime(void **state)
+{
+	struct job j;
+	struct ctl_phases ph;
+	const uint64_t t0 = 1000000000ull;	/* us */
+
+	memset(&j, 0, sizeof(j));
+	j.t_start_us = t0;
+	j.t_prepare_us = t0 + 2400;		/* connect 2 */
+	j.t_stream_us = t0 + 5100;		/* build 3 (5 - 2) */
+	j.t_suspend_us = t0 + 905000;		/* precopy 900 */
+	j.t_pause_us = t0 + 907900;		/* suspend 2 */
+	j.t_end_us = t0 + 920000;		/* final round 13 */
+	j.t_built_us = t0 + 931000;		/* restore 11 */
+	j.t_quiesced_us = t0 + 935500;		/* devices 4 */
+	j.t_done_us = t0 + 950000;		/* commit + unpause 15 */
+	j.unpause_us = 6000;
+	job_phases(&j, &ph);
+	assert_int_equal(ph.connect_ms, 2);
+	assert_int_equal(ph.destination_build_ms, 3);
+	assert_int_equal(ph.precopy_ms, 900);
+	assert_int_equal(ph.suspend_ms, 2);
+	assert_int_equal(ph.final_round_ms, 13);
+	assert_int_equal(ph.restore_ms, 11);
+	assert_int_equal(ph.devices_ms, 4);
+	assert_int_equal(ph.commit_ms, 9);
+	assert_int_equal(ph.unpause_ms, 6);
+	assert_int_equal(ph.connect_ms + ph.destination_build_ms + ph.precopy_ms +
+	    ph.suspend_ms + ph.final_round_ms + ph.restore_ms + ph.devices_ms +
+	    ph.commit_ms + ph.unpause_ms, 950);
+	/* an unpause longer than the whole commit (another host's clock) */
+	j.unpause_us = 60000;
+	job_phases(&j, &ph);
+	assert_int_equal(ph.commit_ms, 0);
+	assert_int_equal(ph.unpause_ms, 15);
+	/* an older receiver (no unpause), no quiesce, a backend that never
+	 * said it was about to suspend: their time goes to the phase before */
+	j.unpause_us = 0;
+	j.t_quiesced_us = 0;
+	j.t_suspend_us = 0;
+	job_phases(&j, &ph);
+	assert_int_equal(ph.precopy_ms, 902);
+	assert_int_equal(ph.suspend_ms, 0);
+	assert_int_equal(ph.devices_ms, 0);
+	assert_int_equal(ph.commit_ms, 19);
+	assert_int_equal(ph.unpause_ms, 0);
+	/* offline: suspended before the stream began */
+	memset(&j, 0, sizeof(j));
+	j.t_start_us = t0;
+	j.t_prepare_us = t0 + 1000;
+	j.t_stream_us = t0 + 2000;
+	j.t_suspend_us = t0 + 2000;
+	j.t_pause_us = t0 + 3000;
+	j.t_end_us = t0 + 500000;
+	j.t_built_us = t0 + 510000;
+	j.t_quiesced_us = t0 + 510000;
+	j.t_done_us = t0 + 520000;
+	job_phases(&j, &ph);
+	assert_int_equal(ph.precopy_ms, 0);
+	assert_int_equal(ph.suspend_ms, 1);
+	assert_int_equal(ph.final_round_ms, 497);
+}
+
+static void *
+finish_later(void *arg)
+{
+	struct job *j = arg;
+
+	usleep(50 * 1000);
+	assert_true(job_set_state(j, -1, JOB_DONE));
+	return NULL;
+}
+
+/* A batch waiting for a slot wakes when a job finishes, not at its timeout;
+ * with nothing finishing, it waits the timeout out. */
+static void
+test_wait_finished_wakes_on_a_finish_and_times_out_without(void **state)
+{
+	struct job *j = job_new(false);
+	uint64_t seen = jobs_finished_count(), t0;
+	pthread_t t;
+
+	assert_non_null(j);
+	t0 = now_ms();
+	jobs_wait_finished(seen, 100);
+	assert_true(now_ms() - t0 >= 90);
+	assert_int_equal(jobs_finished_count(), seen);
+	assert_int_equal(pthread_create(&t, NULL, finish_later, j), 0);
+	t0 = now_ms();
+	jobs_wait_finished(seen, 10000);
+	assert_true(now_ms() - t0 < 5000);
+	assert_int_equal(jobs_finished_count(), seen + 1);
+	pthread_join(t, NULL);
+	/* a count already past `seen` returns at once */
+	t0 = now_ms();
+	jobs_wait_finished(seen, 10000);
+	assert_true(now_ms() - t0 < 1000);
+	job_thread_exit(j);
+	jobs_trim(0);
+}
+
 int
 main(void)
 {
@@ -213,6 +320,8 @@ main(void)
 		cmocka_unit_test(test_job_to_json_of_invalid_peer_text_succeeds),
 		cmocka_unit_test(test_long_error_is_cut_at_a_character_boundary),
 		cmocka_unit_test(test_round_records_are_bounded_first_and_latest_kept),
+		cmocka_unit_test(test_phases_add_up_and_split_the_downtime),
+		cmocka_unit_test(test_wait_finished_wakes_on_a_finish_and_times_out_without),
 	};
 
 	log_init("test_jobs", false, LOG_LVL_WARN);

@@ -441,10 +441,27 @@ test_built_and_done_round_trip(void **state)
 	assert_int_equal(n, (int)proto_max_len(MSG_BUILT));
 	assert_int_equal(msg_built_decode(buf, (size_t)n, &bo), 0);
 	assert_int_equal(bo.domid, 0x7ff0);
+	/* DONE as every receiver sends it: the domid alone */
+	n = msg_done_encode(&d, buf, sizeof(buf));
+	assert_int_equal(n, 4);
+	assert_int_equal(msg_done_decode(buf, (size_t)n, &dd), 0);
+	assert_int_equal(dd.domid, 0xffffffffu);
+	assert_false(dd.has_unpause);
+	/* ... and with the unpause time, to a sender that asked for it */
+	d.has_unpause = true;
+	d.unpause_us = 0x01020304u;
 	n = msg_done_encode(&d, buf, sizeof(buf));
 	assert_int_equal(n, (int)proto_max_len(MSG_DONE));
 	assert_int_equal(msg_done_decode(buf, (size_t)n, &dd), 0);
 	assert_int_equal(dd.domid, 0xffffffffu);
+	assert_true(dd.has_unpause);
+	assert_int_equal(dd.unpause_us, 0x01020304u);
+	/* any other length is refused, and leaves nothing behind */
+	assert_int_not_equal(msg_done_decode(buf, 6, &dd), 0);
+	assert_int_equal(dd.domid, 0);
+	assert_false(dd.has_unpause);
+	assert_int_not_equal(msg_done_decode(buf, 3, &dd), 0);
+	assert_int_equal(msg_done_encode(&d, buf, 7), XMIG_ERR_TOO_LONG);
 	assert_int_equal(msg_built_encode(&b, buf, 3), XMIG_ERR_TOO_LONG);
 }
 
@@ -1124,7 +1141,7 @@ test_type_maxima_are_as_specified(void **state)
 	assert_int_equal(proto_max_len(MSG_ABORT), 2 + 2 + PROTO_REASON_MAX);
 	assert_int_equal(proto_max_len(MSG_ROUND_END), 20);
 	assert_int_equal(proto_max_len(MSG_BUILT), 4);
-	assert_int_equal(proto_max_len(MSG_DONE), 4);
+	assert_int_equal(proto_max_len(MSG_DONE), 8);	/* domid, unpause_us */
 	assert_int_equal(proto_max_len(MSG_QUERY), 16);
 	assert_int_equal(proto_max_len(MSG_QUERY_REPLY), 16 + 1 + 2 + PROTO_NAME_MAX - 1 + 16);
 	assert_int_equal(proto_max_len(MSG_CONTEXT), PROTO_CONTEXT_MAX);
@@ -1162,8 +1179,11 @@ test_hello_features_round_trip_and_are_used_only_when_both_have_them(void **stat
 	b.features = HELLO_F_DEVICE_MODEL;
 	assert_int_equal(hello_common_features(&a, &b), HELLO_F_DEVICE_MODEL);
 	/* Bits this version does not know are ignored, even when both set them. */
-	a.features = b.features = 0xfffffffeu;
+	a.features = b.features = ~HELLO_F_KNOWN;
 	assert_int_equal(hello_common_features(&a, &b), 0);
+	/* The known ones are kept, each on its own. */
+	a.features = b.features = 0xffffffffu;
+	assert_int_equal(hello_common_features(&a, &b), HELLO_F_DEVICE_MODEL | HELLO_F_DONE_UNPAUSE);
 }
 
 /* ---- DM_PHYSMAP ---- */

@@ -195,6 +195,52 @@ test_create_rejects_bad_names_sizes_and_duplicate_names(void **state)
 	simdom_close(d);
 }
 
+/* A domain owns all its memory from its creation, allocated or not (as
+ * Xen's build claims it); a restore target allocates nothing until its
+ * pages come.  (Sizes relative to what the file system has, with margins
+ * wide enough for other work on /dev/shm meanwhile.) */
+static void
+test_create_claims_memory_without_allocating_it_and_refuses_beyond_it(void **state)
+{
+	struct fixture *f = *state;
+	struct simdom_params p;
+	struct simdom *a = NULL, *b = NULL;
+	struct simdom_info *v = NULL;
+	uint64_t u0 = 0, u1 = 0, m;
+	char path[PATH_MAX];
+	struct stat st;
+	size_t n = 0;
+
+	assert_int_equal(simdom_unclaimed(f->root[0], &u0), 0);
+	assert_true(u0 >= (64ull << 20));
+	/* more than there is: refused, and nothing is left behind */
+	p = params("too-big", ((u0 + (4ull << 30)) / 4096) * 4096, 1, 0, 0, SIM_FILL_NONE);
+	assert_int_equal(simdom_create(f->root[0], &p, &a), XMIG_ERR_NO_SPACE);
+	assert_null(a);
+	assert_int_equal(simdom_list(f->root[0], &v, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	/* three quarters of it: built at once, sparse */
+	m = ((u0 / 4 * 3) / 4096) * 4096;
+	p = params("a", m, 1, 0, 0, SIM_FILL_NONE);
+	assert_int_equal(simdom_create(f->root[0], &p, &a), 0);
+	snprintf(path, sizeof(path), "%s/%u.mem", f->root[0], a->domid);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 < (1u << 20));
+	assert_int_equal(simdom_unclaimed(f->root[0], &u1), 0);
+	assert_true(u1 + m / 2 < u0);
+	/* the same again does not fit beside the first, which owns its memory */
+	p = params("b", m, 1, 0, 0, SIM_FILL_ZERO);
+	assert_int_equal(simdom_create(f->root[0], &p, &b), XMIG_ERR_NO_SPACE);
+	assert_null(b);
+	/* the first gone, it does */
+	assert_int_equal(simdom_destroy(a), 0);
+	simdom_close(a);
+	assert_int_equal(simdom_create(f->root[0], &p, &b), 0);
+	assert_int_equal(simdom_destroy(b), 0);
+	simdom_close(b);
+}
+
 static void
 test_open_by_name_or_id_and_rename_refuses_a_taken_name(void **state)
 {
@@ -984,6 +1030,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_rejects_bad_names_sizes_and_duplicate_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_claims_memory_without_allocating_it_and_refuses_beyond_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_by_name_or_id_and_rename_refuses_a_taken_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_catches_stale_pages_corruption_and_lost_table_updates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_random_leaves_no_zero_data_page, setup, teardown),

@@ -15,7 +15,14 @@
  *              (tmpfs), the cost of the page faults a receiver pays when it
  *              reads into new guest memory
  *   tcp_shm    with --shm DIR: tcp, with the reader reading into a fresh
- *              file mapping in DIR, as xmigd's receiver on the sim does
+ *              file mapping in DIR
+ *   shm_write  with --shm DIR: pwrite() of a hot 256 KiB buffer over a
+ *              fresh sparse file in DIR: what populating new guest memory
+ *              as pages arrive costs, without the network
+ *   tcp_pwrite with --shm DIR: tcp, with the reader reading 256 KiB at a
+ *              time into a hot buffer and pwrite()ing it into a fresh
+ *              sparse file in DIR, as xmigd's receiver on the sim does: the
+ *              limit of a destination whose memory comes as the stream does
  *
  * Each test runs several times; best and median are reported.  Output is
  * one JSON object on stdout.  Exit status 0 on success, 1 on a failed
@@ -102,12 +109,11 @@ big_alloc(uint64_t n)
 	return p;
 }
 
-/* A fresh, never touched shared mapping of a new (unlinked) file in dir. */
-static uint8_t *
-shm_alloc(const char *dir, uint64_t n)
+/* A new (unlinked) sparse file of n bytes in dir. */
+static int
+shm_file(const char *dir, uint64_t n)
 {
 	char path[4096];
-	uint8_t *p;
 	int fd;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/xmig-baseline.XXXXXX", dir) >= sizeof(path))
@@ -118,9 +124,18 @@ shm_alloc(const char *dir, uint64_t n)
 	if (ftruncate(fd, (off_t)n) != 0)
 		die("cannot size %s to %llu MiB: %s", path, (unsigned long long)(n / MiB),
 		    strerror(errno));
-	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return fd;
+}
+
+/* A fresh, never touched shared mapping of a new (unlinked) file in dir. */
+static uint8_t *
+shm_alloc(const char *dir, uint64_t n)
+{
+	int fd = shm_file(dir, n);
+	uint8_t *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
 	if (p == MAP_FAILED)
-		die("cannot map %s: %s", path, strerror(errno));
+		die("cannot map a file in %s: %s", dir, strerror(errno));
 	close(fd);
 	return p;
 }
@@ -196,6 +211,45 @@ bench_shm_touch(const struct opts *o, double *rate)
 		memset(p, 0x5a, o->tcp_bytes);
 		rate[r] = (double)o->tcp_bytes / (now_s() - t0);
 		munmap(p, o->tcp_bytes);
+	}
+}
+
+#define PWRITE_CHUNK (256u * 1024u)	/* the sim receiver's: 64 pages */
+
+static void
+pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			die("pwrite: %s", w < 0 ? strerror(errno) : "wrote nothing");
+		p += w;
+		off += (uint64_t)w;
+		n -= (size_t)w;
+	}
+}
+
+/* pwrite() over a fresh sparse file, from a hot buffer: each page of the
+ * file is allocated by the write that first reaches it. */
+static void
+bench_shm_write(const struct opts *o, double *rate)
+{
+	static uint8_t buf[PWRITE_CHUNK] __attribute__((aligned(4096)));
+	unsigned r;
+
+	memset(buf, 0x5a, sizeof(buf));
+	for (r = 0; r < o->tcp_runs; r++) {
+		int fd = shm_file(o->shm_dir, o->tcp_bytes);
+		uint64_t off;
+		double t0 = now_s();
+
+		for (off = 0; off + PWRITE_CHUNK <= o->tcp_bytes; off += PWRITE_CHUNK)
+			pwrite_all(fd, buf, PWRITE_CHUNK, off);
+		rate[r] = (double)off / (now_s() - t0);
+		close(fd);
 	}
 }
 
@@ -362,7 +416,7 @@ writer(const struct opts *o, uint16_t port, uint64_t bytes, bool tls, uint64_t r
 /* One run: fork a writer, read everything, return bytes/s from accept to EOF. */
 static double
 stream_run(const struct opts *o, uint64_t bytes, bool tls, uint64_t region,
-    struct stream_buf *rb, SSL_CTX *sctx)
+    struct stream_buf *rb, SSL_CTX *sctx, int out_fd)
 {
 	uint16_t port;
 	int lfd = listen_loopback(&port), fd, st;
@@ -412,6 +466,8 @@ stream_run(const struct opts *o, uint64_t bytes, bool tls, uint64_t region,
 				die("reader: read: %s", strerror(errno));
 			if (n == 0)
 				break;
+			if (out_fd >= 0)	/* (rb->p is one hot buffer here) */
+				pwrite_all(out_fd, p, (size_t)n, got);
 			got += (uint64_t)n;
 		}
 	}
@@ -440,7 +496,7 @@ bench_stream(const struct opts *o, uint64_t bytes, bool tls, uint64_t region, do
 
 	sbuf_init(&rb, region, o->io_size);
 	for (r = 0; r < o->tcp_runs; r++)
-		rate[r] = stream_run(o, bytes, tls, region, &rb, sctx);
+		rate[r] = stream_run(o, bytes, tls, region, &rb, sctx, -1);
 	munmap(rb.p, rb.len);
 	SSL_CTX_free(sctx);
 }
@@ -459,9 +515,27 @@ bench_stream_shm(const struct opts *o, double *rate)
 		if (rb.len == 0)
 			die("--tcp must be at least --io for tcp_shm");
 		rb.p = shm_alloc(o->shm_dir, rb.len);
-		rate[r] = stream_run(o, rb.len, false, 0, &rb, NULL);
+		rate[r] = stream_run(o, rb.len, false, 0, &rb, NULL, -1);
 		munmap(rb.p, rb.len);
 	}
+}
+
+/* tcp, the reader storing what it reads with pwrite() into a fresh sparse
+ * file, PWRITE_CHUNK at a time from one hot buffer. */
+static void
+bench_stream_pwrite(const struct opts *o, double *rate)
+{
+	struct stream_buf rb;
+	unsigned r;
+
+	sbuf_init(&rb, 0, PWRITE_CHUNK);
+	for (r = 0; r < o->tcp_runs; r++) {
+		int fd = shm_file(o->shm_dir, o->tcp_bytes);
+
+		rate[r] = stream_run(o, o->tcp_bytes, false, 0, &rb, NULL, fd);
+		close(fd);
+	}
+	munmap(rb.p, rb.len);
 }
 
 /* ---- options ---- */
@@ -526,7 +600,8 @@ usage(FILE *f)
 	    "  --tls-bytes SIZE   bytes per TLS run (default: as --tcp)\n"
 	    "  --tls-ciphers LIST TLS 1.3 suites (default TLS_AES_256_GCM_SHA384)\n"
 	    "  --shm DIR          also measure first touch of, and TCP into, fresh\n"
-	    "                     file mappings in DIR (tmpfs), --tcp bytes each\n"
+	    "                     file mappings in DIR (tmpfs), and pwrite() into\n"
+	    "                     fresh files there, --tcp bytes each\n"
 	    "  -h, --help         this text\n", prog);
 }
 
@@ -554,7 +629,7 @@ main(int argc, char **argv)
 		.ciphers = "TLS_AES_256_GCM_SHA384",
 	};
 	double mc[2 * MAX_RUNS + 1], tcp[MAX_RUNS], tm[MAX_RUNS], tls[MAX_RUNS];
-	double st[MAX_RUNS], ts[MAX_RUNS];
+	double st[MAX_RUNS], ts[MAX_RUNS], sw[MAX_RUNS], tp[MAX_RUNS];
 	char extra[256];
 	bool do_tls;
 	int c;
@@ -604,6 +679,8 @@ main(int argc, char **argv)
 	if (o.shm_dir) {
 		bench_shm_touch(&o, st);
 		bench_stream_shm(&o, ts);
+		bench_shm_write(&o, sw);
+		bench_stream_pwrite(&o, tp);
 	}
 
 	printf("{\n");
@@ -624,7 +701,11 @@ main(int argc, char **argv)
 		print_rates("shm_touch", "", o.tcp_bytes, o.tcp_runs, st, false);
 		snprintf(extra, sizeof(extra), "\"io_bytes\": %zu, ", o.io_size);
 		print_rates("tcp_shm", extra, o.tcp_bytes - o.tcp_bytes % o.io_size, o.tcp_runs,
-		    ts, true);
+		    ts, false);
+		print_rates("shm_write", "", o.tcp_bytes - o.tcp_bytes % PWRITE_CHUNK, o.tcp_runs,
+		    sw, false);
+		snprintf(extra, sizeof(extra), "\"io_bytes\": %u, ", PWRITE_CHUNK);
+		print_rates("tcp_pwrite", extra, o.tcp_bytes, o.tcp_runs, tp, true);
 	}
 	printf("}\n");
 	return 0;

@@ -121,14 +121,20 @@ fi
 # ---------------------------------------------------------------- daemons
 
 # a and b: the scenarios' hosts; c and d: the same on 2 MiB pages (below)
+# e, f, g: the maintenance rows (e is evacuated to f and g)
 port_of() { case $1 in a) echo "$PORT_BASE" ;; b) echo $((PORT_BASE + 1)) ;;
-	c) echo $((PORT_BASE + 4)) ;; d) echo $((PORT_BASE + 5)) ;; esac; }
+	c) echo $((PORT_BASE + 4)) ;; d) echo $((PORT_BASE + 5)) ;;
+	e) echo $((PORT_BASE + 8)) ;; f) echo $((PORT_BASE + 9)) ;;
+	g) echo $((PORT_BASE + 10)) ;; esac; }
 ssl_port_of() { case $1 in a) echo $((PORT_BASE + 2)) ;; b) echo $((PORT_BASE + 3)) ;;
-	c) echo $((PORT_BASE + 6)) ;; d) echo $((PORT_BASE + 7)) ;; esac; }
+	c) echo $((PORT_BASE + 6)) ;; d) echo $((PORT_BASE + 7)) ;;
+	e) echo $((PORT_BASE + 11)) ;; f) echo $((PORT_BASE + 12)) ;;
+	g) echo $((PORT_BASE + 13)) ;; esac; }
+declare -A HOST_CONF=()	# extra xmigd.conf lines of a host
 
 start_xmigd() {
 	local h=$1 pid pki=$1
-	case $h in c) pki=a ;; d) pki=b ;; esac	# certificates name 127.0.0.1
+	case $h in c|e) pki=a ;; d|f|g) pki=b ;; esac	# certificates name 127.0.0.1
 	{
 		sim_host_conf "$h" "$(port_of "$h")" 127.0.0.1
 		if [ "$HAVE_TLS" = 1 ]; then
@@ -138,10 +144,13 @@ start_xmigd() {
 			echo "ssl-cert-file = $T/pki/$pki.pem"
 			echo "ssl-ca-file = $T/pki/ca.pem"
 		fi
+		[ -n "${HOST_CONF[$h]:-}" ] && printf '%s\n' "${HOST_CONF[$h]}"
+		true
 	} >"$T/$h.conf"
 	XMIG_SIMHV="$BIN/simhv" "$BIN/xmigd" -f -c "$T/$h.conf" >>"$T/$h.log" 2>&1 &
 	pid=$!
 	DAEMONS+=("$pid")
+	eval "PID_$h=$pid"
 	for _ in $(seq 100); do
 		[ -S "$T/$h.sock" ] && "$BIN/xmig" -S "$T/$h.sock" status >/dev/null 2>&1 && return 0
 		kill -0 "$pid" 2>/dev/null || die "xmigd $h exited at start-up (log: see below)"
@@ -153,9 +162,9 @@ start_xmigd() {
 # ---------------------------------------------------------------- baselines
 
 if [ "$QUICK" = 1 ]; then
-	MEM=256M; HUGE_SIZE=1G; BL_ARGS=(--tcp 512M --memcpy 128M --runs 3 --region 128M)
+	MEM=256M; MEM_BIG=512M; HUGE_SIZE=1G; BL_ARGS=(--tcp 512M --memcpy 128M --runs 3 --region 128M)
 else
-	MEM=1G; HUGE_SIZE=3G; BL_ARGS=(--tcp 1G --memcpy 256M --runs 5 --region 256M)
+	MEM=1G; MEM_BIG=2G; HUGE_SIZE=3G; BL_ARGS=(--tcp 1G --memcpy 256M --runs 5 --region 256M)
 fi
 BL_ARGS+=(--shm "$T")
 # the suite xmigd prefers (lib/tls.c), so that the two TLS figures compare
@@ -228,6 +237,9 @@ else
 fi
 add "idle-zero idle 1 zero - - -"
 add "idle-random idle $R random - - -"
+# twice the memory (a scenario named *-big runs on $MEM_BIG): the total
+# time, set-up included, of a guest twice as big
+add "idle-random-big idle $R random - - -"
 # the stream again with guest memory in 2 MiB pages (hosts c and d), early:
 # later, after minutes of 4 KiB churn, 2 MiB pages are harder to find
 if [ "$HAVE_HUGE" = 1 ]; then
@@ -272,7 +284,9 @@ SEQ=0
 run_one() {
 	local name=$1 group=$2 fill=$3 wws=$4 rate=$5 cap=$6; shift 6
 	local dom port o rc=0 t0 t1 create_s src=a dst=b huge_mib
-	local -a cargs=(--memory "$MEM" --fill "$fill" --vcpus 1) margs=(migrate -l --json)
+	local mem=$MEM
+	case $name in *-big) mem=$MEM_BIG ;; esac
+	local -a cargs=(--memory "$mem" --fill "$fill" --vcpus 1) margs=(migrate -l --json)
 	SEQ=$((SEQ + 1))
 	dom=bench$SEQ
 	[ "$rate" != - ] && cargs+=(--dirty-rate "$rate" --wws "$wws")
@@ -336,6 +350,10 @@ run_one() {
 	  job: $j
 	} |
 	.stream_vs_tcp = (if .stream_Bps != null then .stream_Bps / $tcp else null end) |
+	# what the user waits for: the guest RAM over the whole job, set-up and
+	# commit included, against the time raw TCP takes to move as many bytes
+	.total_vs_tcp = (if (.total_ms // 0) > 0 and (.memory_bytes // 0) > 0
+	    then .memory_bytes / (.total_ms / 1000) / $tcp else null end) |
 	.rate_mbit = (if .stream_Bps != null then .stream_Bps * 8 / 1e6 else null end) |
 	.rate_err = (if .cap_mbit != null and .rate_mbit != null then .rate_mbit / .cap_mbit - 1 else null end) |
 	.downtime_vs_min = (if .tmin_ms != null and .tmin_ms > 0 then .downtime_ms / .tmin_ms else null end) |
@@ -354,17 +372,17 @@ run_scenario() {
 	jq -c -s '. as $all | (.[0].dirty_rate_set == 0) as $idle |
 	    sort_by(if $idle then (.stream_Bps // 0) else (.downtime_ms // 1e12) end) |
 	    .[(length - 1) / 2 | floor] + {reps: ($all | map({total_ms, downtime_ms, rounds,
-	        stream_Bps, result, stop_reason}))}' "$T/reps.jsonl" >>"$T/runs.jsonl"
+	        stream_Bps, total_vs_tcp, setup_ms, result, stop_reason}))}' "$T/reps.jsonl" >>"$T/runs.jsonl"
 	print_row "$(tail -n 1 "$T/runs.jsonl")"
 }
 
 # ---------------------------------------------------------------- table
 
 # The table: one format for the terminal; results.md is made from the same rows.
-FMT='%-24s %5s %6s %5s %7s %7s %4s %8s %6s %5s %6s %7s %7s %7s %7s %s\n'
-NCOL=15		# fixed columns before the last one (stop reason, or the error)
+FMT='%-24s %5s %6s %5s %7s %7s %4s %8s %6s %5s %7s %6s %7s %7s %7s %7s %s\n'
+NCOL=16		# fixed columns before the last one (stop reason, or the error)
 # shellcheck disable=SC2059
-HDR=$(printf "$FMT" scenario wws p/s cap total_s down_ms rnds wire/RAM MB/s xTCP vs_cap \
+HDR=$(printf "$FMT" scenario wws p/s cap total_s down_ms rnds wire/RAM MB/s xTCP totxTCP vs_cap \
     fin_MiB tmin_ms dt/tmin dt/traw stop)
 print_row() {
 	jq -r '
@@ -374,13 +392,14 @@ print_row() {
 	  (.cap_mbit // "-"), (.total_ms | if . == null then null else . / 1000 end | f(2)),
 	  (.downtime_ms | f(0)), (.rounds | f(0)), (.wire_ratio | f(3)),
 	  (.stream_Bps | if . == null then null else . / 1e6 end | f(0)), (.stream_vs_tcp | f(2)),
+	  (.total_vs_tcp | f(2)),
 	  (.rate_err | if . == null then "-" else (. * 1000 | round / 10 |
 	      (if . >= 0 then "+" else "" end) + tostring + "%") end),
 	  (.final_bytes | if . == null then null else . / 1048576 end | f(1)),
 	  (.tmin_ms | f(1)), (.downtime_vs_min | f(2)), (.downtime_vs_raw | f(2)),
 	  (if .result == "success" then .stop_reason else "FAILED: " + (.error // "?") end)
 	] | map(tostring) | @tsv' <<<"$1" |
-	    awk -F'\t' -v fmt="$FMT" '{ printf fmt, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 }'
+	    awk -F'\t' -v fmt="$FMT" '{ printf fmt, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 }'
 }
 
 # ---------------------------------------------------------------- run
@@ -402,6 +421,114 @@ for s in "${SCEN[@]}"; do
 	run_scenario "$@"
 done
 ELAPSED=$(($(date +%s) - START))
+
+# ---------------------------------------------------------------- maintenance
+
+# Evacuation speed (issue 17): host e with MAINT_N busy domains and two
+# peers, f and g, evacuated by `xmig maintenance enter --parallel P` for P
+# in 1 2 4; against it, the same domains migrated one at a time with `xmig
+# migrate -l` (alternately to f and g), whose total_ms add up to the "sum
+# of single migrations".  P = 4 runs twice: with cluster-incoming-per-peer
+# 1 (the default: with two peers at most two migrations can run at once)
+# and with 2.  Each repetition starts from fresh domains, left 0.3 s to
+# reach their dirty rate.  BENCH_NO_MAINT=1 skips it.
+: >"$T/maint.jsonl"
+if [ "$QUICK" = 1 ]; then
+	MAINT_N=8; MAINT_MEM=64M; MAINT_REPS=1
+else
+	MAINT_N=8; MAINT_MEM=256M; MAINT_REPS=5
+fi
+MAINT_RATE=10000; MAINT_WWS=64M
+[ "$QUICK" = 1 ] && MAINT_WWS=16M
+maint_create() {
+	local i
+	for i in $(seq "$MAINT_N"); do
+		simhv_on e create "ev$i" --memory "$MAINT_MEM" --fill random --vcpus 1 \
+		    --dirty-rate "$MAINT_RATE" --wws "$MAINT_WWS" >/dev/null ||
+		    die "maintenance: simhv create ev$i failed"
+	done
+	sleep 0.3
+}
+maint_clean() {
+	local h i
+	for h in e f g; do
+		for i in $(seq "$MAINT_N"); do simhv_on $h destroy "ev$i" >/dev/null 2>&1 || true; done
+	done
+}
+maint_restart_e() {	# extra conf lines for e
+	local pid
+	if [ -n "${PID_e:-}" ]; then
+		stop_daemons "$PID_e"
+		for pid in "${!DAEMONS[@]}"; do [ "${DAEMONS[$pid]}" = "$PID_e" ] && unset "DAEMONS[$pid]"; done
+		PID_e=
+	fi
+	HOST_CONF[e]=$(printf '%s\n' "cluster-peers = 127.0.0.1:$(port_of f) 127.0.0.1:$(port_of g)" "$@")
+	start_xmigd e
+}
+maint_singles() {
+	local i to t0 t1 sum=0 tot
+	t0=$(date +%s.%N)
+	for i in $(seq "$MAINT_N"); do
+		to=f; [ $((i % 2)) = 0 ] && to=g
+		"$BIN/xmig" -S "$T/e.sock" migrate -l --json "ev$i" "127.0.0.1:$(port_of $to)" \
+		    >"$T/single.json" 2>"$T/single.err" ||
+		    die "maintenance: single migration of ev$i failed: $(head -c 300 "$T/single.err")"
+		tot=$(jq .total_ms "$T/single.json")
+		sum=$((sum + tot))
+	done
+	t1=$(date +%s.%N)
+	jq -c -n --argjson sum "$sum" --argjson wall "$(echo "($t1 - $t0) * 1000" | bc)" \
+	    '{mode: "single", parallel: 1, per_peer: null, sum_total_ms: $sum, wall_ms: ($wall | floor)}'
+}
+maint_evac() {	# PARALLEL PER_PEER
+	local t0 t1 rc=0 jobs sum
+	t0=$(date +%s.%N)
+	"$BIN/xmig" -S "$T/e.sock" maintenance enter --parallel "$1" --json >"$T/evac.json" \
+	    2>"$T/evac.err" || rc=$?
+	t1=$(date +%s.%N)
+	[ "$rc" = 0 ] || note "maintenance: --parallel $1 ended with status $rc: $(head -c 300 "$T/evac.err")"
+	# the evacuation's own migrations, as the jobs on e recorded them
+	sum=0
+	for j in $(jq -r '.. | objects | select(has("job")) | .job // empty' "$T/evac.json"); do
+		sum=$((sum + $("$BIN/xmig" -S "$T/e.sock" job "$j" --json | jq '.job.total_ms // .total_ms // 0')))
+	done
+	jq -c --argjson p "$1" --argjson pp "$2" --argjson rc "$rc" --argjson sum "$sum" \
+	    --argjson wall "$(echo "($t1 - $t0) * 1000" | bc)" '
+	    {mode: "evacuation", parallel: $p, per_peer: $pp, exit: $rc,
+	     elapsed_ms: ([.. | objects | .elapsed_ms? // empty] | max),
+	     moved: ([.. | objects | .moved? // empty] | max),
+	     sum_total_ms: $sum, wall_ms: ($wall | floor), evacuation: .}' "$T/evac.json"
+	"$BIN/xmig" -S "$T/e.sock" maintenance exit >/dev/null 2>&1 ||
+	    note "maintenance: exit failed"
+}
+MAINT_START=$(date +%s)
+if [ "${BENCH_NO_MAINT:-0}" != 1 ] && { [ -z "$ONLY" ] || [[ maintenance =~ $ONLY ]]; }; then
+	note "maintenance: $MAINT_N domains of $MAINT_MEM (dirty rate $MAINT_RATE, wws $MAINT_WWS), $MAINT_REPS repetitions"
+	start_xmigd f
+	start_xmigd g
+	for rep in $(seq "$MAINT_REPS"); do
+		maint_restart_e
+		maint_create; maint_singles >>"$T/maint.jsonl"; maint_clean
+		for p in 1 2 4; do
+			maint_create; maint_evac "$p" 1 >>"$T/maint.jsonl"; maint_clean
+		done
+		maint_restart_e "cluster-incoming-per-peer = 2"
+		maint_create; maint_evac 4 2 >>"$T/maint.jsonl"; maint_clean
+	done
+	echo
+	echo "maintenance: $MAINT_N x $MAINT_MEM busy domains, host e to peers f and g (ms; median of $MAINT_REPS):"
+	jq -r -s '
+	    def med: sort | .[(length - 1) / 2 | floor];
+	    (map(select(.mode == "single")) | map(.sum_total_ms) | med) as $single |
+	    group_by([.mode, .parallel, .per_peer]) | map({mode: .[0].mode, parallel: .[0].parallel,
+	        per_peer: .[0].per_peer, t: (map(.elapsed_ms // .sum_total_ms) | med),
+	        jobs: (map(.sum_total_ms) | med)}) |
+	    .[] | "  \(if .mode == "single" then "one at a time (sum of total_ms)" else
+	        "--parallel \(.parallel), \(.per_peer) per peer" end): \(.t) ms, \(.t / $single * 100 | round / 100) x the singles sum\(
+	        if .mode == "evacuation" then " (its migrations: \(.jobs) ms in all)" else "" end)"' \
+	    "$T/maint.jsonl"
+fi
+MAINT_ELAPSED=$(($(date +%s) - MAINT_START))
 
 # ---------------------------------------------------------------- QEMU, the peer
 
@@ -448,6 +575,7 @@ QEMU_ELAPSED=$(($(date +%s) - QEMU_START))
 # ---------------------------------------------------------------- results
 
 jq -n --slurpfile b "$T/baseline.json" --slurpfile r "$T/runs.jsonl" --slurpfile q "$T/qemu.jsonl" \
+    --slurpfile m "$T/maint.jsonl" --argjson maint_elapsed "$MAINT_ELAPSED" \
     --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg host "$(uname -srm)" \
     --argjson cores "$(nproc)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
     --argjson quick "$([ "$QUICK" = 1 ] && echo true || echo false)" --argjson elapsed "$ELAPSED" \
@@ -462,6 +590,14 @@ jq -n --slurpfile b "$T/baseline.json" --slurpfile r "$T/runs.jsonl" --slurpfile
 	($runs | map(select(.group == "huge-tls") | .stream_vs_tcp) | first) as $tls2m |
 	($runs | map(select(.name == "idle-zero") | .wire_ratio) | first) as $zero |
 	($runs | map(select(.name == "idle-random") | .wire_ratio) | first) as $rnd |
+	# (the median over the repetitions: the shown run is the median stream)
+	def med_total(n): $runs | map(select(.name == n) | .reps | map(.total_vs_tcp // empty) |
+	    sort | if length == 0 then null else .[(length - 1) / 2 | floor] end) | first;
+	med_total("idle-random") as $tot |
+	# the same against TCP into memory populated as it arrives (tcp_pwrite)
+	(if $tot == null or $bl.tcp_pwrite == null then null
+	    else $tot * $bl.tcp.median_Bps / $bl.tcp_pwrite.median_Bps end) as $tot_pw |
+	med_total("idle-random-big") as $totbig |
 	($runs | map(select(.stop_reason == "converged" and .downtime_ok != null))) as $conv |
 	($runs | map(select(.cap_mbit != null and .rate_err != null) | .rate_err)) as $caps |
 	# xmig beside QEMU: the same scenario, the valid QEMU run (or none)
@@ -485,6 +621,7 @@ jq -n --slurpfile b "$T/baseline.json" --slurpfile r "$T/runs.jsonl" --slurpfile
 	  date: $date, host: $host, cpu: $cpu, cores: $cores, quick: $quick, elapsed_s: $elapsed,
 	  features: $features, baseline: $bl, runs: $runs,
 	  qemu_peer: $peer, qemu_elapsed_s: $qemu_elapsed,
+	  maintenance: $m, maintenance_elapsed_s: $maint_elapsed,
 	  targets: [
 	    { target: "plaintext stream >= 0.9 x raw loopback TCP (4 KiB pages)", value: $plain,
 	      vs_tcp_shm: (if $plain_Bps == null or $bl.tcp_shm == null then null
@@ -502,6 +639,11 @@ jq -n --slurpfile b "$T/baseline.json" --slurpfile r "$T/runs.jsonl" --slurpfile
 	      vs_raw_tls: ($runs | map(select(.group == "huge-tls") | .stream_Bps) | first |
 	          if . == null or $bl.tls == null then null else . / $bl.tls.median_Bps end),
 	      status: ok(if $tls2m == null then null else $tls2m >= 0.6 end) },
+	    { target: "idle random domain: RAM / total time (set-up included) >= 0.8 x raw loopback TCP (median of runs)",
+	      value: $tot, vs_tcp_pwrite: $tot_pw,
+	      status: ok(if $tot == null then null else $tot >= 0.8 end) },
+	    { target: "(the same, twice the memory: idle-random-big)", value: $totbig,
+	      status: ok(if $totbig == null then null else $totbig >= 0.8 end) },
 	    { target: "idle zero domain: bytes on wire <= 1 % of RAM", value: $zero,
 	      status: ok(if $zero == null then null else $zero <= 0.01 end) },
 	    { target: "idle random domain: bytes on wire <= 1.02 x RAM", value: $rnd,
@@ -541,7 +683,8 @@ echo "targets:"
 jq -r '.targets[] | "  [\(.status)] \(.target): \(.value // "-" |
     if type == "number" then (. * 1000 | round / 1000 | tostring) else . end)\(
     if .vs_raw_tls != null then " (\(.vs_raw_tls * 1000 | round / 1000) x raw TLS)" else "" end)\(
-    if .vs_tcp_shm != null then " (\(.vs_tcp_shm * 1000 | round / 1000) x TCP into fresh tmpfs)" else "" end)"' \
+    if .vs_tcp_shm != null then " (\(.vs_tcp_shm * 1000 | round / 1000) x TCP into fresh tmpfs)" else "" end)\(
+    if .vs_tcp_pwrite != null then " (\(.vs_tcp_pwrite * 1000 | round / 1000) x TCP pwrite()n into fresh tmpfs)" else "" end)"' \
     "$OUT/results.json"
 for f in auto_converge compress tls; do
 	[ "$(jq ".features.$f" "$OUT/results.json")" = 1 ] ||
@@ -566,13 +709,35 @@ fi
 
 # The table in Markdown, for docs/performance.md.
 {
-	echo "| scenario | wws | dirty pages/s | cap Mbit/s | total s | downtime ms | rounds | wire/RAM | stream MB/s | × TCP | rate vs cap | final MiB | t_min ms | downtime/t_min | downtime/t_raw | stop |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+	echo "| scenario | wws | dirty pages/s | cap Mbit/s | total s | downtime ms | rounds | wire/RAM | stream MB/s | × TCP | total × TCP | rate vs cap | final MiB | t_min ms | downtime/t_min | downtime/t_raw | stop |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 	jq -c '.runs[]' "$OUT/results.json" | while read -r r; do
 		print_row "$r" | awk -v n="$NCOL" '{ s = "|"; for (i = 1; i <= n; i++) s = s " " $i " |";
 		    rest = ""; for (i = n + 1; i <= NF; i++) rest = rest (i > n + 1 ? " " : "") $i;
 		    print s " " rest " |" }'
 	done
+	echo
+	echo "Where each run's time went (the job's phases, ms; the shown run of each scenario):"
+	echo
+	echo "| scenario | total | connect | destination build | pre-copy | suspend | final round | restore | devices | commit | unpause | downtime |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	jq -r '.runs[] | select(.job.phases != null) | .job as $j | $j.phases as $p |
+	    "| \(.name) | \($j.total_ms) | \($p.connect_ms) | \($p.destination_build_ms) | \($p.precopy_ms) | \($p.suspend_ms // "-") | \($p.final_round_ms) | \($p.restore_ms) | \($p.devices_ms // "-") | \($p.commit_ms) | \($p.unpause_ms // "-") | \($j.downtime_ms) |"' \
+	    "$OUT/results.json"
+	if [ "$(jq '.maintenance | length' "$OUT/results.json")" -gt 0 ]; then
+		echo
+		echo "Evacuation of host e to f and g (median of the repetitions):"
+		echo
+		echo "| how | per peer | time to empty the host, ms | × sum of single migrations | its migrations' total_ms, summed | xmig's wall time, ms | runs (ms) |"
+		echo "|---|---:|---:|---:|---:|---:|---|"
+		jq -r '.maintenance | def med: sort | .[(length - 1) / 2 | floor];
+		    (map(select(.mode == "single")) | map(.sum_total_ms) | med) as $single |
+		    group_by([.mode, .parallel, .per_peer]) | .[] |
+		    (map(.elapsed_ms // .sum_total_ms) | med) as $t |
+		    "| \(if .[0].mode == "single" then "one at a time (`xmig migrate -l`)" else
+		        "`--parallel \(.[0].parallel)`" end) | \(.[0].per_peer // "-") | \($t) | \($t / $single * 100 | round / 100) | \(map(.sum_total_ms) | med) | \(map(.wall_ms) | med) | \(map(.elapsed_ms // .sum_total_ms | tostring) | join(", ")) |"' \
+		    "$OUT/results.json"
+	fi
 	if [ "$(jq '.qemu_peer | length' "$OUT/results.json")" -gt 0 ]; then
 		echo
 		echo "QEMU's pre-copy beside xmig (tools/bench/qemu_busy.sh, same run):"

@@ -443,6 +443,7 @@ mover_thread(void *arg)
 
 	for (;;) {
 		unsigned pending, migrating, shutting;
+		uint64_t seen = jobs_finished_count();	/* before the reap: none missed */
 		bool changed;
 
 		mover_shutdown_reap(mv);
@@ -474,7 +475,9 @@ mover_thread(void *arg)
 			last_migrating = mover_count_locked(mv, MOVER_MIGRATING);
 			mover_unlock();
 		}
-		usleep(MOVER_TICK_MS * 1000);
+		/* Woken when a migration ends: a slot left idle until the next
+		 * tick cost up to MOVER_TICK_MS per migration of an evacuation. */
+		jobs_wait_finished(seen, MOVER_TICK_MS);
 	}
 	mover_lock();
 	/* Whatever never got going is left, with the reason it has. */

@@ -55,9 +55,9 @@ engine_build_hello(struct xmigd *d, struct msg_hello *h)
 	h->page_size = hi.page_size;
 	h->mem_total = hi.mem_total;
 	h->mem_free = hi.mem_free;
-	/* No features yet: HELLO_F_DEVICE_MODEL waits for a backend that
-	 * sends and hosts a device model (the receiver refuses DM frames). */
-	h->features = 0;
+	/* DEVICE_MODEL waits for a backend that sends and hosts a device
+	 * model (until then the receiver refuses DM frames). */
+	h->features = HELLO_F_DONE_UNPAUSE;
 	strlcpy_x(h->host, d->host_name, sizeof(h->host));
 	return 0;
 }

@@ -46,6 +46,7 @@ struct recv_ctx {
 	struct state_rec rec;		/* this migration's record (engine/incoming.c) */
 	bool query_only;		/* beyond max-connections: no PREPARE */
 	char peer_host[PROTO_HOST_MAX];	/* the host name its HELLO gave */
+	uint32_t peer_features;		/* its HELLO's PROTO_F_* bits */
 	uint32_t domid;			/* the new domain, once restore made it */
 	bool built;			/* ... and it is still ours to destroy */
 	uint64_t entries[PROTO_PAGES_MAX];
@@ -543,6 +544,7 @@ recv_greet(struct recv_ctx *s, struct msg_hello *ours, struct msg_prepare *mp)
 		return RSTEP_END;
 	}
 	strlcpy_x(s->peer_host, peer.host, sizeof(s->peer_host));
+	s->peer_features = peer.features;
 	s->c.deadline_us = now_us() + ENGINE_HELLO_TIMEOUT_MS * 1000ull;
 	if ((r = xconn_recv_frame(&s->c, &fh, s->buf, PROTO_CFG_MAX + 4096)) != 0) {
 		if (r != XMIG_ERR_EOF)
@@ -752,6 +754,7 @@ recv_commit(struct recv_ctx *s, const struct msg_prepare *mp, const struct hv_do
 	struct frame_hdr fh;
 	struct msg_done md;
 	uint8_t small[64];
+	uint64_t t0;
 	int r, n;
 
 	s->c.timeout_ms = (int)s->d->conf.commit_timeout_s * 1000;
@@ -787,13 +790,25 @@ recv_commit(struct recv_ctx *s, const struct msg_prepare *mp, const struct hv_do
 	if ((r = hv->ops->rename(hv, s->domid, mp->name)) != 0)
 		jlog(LOG_LVL_WARN, j->id, "cannot rename %s to %s: %s", spec->name, mp->name,
 		    xmig_strerror(r));
+	t0 = now_us();
+	if (fault_at("recv-slow-unpause"))
+		usleep(100 * 1000);
 	if ((r = hv->ops->unpause(hv, s->domid)) != 0) {
 		job_set_error(j, "cannot start %s: %s", mp->name, xmig_strerror(r));
 		recv_record(s, mp->token, "aborted", s->domid);
 		engine_send_reason(&s->c, MSG_ABORT, REASON_BACKEND, j->error);
 		return RSTEP_ABORTED;
 	}
+	memset(&md, 0, sizeof(md));
 	md.domid = s->domid;
+	/* The sender's downtime ends with DONE: what the unpause took is the
+	 * one part of it that only this end can see. */
+	if (s->peer_features & HELLO_F_DONE_UNPAUSE) {
+		uint64_t dt = now_us() - t0;
+
+		md.has_unpause = true;
+		md.unpause_us = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt;
+	}
 	if (fault_at("recv-no-done")) {
 		jlog(LOG_LVL_WARN, j->id, "fault injection: closing without DONE");
 		job_set_state(j, -1, JOB_DONE);

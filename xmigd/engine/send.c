@@ -285,6 +285,16 @@ io_round_end(struct hv_save_io *io, unsigned round, uint64_t sent, uint64_t dirt
 }
 
 static void
+io_suspending(struct hv_save_io *io)
+{
+	struct send_ctx *s = (struct send_ctx *)io;
+
+	job_lock();
+	s->j->t_suspend_us = now_us();
+	job_unlock();
+}
+
+static void
 io_suspended(struct hv_save_io *io)
 {
 	struct send_ctx *s = (struct send_ctx *)io;
@@ -733,6 +743,9 @@ send_await_built(struct send_ctx *s, uint8_t *buf, uint32_t *domid)
 		engine_send_reason(&s->c, MSG_ABORT, REASON_BACKEND, j->error);
 		return STEP_RESUME;
 	}
+	job_lock();
+	j->t_quiesced_us = now_us();
+	job_unlock();
 	return STEP_ON;
 }
 
@@ -768,6 +781,9 @@ send_commit(struct send_ctx *s, uint8_t *buf, uint32_t *domid, bool *renamed)
 	    (int)s->d->conf.commit_timeout_s * 1000)) == 0 &&
 	    (r = msg_done_decode(buf, len, &md)) == 0) {
 		*domid = md.domid;
+		job_lock();
+		j->unpause_us = md.unpause_us;
+		job_unlock();
 		return STEP_COMMITTED;
 	}
 	if (r == XMIG_ERR_PEER_ABORT)
@@ -803,7 +819,9 @@ send_finish(struct send_ctx *s, uint32_t domid)
 
 	job_lock();
 	j->t_done_us = now_us();
-	j->downtime_ms = (j->t_done_us - j->t_pause_us) / 1000;
+	/* from the suspend request: the guest stops serving as it handles it */
+	j->downtime_ms = (j->t_done_us - (j->t_suspend_us && j->t_suspend_us <= j->t_pause_us ?
+	    j->t_suspend_us : j->t_pause_us)) / 1000;
 	j->dest_domid = domid;
 	j->remaining_pages = 0;
 	job_unlock();
@@ -979,6 +997,7 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 	policy_state_init(&s->pst, &s->pcfg);
 	s->io.pages = io_pages;
 	s->io.round_end = io_round_end;
+	s->io.suspending = io_suspending;
 	s->io.suspended = io_suspended;
 	s->io.context = io_context;
 	s->io.raw = io_raw;

@@ -66,7 +66,10 @@ struct hv_save_io {
 	    const uint8_t *base);
 	/* End of a pre-copy round: pages sent in it, pages dirty at its end. */
 	int (*round_end)(struct hv_save_io *io, unsigned round, uint64_t sent, uint64_t dirty);
-	/* The domain has just been paused or suspended: downtime starts. */
+	/* The backend is about to ask the domain to suspend (or pause it):
+	 * downtime starts (the guest stops serving as it handles the request). */
+	void (*suspending)(struct hv_save_io *io);
+	/* The domain has just acknowledged: it is paused or suspended. */
 	void (*suspended)(struct hv_save_io *io);
 	/* vCPU context after the last pages. */
 	int (*context)(struct hv_save_io *io, const void *blob, size_t len);

@@ -591,6 +591,7 @@ sim_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 		}
 		/* Stop-and-copy: bm holds pages fetched but not yet sent; add what
 		 * was dirtied until the vCPUs stopped. */
+		io->suspending(io);
 		if ((r = simdom_suspend(d, SIM_STATE_TIMEOUT_MS)) != 0)
 			goto out;
 		io->suspended(io);
@@ -614,6 +615,7 @@ sim_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 		if ((r = io->round_end(io, round, sent, 0)) != 0)
 			goto out;
 	} else {
+		io->suspending(io);
 		if ((r = simdom_suspend(d, SIM_STATE_TIMEOUT_MS)) != 0)
 			goto out;
 		io->suspended(io);
@@ -709,8 +711,15 @@ sim_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	if ((r = sim_parse_config(spec, &p, why, sizeof(why))) != 0)
 		return r;
 	p.fill = SIM_FILL_NONE;
-	if ((r = simdom_create(sim_priv(hv)->root, &p, &d)) != 0)
+	if ((r = simdom_create(sim_priv(hv)->root, &p, &d)) != 0) {
+		uint64_t left = 0;
+
+		if (r == XMIG_ERR_NO_SPACE && simdom_unclaimed(sim_priv(hv)->root, &left) == 0)
+			log_error("cannot build %s: it needs %llu MiB, %s holds %llu MiB that "
+			    "no domain owns", spec->name, (unsigned long long)(p.memory >> 20),
+			    sim_priv(hv)->root, (unsigned long long)(left >> 20));
 		return r;
+	}
 	/* The process starts now, paused, so that only the vCPU context is
 	 * left to set when the stream ends (it is read on unpause). */
 	if ((r = simdom_start(d, sim_priv(hv)->simhv, true)) != 0)

@@ -269,6 +269,7 @@ xen_suspend_cb(void *data)
 
 	if (xen_pump_error(s) != 0)
 		return 0;
+	s->io->suspending(s->io);
 	if (s->sev_port >= 0) {
 		if (xenevtchn_notify(s->xce, (evtchn_port_t)s->sev_port) < 0) {
 			log_error("domain %u: notifying its suspend event channel failed: %s",

@@ -21,6 +21,10 @@ _Static_assert(sizeof(((struct job *)0)->domain) <= CTL_NAME_MAX &&
     "a job's text fits the control protocol's fields");
 
 static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Signalled whenever a job finishes (jobs_finished counts them), for a
+ * batch waiting to start its next migration. */
+static pthread_cond_t jobs_finish_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t jobs_finished;
 static struct job *jobs[JOBS_MAX];
 static unsigned njobs;
 static uint64_t next_id = 1;
@@ -41,6 +45,38 @@ void
 job_unlock(void)
 {
 	pthread_mutex_unlock(&jobs_mu);
+}
+
+uint64_t
+jobs_finished_count(void)
+{
+	uint64_t n;
+
+	job_lock();
+	n = jobs_finished;
+	job_unlock();
+	return n;
+}
+
+void
+jobs_wait_finished(uint64_t seen, unsigned timeout_ms)
+{
+	struct timespec until;
+
+	/* (the condition variable's clock is the wall clock: a jump in it
+	 * shortens or lengthens one wait, which is bounded by the caller) */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	job_lock();
+	while (jobs_finished == seen &&
+	    pthread_cond_timedwait(&jobs_finish_cv, &jobs_mu, &until) == 0)
+		;
+	job_unlock();
 }
 
 bool
@@ -256,8 +292,11 @@ job_set_state(struct job *j, int from, enum job_state to)
 	ok = from < 0 ? !job_finished(j) : (int)old == from;
 	if (ok) {
 		j->state = to;
-		if (to >= JOB_DONE)
+		if (to >= JOB_DONE) {
 			j->total_ms = (now_us() - j->t_start_us) / 1000;
+			jobs_finished++;
+			pthread_cond_broadcast(&jobs_finish_cv);
+		}
 	}
 	job_unlock();
 	if (ok)
@@ -314,22 +353,49 @@ job_add_round_locked(struct job *j, const struct job_round *r)
 	j->rounds[j->nrounds++] = *r;
 }
 
-/* Where a finished outgoing migration's time went, in ms.  The last three
- * are the downtime's parts (suspension to STREAM_END: the final round;
- * to BUILT: the destination's restore; to DONE: the commit, with the
- * destination's record, rename and unpause), measured on one clock so
- * that they add up to downtime_ms within rounding. */
-static void
-job_phases_ctl(const struct job *j, struct ctl_phases *ph)
+/* Where a finished outgoing migration's time went, in ms.  Each phase ends
+ * at a moment on this host's clock, and each is the difference of those
+ * moments rounded from the job's start, so that the phases add up to the
+ * time from the start to DONE exactly.  From suspend on they are the
+ * downtime's parts: the suspension (request to acknowledged), the final
+ * round (to STREAM_END), the destination's restore (to BUILT), the
+ * source's devices quiesced (the only device work inside the downtime: the
+ * destination attaches its devices while the memory streams), the commit
+ * (rename, GO, the destination's record and rename, DONE) and the
+ * destination's unpause, as its DONE reports it (0, and inside commit,
+ * from a receiver that does not). */
+void
+job_phases(const struct job *j, struct ctl_phases *ph)
 {
 	uint64_t pause = j->t_pause_us ? j->t_pause_us : j->t_stream_us;
+	uint64_t req = j->t_suspend_us && j->t_suspend_us <= pause ? j->t_suspend_us : pause;
+	uint64_t quiesced = j->t_quiesced_us ? j->t_quiesced_us : j->t_built_us;
+	/* the unpause, a figure of the destination's clock: within the rest */
+	uint64_t commit_end = quiesced < j->t_done_us && j->unpause_us < j->t_done_us - quiesced ?
+	    j->t_done_us - j->unpause_us : quiesced;
+	/* the phases' ends, in order; a moment before the one before counts as it */
+	uint64_t at[9] = { j->t_prepare_us, j->t_stream_us, req, pause, j->t_end_us,
+		j->t_built_us, quiesced, commit_end, j->t_done_us };
+	int64_t ms[9], prev = 0;
+	unsigned i;
 
-	ph->connect_ms = (int64_t)((j->t_prepare_us - j->t_start_us) / 1000);
-	ph->destination_build_ms = (int64_t)((j->t_stream_us - j->t_prepare_us) / 1000);
-	ph->precopy_ms = (int64_t)((pause - j->t_stream_us) / 1000);
-	ph->final_round_ms = (int64_t)((j->t_end_us - pause) / 1000);
-	ph->restore_ms = (int64_t)((j->t_built_us - j->t_end_us) / 1000);
-	ph->commit_ms = (int64_t)((j->t_done_us - j->t_built_us) / 1000);
+	for (i = 0; i < 9; i++) {
+		uint64_t t = at[i] > j->t_start_us ? at[i] : j->t_start_us;
+		int64_t m = (int64_t)((t - j->t_start_us) / 1000);
+
+		ms[i] = m > prev ? m : prev;
+		prev = ms[i];
+	}
+	memset(ph, 0, sizeof(*ph));
+	ph->connect_ms = ms[0];
+	ph->destination_build_ms = ms[1] - ms[0];
+	ph->precopy_ms = ms[2] - ms[1];
+	ph->suspend_ms = ms[3] - ms[2];
+	ph->final_round_ms = ms[4] - ms[3];
+	ph->restore_ms = ms[5] - ms[4];
+	ph->devices_ms = ms[6] - ms[5];
+	ph->commit_ms = ms[7] - ms[6];
+	ph->unpause_ms = ms[8] - ms[7];
 }
 
 /* The job as the control protocol carries it; out's arrays are the
@@ -405,7 +471,7 @@ job_to_ctl_locked(const struct job *j, struct ctl_job *out)
 	}
 	if (!j->incoming && j->t_done_us != 0) {
 		out->has_phases = true;
-		job_phases_ctl(j, &out->phases);
+		job_phases(j, &out->phases);
 	}
 	return 0;
 }

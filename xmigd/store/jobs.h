@@ -76,7 +76,10 @@ struct job {
 	/* outgoing: when each phase ended (monotonic us), for "phases" */
 	uint64_t t_prepare_us;	/* PREPARE sent: connect and hello before it */
 	uint64_t t_end_us;	/* STREAM_END sent */
+	uint64_t t_suspend_us;	/* suspend requested (0: never) */
 	uint64_t t_built_us;	/* BUILT read */
+	uint64_t t_quiesced_us;	/* the source's devices quiesced, after BUILT */
+	uint64_t unpause_us;	/* the destination's unpause, as its DONE said (0: not said) */
 	uint64_t t_done_us;	/* DONE read (or "committed" learnt) */
 	struct job_round *rounds;	/* one record per round, in order */
 	unsigned nrounds, rounds_cap;
@@ -133,6 +136,14 @@ const char *job_result_name(const struct job *j);	/* NULL while running */
 
 /* Append a round record; caller holds the lock.  Out of memory drops it. */
 void job_add_round_locked(struct job *j, const struct job_round *r);
+/* How many jobs have finished so far; wait until that count differs from
+ * `seen`, or timeout_ms passed: a batch starts its next migration as soon
+ * as one ends, not at its next poll. */
+uint64_t jobs_finished_count(void);
+void jobs_wait_finished(uint64_t seen, unsigned timeout_ms);
+/* A finished outgoing job's phases (ms), adding up to its time from start
+ * to DONE. */
+void job_phases(const struct job *j, struct ctl_phases *ph);
 /* The job as the control protocol carries it (lib/ctlmsg.h), taking the
  * lock; out's arrays are the caller's (ctl_job_free).  -1 when out of
  * memory.  job_to_json is its JSON: the job's record for xmig history. */

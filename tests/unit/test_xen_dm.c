@@ -197,11 +197,11 @@ test_settings_change_the_argv(void **state)
 		if (xen_dm_cmd_build(json, 7, 23, &cmd, why, sizeof(why)) != 0)
 			fail_msg("case %zu: %s", i, why);
 		for (j = 0; cmd.argv[j] != NULL && !found; j++) {
-			for (k = 0; cases[i].want[k] != NULL && k < 4; k++)
+			for (k = 0; k < 4 && cases[i].want[k] != NULL; k++)
 				if (cmd.argv[j + k] == NULL ||
 				    strcmp(cmd.argv[j + k], cases[i].want[k]) != 0)
 					break;
-			found = cases[i].want[k] == NULL || k == 4;
+			found = k == 4 || cases[i].want[k] == NULL;
 		}
 		if (!found)
 			fail_msg("case %zu: %s %s not in the command", i, cases[i].want[0],

@@ -181,7 +181,9 @@ test_reduction_refuses_what_this_host_does_not_allow(void **state)
 	    "kernel /etc/shadow is not allowed by domain-kernels-allow");
 	refused("/lab/guest.cpio.gz", "/lab/../etc/shadow", "dev1", UUID, "clean path");
 	refused("quiet lab.dev=1", "quiet\\\" evil=\\\"1", "dev1", UUID, "command line");
-	refused("\"pvh\"", "\"hvm\"", "dev1", UUID, "PV or PVH");
+	refused("\"pvh\"", "\"hvm\"", "dev1", UUID, "type.hvm: its HVM build information is "
+	    "missing");
+	refused("\"pvh\"", "\"hvm2\"", "dev1", UUID, "not a PV, PVH or HVM domain");
 	refused("\"preserve\"", "\"explode\"", "dev1", UUID, "on_crash");
 	refused("\"device_model\"", "\"bootloader\": \"/bin/sh\", \"x\"", "dev1", UUID,
 	    "bootloader /bin/sh is not pygrub");

@@ -17,6 +17,7 @@
 
 #include "devpolicy.h"
 #include "hv/xen.h"
+#include "hv/xen_dm.h"
 #include "util.h"
 #include "xerr.h"
 
@@ -170,9 +171,10 @@ devices_from_cfg(json_t *out, const struct xen_cfg *cfg)
 }
 
 static int
-reduce_b_info(json_t *out, const json_t *b, const char *type, const char *kernels,
+reduce_b_info(json_t *out, const json_t *in, const char *type, const char *kernels,
     char *why, size_t whylen)
 {
+	const json_t *b = json_object_get(in, "b_info");
 	static const char *const ints[] = { "max_vcpus", "max_memkb", "target_memkb",
 		"event_channels", "max_grant_frames", "max_maptrack_frames" };
 	json_t *o = json_object(), *av, *v;
@@ -183,9 +185,18 @@ reduce_b_info(json_t *out, const json_t *b, const char *type, const char *kernel
 	if (!json_is_object(b))
 		return bad(why, whylen, "%s", "it has no build information");
 	/* libxl reads the domain type of its build information from this
-	 * key (and aborts printing a configuration without it); its fields
-	 * are left to libxl's defaults. */
-	json_object_set_new(o, strcmp(type, "pv") == 0 ? "type.pv" : "type.pvh", json_object());
+	 * key (and aborts printing a configuration without it); PV and PVH
+	 * fields are left to libxl's defaults, an HVM guest's are those its
+	 * device model needs (hv/xen_dm.c). */
+	if (strcmp(type, "hvm") == 0) {
+		int r = xen_dm_reduce(in, o, why, whylen);
+
+		if (r != 0)
+			return r;
+	} else {
+		json_object_set_new(o, strcmp(type, "pv") == 0 ? "type.pv" : "type.pvh",
+		    json_object());
+	}
 	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
 		if (copy_int(o, b, ints[i], 1LL << 50) != 0)
 			return bad(why, whylen, "its %s is out of range", ints[i]);
@@ -264,11 +275,11 @@ xen_toolcfg_reduce(const struct xen_cfg *cfg, const char *uuid, const char *kern
 		goto out;
 	}
 	if (copy_str(c, ci, "type", NULL, &s) != 0 || s == NULL ||
-	    (strcmp(s, "pv") != 0 && strcmp(s, "pvh") != 0)) {
-		bad(why, whylen, "%s", "it is not a PV or PVH domain");
+	    (strcmp(s, "pv") != 0 && strcmp(s, "pvh") != 0 && strcmp(s, "hvm") != 0)) {
+		bad(why, whylen, "%s", "it is not a PV, PVH or HVM domain");
 		goto out;
 	}
-	if ((r = reduce_b_info(res, json_object_get(in, "b_info"), s, kernels, why, whylen)) != 0)
+	if ((r = reduce_b_info(res, in, s, kernels, why, whylen)) != 0)
 		goto out;
 	devices_from_cfg(res, cfg);
 	r = XMIG_ERR_DENIED;
@@ -285,6 +296,14 @@ xen_toolcfg_reduce(const struct xen_cfg *cfg, const char *uuid, const char *kern
 	}
 	if ((*out = json_dumps(res, JSON_INDENT(4) | JSON_PRESERVE_ORDER)) == NULL) {
 		r = XMIG_ERR_NOMEM;
+		goto out;
+	}
+	/* The disks and NICs the domain carries, which the configuration's
+	 * lists need not match, must suit its device model too. */
+	if (strcmp(json_string_value(json_object_get(c, "type")), "hvm") == 0 &&
+	    (r = xen_dm_check(*out, why, whylen)) != 0) {
+		free(*out);
+		*out = NULL;
 		goto out;
 	}
 	r = 0;
@@ -393,6 +412,14 @@ xen_toolcfg_to_xl(const char *json, char **text, char *why, size_t whylen)
 		json_decref(in);
 		return bad(why, whylen, "%s", "the stored configuration cannot be written as an xl "
 		    "configuration (a missing name, or a quote, backslash or control character)");
+	}
+	/* An xl configuration of an HVM guest needs its device model's
+	 * settings (vga, vnc, serial, boot, NIC types) spelled out, or xl
+	 * builds another machine (VNC on, cirrus, emulated NICs): not yet. */
+	if (strcmp(jstr(ci, "type"), "hvm") == 0) {
+		json_decref(in);
+		return bad(why, whylen, "%s", "an HVM guest is not built again from its carried "
+		    "configuration yet");
 	}
 	if ((mem = open_memstream(&out, &outlen)) == NULL) {
 		json_decref(in);

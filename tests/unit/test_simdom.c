@@ -674,8 +674,13 @@ precopy(struct fixture *f, enum skip skip, char *err, size_t errlen)
 	assert_verify_ok(src, false);
 
 	assert_int_equal(simdom_start(dst, simhv_path(), true), 0);
-	assert_int_equal(simdom_unpause(dst, TIMEOUT_MS), 0);
-	r = simdom_verify(dst, true, err, errlen);
+	/* Checked before it runs: its vCPUs (50000 writes/s) could rewrite the
+	 * dropped page first and hide the loss (seen on a loaded machine). */
+	r = simdom_verify(dst, false, err, errlen);
+	if (r == 0) {
+		assert_int_equal(simdom_unpause(dst, TIMEOUT_MS), 0);
+		r = simdom_verify(dst, true, err, errlen);
+	}
 	if (skip != SKIP_NOTHING)
 		print_message("skipped pfn %llu: verify says: %s\n", (unsigned long long)skip_pfn,
 		    err);

@@ -340,12 +340,16 @@ done
 # "TCP gap": the longest silence of the device guest's TCP stream, as A's
 # dom0 saw it, around that move: what its users saw of the downtime;
 # "pings": pings from A's dom0 (every 100 ms) lost around that move.
-printf '\n%-22s %-5s %-8s %-9s %10s %10s %8s %12s %8s %6s\n' migration tool mode devices \
-    "wall ms" "total ms" "down ms" "bytes" "TCP gap" "pings" >&2
+# "downtime parts": xmig's phases inside the downtime (ms): suspend
+# (request to acknowledged) / final round / restore at the destination /
+# the source's disks quiesced / commit / the destination's unpause.
+printf '\n%-22s %-5s %-8s %-9s %10s %10s %8s %12s %8s %6s  %s\n' migration tool mode devices \
+    "wall ms" "total ms" "down ms" "bytes" "TCP gap" "pings" "downtime parts" >&2
 row() {	# label, tool, mode, devices, [TCP gap ms, pings lost]
-	printf '%-22s %-5s %-8s %-9s %10s %10s %8s %12s %8s %6s\n' "$1" "$2" "$3" "$4" \
+	printf '%-22s %-5s %-8s %-9s %10s %10s %8s %12s %8s %6s  %s\n' "$1" "$2" "$3" "$4" \
 	    "$(field ms "$(res "$1")")" "$(jq_or "$1" .total_ms)" "$(jq_or "$1" .downtime_ms)" \
-	    "$(jq_or "$1" .bytes_sent)" "${5:--}" "${6:--}" >&2
+	    "$(jq_or "$1" .bytes_sent)" "${5:--}" "${6:--}" \
+	    "$(jq_or "$1" '.phases | select(. != null) | "\(.suspend_ms)/\(.final_round_ms)/\(.restore_ms)/\(.devices_ms)/\(.commit_ms)/\(.unpause_ms)"')" >&2
 }
 row pvh-live-AB xmig live none
 row pvh-live-BA xmig live none

@@ -129,6 +129,9 @@ xen_devices_thread(void *arg)
 		s->dev_err = r;
 		atomic_store(&s->dev_failed, true);
 	}
+	/* DEVICES_READY hook (not wired yet): on success, io->devices_ready(io)
+	 * here (any thread may call it), and before io->ready() when the
+	 * domain has no devices, once xen_ops sets .devices_ready. */
 	return NULL;
 }
 

@@ -595,9 +595,10 @@ send_expect(struct send_ctx *s, uint8_t want, uint8_t *buf, size_t cap, uint32_t
 	s->c.timeout_ms = timeout_ms;
 	s->c.deadline_us = now_us() + (uint64_t)timeout_ms * 1000;
 	/* DEVICES_READY may come before BUILT: offline (no policy to wait
-	 * for it), or a stream too short for a poll between its writes. */
+	 * for it), or a stream too short for a poll between its writes; never
+	 * before PREPARE_OK. */
 	while ((r = xconn_recv_frame(&s->c, &fh, buf, cap)) == 0 && fh.type == MSG_DEVICES_READY &&
-	    want != MSG_DEVICES_READY && s->devs_frame && !atomic_load(&s->devs_up) && fh.len == 0)
+	    want != MSG_PREPARE_OK && s->devs_frame && !atomic_load(&s->devs_up) && fh.len == 0)
 		send_devices_up(s);
 	s->c.deadline_us = 0;
 	if (r != 0)

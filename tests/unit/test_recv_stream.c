@@ -616,6 +616,7 @@ devices_ready_order(enum rh_devs mode)
 	free(rep.p);
 	assert_true(rh_last_job(&j));
 	assert_int_equal(j.state, JOB_DONE);
+	rh_buf_free(&b);
 	rh_reset();
 }
 

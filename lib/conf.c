@@ -145,6 +145,11 @@ static const struct conf_key conf_keys[] = {
 	  STR(CONF_DEFAULT_BUILD_TIMEOUT_S),
 	  "seconds a sender waits from STREAM_END for the receiver to build the domain "
 	  "(BUILT), its copy suspended; then it resumes it" },
+	{ "devices-ready-timeout", CT_UINT, FIELD(devices_ready_timeout_s), 1, 86400,
+	  STR(CONF_DEFAULT_DEVICES_READY_TIMEOUT_S),
+	  "seconds a sender streams, from the receiver's acceptance, waiting for it to say "
+	  "the domain's devices are up before it suspends the domain; then it gives up and "
+	  "the domain runs on" },
 	{ "commit-timeout", CT_UINT, FIELD(commit_timeout_s), 1, 3600,
 	  STR(CONF_DEFAULT_COMMIT_TIMEOUT_S),
 	  "seconds a receiver waits from BUILT for GO, and a sender from GO for DONE" },

@@ -29,6 +29,7 @@
 #define CONF_DEFAULT_PREPARE_TIMEOUT_S 120
 #define CONF_DEFAULT_STREAM_TIMEOUT_S 30
 #define CONF_DEFAULT_BUILD_TIMEOUT_S 120
+#define CONF_DEFAULT_DEVICES_READY_TIMEOUT_S 120
 #define CONF_DEFAULT_COMMIT_TIMEOUT_S 30
 #define CONF_DEFAULT_LOOKUP_TIMEOUT_MS 3000
 #define CONF_STR_MAX 4096
@@ -59,6 +60,7 @@ struct conf {
 	unsigned prepare_timeout_s;		/* prepare-timeout: PREPARE -> PREPARE_OK */
 	unsigned stream_timeout_s;		/* stream-idle-timeout: each stream frame whole */
 	unsigned build_timeout_s;		/* build-timeout: STREAM_END -> BUILT */
+	unsigned devices_ready_timeout_s;	/* devices-ready-timeout: PREPARE_OK -> DEVICES_READY */
 	unsigned commit_timeout_s;		/* commit-timeout: BUILT -> GO, GO -> DONE */
 	/* TLS (mutual, OpenSSL): see etc/xmigd.conf */
 	bool relocation_ssl_server;		/* relocation-ssl-server, default no */

@@ -205,6 +205,9 @@ struct ctl_job {
 	int64_t transferred_bytes, remaining_bytes, total_bytes;
 	int64_t throttle_pct, downtime_target_ms, extra_rounds, compressed_bytes,
 	    compressed_wire_bytes, precopy_ms, stream_ms, final_pages, final_bytes;
+	/* outgoing: pre-copy the sender went on with only because the
+	 * destination's devices were not up yet (HELLO_F_DEVICES_READY) */
+	int64_t devices_wait_ms;
 	struct ctl_round *rounds;
 	size_t nrounds;
 	bool has_phases;		/* outgoing, finished */

@@ -39,6 +39,28 @@ fault_at(const char *point)
 	return false;
 }
 
+long
+fault_value(const char *point)
+{
+	size_t n = strlen(point);
+	const char *p;
+
+	pthread_once(&fault_once, fault_init);
+	for (p = fault_spec; p != NULL && (p = strstr(p, point)) != NULL; p += n) {
+		char *end;
+		long v;
+
+		if ((p != fault_spec && p[-1] != ',') || p[n] != '=' || p[n + 1] < '0' ||
+		    p[n + 1] > '9')
+			continue;
+		errno = 0;
+		v = strtol(p + n + 1, &end, 10);
+		if (errno == 0 && (*end == '\0' || *end == ','))
+			return v;
+	}
+	return -1;
+}
+
 void
 fault_kill_at(const char *point)
 {

@@ -13,6 +13,10 @@
 /* True when `point` is named in XMIG_FAULT. */
 bool fault_at(const char *point);
 
+/* A point given a number, "point=N" (N >= 0, decimal): N, or -1 when the
+ * point is not named so (a bare "point" is not a number: -1 too). */
+long fault_value(const char *point);
+
 /* When `point` is named, the daemon dies here by SIGKILL: exactly what a
  * kill -9 at this moment does (no cleanup, no last frame). */
 void fault_kill_at(const char *point);

@@ -91,6 +91,7 @@ proto_max_len(uint8_t type)
 	case MSG_ZRAW: return ZRAW_HEAD_LEN + PROTO_RAW_MAX;
 	case MSG_DM_PHYSMAP: return DM_PHYSMAP_LEN_MAX;
 	case MSG_DM_STATE: return DM_STATE_LEN_MAX;
+	case MSG_DEVICES_READY: return 0;
 	default: return 0;
 	}
 }
@@ -132,6 +133,7 @@ proto_type_str(uint8_t type)
 		[MSG_QUERY_REPLY] = "QUERY_REPLY", [MSG_ZPAGES] = "ZPAGES", [MSG_ZRAW] = "ZRAW",
 		[MSG_HOST_INFO] = "HOST_INFO", [MSG_HOST_INFO_REPLY] = "HOST_INFO_REPLY",
 		[MSG_DM_PHYSMAP] = "DM_PHYSMAP", [MSG_DM_STATE] = "DM_STATE",
+		[MSG_DEVICES_READY] = "DEVICES_READY",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type] != NULL)

@@ -58,7 +58,8 @@ enum msg_type {
 	MSG_ZRAW = 19,		/* S->R: an opaque backend stream chunk, compressed */
 	MSG_DM_PHYSMAP = 20,	/* S->R: the device model's physmap entries (HELLO_F_DEVICE_MODEL) */
 	MSG_DM_STATE = 21,	/* S->R: a chunk of the device model's saved state (idem) */
-	MSG_TYPE_MAX = 21,
+	MSG_DEVICES_READY = 22,	/* R->S: the new domain's devices are up (HELLO_F_DEVICES_READY; empty) */
+	MSG_TYPE_MAX = 22,
 };
 
 /* Reason codes in REFUSE and ABORT. */
@@ -107,7 +108,10 @@ struct msg_hello {
 /* HELLO features.  A capability is used only when both HELLOs carry it. */
 #define HELLO_F_DEVICE_MODEL 0x00000001u	/* can carry a device model: DM_PHYSMAP, DM_STATE */
 #define HELLO_F_DONE_UNPAUSE 0x00000002u	/* DONE carries the receiver's unpause time */
-#define HELLO_F_KNOWN (HELLO_F_DEVICE_MODEL | HELLO_F_DONE_UNPAUSE)
+/* the receiver sends DEVICES_READY once its devices are up; the sender
+ * does not suspend the guest before it has read it */
+#define HELLO_F_DEVICES_READY 0x00000004u
+#define HELLO_F_KNOWN (HELLO_F_DEVICE_MODEL | HELLO_F_DONE_UNPAUSE | HELLO_F_DEVICES_READY)
 static inline uint32_t hello_common_features(const struct msg_hello *a, const struct msg_hello *b)
 { return a->features & b->features & HELLO_F_KNOWN; }
 
@@ -283,7 +287,8 @@ int msg_query_reply_encode(const struct msg_query_reply *m, uint8_t *buf, size_t
 int msg_query_reply_decode(const uint8_t *p, size_t len, struct msg_query_reply *m);
 int msg_host_info_reply_encode(const struct msg_host_info_reply *m, uint8_t *buf, size_t cap);
 int msg_host_info_reply_decode(const uint8_t *p, size_t len, struct msg_host_info_reply *m);
-/* Empty payloads (STREAM_END, GO, PREPARE_OK, HOST_INFO): decode checks len == 0. */
+/* Empty payloads (STREAM_END, GO, PREPARE_OK, HOST_INFO, DEVICES_READY): decode
+ * checks len == 0. */
 int msg_empty_decode(const uint8_t *p, size_t len);
 
 /* PAGES.  pages_head_decode checks the frame length against count first

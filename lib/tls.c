@@ -523,6 +523,33 @@ tls_conn_read(struct tls_conn *tc, void *buf, size_t len, size_t *done, char *wh
 	return tls_fail(tc, 0, why, whylen);
 }
 
+bool
+tls_conn_readable(struct tls_conn *tc)
+{
+	char why[64];
+	uint8_t b;
+	size_t n = 0;
+	int e;
+
+	if (SSL_pending(tc->ssl) > 0)
+		return true;
+	/* SSL_peek on the non-blocking socket: it decrypts what has come
+	 * and leaves it for the next read. */
+	ERR_clear_error();
+	errno = 0;
+	if (SSL_peek_ex(tc->ssl, &b, 1, &n) == 1)
+		return n > 0;
+	e = SSL_get_error(tc->ssl, 0);
+	if (e == SSL_ERROR_WANT_WRITE)
+		(void)tls_drain(tc, why, sizeof(why));
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		ERR_clear_error();
+		return false;
+	}
+	ERR_clear_error();
+	return true;
+}
+
 int
 tls_conn_write(struct tls_conn *tc, const void *buf, size_t len, size_t *done, char *why,
     size_t whylen)

@@ -54,6 +54,12 @@ int tls_conn_handshake(struct tls_conn *tc, char *why, size_t whylen);
 /* Read up to len bytes; *done is what came (only with 0). */
 int tls_conn_read(struct tls_conn *tc, void *buf, size_t len, size_t *done, char *why,
     size_t whylen);
+/* Without waiting: is application data ready to be read (decrypted and
+ * buffered, or a record of it on the socket)?  A record that carries none
+ * (a key update) is consumed and answers false; so does a socket with
+ * nothing.  A closed or failed connection answers true, so that the read
+ * that follows reports it. */
+bool tls_conn_readable(struct tls_conn *tc);
 /* Encrypt all of buf (*done = len with 0).  The records are sent many at a
  * time from a buffer of our own, so some may still wait for
  * tls_conn_flush.  After TLS_WANT_* repeat with the same arguments. */

@@ -470,6 +470,24 @@ xconn_readv_exact(struct xconn *c, struct iovec *iov, int iovcnt)
 	return 0;
 }
 
+bool
+xconn_readable(struct xconn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	int n;
+
+	if (c->err != 0 || c->fd < 0)
+		return false;
+	/* Decrypted bytes may wait in OpenSSL with nothing on the socket, and
+	 * a readable socket may hold a record without data: OpenSSL tells. */
+	if (c->tls != NULL)
+		return tls_conn_readable(c->tls);
+	do
+		n = poll(&p, 1, 0);
+	while (n < 0 && errno == EINTR);
+	return n > 0;
+}
+
 int
 xconn_read_exact(struct xconn *c, void *buf, size_t len)
 {

@@ -76,6 +76,12 @@ int xconn_write_all(struct xconn *c, const void *buf, size_t len);
 int xconn_writev_all(struct xconn *c, struct iovec *iov, int iovcnt);
 int xconn_read_exact(struct xconn *c, void *buf, size_t len);
 int xconn_readv_exact(struct xconn *c, struct iovec *iov, int iovcnt);
+/* Without waiting: has the peer sent something to read?  For a side
+ * that mostly writes (the sender), to read a frame between its writes on
+ * the same thread: with TLS, reads and writes of one connection must not
+ * run at once.  True also when the peer closed (the read then says so);
+ * false after an error of the connection's own. */
+bool xconn_readable(struct xconn *c);
 /* Discard len bytes (optional frames we do not know). */
 int xconn_skip(struct xconn *c, size_t len);
 

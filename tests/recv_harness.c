@@ -281,6 +281,8 @@ fk_touch(const void *p, size_t n)
 	return 0;
 }
 
+static enum rh_devs fk_devs;	/* rh_set_devices */
+
 static int
 fk_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io *io,
     uint32_t *domid)
@@ -312,6 +314,8 @@ fk_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io *
 	io->page_dest = fk_page_dest;
 	io->page_write = fk_use_page_write ? fk_page_write : NULL;
 	io->bctx = d;
+	if (fk_devs == RH_DEVS_AT_ONCE)
+		io->devices_ready(io);
 	if ((r = io->ready(io)) != 0)
 		goto fail;
 	for (;;) {
@@ -385,6 +389,16 @@ static const struct hv_ops fk_ops = {
 };
 
 static struct hv fk_hv = { .ops = &fk_ops };
+static struct hv_ops fk_ops_devs;	/* fk_ops offering DEVICES_READY */
+
+void
+rh_set_devices(enum rh_devs mode)
+{
+	fk_ops_devs = fk_ops;
+	fk_ops_devs.devices_ready = true;
+	fk_devs = mode;
+	fk_hv.ops = mode == RH_DEVS_OFF ? &fk_ops : &fk_ops_devs;
+}
 
 void
 rh_set_page_write(bool on)
@@ -595,6 +609,7 @@ rh_reset(void)
 	memset(&fk_st, 0, sizeof(fk_st));
 	pthread_mutex_unlock(&fk_mu);
 	rh_clear_records();
+	rh_set_devices(RH_DEVS_OFF);
 }
 
 void

@@ -54,6 +54,13 @@ void rh_reset(void);
 /* true: the engine writes pages through the backend's page_write (as on
  * the sim); false: through page_dest (as on Xen). */
 void rh_set_page_write(bool on);
+/* HELLO_F_DEVICES_READY: RH_DEVS_OFF (the default, again after rh_reset)
+ * does not offer it; RH_DEVS_AT_ONCE offers it and the fake's devices are
+ * up before ready(), as the sim's; RH_DEVS_NEVER offers it and the fake
+ * never says so (the engine must still send the frame before BUILT).
+ * Call it before building the client's HELLO (rh_hello offers the same). */
+enum rh_devs { RH_DEVS_OFF, RH_DEVS_AT_ONCE, RH_DEVS_NEVER };
+void rh_set_devices(enum rh_devs mode);
 bool rh_page_write(void);
 /* A domain the fake already has (for NAME_CLASH / leftover --incoming). */
 int rh_add_domain(const char *name, uint64_t nr_pages);

@@ -196,6 +196,9 @@ print_job(const struct ctl_job *j)
 	printf("  expected downtime:  %" PRIu64 " ms\n", u64(j->expected_downtime_ms));
 	printf("  setup:              %" PRIu64 " ms\n", u64(j->setup_ms));
 	printf("  downtime:           %" PRIu64 " ms\n", u64(j->downtime_ms));
+	if (u64(j->devices_wait_ms) > 0)
+		printf("  devices wait:       %" PRIu64 " ms (pre-copy until the destination's "
+		    "devices were up)\n", u64(j->devices_wait_ms));
 	if (u64(j->stream_ms))
 		printf("  memory stream:      %" PRIu64 " ms (%" PRIu64 " ms live), %" PRIu64
 		    " pages (%s) after the suspension\n", u64(j->stream_ms),
@@ -328,7 +331,13 @@ print_result(const struct ctl_job *j, const char *peer, bool json)
 		    u64(j->downtime_ms));
 		if (strcmp(mode, "live") == 0)
 			printf("%" PRIu64 " round%s, ", rounds, rounds == 1 ? "" : "s");
-		printf("%s %s)\n", sent, in ? "received" : "sent");
+		printf("%s %s", sent, in ? "received" : "sent");
+		/* Only when it happened: pre-copy went on for the destination's
+		 * devices, so the downtime did not wait for them. */
+		if (u64(j->devices_wait_ms) > 0)
+			printf(", %" PRIu64 " ms waiting for the destination's devices",
+			    u64(j->devices_wait_ms));
+		printf(")\n");
 		return EXIT_OK;
 	}
 	if (in) {

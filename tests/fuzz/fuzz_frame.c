@@ -395,6 +395,7 @@ decode_payload(uint8_t type, const uint8_t *p, size_t n, uint32_t frame_len, uin
 	case MSG_PREPARE_OK:
 	case MSG_STREAM_END:
 	case MSG_GO:
+	case MSG_DEVICES_READY:
 		CHECK((msg_empty_decode(p, n) == 0) == (n == 0));
 		break;
 	case MSG_PAGES:

@@ -415,6 +415,7 @@ main(int argc, char **argv)
 	frame("stream_end", MSG_STREAM_END, 0, pl, 0);
 	frame("built", MSG_BUILT, 0, pl, msg_built_encode(&built, pl, sizeof(pl)));
 	frame("go", MSG_GO, 0, pl, 0);
+	frame("devices_ready", MSG_DEVICES_READY, 0, pl, 0);
 	frame("done", MSG_DONE, 0, pl, msg_done_encode(&done, pl, sizeof(pl)));
 	frame("abort", MSG_ABORT, 0, pl, msg_reason_encode(&abort_, pl, sizeof(pl)));
 	frame("query", MSG_QUERY, 0, pl, msg_query_encode(&q, pl, sizeof(pl)));

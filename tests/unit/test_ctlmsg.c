@@ -469,6 +469,17 @@ test_old_history_records_decode(void **state)
 	assert_int_equal(j.phases.suspend_ms + j.phases.devices_ms + j.phases.unpause_ms, 0);
 	ctl_job_free(&j);
 	json_decref(o);
+	/* devices_wait_ms: absent in older records (0), carried when set */
+	o = json_loads("{\"id\":5,\"devices_wait_ms\":1500}", 0, NULL);
+	assert_non_null(o);
+	assert_int_equal(ctl_job_decode(o, &j, err, sizeof(err)), 0);
+	assert_int_equal(j.devices_wait_ms, 1500);
+	json_decref(o);
+	o = ctl_job_encode(&j);
+	assert_non_null(o);
+	assert_int_equal(json_integer_value(json_object_get(o, "devices_wait_ms")), 1500);
+	ctl_job_free(&j);
+	json_decref(o);
 	/* but not a damaged one */
 	o = json_loads("{\"id\":3,\"rounds\":[{\"round\":\"x\"}]}", 0, NULL);
 	assert_int_equal(ctl_job_decode(o, &j, err, sizeof(err)), -1);

@@ -189,6 +189,7 @@ decode_as(uint8_t type, const uint8_t *src, size_t n, uint32_t frame_len)
 	case MSG_PREPARE_OK:
 	case MSG_STREAM_END:
 	case MSG_GO:
+	case MSG_DEVICES_READY:
 		if ((r = msg_empty_decode(p, n)) == 0)
 			assert_int_equal(n, 0);
 		break;
@@ -456,7 +457,7 @@ make_frame(struct frame *fr, uint8_t type)
 		memset(pl + DM_STATE_HEAD_LEN, 0x51, 40);
 		n = DM_STATE_HEAD_LEN + 40;
 		break;
-	default:	/* PREPARE_OK, STREAM_END, GO */
+	default:	/* PREPARE_OK, STREAM_END, GO, DEVICES_READY */
 		n = 0;
 		break;
 	}

@@ -253,6 +253,52 @@ test_extra_rounds_are_capped_by_count_rounds_and_bytes(void **st)
 	assert_int_equal(decide(&cfg, &in, NULL), POLICY_STOP);
 }
 
+/* HELLO_F_DEVICES_READY: no stop-and-copy while the destination's
+ * devices are not up, whatever would have stopped it; past the deadline,
+ * abort (the source runs on); once they are up, the usual decision. */
+static void
+test_waits_for_the_destinations_devices_before_stopping(void **st)
+{
+	struct policy_input conv = input(2, 300000, 100, 1e9);
+	struct policy_input cap = input(30, 300000, 80000, 1e9);	/* round cap */
+	struct policy_input bytes = input(2, 262144 * 3, 80000, 1e9);	/* byte cap */
+	struct policy_input busy = input(2, 300000, 80000, 1e9);	/* not converged */
+	enum policy_why why;
+
+	(void)st;
+	conv.devices_pending = cap.devices_pending = bytes.devices_pending = true;
+	assert_int_equal(decide(&cfg, &conv, &why), POLICY_CONTINUE);
+	assert_int_equal(why, WHY_DEVICES_WAIT);
+	assert_int_equal(decide(&cfg, &cap, &why), POLICY_CONTINUE);
+	assert_int_equal(why, WHY_DEVICES_WAIT);
+	assert_int_equal(decide(&cfg, &bytes, &why), POLICY_CONTINUE);
+	assert_int_equal(why, WHY_DEVICES_WAIT);
+	/* Up: the same inputs stop as they always did. */
+	conv.devices_pending = cap.devices_pending = bytes.devices_pending = false;
+	assert_int_equal(decide(&cfg, &conv, &why), POLICY_STOP);
+	assert_int_equal(why, WHY_CONVERGED);
+	assert_int_equal(decide(&cfg, &cap, &why), POLICY_STOP);
+	assert_int_equal(why, WHY_MAX_ROUNDS);
+	assert_int_equal(decide(&cfg, &bytes, &why), POLICY_STOP);
+	assert_int_equal(why, WHY_MAX_BYTES);
+	/* Overdue: abort, converged or not; an overdue flag alone (the
+	 * devices came) changes nothing. */
+	conv.devices_pending = conv.devices_overdue = true;
+	busy.devices_pending = busy.devices_overdue = true;
+	assert_int_equal(decide(&cfg, &conv, &why), POLICY_ABORT);
+	assert_int_equal(why, WHY_DEVICES_TIMEOUT);
+	assert_int_equal(decide(&cfg, &busy, &why), POLICY_ABORT);
+	assert_int_equal(why, WHY_DEVICES_TIMEOUT);
+	conv.devices_pending = false;
+	assert_int_equal(decide(&cfg, &conv, &why), POLICY_STOP);
+	/* Cancel still wins. */
+	busy.cancelled = true;
+	assert_int_equal(decide(&cfg, &busy, &why), POLICY_ABORT);
+	assert_int_equal(why, WHY_CANCELLED);
+	assert_string_not_equal(policy_why_str(WHY_DEVICES_WAIT), "");
+	assert_string_not_equal(policy_why_str(WHY_DEVICES_TIMEOUT), "");
+}
+
 int
 main(void)
 {
@@ -272,6 +318,7 @@ main(void)
 		cmocka_unit_test(test_takes_one_more_round_when_it_at_least_halves_the_downtime),
 		cmocka_unit_test(test_stops_at_convergence_when_one_more_round_would_not_halve_it),
 		cmocka_unit_test(test_extra_rounds_are_capped_by_count_rounds_and_bytes),
+		cmocka_unit_test(test_waits_for_the_destinations_devices_before_stopping),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

@@ -1155,6 +1155,7 @@ test_type_maxima_are_as_specified(void **state)
 	assert_int_equal(proto_max_len(MSG_DM_STATE), 8 + (4u << 20));
 	assert_string_equal(proto_type_str(MSG_DM_PHYSMAP), "DM_PHYSMAP");
 	assert_string_equal(proto_type_str(MSG_DM_STATE), "DM_STATE");
+	assert_int_equal(proto_max_len(MSG_DEVICES_READY), 0);
 }
 
 /* ---- HELLO features ---- */
@@ -1183,7 +1184,46 @@ test_hello_features_round_trip_and_are_used_only_when_both_have_them(void **stat
 	assert_int_equal(hello_common_features(&a, &b), 0);
 	/* The known ones are kept, each on its own. */
 	a.features = b.features = 0xffffffffu;
-	assert_int_equal(hello_common_features(&a, &b), HELLO_F_DEVICE_MODEL | HELLO_F_DONE_UNPAUSE);
+	assert_int_equal(hello_common_features(&a, &b), HELLO_F_DEVICE_MODEL | HELLO_F_DONE_UNPAUSE |
+	    HELLO_F_DEVICES_READY);
+}
+
+/* ---- DEVICES_READY ---- */
+
+static void
+test_devices_ready_is_bit_2_and_an_empty_frame(void **state)
+{
+	struct msg_hello a, b;
+	uint8_t h[FRAME_HDR_LEN];
+	struct frame_hdr fh;
+
+	assert_int_equal(HELLO_F_DEVICES_READY, 0x4);
+	assert_true((HELLO_F_KNOWN & HELLO_F_DEVICES_READY) != 0);
+	mk_hello(&a);
+	mk_hello(&b);
+	/* Used only when both have it: an old peer (features 0, or only the
+	 * older bits) is spoken to as before. */
+	a.features = HELLO_F_DEVICES_READY | HELLO_F_DONE_UNPAUSE;
+	b.features = HELLO_F_DONE_UNPAUSE;
+	assert_int_equal(hello_common_features(&a, &b) & HELLO_F_DEVICES_READY, 0);
+	b.features |= HELLO_F_DEVICES_READY;
+	assert_true((hello_common_features(&a, &b) & HELLO_F_DEVICES_READY) != 0);
+
+	assert_int_equal(MSG_DEVICES_READY, 22);
+	assert_int_equal(MSG_TYPE_MAX, MSG_DEVICES_READY);
+	assert_string_equal(proto_type_str(MSG_DEVICES_READY), "DEVICES_READY");
+	assert_int_equal(proto_max_len(MSG_DEVICES_READY), 0);
+	frame_hdr_encode(h, MSG_DEVICES_READY, 0, 0);
+	assert_int_equal(frame_hdr_decode(h, &fh), 0);
+	assert_int_equal(fh.type, MSG_DEVICES_READY);
+	/* Any payload is refused by the header check, before it is read ... */
+	frame_hdr_encode(h, MSG_DEVICES_READY, 0, 1);
+	assert_int_equal(frame_hdr_decode(h, &fh), XMIG_ERR_TOO_LONG);
+	frame_hdr_encode(h, MSG_DEVICES_READY, FRAME_F_OPTIONAL, 4);
+	assert_int_equal(frame_hdr_decode(h, &fh), XMIG_ERR_TOO_LONG);
+	/* ... and by the payload's own check. */
+	assert_int_equal(msg_empty_decode(NULL, 0), 0);
+	assert_int_equal(msg_empty_decode(h, 1), XMIG_ERR_TRAILING);
 }
 
 /* ---- DM_PHYSMAP ---- */
@@ -1937,6 +1977,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hello_round_trip),
+		cmocka_unit_test(test_devices_ready_is_bit_2_and_an_empty_frame),
 		cmocka_unit_test(test_zraw_head_round_trip_and_refusals),
 		cmocka_unit_test(test_hello_largest_is_exactly_the_type_maximum),
 		cmocka_unit_test(test_prepare_round_trip),

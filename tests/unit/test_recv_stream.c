@@ -586,11 +586,54 @@ test_full_migration_after_hostile_streams(void **state)
 	both_modes(full_migration);
 }
 
+/* DEVICES_READY goes out once, after PREPARE_OK and before BUILT, only
+ * when both HELLOs offer it: at once from a backend whose devices are up
+ * before ready(), and before BUILT from one that never said so (a built
+ * domain has its devices). */
+static void
+devices_ready_order(enum rh_devs mode)
+{
+	struct rh_buf b = { 0 };
+	struct rh_reply rep;
+	struct rh_job j;
+	uint8_t token[16];
+	unsigned k = 2;
+
+	rh_set_devices(mode);
+	open_stream(&b, token);
+	rh_context(&b);
+	rh_frame(&b, MSG_STREAM_END, NULL, 0);
+	rh_frame(&b, MSG_GO, NULL, 0);
+	assert_false(b.failed);
+	assert_int_equal(rh_serve(b.p, b.len, &rep, TIMEOUT_MS), 0);
+	assert_int_equal(rh_reply_frame(&rep, 0, NULL, NULL), MSG_HELLO);
+	assert_int_equal(rh_reply_frame(&rep, 1, NULL, NULL), MSG_PREPARE_OK);
+	if (mode != RH_DEVS_OFF)
+		assert_int_equal(rh_reply_frame(&rep, k++, NULL, NULL), MSG_DEVICES_READY);
+	assert_int_equal(rh_reply_frame(&rep, k++, NULL, NULL), MSG_BUILT);
+	assert_int_equal(rh_reply_frame(&rep, k++, NULL, NULL), MSG_DONE);
+	assert_int_equal(rh_reply_frame(&rep, k, NULL, NULL), -1);
+	free(rep.p);
+	assert_true(rh_last_job(&j));
+	assert_int_equal(j.state, JOB_DONE);
+	rh_buf_free(&b);
+	rh_reset();
+}
+
+static void
+test_devices_ready_once_after_prepare_ok_and_before_built(void **state)
+{
+	devices_ready_order(RH_DEVS_AT_ONCE);
+	devices_ready_order(RH_DEVS_NEVER);
+	devices_ready_order(RH_DEVS_OFF);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_full_migration_after_hostile_streams, each),
+		cmocka_unit_test_setup(test_devices_ready_once_after_prepare_ok_and_before_built, each),
 		cmocka_unit_test_setup(test_zpages_entries_promise_more_pages_than_the_data_holds,
 		    each),
 		cmocka_unit_test_setup(test_zpages_zlen_larger_than_the_frame, each),
@@ -603,6 +646,7 @@ main(void)
 		cmocka_unit_test_setup(test_prepare_reusing_a_committed_token, each),
 		cmocka_unit_test_setup(test_a_page_named_twice_in_a_batch, each),
 		cmocka_unit_test_setup(test_full_migration_after_hostile_streams, each),
+		cmocka_unit_test_setup(test_devices_ready_once_after_prepare_ok_and_before_built, each),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "engine/engine_int.h"
+#include "fault.h"
 #include "hv/hv.h"
 #include "log.h"
 #include "util.h"
@@ -56,8 +57,12 @@ engine_build_hello(struct xmigd *d, struct msg_hello *h)
 	h->mem_total = hi.mem_total;
 	h->mem_free = hi.mem_free;
 	/* DEVICE_MODEL waits for a backend that sends and hosts a device
-	 * model (until then the receiver refuses DM frames). */
+	 * model (until then the receiver refuses DM frames); DEVICES_READY for
+	 * one that says when its devices are up and lets the sender read
+	 * between its writes (hv_ops.devices_ready). */
 	h->features = HELLO_F_DONE_UNPAUSE;
+	if (d->hv->ops->devices_ready && !fault_at("hello-without-devices-ready"))
+		h->features |= HELLO_F_DEVICES_READY;
 	strlcpy_x(h->host, d->host_name, sizeof(h->host));
 	return 0;
 }

@@ -97,6 +97,9 @@ policy_decide(const struct policy_cfg *cfg, struct policy_state *st,
 	if (in->cancelled) {
 		w = WHY_CANCELLED;
 		d = POLICY_ABORT;
+	} else if (in->devices_pending && in->devices_overdue) {
+		w = WHY_DEVICES_TIMEOUT;
+		d = POLICY_ABORT;
 	} else if (in->dirty_pages >= 0 && (expect = policy_expected_downtime_ms(
 	    (uint64_t)in->dirty_pages, in->page_size, in->bandwidth)) <=
 	    st->target_ms - st->target_ms / POLICY_MARGIN_DIV) {
@@ -113,6 +116,12 @@ policy_decide(const struct policy_cfg *cfg, struct policy_state *st,
 		w = WHY_MAX_BYTES;
 		d = POLICY_STOP;
 	}
+	/* Whatever made it stop (the caps too): the suspend would wait for
+	 * the devices, and the guest with it. */
+	if (d == POLICY_STOP && in->devices_pending) {
+		w = WHY_DEVICES_WAIT;
+		d = POLICY_CONTINUE;
+	}
 	if (why != NULL)
 		*why = w;
 	return d;
@@ -126,6 +135,8 @@ policy_why_str(enum policy_why w)
 	case WHY_MAX_ROUNDS: return "round limit";
 	case WHY_MAX_BYTES: return "byte limit";
 	case WHY_CANCELLED: return "cancelled";
+	case WHY_DEVICES_WAIT: return "waiting for the destination's devices";
+	case WHY_DEVICES_TIMEOUT: return "the destination's devices were not up in time";
 	default: return "";
 	}
 }

@@ -20,6 +20,11 @@
  * round costs D ms of migration time and at least halves the downtime.
  * The policy takes such a round when D is worth it (10 ms or more), at
  * most twice, within the round and byte caps.
+ *
+ * The destination's devices (HELLO_F_DEVICES_READY): while the receiver
+ * has not said they are up, a decision to stop becomes one more round, so
+ * that setting them up is never part of the downtime; past the caller's
+ * deadline for them the migration is aborted (the source runs on).
  */
 #ifndef XMIG_POLICY_H
 #define XMIG_POLICY_H
@@ -52,6 +57,8 @@ struct policy_input {
 	double bandwidth;	/* bytes/s, smoothed; 0 = not measured yet */
 	uint64_t round_ms;	/* how long the round that just ended took; 0 unknown */
 	bool cancelled;
+	bool devices_pending;	/* the receiver's devices are not up yet: do not stop */
+	bool devices_overdue;	/* ... and its deadline has passed: abort */
 };
 
 /* One more round after convergence (above): not for a downtime already
@@ -61,7 +68,10 @@ struct policy_input {
 
 enum policy_decision { POLICY_ABORT = -1, POLICY_CONTINUE = 0, POLICY_STOP = 1 };
 
-enum policy_why { WHY_NONE, WHY_CONVERGED, WHY_MAX_ROUNDS, WHY_MAX_BYTES, WHY_CANCELLED };
+enum policy_why { WHY_NONE, WHY_CONVERGED, WHY_MAX_ROUNDS, WHY_MAX_BYTES, WHY_CANCELLED,
+	WHY_DEVICES_WAIT,	/* CONTINUE: it would stop, but the receiver's devices are not up */
+	WHY_DEVICES_TIMEOUT,	/* ABORT: they were not up by the deadline */
+};
 
 void policy_cfg_default(struct policy_cfg *cfg);
 void policy_state_init(struct policy_state *st, const struct policy_cfg *cfg);

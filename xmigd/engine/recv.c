@@ -8,6 +8,7 @@
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,9 @@ struct recv_ctx {
 	bool query_only;		/* beyond max-connections: no PREPARE */
 	char peer_host[PROTO_HOST_MAX];	/* the host name its HELLO gave */
 	uint32_t peer_features;		/* its HELLO's PROTO_F_* bits */
+	bool devs_frame;		/* both HELLOs have DEVICES_READY: send the frame */
+	atomic_bool devs_up;		/* the backend said its devices are up (any thread) */
+	bool devs_sent;			/* ... and DEVICES_READY went out */
 	uint32_t domid;			/* the new domain, once restore made it */
 	bool built;			/* ... and it is still ours to destroy */
 	uint64_t entries[PROTO_PAGES_MAX];
@@ -284,6 +288,35 @@ recv_bad_frame(struct recv_ctx *s, const struct frame_hdr *fh, int r)
 	return r;
 }
 
+/* The backend's word, from whichever thread set the devices up: only a
+ * flag here, the frame goes out from the thread that owns the connection
+ * (under TLS one connection must not be written from two threads, nor
+ * written while it is read). */
+static void
+io_devices_ready(struct hv_restore_io *io)
+{
+	struct recv_ctx *s = (struct recv_ctx *)io;
+
+	atomic_store(&s->devs_up, true);
+}
+
+/* DEVICES_READY, once, after PREPARE_OK, when the sender was offered it
+ * and the backend has said so.  Called by the connection's thread. */
+static int
+recv_devices_ready(struct recv_ctx *s)
+{
+	int r;
+
+	if (!s->devs_frame || s->devs_sent || !s->accepted || !atomic_load(&s->devs_up))
+		return 0;
+	s->devs_sent = true;
+	if ((r = xconn_send_frame(&s->c, MSG_DEVICES_READY, NULL, 0)) != 0)
+		return r;
+	jlog(LOG_LVL_VERBOSE, s->j->id, "the devices of %s are up: told %s", s->j->domain,
+	    s->c.peer);
+	return 0;
+}
+
 static int
 io_next(struct hv_restore_io *io, struct hv_rec *rec)
 {
@@ -296,6 +329,10 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 	memset(rec, 0, sizeof(*rec));
 	if (atomic_load(&s->j->cancel) || atomic_load(&s->d->stopping))
 		return XMIG_ERR_INTERRUPTED;
+	/* Before the wait for the next frame: the sender goes on with
+	 * pre-copy until it reads this, so its frames keep coming meanwhile. */
+	if ((r = recv_devices_ready(s)) != 0)
+		return r;
 	/* Each frame must arrive whole within stream-idle-timeout, skipped
 	 * OPTIONAL frames included: a sender that trickles bytes cannot hold
 	 * the job, its max-incoming slot and its memory. */
@@ -367,7 +404,8 @@ io_ready(struct hv_restore_io *io)
 		return r;
 	s->accepted = true;
 	job_set_state(s->j, JOB_PREPARE, JOB_PRECOPY);
-	return 0;
+	/* a backend without devices to set up said so before ready() */
+	return recv_devices_ready(s);
 }
 
 static void
@@ -545,6 +583,7 @@ recv_greet(struct recv_ctx *s, struct msg_hello *ours, struct msg_prepare *mp)
 	}
 	strlcpy_x(s->peer_host, peer.host, sizeof(s->peer_host));
 	s->peer_features = peer.features;
+	s->devs_frame = (hello_common_features(ours, &peer) & HELLO_F_DEVICES_READY) != 0;
 	s->c.deadline_us = now_us() + ENGINE_HELLO_TIMEOUT_MS * 1000ull;
 	if ((r = xconn_recv_frame(&s->c, &fh, s->buf, PROTO_CFG_MAX + 4096)) != 0) {
 		if (r != XMIG_ERR_EOF)
@@ -732,6 +771,13 @@ recv_build(struct recv_ctx *s, const struct msg_prepare *mp, const struct hv_dom
 	j->domid = s->domid;
 	j->remaining_pages = 0;
 	job_unlock();
+	/* A built domain has its devices: the frame comes before BUILT even
+	 * from a backend that never said so on its own. */
+	atomic_store(&s->devs_up, true);
+	if (recv_devices_ready(s) != 0) {
+		job_set_error(j, "lost %s before the go-ahead", s->c.peer);
+		return RSTEP_ABORTED;
+	}
 	recv_record(s, mp->token, "building", s->domid);
 	mb.domid = s->domid;
 	job_set_state(j, JOB_PRECOPY, JOB_COMMITTING);
@@ -905,6 +951,8 @@ engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls, bool quer
 	strlcpy_x(s->c.peer, peer, sizeof(s->c.peer));
 	s->io.next = io_next;
 	s->io.ready = io_ready;
+	s->io.devices_ready = io_devices_ready;
+	atomic_init(&s->devs_up, false);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	atomic_fetch_add(&open_conns, 1);

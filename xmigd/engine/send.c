@@ -6,6 +6,7 @@
  * with the outcome learnt from the receiver, or committed.  See docs/protocol.md for the handshake.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,20 @@ struct send_ctx {
 	unsigned sample_every;		/* auto: batches between samples */
 	double c_speed, c_ratio;	/* compressor input bytes/s, output/input */
 	uint64_t wire_bytes, wire_us;	/* page frames: bytes and time in writev */
+	/* the destination's devices (HELLO_F_DEVICES_READY on both sides) */
+	bool devs_frame;		/* the receiver sends DEVICES_READY */
+	atomic_bool devs_up;		/* ... and it came (read by the writer, the
+					 * policy may run in another thread: Xen) */
+	uint64_t devs_deadline_us;	/* a live stream waits for it until then */
+	uint64_t devs_wait_t0;		/* the policy first held the stop back (policy's thread) */
+	uint64_t devs_nap_end;		/* when its last round began (the last wait's end) */
+	bool devs_timed_out;		/* the policy gave up on them */
 };
+
+/* While the policy holds the stop back for the destination's devices,
+ * each of its rounds lasts at least this: an idle guest's rounds are
+ * empty, and the wait should not spin. */
+#define SEND_DEVICES_NAP_MS 20
 
 #define SEND_PREFETCH 8	/* pages ahead the zero check loads */
 
@@ -402,6 +416,83 @@ io_cancelled(struct hv_save_io *io)
 	return atomic_load(&s->j->cancel) || atomic_load(&s->d->stopping);
 }
 
+/* DEVICES_READY read, here or in send_expect. */
+static void
+send_devices_up(struct send_ctx *s)
+{
+	atomic_store(&s->devs_up, true);
+	jlog(LOG_LVL_VERBOSE, s->j->id, "%s says the devices of %s are up", s->req.host,
+	    s->dom.name);
+}
+
+/* A frame the receiver sent while we stream: DEVICES_READY once, or ABORT
+ * with its reason; anything else is a protocol error. */
+static int
+send_peer_frame(struct send_ctx *s, const struct frame_hdr *fh, const uint8_t *payload)
+{
+	struct msg_reason m;
+
+	if (fh->type == MSG_DEVICES_READY && s->devs_frame && !atomic_load(&s->devs_up) &&
+	    msg_empty_decode(payload, fh->len) == 0) {
+		send_devices_up(s);
+		return 0;
+	}
+	if (fh->type == MSG_ABORT) {
+		if (msg_reason_decode(payload, fh->len, &m) == 0)
+			job_set_error(s->j, "%s aborted: %s", s->req.host, m.text);
+		else
+			job_set_error(s->j, "%s aborted the migration", s->req.host);
+		return XMIG_ERR_PEER_ABORT;
+	}
+	job_set_error(s->j, "protocol error: %s sent %s%s during the memory stream", s->req.host,
+	    fh->type == MSG_DEVICES_READY && atomic_load(&s->devs_up) ? "a second " : "",
+	    proto_type_str(fh->type));
+	return XMIG_ERR_UNEXPECTED;
+}
+
+/* hv_save_io.poll_peer: between writes, on the writing thread, what the
+ * receiver sent meanwhile, without waiting when it sent nothing.  A frame
+ * that has begun to come is read whole (the receiver writes each with one
+ * call), within stream-idle-timeout. */
+static int
+io_poll_peer(struct hv_save_io *io)
+{
+	struct send_ctx *s = (struct send_ctx *)io;
+	uint8_t hdr[FRAME_HDR_LEN], payload[PROTO_REASON_MAX + 8];
+	uint64_t saved = s->c.deadline_us;
+	struct frame_hdr fh;
+	unsigned i;
+	int r = 0;
+
+	/* A few at most: DEVICES_READY, then perhaps ABORT (and OPTIONAL
+	 * frames of a later revision, skipped); the rest waits for the next
+	 * call, so the stream is not held up. */
+	for (i = 0; i < 4 && r == 0 && xconn_readable(&s->c); i++) {
+		s->c.deadline_us = now_us() + s->d->conf.stream_timeout_s * 1000000ull;
+		if ((r = xconn_read_exact(&s->c, hdr, sizeof(hdr))) != 0)
+			break;
+		if ((r = frame_hdr_decode(hdr, &fh)) != 0) {
+			job_set_error(s->j, "protocol error: %s sent a bad frame header during the "
+			    "memory stream: %s", s->req.host, xmig_strerror(r));
+			break;
+		}
+		if (fh.type < 1 || fh.type > MSG_TYPE_MAX) {
+			r = xconn_skip(&s->c, fh.len);	/* unknown OPTIONAL */
+			continue;
+		}
+		if (fh.len > sizeof(payload)) {
+			job_set_error(s->j, "protocol error: %s sent %s (%u bytes) during the memory "
+			    "stream", s->req.host, proto_type_str(fh.type), fh.len);
+			r = XMIG_ERR_UNEXPECTED;
+			break;
+		}
+		if ((r = xconn_read_exact(&s->c, payload, fh.len)) == 0)
+			r = send_peer_frame(s, &fh, payload);
+	}
+	s->c.deadline_us = saved;
+	return r;
+}
+
 static int
 send_policy(struct hv_precopy_stats st, void *opaque)
 {
@@ -413,6 +504,8 @@ send_policy(struct hv_precopy_stats st, void *opaque)
 		.mem_pages = s->nr_pages,
 		.page_size = s->page_size,
 		.cancelled = io_cancelled(&s->io),
+		/* a live stream's suspend waits for the destination's devices */
+		.devices_pending = s->devs_frame && s->req.live && !atomic_load(&s->devs_up),
 	};
 	enum policy_why why;
 	enum policy_decision dec;
@@ -422,12 +515,39 @@ send_policy(struct hv_precopy_stats st, void *opaque)
 
 	/* (libxenguest asks once before round 0 as well: that resets the clock) */
 	in.round_ms = (now - s->policy_t_us) / 1000;
+	in.devices_overdue = now >= s->devs_deadline_us;
 	s->policy_t_us = now;
 	job_lock();
 	send_sample_bandwidth_locked(s, now);
 	in.bandwidth = s->bandwidth;
 	job_unlock();
 	dec = policy_decide(&s->pcfg, &s->pst, &in, &why);
+	if (s->devs_wait_t0 != 0) {
+		/* From the first stop held back to now: while it lasts, and then
+		 * (the devices up, or given up on) for good. */
+		job_lock();
+		s->j->devices_wait_ms = (now - s->devs_wait_t0) / 1000;
+		job_unlock();
+		if (!in.devices_pending)
+			s->devs_wait_t0 = 0;
+	}
+	if (why == WHY_DEVICES_WAIT) {
+		if (s->devs_wait_t0 == 0) {
+			s->devs_wait_t0 = now;
+			jlog(LOG_LVL_VERBOSE, s->j->id, "ready to stop after %u rounds, but the "
+			    "devices of %s on %s are not up yet: pre-copy goes on", st.iteration,
+			    s->dom.name, s->req.host);
+		}
+		/* (round_ms would count the last nap as part of the round) */
+		if (s->devs_nap_end != 0 && now - s->devs_nap_end < SEND_DEVICES_NAP_MS * 1000ull)
+			usleep((useconds_t)(SEND_DEVICES_NAP_MS * 1000ull - (now - s->devs_nap_end)));
+		s->devs_nap_end = now_us();
+	} else if (why == WHY_DEVICES_TIMEOUT) {
+		s->devs_timed_out = true;
+		job_set_error(s->j, "the destination's devices were not up after %u s (%s did "
+		    "not say so within devices-ready-timeout)", s->d->conf.devices_ready_timeout_s,
+		    s->req.host);
+	}
 	if (s->pst.extra_rounds != extra)
 		jlog(LOG_LVL_VERBOSE, s->j->id, "converged with %ld pages dirty, one more round "
 		    "pays (%u of at most %u)", st.dirty_count, s->pst.extra_rounds, POLICY_EXTRA_MAX);
@@ -474,7 +594,12 @@ send_expect(struct send_ctx *s, uint8_t want, uint8_t *buf, size_t cap, uint32_t
 	 * meanwhile (an unknown OPTIONAL one, say) do not extend the wait. */
 	s->c.timeout_ms = timeout_ms;
 	s->c.deadline_us = now_us() + (uint64_t)timeout_ms * 1000;
-	r = xconn_recv_frame(&s->c, &fh, buf, cap);
+	/* DEVICES_READY may come before BUILT: offline (no policy to wait
+	 * for it), or a stream too short for a poll between its writes; never
+	 * before PREPARE_OK. */
+	while ((r = xconn_recv_frame(&s->c, &fh, buf, cap)) == 0 && fh.type == MSG_DEVICES_READY &&
+	    want != MSG_PREPARE_OK && s->devs_frame && !atomic_load(&s->devs_up) && fh.len == 0)
+		send_devices_up(s);
 	s->c.deadline_us = 0;
 	if (r != 0)
 		return r;
@@ -578,6 +703,7 @@ send_greet(struct send_ctx *s)
 		engine_send_reason(&s->c, MSG_ABORT, (uint16_t)n, why);
 		return STEP_FAILED;
 	}
+	s->devs_frame = (hello_common_features(&ours, &peer) & HELLO_F_DEVICES_READY) != 0;
 	job_set_state(j, JOB_CONNECTING, JOB_PREPARE);
 	return STEP_ON;
 }
@@ -648,6 +774,7 @@ send_stream(struct send_ctx *s)
 	job_lock();
 	j->t_stream_us = now_us();
 	j->setup_ms = (j->t_stream_us - j->t_start_us) / 1000;
+	s->devs_deadline_us = j->t_stream_us + s->d->conf.devices_ready_timeout_s * 1000000ull;
 	j->remaining_pages = s->nr_pages;
 	job_unlock();
 	job_set_state(j, JOB_PREPARE, JOB_PRECOPY);
@@ -677,7 +804,12 @@ send_stream(struct send_ctx *s)
 		s->throttle_applied = 0;
 	}
 	if (r != 0) {
-		if (r == XMIG_ERR_INTERRUPTED) {
+		if (s->devs_timed_out) {
+			/* the policy's line is the job's error */
+			engine_send_reason(&s->c, MSG_ABORT, REASON_TIMEOUT, j->error);
+		} else if (r == XMIG_ERR_PEER_ABORT) {
+			/* read between writes (io_poll_peer): the job has its reason */
+		} else if (r == XMIG_ERR_INTERRUPTED) {
 			job_set_error(j, "cancelled");
 			engine_send_reason(&s->c, MSG_ABORT, REASON_CANCELLED, "cancelled by the "
 			    "operator on the source");
@@ -686,7 +818,8 @@ send_stream(struct send_ctx *s)
 				send_fetch_peer_reason(s);
 			job_set_error(j, "sending %s to %s failed: %s", s->dom.name, s->req.host,
 			    xmig_strerror(r));
-			engine_send_reason(&s->c, MSG_ABORT, REASON_BACKEND, j->error);
+			engine_send_reason(&s->c, MSG_ABORT, r == XMIG_ERR_UNEXPECTED ?
+			    REASON_PROTOCOL : REASON_BACKEND, j->error);
 		}
 		return STEP_RESUME;
 	}
@@ -1002,6 +1135,8 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 	s->io.context = io_context;
 	s->io.raw = io_raw;
 	s->io.cancelled = io_cancelled;
+	s->io.poll_peer = io_poll_peer;
+	atomic_init(&s->devs_up, false);
 	if (send_setup_compress(s, req, err, errlen) != 0)
 		goto fail;
 	if (d->hv->ops->warn_outgoing != NULL)

@@ -77,6 +77,14 @@ struct hv_save_io {
 	int (*raw)(struct hv_save_io *io, const void *buf, size_t len);
 	/* Nonzero when the job was cancelled: abort as soon as possible. */
 	bool (*cancelled)(struct hv_save_io *io);
+	/* Read, without waiting, what the receiver sent while we stream
+	 * (DEVICES_READY, ABORT).  Call it only from the thread that calls
+	 * pages/round_end/context/raw, between them (the sim: between rounds;
+	 * Xen: the pump, between chunks), never concurrently with them: under
+	 * TLS one connection must not read and write at once.  0, or an error
+	 * that ends the save (XMIG_ERR_PEER_ABORT: the job has the receiver's
+	 * reason).  The policy learns what was read. */
+	int (*poll_peer)(struct hv_save_io *io);
 };
 
 struct hv_save_opts {
@@ -113,6 +121,15 @@ struct hv_restore_io {
 	 * the migration (PREPARE_OK), so allocation is neither a late failure
 	 * nor part of the downtime. */
 	int (*ready)(struct hv_restore_io *io);
+	/* The backend calls this when the new domain's devices are up (Xen:
+	 * xen_devices_thread, once every hotplug script reported connected),
+	 * from any thread, at most once that matters (later calls do nothing);
+	 * a backend with no devices to set up calls it before ready().  The
+	 * engine tells the sender (DEVICES_READY) from the thread that reads
+	 * the connection: right after PREPARE_OK, or at the next next(), or at
+	 * the latest before BUILT.  Only for backends with devices_ready set
+	 * in their ops. */
+	void (*devices_ready)(struct hv_restore_io *io);
 	/* Set by the backend when restore fails before ready(): one line the
 	 * receiver sends the sender instead of a bare error code. */
 	char why[320];
@@ -134,6 +151,11 @@ struct hv;
 
 struct hv_ops {
 	const char *name;
+	/* The backend calls hv_restore_io.devices_ready when the devices are
+	 * up, and its save calls hv_save_io.poll_peer between writes: only
+	 * then does this host offer HELLO_F_DEVICES_READY (a sender that
+	 * never read the frame would wait for it in vain). */
+	bool devices_ready;
 	int (*host_info)(struct hv *hv, struct hv_host_info *out);
 	/* All domains (caller frees *out). */
 	int (*list)(struct hv *hv, struct hv_dominfo **out, size_t *n);

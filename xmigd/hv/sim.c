@@ -573,6 +573,11 @@ sim_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 			dirty = simdom_dirty_fetch_clear(d, bm);
 			if ((r = io->round_end(io, round, sent, dirty)) != 0)
 				goto out;
+			/* What the receiver said meanwhile (its devices are up, or
+			 * it gave up), before the policy decides: from here, the
+			 * thread that writes. */
+			if (io->poll_peer != NULL && (r = io->poll_peer(io)) != 0)
+				goto out;
 			round++;
 			st.iteration = round;
 			st.total_written = total;
@@ -706,6 +711,11 @@ sim_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	struct hv_rec rec;
 	bool have_ctx = false;
 	char why[256];
+	/* A sim domain has no devices: they are up at once, unless a test
+	 * delays them (sim-devices-delay-ms=N) to stand for Xen's hotplug
+	 * scripts, which run in a thread while the memory comes. */
+	long devs_delay = fault_value("sim-devices-delay-ms");
+	uint64_t devs_at = 0;
 	int r;
 
 	if ((r = sim_parse_config(spec, &p, why, sizeof(why))) != 0)
@@ -732,9 +742,19 @@ sim_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	io->page_dest = sim_page_dest;
 	io->page_write = sim_page_write;
 	io->bctx = &rs;
+	if (devs_delay > 0)
+		devs_at = now_ms() + (uint64_t)devs_delay;
+	else
+		io->devices_ready(io);
 	if ((r = io->ready(io)) != 0)
 		goto fail;
 	for (;;) {
+		if (devs_at != 0 && now_ms() >= devs_at) {
+			log_info("fault injection: the devices of %s are up after %ld ms", spec->name,
+			    devs_delay);
+			io->devices_ready(io);
+			devs_at = 0;
+		}
 		if ((r = io->next(io, &rec)) != 0)
 			goto fail;
 		if (rec.type == HV_REC_END)
@@ -751,6 +771,16 @@ sim_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	if (!have_ctx) {
 		r = XMIG_ERR_TRUNCATED;
 		goto fail;
+	}
+	/* As Xen joins its device thread: the domain is built with its devices. */
+	if (devs_at != 0) {
+		uint64_t now = now_ms();
+
+		log_info("the stream of %s ended %llu ms before its devices were up", spec->name,
+		    (unsigned long long)(devs_at > now ? devs_at - now : 0));
+		if (devs_at > now)
+			usleep((useconds_t)(devs_at - now) * 1000);
+		io->devices_ready(io);
 	}
 	*domid = d->domid;
 	io->page_write = NULL;	/* rs goes */
@@ -775,6 +805,7 @@ sim_close(struct hv *hv)
 
 static const struct hv_ops sim_ops = {
 	.name = "sim",
+	.devices_ready = true,
 	.host_info = sim_host_info,
 	.list = sim_list,
 	.lookup = sim_lookup,

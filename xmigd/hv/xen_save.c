@@ -106,6 +106,10 @@ xen_pump(void *arg)
 		/* A round's end goes out between stream chunks, never inside one. */
 		if ((r = xen_pump_flush_round(s)) != 0 || pr <= 0)
 			continue;
+		/* DEVICES_READY hook (not wired yet): this thread is the only
+		 * writer, so this is where the receiver's frames may be read,
+		 * with s->io->poll_peer(s->io) (an error ends the pump like a
+		 * failed write), once xen_ops sets .devices_ready. */
 		n = read(s->rfd, buf, XEN_PUMP_CHUNK);
 		if (n == 0)
 			break;

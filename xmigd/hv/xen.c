@@ -48,10 +48,8 @@ xen_xtl_vmessage(struct xentoollog_logger *lg, xentoollog_level level, int errno
 	int n;
 
 	/* libxc is chatty at detail level: its progress is our debug. */
-	if (level >= XTL_ERROR && !atomic_load(&x->quiet))
-		lvl = LOG_LVL_ERROR;
-	else if (level >= XTL_ERROR)
-		lvl = LOG_LVL_VERBOSE;
+	if (level >= XTL_ERROR)
+		lvl = atomic_load(&x->quiet) ? LOG_LVL_VERBOSE : LOG_LVL_ERROR;
 	else if (level == XTL_WARN)
 		lvl = LOG_LVL_WARN;
 	else if (level >= XTL_PROGRESS)

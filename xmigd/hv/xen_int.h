@@ -54,7 +54,7 @@
 struct xen_xtl {
 	xentoollog_logger vtable;	/* first: libxc gets &vtable */
 	char last[256];
-	/* Set when we end libxc's work on purpose (a restore whose devices
+	/* Set when our side ended libxc's work (the save's connection
 	 * failed): its errors then are consequences, logged verbose. */
 	atomic_bool quiet;
 };

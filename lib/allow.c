@@ -229,6 +229,9 @@ parens_balanced(const char *s, size_t n)
  * exponentially and can take gigabytes; such entries are refused. */
 #define ALLOW_RE_COST_MAX 1000
 #define ALLOW_RE_COST_TOTAL 20000
+/* Groups nested deeper than this are refused: regcomp's time grows with the
+ * fourth power of the depth, and a host pattern needs two or three. */
+#define ALLOW_RE_DEPTH_MAX 16
 
 static size_t
 sat_add(size_t a, size_t b)
@@ -245,7 +248,7 @@ sat_mul(size_t a, size_t b)
 /* Parse "{m}", "{m,}" or "{m,n}" at s[*i]; returns the number of copies
  * regcomp makes, or 0 when it is not a bound (left to regcomp). */
 static size_t
-bound_copies(const char *s, size_t n, size_t *i)
+bound_copies(const char *s, size_t n, size_t *i, size_t *lo_out)
 {
 	size_t j = *i + 1, lo = 0, hi = 0, digits = 0;
 	bool comma = false, have_hi = false;
@@ -260,6 +263,8 @@ bound_copies(const char *s, size_t n, size_t *i)
 	if (j >= n || s[j] != '}' || (digits == 0 && !have_hi))
 		return 0;
 	*i = j + 1;
+	if (lo_out != NULL)
+		*lo_out = lo;
 	if (!comma)
 		return lo > 0 ? lo : 1;
 	if (!have_hi)
@@ -286,7 +291,7 @@ regex_cost(const char *s, size_t n, size_t *i, unsigned depth)
 			break;
 		case '(':
 			(*i)++;
-			if (depth >= 64)
+			if (depth >= ALLOW_RE_DEPTH_MAX)
 				return SIZE_MAX;
 			last = sat_add(regex_cost(s, n, i, depth + 1), 1);
 			if (*i < n)
@@ -308,7 +313,7 @@ regex_cost(const char *s, size_t n, size_t *i, unsigned depth)
 			last = sat_mul(last, 2);
 			break;
 		case '{':
-			if ((k = bound_copies(s, n, i)) == 0) {
+			if ((k = bound_copies(s, n, i, NULL)) == 0) {
 				(*i)++;
 				last = 1;
 				total = sat_add(total, 1);
@@ -355,7 +360,7 @@ has_stacked_repeat(const char *s, size_t n)
 				return true;
 			prev = true;
 			i++;
-		} else if (c == '{' && bound_copies(s, n, &i) != 0) {
+		} else if (c == '{' && bound_copies(s, n, &i, NULL) != 0) {
 			if (prev)
 				return true;
 			prev = true; /* i is past the '}' */
@@ -370,6 +375,75 @@ has_stacked_repeat(const char *s, size_t n)
 			i++;
 		}
 	}
+	return false;
+}
+
+/* Parse the alternatives from s[*i] up to the ')' closing the current group
+ * (depth > 0) or the end; sets *nullable when they can match the empty
+ * string.  Returns true when a repetition (*, +, ?, {m,n}) applies to a group
+ * that can match the empty string ("(a?)*", "(a|)+", "(x*){2}"): glibc's
+ * regcomp computes epsilon closures over such groups in time exponential in
+ * their number (25 copies of "(a?)*" take minutes), and they add nothing a
+ * host pattern needs. */
+static bool
+repeats_nullable(const char *s, size_t n, size_t *i, unsigned depth, bool *nullable)
+{
+	bool branch = true, any = false;
+
+	while (*i < n) {
+		char c = s[*i];
+		bool atom, group = false;
+		size_t j, lo;
+
+		if (c == ')' && depth > 0)
+			break;
+		if (c == '|') {
+			any = any || branch;
+			branch = true;
+			(*i)++;
+			continue;
+		}
+		if (c == '(') {
+			(*i)++;
+			if (repeats_nullable(s, n, i, depth + 1, &atom))
+				return true;
+			if (*i < n)
+				(*i)++; /* the ')' */
+			group = true;
+		} else if (c == '^' || c == '$') {
+			atom = true;
+			group = true;
+			(*i)++;
+		} else if (c == '[' && (j = bracket_end(s, *i, n)) != 0) {
+			atom = false;
+			*i = j + 1;
+		} else if (c == '\\') {
+			atom = false;
+			*i += *i + 1 < n ? 2 : 1;
+		} else {
+			atom = false;
+			(*i)++;
+		}
+		/* its repetitions (a run of them is refused elsewhere) */
+		while (*i < n) {
+			c = s[*i];
+			j = *i;
+			if (c == '*' || c == '?' || c == '+') {
+				(*i)++;
+			} else if (c != '{' || bound_copies(s, n, &j, &lo) == 0) {
+				break;
+			} else {
+				*i = j;
+				c = lo == 0 ? '*' : '+';
+			}
+			if (group && atom)
+				return true;
+			if (c != '+')
+				atom = true;
+		}
+		branch = branch && atom;
+	}
+	*nullable = any || branch;
 	return false;
 }
 
@@ -430,6 +504,16 @@ compile_regex(struct allow_entry *e, const char *s, size_t n, size_t *budget, ch
 			return XMIG_ERR_TOO_LONG;
 		}
 		*budget -= cost;
+	}
+	{
+		size_t i = 0;
+		bool nullable;
+
+		if (repeats_nullable(s, n, &i, 0, &nullable)) {
+			snprintf(err, errlen, "%s: bad regular expression: a repetition of a group "
+			    "that can match nothing, e.g. (a?)* or (a|)+; write (a*) or (a+)", q);
+			return XMIG_ERR_INVALID;
+		}
 	}
 	if ((pat = malloc(n + 5)) == NULL) {
 		snprintf(err, errlen, "out of memory");

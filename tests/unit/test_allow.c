@@ -400,6 +400,13 @@ static const struct bad_case bad_cases[] = {
 	{ "((a{99}){99}){99}", { "\"((a{99}){99}){99}\"", "too complex" } },
 	{ "(x+){4000}", { "\"(x+){4000}\"", "too complex" } },
 	{ "(a*)*\\1", { "\"(a*)*\\1\"", "back-references" } },
+	/* a repeated group that can match nothing: regcomp's time is exponential
+	 * in the number of such groups (25 copies of (a?)* took minutes) */
+	{ "(a?)*(a?)*(a?)*", { "\"(a?)*", "can match nothing" } },
+	{ "^host(|x)+$", { "\"^host(|x)+$\"", "can match nothing" } },
+	{ "((ab)*c|d*){0,3}", { "\"((ab)*c|d*){0,3}\"", "can match nothing" } },
+	/* groups nested deeper than 16 */
+	{ "(((((((((((((((((a)))))))))))))))))", { "\"((((", "too complex" } },
 };
 
 static void
@@ -438,6 +445,9 @@ test_parens_brackets_and_escapes_inside_regex(void **state)
 	CHECK("(node[[:digit:]]\\.example\\.org) node[])] x[(]y", cases);
 	/* ordinary repetitions are fine */
 	allow_free(compile_ok("node[0-9]{1,3} (a|b)+c* x{2,} ^[a-z0-9.-]{1,253}$ y{1000}"));
+	/* repeated groups that always match something, nested 16 deep */
+	allow_free(compile_ok("((ab)*c)* (a?b)+ (a|b*c)* (.*\\.x)+ ^(node|web)[0-9]*\\.lan$ "
+	    "((((((((((((((((a))))))))))))))))"));
 }
 
 static void

@@ -745,6 +745,7 @@ recv_build(struct recv_ctx *s, const struct msg_prepare *mp, const struct hv_dom
 	int r, n;
 
 	s->c.timeout_ms = (int)s->d->conf.stream_timeout_s * 1000;
+	s->io.devices_awaited = s->devs_frame;
 	r = hv->ops->restore(hv, spec, &s->io, &s->domid);
 	s->c.deadline_us = 0;	/* the last frame's: the steps below have their own */
 	if (r != 0) {
@@ -754,7 +755,12 @@ recv_build(struct recv_ctx *s, const struct msg_prepare *mp, const struct hv_dom
 			recv_record(s, mp->token, "aborted", 0);
 			return RSTEP_FAILED;
 		}
-		job_set_error(j, "receiving %s failed: %s", mp->name, xmig_strerror(r));
+		/* A backend that said why after PREPARE_OK (Xen: the devices,
+		 * set up while the memory comes) is quoted like a refusal. */
+		if (s->io.why[0] != '\0' && r != XMIG_ERR_PEER_ABORT && r != XMIG_ERR_INTERRUPTED)
+			job_set_error(j, "cannot create %s here: %s", mp->name, s->io.why);
+		else
+			job_set_error(j, "receiving %s failed: %s", mp->name, xmig_strerror(r));
 		if (r != XMIG_ERR_PEER_ABORT)
 			engine_send_reason(&s->c, MSG_ABORT, r == XMIG_ERR_INTERRUPTED ?
 			    REASON_CANCELLED : s->bad_frame ? REASON_PROTOCOL : REASON_BACKEND,

@@ -130,6 +130,12 @@ struct hv_restore_io {
 	 * the latest before BUILT.  Only for backends with devices_ready set
 	 * in their ops. */
 	void (*devices_ready)(struct hv_restore_io *io);
+	/* Set by the engine before restore: the sender holds its suspension
+	 * until devices_ready (both ends offered DEVICES_READY), so a backend
+	 * may set the devices up while the memory comes.  Unset, an older
+	 * sender would suspend whenever its stream converged, and the wait for
+	 * the devices would be downtime: set them up before ready(). */
+	bool devices_awaited;
 	/* Set by the backend when restore fails before ready(): one line the
 	 * receiver sends the sender instead of a bare error code. */
 	char why[320];

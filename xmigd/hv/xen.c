@@ -1140,6 +1140,7 @@ xen_close(struct hv *hv)
 
 static const struct hv_ops xen_ops = {
 	.name = "xen",
+	.devices_ready = true,
 	.host_info = xen_host_info,
 	.list = xen_list,
 	.lookup = xen_lookup,

@@ -55,7 +55,8 @@ struct xen_xtl {
 	xentoollog_logger vtable;	/* first: libxc gets &vtable */
 	char last[256];
 	/* Set when our side ended libxc's work (the save's connection
-	 * failed): its errors then are consequences, logged verbose. */
+	 * failed, a restore's devices failed): its errors then are
+	 * consequences, logged verbose. */
 	atomic_bool quiet;
 };
 

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,15 @@ struct xen_restore {
 	int feed_err;
 	bool got_end;
 	uint64_t fed;
+	/* The devices, set up by their own thread while the memory comes
+	 * (when the sender waits for them: hv_restore_io.devices_awaited). */
+	struct hv_xen *x;
+	struct xs_handle *xsh;
+	struct xen_xtl *xtl;
+	const struct xen_cfg *cfg;
+	int dev_err;
+	atomic_bool dev_failed;		/* the feeder stops at the next record */
+	char dev_why[512];
 	/* Where a PAGES record would land: a Xen stream has none, and a
 	 * hostile one must not write anywhere that matters. */
 	uint8_t scratch[XC_PAGE_SIZE];
@@ -74,6 +84,11 @@ xen_feeder(void *arg)
 	while (r == 0) {
 		if ((r = s->io->next(s->io, &rec)) != 0)
 			break;
+		if (atomic_load(&s->dev_failed)) {
+			atomic_store(&s->xtl->quiet, true);
+			r = s->dev_err;
+			break;
+		}
 		if (rec.type == HV_REC_END) {
 			s->got_end = true;
 			break;
@@ -94,6 +109,29 @@ xen_feeder(void *arg)
 	s->feed_err = r;
 	close(s->wfd);
 	s->wfd = -1;
+	return NULL;
+}
+
+/* Disks and NICs while the memory comes: their hotplug scripts take
+ * seconds (8-9 s for a vif and two vbds in the lab), which before
+ * PREPARE_OK the sender would wait for.  The guest is untouched until the
+ * sender hears DEVICES_READY, so a failure here still leaves it running at
+ * the source: the feeder stops, the restore fails, the job aborts. */
+static void *
+xen_devices_thread(void *arg)
+{
+	struct xen_restore *s = arg;
+	int r;
+
+	r = xen_devices_add(s->xsh, s->domid, s->cfg, s->x->hotplug_timeout_s, s->dev_why,
+	    sizeof(s->dev_why));
+	if (r != 0) {
+		log_verbose("cannot set up the devices of domain %u: %s", s->domid, s->dev_why);
+		s->dev_err = r;
+		atomic_store(&s->dev_failed, true);
+	} else {
+		s->io->devices_ready(s->io);
+	}
 	return NULL;
 }
 
@@ -172,8 +210,8 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	unsigned long store_mfn = 0, console_mfn = 0;
 	uint32_t id = 0, store_domid, console_domid;
 	int store_port, console_port, pfd[2] = { -1, -1 }, r, rc;
-	bool created = false, feeding = false;
-	pthread_t feeder;
+	bool created = false, feeding = false, devs = false;
+	pthread_t feeder, devt;
 	char why[512];
 	uint64_t t0 = now_ms();
 
@@ -220,20 +258,37 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 		goto fail;
 	/* From here the watcher knows it as ours (reaped when it stops). */
 	xen_xs_mark_ours(h.xsh, id);
-	/* Disks and NICs while the memory is still to come: set-up time
-	 * outside the downtime, and a failure refuses before the source is
-	 * touched. */
-	if ((r = xen_devices_add(h.xsh, id, &cfg, x->hotplug_timeout_s, why,
-	    sizeof(why))) != 0) {
-		/* the job's error line says it, with this text */
-		log_verbose("cannot set up the devices of %s (domain %u): %s", spec->name, id, why);
-		strlcpy_x(io->why, why, sizeof(io->why));
-		goto fail;
-	}
 	/* xl's configuration of it, for xl and for its reboots here. */
 	if ((r = xen_toolcfg_install(x, id, &cfg, why, sizeof(why))) != 0) {
 		strlcpy_x(io->why, why, sizeof(io->why));
 		goto fail;
+	}
+	s->x = x;
+	s->xsh = h.xsh;		/* the device thread's until it is joined */
+	s->xtl = &h.xtl;
+	s->cfg = &cfg;
+	if (cfg.nvifs + cfg.nvbds == 0) {
+		io->devices_ready(io);
+	} else if (io->devices_awaited) {
+		if (pthread_create(&devt, NULL, xen_devices_thread, s) != 0) {
+			log_error("cannot start the device set-up thread");
+			r = XMIG_ERR_SYSTEM;
+			goto fail;
+		}
+		devs = true;
+	} else {
+		/* An older sender suspends when its stream converges: the
+		 * devices first, outside the downtime, and a failure refuses
+		 * before the source is touched. */
+		if ((r = xen_devices_add(h.xsh, id, &cfg, x->hotplug_timeout_s, why,
+		    sizeof(why))) != 0) {
+			/* the job's error line says it, with this text */
+			log_verbose("cannot set up the devices of %s (domain %u): %s", spec->name,
+			    id, why);
+			strlcpy_x(io->why, why, sizeof(io->why));
+			goto fail;
+		}
+		io->devices_ready(io);
 	}
 	/* The domain exists: only now does the engine accept (PREPARE_OK). */
 	if ((r = io->ready(io)) != 0)
@@ -263,6 +318,20 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	pfd[0] = -1;
 	pthread_join(feeder, NULL);
 	feeding = false;
+	if (devs) {
+		uint64_t tw = now_ms();
+
+		pthread_join(devt, NULL);
+		devs = false;
+		if (s->dev_err == 0 && now_ms() - tw > 10)
+			log_info("domain %u: the stream ended %llu ms before its devices were up",
+			    id, (unsigned long long)(now_ms() - tw));
+	}
+	if (s->dev_err != 0) {
+		r = s->dev_err;
+		strlcpy_x(io->why, s->dev_why, sizeof(io->why));
+		goto fail;
+	}
 	if (rc != 0 || s->feed_err != 0 || !s->got_end) {
 		r = s->feed_err != 0 ? s->feed_err : XMIG_ERR_BACKEND;
 		log_error("restore of %s (domain %u) failed after %llu ms, %llu bytes: %s",
@@ -294,6 +363,8 @@ fail:
 		close(pfd[0]);
 	if (feeding)
 		pthread_join(feeder, NULL);
+	if (devs)
+		pthread_join(devt, NULL);
 	if (created) {
 		xen_devices_remove(id, x->hotplug_timeout_s);
 		if (xc_domain_destroy(h.xch, id) != 0 && errno != ESRCH)

@@ -103,13 +103,12 @@ xen_pump(void *arg)
 			r = XMIG_ERR_SYSTEM;
 			break;
 		}
-		/* A round's end goes out between stream chunks, never inside one. */
-		if ((r = xen_pump_flush_round(s)) != 0 || pr <= 0)
+		/* A round's end goes out between stream chunks, never inside one;
+		 * and this thread, the connection's only writer, reads what the
+		 * receiver sent meanwhile (DEVICES_READY, ABORT) between them. */
+		if ((r = xen_pump_flush_round(s)) != 0 || (r = s->io->poll_peer(s->io)) != 0 ||
+		    pr <= 0)
 			continue;
-		/* DEVICES_READY hook (not wired yet): this thread is the only
-		 * writer, so this is where the receiver's frames may be read,
-		 * with s->io->poll_peer(s->io) (an error ends the pump like a
-		 * failed write), once xen_ops sets .devices_ready. */
 		n = read(s->rfd, buf, XEN_PUMP_CHUNK);
 		if (n == 0)
 			break;

@@ -296,6 +296,44 @@ test_waits_for_the_destinations_devices_before_stopping(void **st)
 	assert_int_equal(decide(&cfg, &busy, &why), POLICY_ABORT);
 	assert_int_equal(why, WHY_CANCELLED);
 	assert_string_not_equal(policy_why_str(WHY_DEVICES_WAIT), "");
+}
+
+/* Rounds held for the devices repeat a converged dirty set without
+ * shrinking it: that must neither raise the downtime target nor throttle
+ * the guest (with or without auto-converge), as a stalled stream would. */
+static void
+test_rounds_held_for_devices_keep_target_and_throttle(void **unused)
+{
+	struct policy_cfg ac = cfg;
+	struct policy_state st, st_ac;
+	struct policy_input in = input(2, 300000, 150, 1e9);
+	struct policy_input stalled = input(2, 300000, 80000, 1e9);
+	unsigned i;
+
+	(void)unused;
+	ac.auto_converge = true;
+	policy_state_init(&st, &cfg);
+	policy_state_init(&st_ac, &ac);
+	in.devices_pending = true;
+	for (i = 0; i < 40; i++) {
+		in.iteration = 2 + i;
+		assert_int_equal(policy_decide(&cfg, &st, &in, NULL), POLICY_CONTINUE);
+		assert_int_equal(policy_decide(&ac, &st_ac, &in, NULL), POLICY_CONTINUE);
+	}
+	assert_int_equal(st.target_ms, cfg.downtime_ms);
+	assert_int_equal(st_ac.throttle_pct, 0);
+	in.devices_pending = false;
+	assert_int_equal(policy_decide(&cfg, &st, &in, NULL), POLICY_STOP);
+	/* The same rounds without the devices wait, not converging, do. */
+	policy_state_init(&st, &cfg);
+	policy_state_init(&st_ac, &ac);
+	for (i = 0; i < 3; i++) {
+		stalled.iteration = 2 + i;
+		policy_decide(&cfg, &st, &stalled, NULL);
+		policy_decide(&ac, &st_ac, &stalled, NULL);
+	}
+	assert_true(st.target_ms > cfg.downtime_ms);
+	assert_true(st_ac.throttle_pct > 0);
 	assert_string_not_equal(policy_why_str(WHY_DEVICES_TIMEOUT), "");
 }
 
@@ -319,6 +357,7 @@ main(void)
 		cmocka_unit_test(test_stops_at_convergence_when_one_more_round_would_not_halve_it),
 		cmocka_unit_test(test_extra_rounds_are_capped_by_count_rounds_and_bytes),
 		cmocka_unit_test(test_waits_for_the_destinations_devices_before_stopping),
+		cmocka_unit_test(test_rounds_held_for_devices_keep_target_and_throttle),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

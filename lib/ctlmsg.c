@@ -231,6 +231,7 @@ static const struct fdef joblist_f[] = {
 	{ .key = "jobs", .type = FT_ARR, .flags = F_REQ, .off = offsetof(T, jobs),
 	  .size = sizeof(struct ctl_job), .aux = offsetof(T, njobs), .sub = &job_d,
 	  .max = CTL_ARRAY_MAX },
+	F_INT(T, left_out, F_OPT),
 };
 #undef T
 static const struct mdef joblist_d = MDEF("jobs reply", joblist_f);

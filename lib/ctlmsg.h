@@ -217,6 +217,9 @@ struct ctl_job {
 struct ctl_job_list {
 	struct ctl_job *jobs;
 	size_t njobs;
+	/* Oldest records xmigd left out so the reply fits CTL_MSG_MAX
+	 * (a job keeps up to JOB_ROUNDS_KEPT rounds: 1000 can be megabytes). */
+	int64_t left_out;
 };
 
 struct ctl_domain {

@@ -660,6 +660,9 @@ cmd_job_list(const struct cli *cli, int argc, char **argv, enum ctl_cmd cmd,
 	ctl_request_init(&rq, cmd);
 	if (fetch(cli, &rq, &l, decode_jobs, &rc) != 0)
 		return rc;
+	if (l.left_out > 0)
+		fprintf(stderr, "xmig: the %lld oldest %s left out: a reply is limited to 1 MiB\n",
+		    (long long)l.left_out, cmd == CTL_HISTORY ? "records" : "jobs");
 	if (json)
 		print_json_new(ctl_job_list_encode(&l));
 	else

@@ -287,17 +287,50 @@ ctl_list(struct ctl_client *cl, const struct ctl_request *rq)
 	return ctl_reply(cl->fd, o);
 }
 
+/* A list of jobs, oldest first, as one reply: when it would pass
+ * CTL_MSG_MAX (a thousand records of many rounds each), the oldest are
+ * left out and counted, rather than the reply failing. */
+static int
+ctl_reply_job_list(struct ctl_client *cl, struct ctl_job_list *l)
+{
+	struct ctl_job_list v = *l;
+	json_t *o;
+	char *text;
+	size_t len;
+
+	for (;;) {
+		if ((o = ctl_job_list_reply(&v)) == NULL)
+			break;
+		if ((text = json_dumps(o, JSON_COMPACT)) == NULL) {
+			json_decref(o);
+			o = NULL;
+			break;
+		}
+		len = strlen(text);
+		free(text);
+		if (len <= CTL_MSG_MAX || v.njobs == 0)
+			break;
+		json_decref(o);
+		/* a quarter at a time: a few encodings at most */
+		v.left_out += (int64_t)(v.njobs / 4 > 0 ? v.njobs / 4 : 1);
+		v.jobs = l->jobs + v.left_out;
+		v.njobs = l->njobs - (size_t)v.left_out;
+	}
+	if (v.left_out > 0)
+		log_verbose("control: %lld older job records left out of a reply",
+		    (long long)v.left_out);
+	ctl_job_list_free(l);
+	return ctl_reply(cl->fd, o);
+}
+
 static int
 ctl_jobs(struct ctl_client *cl, const struct ctl_request *rq)
 {
 	struct ctl_job_list l;
-	json_t *o;
 
 	if (jobs_to_ctl(&l) != 0)
 		return ctl_reply(cl->fd, ctl_reply_error("out of memory"));
-	o = ctl_job_list_reply(&l);
-	ctl_job_list_free(&l);
-	return ctl_reply(cl->fd, o);
+	return ctl_reply_job_list(cl, &l);
 }
 
 static int
@@ -327,7 +360,7 @@ static int
 ctl_history(struct ctl_client *cl, const struct ctl_request *rq)
 {
 	struct ctl_job_list l;
-	json_t *h, *rec, *o;
+	json_t *h, *rec;
 	char err[200];
 	size_t i;
 
@@ -346,9 +379,7 @@ ctl_history(struct ctl_client *cl, const struct ctl_request *rq)
 			log_verbose("history: a record left out: %s", err);
 	}
 	json_decref(h);
-	o = ctl_job_list_reply(&l);
-	ctl_job_list_free(&l);
-	return ctl_reply(cl->fd, o);
+	return ctl_reply_job_list(cl, &l);
 }
 
 static int

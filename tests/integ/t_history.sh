@@ -38,4 +38,24 @@ xmig_on a jobs --json | jq -e 'length == 0' >/dev/null || fail "jobs survived a 
 xmig_on a history --json | jq -e 'length == 2' >/dev/null || fail "history lost in a restart"
 xmig_on a history extra >/dev/null 2>&1
 [ $? = 2 ] || fail "'xmig history extra' is not a usage error"
-trace "history: records on both hosts, failure with error, survives restart"
+
+# 50 older records of 500 rounds each (~40 KB apiece: 2 MB together, twice
+# a control reply's 1 MiB): the oldest are left out and said so on stderr,
+# the newest (the two above) are there, and --json still parses.
+kill "$PID_a"
+for _ in $(seq 100); do kill -0 "$PID_a" 2>/dev/null || break; sleep 0.1; done
+first=$(ls "$T/a/state/jobs/"*.json | head -1)
+jq -c '.rounds = [range(500) | {round: ., pages: 4096, bytes: 16777216, dirty: 4000,
+    ms: 100}]' "$first" >"$T/big.json" || fail "cannot make a big record"
+[ "$(wc -c <"$T/big.json")" -gt 30000 ] || fail "the big record is small: $(wc -c <"$T/big.json")"
+for i in $(seq 10 59); do
+	jq -c --argjson id "$i" '.id = $id' "$T/big.json" >"$T/a/state/jobs/10000000000$i-$i.json"
+done
+start_xmigd a
+xmig_on a history --json >"$T/hbig.json" 2>"$T/hbig.err" || fail "history with big records: $(cat "$T/hbig.err")"
+grep -q 'oldest records left out' "$T/hbig.err" || fail "no word of the records left out: $(cat "$T/hbig.err")"
+n=$(jq length "$T/hbig.json")
+[ "$n" -gt 2 ] && [ "$n" -lt 52 ] || fail "want some but not all of 52 records, got $n"
+jq -e '.[-2].domain == "vm1" and .[-1].domain == "vm2"' "$T/hbig.json" >/dev/null ||
+    fail "the newest records are not last: $(jq -c '[.[] | .domain]' "$T/hbig.json")"
+trace "history: records on both hosts, failure with error, survives restart, too many for one reply"

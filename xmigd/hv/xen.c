@@ -424,6 +424,7 @@ xen_destroy(struct hv *hv, uint32_t domid)
 
 	if ((r = xen_refuse_dom0(domid)) != 0)
 		return r;
+	xen_quiesce_drop(x, domid);	/* a domid Xen may give again */
 	/* Paused first, so that the guest does not see its devices go. */
 	pthread_mutex_lock(&x->lock);
 	(void)xc_domain_pause(x->h.xch, domid);
@@ -438,6 +439,9 @@ xen_quiesce(struct hv *hv, uint32_t domid, char *why, size_t whylen)
 	int r;
 
 	if ((r = xen_refuse_dom0(domid)) != 0)
+		return r;
+	/* Started when the guest acknowledged its suspension (xen_save). */
+	if (xen_quiesce_take(x, domid, &r, why, whylen))
 		return r;
 	pthread_mutex_lock(&x->lock);
 	r = xen_devices_quiesce(x->h.xsh, domid, why, whylen);
@@ -494,6 +498,7 @@ xen_resume(struct hv *hv, uint32_t domid)
 
 	if ((r = xen_refuse_dom0(domid)) != 0)
 		return r;
+	xen_quiesce_drop(x, domid);
 	pthread_mutex_lock(&x->lock);
 	if ((r = xen_getinfo(x->h.xch, domid, &di)) != 0)
 		goto out;
@@ -1132,8 +1137,11 @@ xen_close(struct hv *hv)
 		close(x->wake[0]);
 	if (x->wake[1] >= 0)
 		close(x->wake[1]);
+	xen_quiesce_wait_all(x);
 	xen_handles_close(&x->h);
 	pthread_mutex_destroy(&x->lock);
+	pthread_mutex_destroy(&x->eq_mu);
+	pthread_cond_destroy(&x->eq_cv);
 	free(x);
 	free(hv);
 }
@@ -1182,6 +1190,8 @@ hv_xen_open(const struct conf *c, struct hv **out, char *err, size_t errlen)
 	}
 	x->wake[0] = x->wake[1] = -1;
 	pthread_mutex_init(&x->lock, NULL);
+	pthread_mutex_init(&x->eq_mu, NULL);
+	pthread_cond_init(&x->eq_cv, NULL);
 	strlcpy_x(x->bridges_allow, c->device_bridges_allow, sizeof(x->bridges_allow));
 	strlcpy_x(x->disks_allow, c->device_disks_allow, sizeof(x->disks_allow));
 	strlcpy_x(x->scripts_allow, c->device_scripts_allow, sizeof(x->scripts_allow));

@@ -838,6 +838,145 @@ xen_devices_quiesce(struct xs_handle *xsh, uint32_t domid, char *why, size_t why
 	return r;
 }
 
+struct xen_early_quiesce {
+	struct hv_xen *x;
+	uint32_t domid;
+	bool done, dropped;	/* under x->eq_mu */
+	int r;
+	char why[320];
+};
+
+static void *
+xen_quiesce_thread(void *arg)
+{
+	struct xen_early_quiesce *e = arg;
+	struct hv_xen *x = e->x;
+	struct xs_handle *xsh = xs_open(0);
+	char why[sizeof(e->why)] = "";
+	int r;
+
+	if (xsh == NULL) {
+		snprintf(why, sizeof(why), "cannot open xenstore to check its disks: %s",
+		    strerror(errno));
+		r = XMIG_ERR_BACKEND;
+	} else {
+		r = xen_devices_quiesce(xsh, e->domid, why, sizeof(why));
+		xs_close(xsh);
+	}
+	pthread_mutex_lock(&x->eq_mu);
+	e->r = r;
+	strlcpy_x(e->why, why, sizeof(e->why));
+	e->done = true;
+	if (e->dropped)
+		free(e);
+	x->eq_running--;
+	pthread_cond_broadcast(&x->eq_cv);
+	pthread_mutex_unlock(&x->eq_mu);
+	return NULL;
+}
+
+/* The slot of domid's quiesce, or NULL (under eq_mu). */
+static struct xen_early_quiesce **
+xen_quiesce_slot(struct hv_xen *x, uint32_t domid)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(x->eq) / sizeof(x->eq[0]); i++)
+		if (x->eq[i] != NULL && x->eq[i]->domid == domid)
+			return &x->eq[i];
+	return NULL;
+}
+
+void
+xen_quiesce_start(struct hv_xen *x, uint32_t domid)
+{
+	struct xen_early_quiesce *e, **slot;
+	pthread_attr_t at;
+	pthread_t t;
+	size_t i;
+
+	xen_quiesce_drop(x, domid);	/* one of an earlier attempt */
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return;		/* the quiesce op does it after BUILT */
+	e->x = x;
+	e->domid = domid;
+	pthread_mutex_lock(&x->eq_mu);
+	for (i = 0, slot = NULL; i < sizeof(x->eq) / sizeof(x->eq[0]) && slot == NULL; i++)
+		if (x->eq[i] == NULL)
+			slot = &x->eq[i];
+	if (slot == NULL) {
+		pthread_mutex_unlock(&x->eq_mu);
+		free(e);
+		return;
+	}
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &at, xen_quiesce_thread, e) == 0) {
+		*slot = e;
+		x->eq_running++;
+	} else {
+		free(e);
+	}
+	pthread_attr_destroy(&at);
+	pthread_mutex_unlock(&x->eq_mu);
+}
+
+bool
+xen_quiesce_take(struct hv_xen *x, uint32_t domid, int *r, char *why, size_t whylen)
+{
+	struct xen_early_quiesce *e, **slot;
+
+	pthread_mutex_lock(&x->eq_mu);
+	if ((slot = xen_quiesce_slot(x, domid)) == NULL) {
+		pthread_mutex_unlock(&x->eq_mu);
+		return false;
+	}
+	e = *slot;
+	*slot = NULL;
+	while (!e->done)
+		pthread_cond_wait(&x->eq_cv, &x->eq_mu);
+	pthread_mutex_unlock(&x->eq_mu);
+	*r = e->r;
+	strlcpy_x(why, e->why, whylen);
+	free(e);
+	return true;
+}
+
+/* Before the backend goes: the threads use x. */
+void
+xen_quiesce_wait_all(struct hv_xen *x)
+{
+	size_t i;
+
+	pthread_mutex_lock(&x->eq_mu);
+	for (i = 0; i < sizeof(x->eq) / sizeof(x->eq[0]); i++) {
+		if (x->eq[i] != NULL && x->eq[i]->done)
+			free(x->eq[i]);
+		else if (x->eq[i] != NULL)
+			x->eq[i]->dropped = true;
+		x->eq[i] = NULL;
+	}
+	while (x->eq_running > 0)
+		pthread_cond_wait(&x->eq_cv, &x->eq_mu);
+	pthread_mutex_unlock(&x->eq_mu);
+}
+
+void
+xen_quiesce_drop(struct hv_xen *x, uint32_t domid)
+{
+	struct xen_early_quiesce **slot;
+
+	pthread_mutex_lock(&x->eq_mu);
+	if ((slot = xen_quiesce_slot(x, domid)) != NULL) {
+		if ((*slot)->done)
+			free(*slot);
+		else
+			(*slot)->dropped = true;	/* the thread frees it */
+		*slot = NULL;
+	}
+	pthread_mutex_unlock(&x->eq_mu);
+}
+
 void
 xen_devices_fresh(struct xs_handle *xsh, uint32_t domid)
 {

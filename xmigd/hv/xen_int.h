@@ -90,6 +90,12 @@ struct hv_xen {
 		uint16_t cap;
 		bool used;
 	} saved_caps[16];
+	/* Disk quiesces started when a guest acknowledged its suspension
+	 * (xen_quiesce_start), collected by the quiesce op (eq_mu). */
+	pthread_mutex_t eq_mu;
+	pthread_cond_t eq_cv;
+	struct xen_early_quiesce *eq[8];
+	unsigned eq_running;		/* threads not ended: close waits (10 s at most) */
 };
 
 /* hv/xen.c */
@@ -153,6 +159,15 @@ void xen_devices_remove(uint32_t domid, unsigned timeout_s);
 /* Sender, before GO: nothing the suspended guest wrote is in flight or
  * only in this host's cache. */
 int xen_devices_quiesce(struct xs_handle *xsh, uint32_t domid, char *why, size_t whylen);
+/* The same, started in a thread of its own as soon as the guest is
+ * suspended, so that it overlaps the final round and the restore instead
+ * of following BUILT.  xen_quiesce_take waits for it and gives its result
+ * (false: none was started, quiesce now); xen_quiesce_drop forgets it (the
+ * source resumes: the thread ends on its own). */
+void xen_quiesce_start(struct hv_xen *x, uint32_t domid);
+bool xen_quiesce_take(struct hv_xen *x, uint32_t domid, int *r, char *why, size_t whylen);
+void xen_quiesce_drop(struct hv_xen *x, uint32_t domid);
+void xen_quiesce_wait_all(struct hv_xen *x);
 /* Receiver, before the guest runs: no stale cached page of a file image. */
 void xen_devices_fresh(struct xs_handle *xsh, uint32_t domid);
 /* Run a program (hotplug script, xl) bounded by a timeout; see there. */

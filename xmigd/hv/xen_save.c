@@ -285,6 +285,9 @@ xen_suspend_cb(void *data)
 	if (xen_wait_suspended(s) != 0)
 		return 0;
 	s->io->suspended(s->io);
+	/* The guest issues no more disk requests: wait for those in flight
+	 * while the last pages go (the quiesce op collects it after BUILT). */
+	xen_quiesce_start(s->x, s->domid);
 	log_verbose("domain %u suspended in %llu ms (%s)", s->domid,
 	    (unsigned long long)(now_ms() - t0), s->sev_port >= 0 ? "event channel" :
 	    "control/shutdown");

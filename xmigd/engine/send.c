@@ -304,7 +304,9 @@ io_suspending(struct hv_save_io *io)
 	struct send_ctx *s = (struct send_ctx *)io;
 
 	job_lock();
-	s->j->t_suspend_us = now_us();
+	/* Offline, the suspension is asked for as the stream starts: whatever
+	 * the saver does before it is part of the downtime, never pre-copy. */
+	s->j->t_suspend_us = s->req.live ? now_us() : s->j->t_stream_us;
 	job_unlock();
 }
 
@@ -315,7 +317,7 @@ io_suspended(struct hv_save_io *io)
 
 	job_lock();
 	s->j->t_pause_us = now_us();
-	s->j->precopy_ms = (s->j->t_pause_us - s->j->t_stream_us) / 1000;
+	s->j->precopy_ms = s->req.live ? (s->j->t_pause_us - s->j->t_stream_us) / 1000 : 0;
 	s->j->pause_pages0 = s->j->pages_sent;
 	s->j->pause_tx0 = s->c.tx_bytes;
 	job_unlock();

@@ -108,6 +108,8 @@ ticked() { n=$(last_tick "$1"); [ -n "$n" ] && [ "$n" -ge "$2" ]; }
 dump_xmigd() {
 	log "xmigd log:"
 	grep -v 'xc: detail' /var/log/xmigd.log | sed 's/^/  xmigd: /' | tail -"${1:-40}"
+	# every save's pump figures (docs/performance.md: the copy-free pump)
+	grep -a 'saved in' /var/log/xmigd.log | sed "s/^/LAB-PUMP $(hostname) /"
 }
 
 # xmig migrate with its --json result on one line: LAB-JSON LABEL {...}

@@ -218,20 +218,76 @@ xen_qemu_cont(uint32_t domid)
 	return r;
 }
 
+/* Is pid a live process (not gone, not a zombie)? */
+static bool
+proc_alive(pid_t pid)
+{
+	char p[64], st[512], *rp;
+	size_t n;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(p, "r")) == NULL)
+		return false;
+	n = fread(st, 1, sizeof(st) - 1, f);
+	fclose(f);
+	st[n] = '\0';
+	return !((rp = strrchr(st, ')')) != NULL && rp[1] == ' ' && rp[2] == 'Z');
+}
+
+/* The last line of QEMU's log, for the one-line error (printable only). */
+static void
+qemu_log_tail(const char *path, char *out, size_t n)
+{
+	char buf[512];
+	ssize_t k = 0;
+	off_t end;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *line, *q;
+
+	out[0] = '\0';
+	if (fd < 0)
+		return;
+	end = lseek(fd, 0, SEEK_END);
+	if (end > 0 && lseek(fd, end > (off_t)sizeof(buf) - 1 ? end - (off_t)sizeof(buf) + 1 : 0,
+	    SEEK_SET) >= 0)
+		k = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (k <= 0)
+		return;
+	buf[k] = '\0';
+	while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == '\r'))
+		buf[--k] = '\0';
+	line = (q = strrchr(buf, '\n')) != NULL ? q + 1 : buf;
+	for (q = line; *q; q++)
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
+			*q = '?';
+	strlcpy_x(out, line, n);	/* cut to fit */
+}
+
 /* fork twice so that init, not xmigd, reaps QEMU; only async-signal-safe
- * calls after the fork.  The grandchild's pid comes back through a pipe. */
+ * calls after the fork.  The grandchild's pid comes back through a pipe;
+ * a second one, closed by the exec, says that QEMU's image runs (until
+ * then /proc/PID is still a copy of xmigd). */
 static int
 qemu_spawn(char **argv, char **envp, int state_fd, int log_fd, pid_t *pid)
 {
-	int pfd[2], st;
+	int pfd[2], efd[2], st, e = 0;
 	pid_t child, got = -1;
 	ssize_t k;
 
 	if (pipe2(pfd, O_CLOEXEC) != 0)
 		return XMIG_ERR_SYSTEM;
+	if (pipe2(efd, O_CLOEXEC) != 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return XMIG_ERR_SYSTEM;
+	}
 	if ((child = fork()) < 0) {
 		close(pfd[0]);
 		close(pfd[1]);
+		close(efd[0]);
+		close(efd[1]);
 		return XMIG_ERR_SYSTEM;
 	}
 	if (child == 0) {
@@ -251,16 +307,29 @@ qemu_spawn(char **argv, char **envp, int state_fd, int log_fd, pid_t *pid)
 			_exit(127);
 		signal(SIGPIPE, SIG_DFL);
 		execve(argv[0], argv, envp);
+		e = errno;
+		(void)!write(efd[1], &e, sizeof(e));
 		_exit(127);
 	}
 	close(pfd[1]);
+	close(efd[1]);
 	while ((k = read(pfd[0], &got, sizeof(got))) < 0 && errno == EINTR)
 		;
 	close(pfd[0]);
 	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
 		;
-	if (k != (ssize_t)sizeof(got) || got <= 0)
+	if (k != (ssize_t)sizeof(got) || got <= 0) {
+		close(efd[0]);
 		return XMIG_ERR_SYSTEM;
+	}
+	/* EOF: the exec happened; an errno: it failed */
+	while ((k = read(efd[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(efd[0]);
+	if (k > 0) {
+		errno = e;
+		return XMIG_ERR_SYSTEM;
+	}
 	*pid = got;
 	return 0;
 }
@@ -305,7 +374,7 @@ xen_qemu_start(struct xs_handle *xsh, uint32_t domid, const char *json, const ch
 		goto out;
 	}
 	if ((r = qemu_spawn(cmd.argv, envp, sfd, lfd, &pid)) != 0) {
-		snprintf(why, whylen, "cannot start %s", XEN_DM_QEMU);
+		snprintf(why, whylen, "cannot start %s: %s", XEN_DM_QEMU, strerror(errno));
 		goto out;
 	}
 	snprintf(v, sizeof(v), "%d", (int)pid);
@@ -317,9 +386,12 @@ xen_qemu_start(struct xs_handle *xsh, uint32_t domid, const char *json, const ch
 		st = xen_xs_read(xsh, XBT_NULL, "/local/domain/0/device-model/%u/state", domid);
 		if (st != NULL && strcmp(st, "running") == 0)
 			break;
-		if (kill(pid, 0) != 0 || !qemu_is_ours(pid, domid)) {
+		if (!proc_alive(pid)) {
+			char last[200];
+
+			qemu_log_tail(p, last, sizeof(last));
 			snprintf(why, whylen, "its device model exited while loading its state "
-			    "(see /var/log/xen/qemu-dm-%s.log)", name);
+			    "(%s: %s)", p, last[0] != '\0' ? last : "empty");
 			r = XMIG_ERR_BACKEND;
 			goto out;
 		}

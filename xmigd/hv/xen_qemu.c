@@ -302,9 +302,13 @@ qemu_spawn(char **argv, char **envp, int state_fd, int log_fd, pid_t *pid)
 		nul = open("/dev/null", O_RDONLY);
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
 			_exit(127);
-		/* the state's descriptor, named in -incoming fd:N, stays open */
+		/* the state's descriptor, named in -incoming fd:N, stays open;
+		 * nothing else of xmigd's (a listening socket would outlive it) */
 		if (fcntl(state_fd, F_SETFD, 0) != 0)
 			_exit(127);
+		for (int fd = 3; fd < 4096; fd++)
+			if (fd != state_fd && fd != efd[1])
+				close(fd);
 		signal(SIGPIPE, SIG_DFL);
 		execve(argv[0], argv, envp);
 		e = errno;

@@ -30,7 +30,7 @@
 /* How often the watch loop looks at the Ctrl-C flag. */
 #define WATCH_TICK_MS 200
 
-enum { OPT_JSON = 1000, OPT_DOWNTIME, OPT_MAX_ROUNDS, OPT_COMPRESS, OPT_AUTOCONV, OPT_MAXFACTOR,
+enum { OPT_JSON = 1000, OPT_DOWNTIME, OPT_MAX_ROUNDS, OPT_COMPRESS, OPT_AUTOCONV, OPT_NO_AUTOCONV, OPT_MAXFACTOR,
 	OPT_FORCE, OPT_MANUAL_TOO, OPT_TO, OPT_PARALLEL, OPT_OFFLINE, OPT_REASON,
 	OPT_SHUTDOWN_PINNED, OPT_POLICY, OPT_DRY_RUN, OPT_MAX_MOVES };
 
@@ -373,12 +373,14 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 		{ 0, "max-rounds", true, OPT_MAX_ROUNDS },
 		{ 0, "compress", true, OPT_COMPRESS },
 		{ 0, "auto-converge", false, OPT_AUTOCONV },
+		{ 0, "no-auto-converge", false, OPT_NO_AUTOCONV },
 		{ 0, "max-factor", true, OPT_MAXFACTOR },
 		{ 0, "force", false, OPT_FORCE },
 		{ 0, NULL, false, 0 },
 	};
 	const char *compress = NULL;
-	bool autoconv = false, force = false;
+	int autoconv = -1;	/* -1: xmigd's configuration decides */
+	bool force = false, mbit_set = false;
 	double maxfactor = 0;
 	const char *pos[2] = { NULL, NULL }, *v;
 	const char *port_arg = NULL;
@@ -421,9 +423,11 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 			json = true;
 			break;
 		case 'r':
-			if (parse_u64(v, 1, CTL_BANDWIDTH_MBIT_MAX, &mbit) != 0)
-				return usage_error("migrate", "bad rate '%s' (1-%u Mbit/s)", v,
-				    CTL_BANDWIDTH_MBIT_MAX);
+			/* 0: no cap, whatever xmigd's configuration says */
+			if (parse_u64(v, 0, CTL_BANDWIDTH_MBIT_MAX, &mbit) != 0)
+				return usage_error("migrate", "bad rate '%s' (0-%u Mbit/s, 0 for no "
+				    "cap)", v, CTL_BANDWIDTH_MBIT_MAX);
+			mbit_set = true;
 			break;
 		case OPT_DOWNTIME:
 			if (parse_u64(v, CTL_DOWNTIME_MS_MIN, CTL_DOWNTIME_MS_MAX, &downtime) != 0)
@@ -442,7 +446,11 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 			compress = v;
 			break;
 		case OPT_AUTOCONV:
-			autoconv = true;
+		case OPT_NO_AUTOCONV:
+			if (autoconv >= 0 && autoconv != (c == OPT_AUTOCONV))
+				return usage_error("migrate", "--auto-converge and --no-auto-converge "
+				    "contradict each other");
+			autoconv = c == OPT_AUTOCONV;
 			break;
 		case OPT_FORCE:
 			force = true;
@@ -496,12 +504,12 @@ cmd_migrate(const struct cli *cli, int argc, char **argv)
 		rq.u.migrate.downtime_ms = (int64_t)downtime;
 	if (rounds)
 		rq.u.migrate.max_rounds = (int64_t)rounds;
-	if (mbit)
+	if (mbit_set)
 		rq.u.migrate.bandwidth_mbit = (int64_t)mbit;
 	if (compress)
 		strlcpy_x(rq.u.migrate.compress, compress, sizeof(rq.u.migrate.compress));
-	if (autoconv)
-		rq.u.migrate.auto_converge = 1;
+	if (autoconv >= 0)
+		rq.u.migrate.auto_converge = autoconv;
 	if (maxfactor > 0)
 		rq.u.migrate.max_factor = maxfactor;
 

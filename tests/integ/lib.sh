@@ -11,7 +11,10 @@ BIN=$ROOTDIR/$BUILD/bin
 TESTPEER=$ROOTDIR/$BUILD/tests/testpeer	# a scripted peer (tests/peer/testpeer.c)
 T=$(mktemp -d /dev/shm/xmig-test.XXXXXX)
 DAEMONS=()
-PORT_BASE=$((20000 + (RANDOM % 2000) * 10))
+# Below the kernel's ephemeral range (32768-60999 by default): a port in
+# it can be held by any outgoing connection's local end at the moment a
+# daemon binds it.
+PORT_BASE=$((20000 + (RANDOM % 1200) * 10))
 . "$ROOTDIR/tests/common.sh"
 san_env
 

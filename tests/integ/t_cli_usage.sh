@@ -63,7 +63,8 @@ check 2 "bad downtime 'soon'" migrate --downtime soon -l vm1 hostB
 check 2 "bad downtime '0'" migrate --downtime 0 -l vm1 hostB
 check 2 "bad round count '0'" migrate --max-rounds 0 -l vm1 hostB
 check 2 "bad rate 'fast'" migrate -r fast -l vm1 hostB
-check 2 "bad rate '0'" migrate --resource=0 -l vm1 hostB
+check 2 "bad rate '10000001'" migrate --resource=10000001 -l vm1 hostB
+check 2 "bad rate '-1'" migrate -r -1 -l vm1 hostB
 check 2 "option '--port' needs a value" migrate vm1 hostB --port
 check 2 "unknown option '--fast'; see 'xmig help migrate'$" migrate --fast vm1 hostB
 check 2 "option '--live' takes no value" migrate --live=yes vm1 hostB

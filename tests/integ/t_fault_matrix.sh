@@ -14,7 +14,7 @@
 tid=fault-matrix
 . "$(dirname "$0")/lib.sh"
 TOP=$T
-MATRIX_PORTS=$((40000 + (RANDOM % 800) * 25))
+MATRIX_PORTS=$((12000 + (RANDOM % 300) * 25))	# below lib.sh's, and the ephemeral range
 PAR=${FAULT_PAR:-3}
 
 # The default guest, and (option "rounds") a 16 MiB guest that dirties its

@@ -90,7 +90,7 @@ grep -q '^ExecStart=/usr/sbin/xmigd -f' "$R/lib/systemd/system/xmigd.service" ||
     bad "unit does not run /usr/sbin/xmigd -f"
 
 # ---- the packaged init script starts a daemon xmig talks to ----
-port=$((30000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000))	# below the ephemeral range
 mkdir -p "$T/sim" "$T/state" "$T/run"
 cat >"$T/test.conf" <<EOF
 relocation-port = $port

@@ -194,7 +194,7 @@ fi
 in_root simhv --help >/dev/null 2>&1 && pass "simhv --help" || bad "simhv --help"
 
 # ---- the daemon, started without systemd ----
-port=$((30000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000))	# below the ephemeral range
 cat >"$RUN/etc/xmig/xmigd-test.conf" <<EOF
 # tests/pkg/test_deb_chroot.sh: no Xen in the chroot
 relocation-port = $port

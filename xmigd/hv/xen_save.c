@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hv/qmp.h"
@@ -47,6 +48,9 @@ struct xen_save {
 	pthread_t pump;
 	pthread_mutex_t mu;
 	uint64_t pumped;		/* bytes handed to io->raw */
+	/* where the pump's time went (its own thread; read after the join):
+	 * whether a copy-free pump (splice) could shorten the stream */
+	uint64_t pump_wait_us, pump_read_us, pump_send_us, pump_cpu_us;
 	int pump_err;
 	bool re_pending;
 	unsigned re_round;
@@ -94,17 +98,32 @@ xen_pump_flush_round(struct xen_save *s)
 	return s->io->round_end(s->io, round, sent, dirty);
 }
 
+static uint64_t
+thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void *
 xen_pump(void *arg)
 {
 	struct xen_save *s = arg;
 	uint8_t *buf = malloc(XEN_PUMP_CHUNK);
 	int r = buf != NULL ? 0 : XMIG_ERR_NOMEM;
+	uint64_t cpu0 = thread_cpu_us(), t;
 
 	while (r == 0) {
 		struct pollfd pf = { .fd = s->rfd, .events = POLLIN };
-		int pr = poll(&pf, 1, 100);
+		int pr;
 		ssize_t n;
+
+		t = now_us();
+		pr = poll(&pf, 1, 100);
+		s->pump_wait_us += now_us() - t;
 
 		if (pr < 0 && errno != EINTR) {
 			r = XMIG_ERR_SYSTEM;
@@ -116,7 +135,9 @@ xen_pump(void *arg)
 		if ((r = xen_pump_flush_round(s)) != 0 || (r = s->io->poll_peer(s->io)) != 0 ||
 		    pr <= 0)
 			continue;
+		t = now_us();
 		n = read(s->rfd, buf, XEN_PUMP_CHUNK);
+		s->pump_read_us += now_us() - t;
 		if (n == 0)
 			break;
 		if (n < 0) {
@@ -124,7 +145,10 @@ xen_pump(void *arg)
 				r = XMIG_ERR_SYSTEM;
 			continue;
 		}
-		if ((r = s->io->raw(s->io, buf, (size_t)n)) == 0) {
+		t = now_us();
+		r = s->io->raw(s->io, buf, (size_t)n);
+		s->pump_send_us += now_us() - t;
+		if (r == 0) {
 			pthread_mutex_lock(&s->mu);
 			s->pumped += (uint64_t)n;
 			pthread_mutex_unlock(&s->mu);
@@ -137,6 +161,7 @@ xen_pump(void *arg)
 		/* libxenguest's broken pipe is ours: the job's error says why. */
 		atomic_store(&s->h.xtl.quiet, true);
 	}
+	s->pump_cpu_us = thread_cpu_us() - cpu0;
 	close(s->rfd);		/* a writer still in libxenguest gets EPIPE */
 	s->rfd = -1;
 	free(buf);
@@ -570,8 +595,11 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 		goto out;
 	if (s.qmp != NULL && (r = xen_dm_send(&s)) != 0)
 		goto out;
-	log_info("domain %u saved in %llu ms: %llu bytes, %u policy calls", domid,
-	    (unsigned long long)(now_ms() - t0), (unsigned long long)s.pumped, s.policy_calls);
+	log_info("domain %u saved in %llu ms: %llu bytes, %u policy calls; the pump waited "
+	    "%llu ms for libxenguest, read %llu ms, sent %llu ms, on CPU %llu ms", domid,
+	    (unsigned long long)(now_ms() - t0), (unsigned long long)s.pumped, s.policy_calls,
+	    (unsigned long long)s.pump_wait_us / 1000, (unsigned long long)s.pump_read_us / 1000,
+	    (unsigned long long)s.pump_send_us / 1000, (unsigned long long)s.pump_cpu_us / 1000);
 out:
 	if (pumping) {
 		close(s.wfd);

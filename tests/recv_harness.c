@@ -323,6 +323,27 @@ fk_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io *
 			goto fail;
 		if (rec.type == HV_REC_END)
 			break;
+		if (rec.type == HV_REC_DM_PHYSMAP || rec.type == HV_REC_DM_STATE) {
+			const uint8_t *b = rec.data;
+			uint64_t sum = 0;
+			size_t k;
+
+			if (rec.type == HV_REC_DM_STATE)
+				for (k = 0; k < rec.len; k++)
+					sum += b[k];
+			pthread_mutex_lock(&fk_mu);
+			if (rec.type == HV_REC_DM_PHYSMAP) {
+				fk_st.dm_physmaps++;
+				fk_st.dm_physmap_entries =
+				    ((const struct msg_dm_physmap *)rec.data)->count;
+			} else {
+				fk_st.dm_states++;
+				fk_st.dm_state_len = rec.len;
+				fk_st.dm_state_sum = sum;
+			}
+			pthread_mutex_unlock(&fk_mu);
+			continue;
+		}
 		if (rec.type == HV_REC_CONTEXT || rec.type == HV_REC_RAW) {
 			if (rec.data == NULL || rec.len == 0) {
 				r = XMIG_ERR_INVALID;
@@ -398,6 +419,12 @@ rh_set_devices(enum rh_devs mode)
 	fk_ops_devs.devices_ready = true;
 	fk_devs = mode;
 	fk_hv.ops = mode == RH_DEVS_OFF ? &fk_ops : &fk_ops_devs;
+}
+
+void
+rh_set_device_model(bool on)
+{
+	fk_hv.device_model = on;
 }
 
 void
@@ -610,6 +637,7 @@ rh_reset(void)
 	pthread_mutex_unlock(&fk_mu);
 	rh_clear_records();
 	rh_set_devices(RH_DEVS_OFF);
+	rh_set_device_model(false);
 }
 
 void

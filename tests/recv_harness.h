@@ -42,6 +42,12 @@ struct rh_stats {
 	uint64_t out_of_range;		/* pfns >= the domain's nr_pages */
 	unsigned destroyed;
 	unsigned unpaused;
+	/* device model records (rh_set_device_model) */
+	unsigned dm_physmaps;		/* HV_REC_DM_PHYSMAP records */
+	uint32_t dm_physmap_entries;	/* ... entries in the last */
+	unsigned dm_states;		/* HV_REC_DM_STATE records */
+	uint64_t dm_state_len;		/* ... bytes of the last */
+	uint64_t dm_state_sum;		/* ... and the sum of its bytes */
 };
 
 int rh_init(char *err, size_t errlen);
@@ -62,6 +68,9 @@ void rh_set_page_write(bool on);
 enum rh_devs { RH_DEVS_OFF, RH_DEVS_AT_ONCE, RH_DEVS_NEVER };
 void rh_set_devices(enum rh_devs mode);
 bool rh_page_write(void);
+/* HELLO_F_DEVICE_MODEL: the fake offers it (off again after rh_reset) and
+ * counts the DM records it is handed.  Call before building the HELLO. */
+void rh_set_device_model(bool on);
 /* A domain the fake already has (for NAME_CLASH / leftover --incoming). */
 int rh_add_domain(const char *name, uint64_t nr_pages);
 struct rh_stats rh_stats(void);

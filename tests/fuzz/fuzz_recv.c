@@ -228,10 +228,12 @@ op_other(struct rh_buf *b, struct script *s, unsigned lie, const uint8_t token[1
 	struct msg_built mb = { .domid = 1 };
 	struct msg_done md = { .domid = 1 };
 	struct msg_query_reply qr;
-	uint8_t pl[64];
+	struct msg_dm_physmap pm;
+	uint8_t pl[512];
+	uint32_t total, off, k, i;
 	int n;
 
-	switch (next(s) % 5) {
+	switch (next(s) % 7) {
 	case 0:
 		emit(b, s, lie, MSG_PREPARE_OK, NULL, 0);
 		break;
@@ -246,12 +248,32 @@ op_other(struct rh_buf *b, struct script *s, unsigned lie, const uint8_t token[1
 	case 3:
 		emit(b, s, lie, MSG_HOST_INFO, NULL, 0);
 		break;
-	default:
+	case 4:
 		memset(&qr, 0, sizeof(qr));
 		memcpy(qr.token, token, 16);
 		qr.outcome = OUTCOME_COMMITTED;
 		if ((n = msg_query_reply_encode(&qr, pl, sizeof(pl))) > 0)
 			emit(b, s, lie, MSG_QUERY_REPLY, pl, (size_t)n);
+		break;
+	case 5:			/* a valid DM_PHYSMAP of 1..4 entries */
+		memset(&pm, 0, sizeof(pm));
+		pm.count = 1 + (next(s) & 3);
+		for (i = 0; i < pm.count; i++) {
+			pm.ents[i].phys_offset = (0xf0000ull + i * 0x1000 + next(s)) << 12;
+			pm.ents[i].start_addr = (0xe0000ull + next(s)) << 12;
+			pm.ents[i].size = (1ull + next(s)) << 12;
+			snprintf(pm.ents[i].name, sizeof(pm.ents[i].name), "vga.vram%u", i);
+		}
+		if ((n = msg_dm_physmap_encode(&pm, pl, sizeof(pl))) > 0)
+			emit(b, s, lie, MSG_DM_PHYSMAP, pl, (size_t)n);
+		break;
+	default:		/* a DM_STATE chunk: total, offset, length in 16s */
+		total = (next(s) + 1u) * 16;
+		off = next(s) * 16u;
+		k = (next(s) % 24 + 1u) * 16;
+		dm_state_head_encode(pl, total, off);
+		memset(pl + DM_STATE_HEAD_LEN, next(s), k);
+		emit(b, s, lie, MSG_DM_STATE, pl, DM_STATE_HEAD_LEN + k);
 		break;
 	}
 }
@@ -397,7 +419,7 @@ check_jobs(const uint8_t token[16], int *mine)
 /* One input's host before its connection: what the setup says exists. */
 struct host {
 	struct msg_prepare mp;
-	bool clash, leftover, maintenance, same_peer;
+	bool clash, leftover, maintenance, same_peer, dm;
 	const char *record;	/* the token's record beforehand, or NULL */
 	unsigned before;	/* domains there already */
 };
@@ -407,6 +429,7 @@ host_prepare(struct host *h, bool page_write)
 {
 	rh_reset();
 	rh_set_page_write(page_write);
+	rh_set_device_model(h->dm);
 	h->before = 0;
 	if (h->clash)
 		h->before += rh_add_domain(h->mp.name, 1) == 0;
@@ -505,6 +528,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (s0 & FR_S_RECORD)
 		h.record = s3 & 1 ? "aborted" : "committed";
 	h.same_peer = !(s3 & 2);
+	h.dm = (s3 & 4) != 0;
+	rh_set_device_model(h.dm);
 	h.maintenance = (s2 >> 5) == 7;
 
 	rh_hello(&b);

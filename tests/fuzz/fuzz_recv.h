@@ -22,7 +22,8 @@
  * setup[2]  bits 0-2: vcpus - 1 (7: 100 vCPUs, which the fake refuses);
  *           bits 3-4: dom_type; bits 5-7: name "vm<n>" (7: and the host
  *           is in maintenance)
- * setup[3]  the token's first byte
+ * setup[3]  the token's first byte; bit 2: both HELLOs offer
+ *           DEVICE_MODEL (DM_PHYSMAP and DM_STATE reach the backend)
  *
  * op byte: low 4 bits the operation (FR_OP_*), high 4 bits how the frame's
  * header tells its length (FR_LEN_*: mostly the truth).
@@ -68,7 +69,11 @@ enum fr_op {
 	FR_OP_HELLO = 11,
 	FR_OP_PREPARE = 12,	/* the setup's PREPARE again */
 	FR_OP_QUERY = 13,	/* token byte */
-	FR_OP_OTHER = 14,	/* byte % 5: PREPARE_OK, BUILT, DONE, HOST_INFO, QUERY_REPLY */
+	/* byte % 7: PREPARE_OK, BUILT, DONE, HOST_INFO, QUERY_REPLY; 5: a
+	 * DM_PHYSMAP (byte: count - 1 in bits 0-1, then 3 bytes an entry); 6:
+	 * a DM_STATE chunk (bytes: total / 16 - 1, offset / 16, length / 16
+	 * - 1 modulo 24, fill) */
+	FR_OP_OTHER = 14,
 	FR_OP_BIG = 15,		/* byte: RAW of (b % 64 + 1) * 64 KiB; b >= 64: PROTO_RAW_MAX */
 };
 

@@ -337,6 +337,20 @@ recv_seeds(const char *rdir)
 	SC(FR_OP_OTHER, 1);
 	SC(FR_OP_GO);
 	sc_flush(rdir, "out_of_place");
+	/* An HVM guest's device model, both HELLOs offering DEVICE_MODEL
+	 * (token byte bit 2): a physmap of two entries and a state of 64
+	 * bytes in two chunks; then the same frames unasked (refused). */
+	sc_setup(FR_S_PAGE_WRITE | prep, 8, 0x24);
+	SC(FR_OP_PAGES, 0, 0, 0x01, 0x33);
+	SC(FR_OP_OTHER, 5, 1, 0x10, 0x20, 0x7f, 0x11, 0x21, 0x00);
+	SC(FR_OP_OTHER, 6, 3, 0, 1, 0x41);
+	SC(FR_OP_OTHER, 6, 3, 2, 1, 0x42);
+	sc_commit();
+	sc_flush(rdir, "device_model");
+	sc_setup(FR_S_PAGE_WRITE | prep, 8, 0x28);
+	SC(FR_OP_OTHER, 5, 0, 0x10, 0x20, 0x7f);
+	sc_commit();
+	sc_flush(rdir, "device_model_unasked");
 }
 
 int

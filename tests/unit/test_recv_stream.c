@@ -392,6 +392,61 @@ test_device_model_frames_unasked(void **state)
 	    "sender that was not offered to carry a device model");
 }
 
+/* With HELLO_F_DEVICE_MODEL on both sides the frames reach the backend:
+ * the physmap as it came, the state whole, from its chunks; a physmap
+ * after the state began, or a chunk out of order, is a malformed frame. */
+static void
+test_device_model_frames_offered(void **state)
+{
+	struct msg_dm_physmap pm = { .count = 1, .ents = { { .phys_offset = 0xf0000000,
+		.start_addr = 0xf0000000, .size = 0x800000, .name = "vga.vram" } } };
+	uint8_t pl[256], c1[DM_STATE_HEAD_LEN + 60], c2[DM_STATE_HEAD_LEN + 40];
+	struct rh_buf b = { 0 };
+	struct rh_reply rep;
+	struct rh_stats st;
+	struct rh_job j;
+	uint8_t token[16];
+	int n;
+
+	rh_set_device_model(true);
+	open_stream(&b, token);
+	n = msg_dm_physmap_encode(&pm, pl, sizeof(pl));
+	assert_true(n > 0);
+	rh_frame(&b, MSG_DM_PHYSMAP, pl, (uint32_t)n);
+	dm_state_head_encode(c1, 100, 0);
+	memset(c1 + DM_STATE_HEAD_LEN, 1, 60);
+	dm_state_head_encode(c2, 100, 60);
+	memset(c2 + DM_STATE_HEAD_LEN, 2, 40);
+	rh_frame(&b, MSG_DM_STATE, c1, sizeof(c1));
+	rh_frame(&b, MSG_DM_STATE, c2, sizeof(c2));
+	rh_context(&b);
+	rh_frame(&b, MSG_STREAM_END, NULL, 0);
+	rh_frame(&b, MSG_GO, NULL, 0);
+	assert_false(b.failed);
+	assert_int_equal(rh_serve(b.p, b.len, &rep, TIMEOUT_MS), 0);
+	free(rep.p);
+	assert_true(rh_last_job(&j));
+	assert_int_equal(j.state, JOB_DONE);
+	st = rh_stats();
+	assert_int_equal(st.dm_physmaps, 1);
+	assert_int_equal(st.dm_physmap_entries, 1);
+	assert_int_equal(st.dm_states, 1);
+	assert_int_equal(st.dm_state_len, 100);
+	assert_int_equal(st.dm_state_sum, 60 * 1 + 40 * 2);
+	rh_buf_free(&b);
+	rh_reset();
+
+	rh_set_device_model(true);
+	open_stream(&b, token);
+	rh_frame(&b, MSG_DM_STATE, c1, sizeof(c1));
+	rh_frame(&b, MSG_DM_PHYSMAP, pl, (uint32_t)n);
+	expect_failed(&b, token, "protocol error: malformed DM_PHYSMAP frame");
+	rh_set_device_model(true);
+	open_stream(&b, token);
+	rh_frame(&b, MSG_DM_STATE, c2, sizeof(c2));
+	expect_failed(&b, token, "protocol error: malformed DM_STATE frame");
+}
+
 /* A PREPARE for a domain bigger than the host (here up to the protocol's
  * 2^40 pages) is refused before anything is sized by it: the receiver
  * used to calloc a bitmap of nr_pages bits first (128 GiB for 2^40). */
@@ -642,6 +697,7 @@ main(void)
 		cmocka_unit_test_setup(test_unknown_algorithm, each),
 		cmocka_unit_test_setup(test_frames_out_of_place, each),
 		cmocka_unit_test_setup(test_device_model_frames_unasked, each),
+		cmocka_unit_test_setup(test_device_model_frames_offered, each),
 		cmocka_unit_test_setup(test_prepare_bigger_than_the_host, each),
 		cmocka_unit_test_setup(test_prepare_reusing_a_committed_token, each),
 		cmocka_unit_test_setup(test_a_page_named_twice_in_a_batch, each),

@@ -540,6 +540,30 @@ test_reduction_keeps_what_the_device_model_needs(void **state)
 	free(c);
 }
 
+/* HPET and VPT_ALIGN: libxl's defaults (on) unless the configuration
+ * says otherwise; JSON that does not parse, or a value that is not a
+ * defbool, is an error. */
+static void
+test_hvm_params(void **state)
+{
+	bool hpet = false, vpt = false;
+	char *j;
+
+	(void)state;
+	assert_int_equal(xen_dm_hvm_params(lab_json, &hpet, &vpt), 0);
+	assert_true(hpet);
+	assert_true(vpt);
+	j = patch(lab_json, "\"rdm\": { } }", "\"rdm\": { }, \"hpet\": \"False\" }");
+	assert_int_equal(xen_dm_hvm_params(j, &hpet, &vpt), 0);
+	assert_false(hpet);
+	assert_true(vpt);
+	free(j);
+	j = patch(lab_json, "\"rdm\": { } }", "\"rdm\": { }, \"vpt_align\": 0 }");
+	assert_int_equal(xen_dm_hvm_params(j, &hpet, &vpt), XMIG_ERR_INVALID);
+	free(j);
+	assert_int_equal(xen_dm_hvm_params("{ not json", &hpet, &vpt), XMIG_ERR_INVALID);
+}
+
 int
 main(void)
 {
@@ -550,6 +574,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_build_refuses_bad_domid_and_fd),
 		cmocka_unit_test(test_reduction_keeps_what_the_device_model_needs),
+		cmocka_unit_test(test_hvm_params),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

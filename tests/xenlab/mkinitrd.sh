@@ -236,6 +236,9 @@ vcpus   = 1
 vga     = "none"
 vnc     = 0
 sdl     = 0
+# libxl gives an HVM guest a PV keyboard served by QEMU unless told not
+# to; xmig does not carry it (yet).
+vkb_device = 0
 on_crash = "preserve"
 EOS
 	# The device guest: a NIC on br0, the shared drive (/dev/vda in both

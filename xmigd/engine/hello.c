@@ -56,11 +56,13 @@ engine_build_hello(struct xmigd *d, struct msg_hello *h)
 	h->page_size = hi.page_size;
 	h->mem_total = hi.mem_total;
 	h->mem_free = hi.mem_free;
-	/* DEVICE_MODEL waits for a backend that sends and hosts a device
-	 * model (until then the receiver refuses DM frames); DEVICES_READY for
-	 * one that says when its devices are up and lets the sender read
-	 * between its writes (hv_ops.devices_ready). */
+	/* DEVICE_MODEL for a backend that sends and hosts an HVM guest's
+	 * device model (hv.device_model); DEVICES_READY for one that says when
+	 * its devices are up and lets the sender read between its writes
+	 * (hv_ops.devices_ready). */
 	h->features = HELLO_F_DONE_UNPAUSE;
+	if (d->hv->device_model && !fault_at("hello-without-device-model"))
+		h->features |= HELLO_F_DEVICE_MODEL;
 	if (d->hv->ops->devices_ready && !fault_at("hello-without-devices-ready"))
 		h->features |= HELLO_F_DEVICES_READY;
 	strlcpy_x(h->host, d->host_name, sizeof(h->host));

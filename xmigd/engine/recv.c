@@ -51,6 +51,10 @@ struct recv_ctx {
 	bool devs_frame;		/* both HELLOs have DEVICES_READY: send the frame */
 	atomic_bool devs_up;		/* the backend said its devices are up (any thread) */
 	bool devs_sent;			/* ... and DEVICES_READY went out */
+	bool dm;			/* both HELLOs: HELLO_F_DEVICE_MODEL */
+	struct msg_dm_physmap *physmap;	/* the last DM_PHYSMAP (HV_REC_DM_PHYSMAP) */
+	struct dm_state_acc dm_state;	/* DM_STATE chunks gathered */
+	uint8_t *dm_buf;		/* one DM frame's payload */
 	uint32_t domid;			/* the new domain, once restore made it */
 	bool built;			/* ... and it is still ours to destroy */
 	uint64_t entries[PROTO_PAGES_MAX];
@@ -317,6 +321,47 @@ recv_devices_ready(struct recv_ctx *s)
 	return 0;
 }
 
+/* DM_PHYSMAP and DM_STATE, negotiated in HELLO: the physmap once, the
+ * state in chunks handed on whole (1: a chunk kept, read the next frame). */
+static int
+recv_dm(struct recv_ctx *s, const struct frame_hdr *fh, struct hv_rec *rec)
+{
+	int r;
+
+	if (s->dm_buf == NULL && (s->dm_buf = malloc(DM_STATE_HEAD_LEN + PROTO_DM_CHUNK_MAX >
+	    proto_max_len(MSG_DM_PHYSMAP) ? DM_STATE_HEAD_LEN + PROTO_DM_CHUNK_MAX :
+	    proto_max_len(MSG_DM_PHYSMAP))) == NULL)
+		return XMIG_ERR_NOMEM;
+	if ((r = xconn_read_exact(&s->c, s->dm_buf, fh->len)) != 0)
+		return r;
+	if (fh->type == MSG_DM_PHYSMAP) {
+		if (s->physmap != NULL || dm_state_acc_complete(&s->dm_state) ||
+		    s->dm_state.got != 0)
+			return XMIG_ERR_INVALID;	/* once, before the state */
+		if ((s->physmap = malloc(sizeof(*s->physmap))) == NULL)
+			return XMIG_ERR_NOMEM;
+		if ((r = msg_dm_physmap_decode(s->dm_buf, fh->len, s->physmap)) != 0)
+			return r;
+		rec->type = HV_REC_DM_PHYSMAP;
+		rec->data = s->physmap;
+		rec->len = sizeof(*s->physmap);
+		return 0;
+	}
+	if (dm_state_acc_complete(&s->dm_state))
+		return XMIG_ERR_INVALID;	/* a second state */
+	if ((r = dm_state_acc_add(&s->dm_state, s->dm_buf, fh->len)) != 0)
+		return r;
+	if (!dm_state_acc_complete(&s->dm_state))
+		return 1;
+	rec->type = HV_REC_DM_STATE;
+	rec->data = s->dm_state.data;
+	rec->len = s->dm_state.got;
+	job_lock();
+	s->j->bytes_sent = s->c.rx_bytes;
+	job_unlock();
+	return 0;
+}
+
 static int
 io_next(struct hv_restore_io *io, struct hv_rec *rec)
 {
@@ -336,6 +381,7 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 	/* Each frame must arrive whole within stream-idle-timeout, skipped
 	 * OPTIONAL frames included: a sender that trickles bytes cannot hold
 	 * the job, its max-incoming slot and its memory. */
+again:
 	s->c.deadline_us = now_us() + s->d->conf.stream_timeout_s * 1000000ull;
 	if ((r = xconn_recv_hdr(&s->c, &fh)) != 0)
 		return r;
@@ -379,8 +425,12 @@ io_next(struct hv_restore_io *io, struct hv_rec *rec)
 		return XMIG_ERR_PEER_ABORT;
 	case MSG_DM_PHYSMAP:
 	case MSG_DM_STATE:
-		/* Allowed only after both HELLOs offered HELLO_F_DEVICE_MODEL,
-		 * which this host does not (yet) offer. */
+		/* Allowed only after both HELLOs offered HELLO_F_DEVICE_MODEL. */
+		if (s->dm) {
+			if ((r = recv_dm(s, &fh, rec)) == 1)
+				goto again;
+			return recv_bad_frame(s, &fh, r);
+		}
 		job_set_error(s->j, "protocol error: %s (a device model's state) from a sender "
 		    "that was not offered to carry a device model", proto_type_str(fh.type));
 		s->bad_frame = true;
@@ -584,6 +634,7 @@ recv_greet(struct recv_ctx *s, struct msg_hello *ours, struct msg_prepare *mp)
 	strlcpy_x(s->peer_host, peer.host, sizeof(s->peer_host));
 	s->peer_features = peer.features;
 	s->devs_frame = (hello_common_features(ours, &peer) & HELLO_F_DEVICES_READY) != 0;
+	s->dm = (hello_common_features(ours, &peer) & HELLO_F_DEVICE_MODEL) != 0;
 	s->c.deadline_us = now_us() + ENGINE_HELLO_TIMEOUT_MS * 1000ull;
 	if ((r = xconn_recv_frame(&s->c, &fh, s->buf, PROTO_CFG_MAX + 4096)) != 0) {
 		if (r != XMIG_ERR_EOF)
@@ -654,6 +705,7 @@ recv_admit(struct recv_ctx *s, const struct msg_hello *ours, const struct msg_pr
 	spec->type = (enum hv_dom_type)mp->dom_type;
 	spec->cfg = mp->cfg;
 	spec->cfg_len = mp->cfg_len;
+	spec->device_model = s->dm;
 	s->nr_pages = mp->nr_pages;
 	s->page_size = ours->page_size;
 
@@ -922,6 +974,9 @@ recv_thread(void *arg)
 	free(s->written);
 	free(s->stage);
 	free(s->unz);
+	free(s->physmap);
+	free(s->dm_buf);
+	dm_state_acc_free(&s->dm_state);
 	free(s->buf);
 	free(s);
 	atomic_fetch_sub(&open_conns, 1);
@@ -953,6 +1008,7 @@ engine_recv_start(struct xmigd *d, int fd, const char *peer, bool tls, bool quer
 	s->io.next = io_next;
 	s->io.ready = io_ready;
 	s->io.devices_ready = io_devices_ready;
+	dm_state_acc_init(&s->dm_state);
 	atomic_init(&s->devs_up, false);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

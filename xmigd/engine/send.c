@@ -62,6 +62,7 @@ struct send_ctx {
 	uint64_t devs_wait_t0;		/* the policy first held the stop back (policy's thread) */
 	uint64_t devs_nap_end;		/* when its last round began (the last wait's end) */
 	bool devs_timed_out;		/* the policy gave up on them */
+	bool dm;			/* both HELLOs: HELLO_F_DEVICE_MODEL */
 };
 
 /* While the policy holds the stop back for the destination's devices,
@@ -439,6 +440,55 @@ io_raw_fd(struct hv_save_io *io, int fd, size_t len)
 	return 0;
 }
 
+/* The device model's physmap, one DM_PHYSMAP frame. */
+static int
+io_dm_physmap(struct hv_save_io *io, const struct msg_dm_physmap *m)
+{
+	struct send_ctx *s = (struct send_ctx *)io;
+	uint32_t cap = proto_max_len(MSG_DM_PHYSMAP);
+	uint8_t *buf = malloc(cap);
+	int n, r;
+
+	if (buf == NULL)
+		return XMIG_ERR_NOMEM;
+	n = msg_dm_physmap_encode(m, buf, cap);
+	r = n < 0 ? n : xconn_send_frame(&s->c, MSG_DM_PHYSMAP, buf, (uint32_t)n);
+	free(buf);
+	return r;
+}
+
+/* The device model's saved state, in DM_STATE chunks. */
+static int
+io_dm_state(struct hv_save_io *io, const void *state, size_t len)
+{
+	struct send_ctx *s = (struct send_ctx *)io;
+	const uint8_t *p = state;
+	uint32_t off = 0;
+	int r;
+
+	if (len == 0 || len > PROTO_DM_STATE_MAX)
+		return XMIG_ERR_TOO_LONG;
+	while (off < len) {
+		uint32_t k = len - off < PROTO_DM_CHUNK_MAX ? (uint32_t)(len - off) :
+		    PROTO_DM_CHUNK_MAX;
+		uint8_t head[FRAME_HDR_LEN + DM_STATE_HEAD_LEN];
+		struct iovec iov[2] = {
+			{ .iov_base = head, .iov_len = sizeof(head) },
+			{ .iov_base = (void *)(p + off), .iov_len = k },
+		};
+
+		frame_hdr_encode(head, MSG_DM_STATE, 0, DM_STATE_HEAD_LEN + k);
+		dm_state_head_encode(head + FRAME_HDR_LEN, (uint32_t)len, off);
+		if ((r = xconn_writev_all(&s->c, iov, 2)) != 0)
+			return r;
+		off += k;
+	}
+	job_lock();
+	s->j->bytes_sent = s->c.tx_bytes;
+	job_unlock();
+	return 0;
+}
+
 static bool
 io_cancelled(struct hv_save_io *io)
 {
@@ -735,6 +785,17 @@ send_greet(struct send_ctx *s)
 		return STEP_FAILED;
 	}
 	s->devs_frame = (hello_common_features(&ours, &peer) & HELLO_F_DEVICES_READY) != 0;
+	s->dm = (hello_common_features(&ours, &peer) & HELLO_F_DEVICE_MODEL) != 0;
+	/* An HVM guest's QEMU must move with it: refused, untouched, when
+	 * the peer cannot take it. */
+	if (s->dom.type == HV_TYPE_HVM && !s->dm) {
+		snprintf(why, sizeof(why), "%s is an HVM guest: its QEMU device model would "
+		    "have to move too, which %s cannot take (PV and PVH guests can be "
+		    "migrated)", s->dom.name, s->req.host);
+		job_set_error(j, "%s", why);
+		engine_send_reason(&s->c, MSG_ABORT, REASON_INCOMPATIBLE, why);
+		return STEP_FAILED;
+	}
 	job_set_state(j, JOB_CONNECTING, JOB_PREPARE);
 	return STEP_ON;
 }
@@ -821,6 +882,7 @@ send_stream(struct send_ctx *s)
 	job_unlock();
 	s->round_tx0 = s->c.tx_bytes;
 	so.live = s->req.live;
+	so.device_model = s->dm;
 	so.policy = send_policy;
 	so.policy_opaque = s;
 	r = hv->ops->save(hv, s->dom.id, &s->io, &so);
@@ -1168,6 +1230,8 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 	s->io.raw_fd = io_raw_fd;
 	s->io.cancelled = io_cancelled;
 	s->io.poll_peer = io_poll_peer;
+	s->io.dm_physmap = io_dm_physmap;
+	s->io.dm_state = io_dm_state;
 	atomic_init(&s->devs_up, false);
 	if (send_setup_compress(s, req, err, errlen) != 0)
 		goto fail;

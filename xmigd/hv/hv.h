@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "proto.h"
 
 #define HV_NAME_MAX 64
 
@@ -90,15 +91,27 @@ struct hv_save_io {
 	 * that ends the save (XMIG_ERR_PEER_ABORT: the job has the receiver's
 	 * reason).  The policy learns what was read. */
 	int (*poll_peer)(struct hv_save_io *io);
+	/* An HVM guest's device model, after the guest is suspended and its
+	 * memory stream is out (only with hv_save_opts.device_model): the
+	 * physmap entries QEMU registered (not called when there are none),
+	 * then its saved device state, whole; the engine frames them. */
+	int (*dm_physmap)(struct hv_save_io *io, const struct msg_dm_physmap *m);
+	int (*dm_state)(struct hv_save_io *io, const void *state, size_t len);
 };
 
 struct hv_save_opts {
 	bool live;
+	/* Both HELLOs offered HELLO_F_DEVICE_MODEL: an HVM guest's QEMU may
+	 * move with it (otherwise such a guest is refused untouched). */
+	bool device_model;
 	hv_policy_fn policy;
 	void *policy_opaque;
 };
 
-enum hv_rec_type { HV_REC_PAGES, HV_REC_ROUND_END, HV_REC_CONTEXT, HV_REC_RAW, HV_REC_END };
+enum hv_rec_type { HV_REC_PAGES, HV_REC_ROUND_END, HV_REC_CONTEXT, HV_REC_RAW, HV_REC_END,
+	HV_REC_DM_PHYSMAP,	/* data: a struct msg_dm_physmap (checked) */
+	HV_REC_DM_STATE,	/* data, len: the device model's whole saved state */
+};
 
 struct hv_rec {
 	enum hv_rec_type type;
@@ -156,6 +169,8 @@ struct hv_dom_spec {
 	enum hv_dom_type type;
 	const void *cfg;	/* backend config blob from the sender's get_config */
 	size_t cfg_len;
+	/* Both HELLOs offered HELLO_F_DEVICE_MODEL: DM records may come. */
+	bool device_model;
 };
 
 struct hv;
@@ -217,6 +232,9 @@ struct hv_ops {
 struct hv {
 	const struct hv_ops *ops;
 	void *priv;
+	/* The backend can send and host an HVM guest's device model (Xen with
+	 * QEMU installed): only then does this host offer HELLO_F_DEVICE_MODEL. */
+	bool device_model;
 };
 
 /* Open the backend named by the configuration (auto: xen when /proc/xen or

@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hv/qmp.h"
+#include "hv/xen_dm.h"
 #include "hv/xen_int.h"
 #include "log.h"
 #include "util.h"
@@ -368,6 +370,10 @@ xen_unpause(struct hv *hv, uint32_t domid)
 
 	if ((r = xen_refuse_dom0(domid)) != 0)
 		return r;
+	/* A restored HVM guest's QEMU runs once it loaded its state; should
+	 * it have stopped, it must run before the guest does. */
+	if (xen_qemu_present(domid) && (r = xen_qemu_cont(domid)) != 0)
+		return r;
 	pthread_mutex_lock(&x->lock);
 	xen_devices_fresh(x->h.xsh, domid);
 	if (xc_domain_unpause(x->h.xch, domid) != 0) {
@@ -387,6 +393,9 @@ xen_destroy_locked(struct hv_xen *x, uint32_t domid)
 {
 	int r = 0;
 
+	/* An HVM guest's QEMU first, as libxl's destroy does: it maps the
+	 * guest's memory, which Xen frees only once no one does. */
+	xen_qemu_kill(x->h.xsh, domid);
 	if (xc_domain_destroy(x->h.xch, domid) != 0 && errno != ESRCH) {
 		log_error("xc_domain_destroy(%u) failed: %s", domid, strerror(errno));
 		r = XMIG_ERR_BACKEND;
@@ -529,6 +538,9 @@ xen_resume(struct hv *hv, uint32_t domid)
 	}
 out:
 	pthread_mutex_unlock(&x->lock);
+	/* an HVM guest's QEMU, stopped by the save, runs again */
+	if (r == 0 && xen_dom_type(&di) == HV_TYPE_HVM && xen_qemu_cont(domid) != 0)
+		r = XMIG_ERR_BACKEND;
 	return r;
 }
 
@@ -812,10 +824,35 @@ xen_check_cfg(struct hv_xen *x, const struct hv_dom_spec *spec, struct xen_cfg *
 		snprintf(why, whylen, "the Xen configuration does not match the domain announced");
 		return XMIG_ERR_INVALID;
 	}
-	if (cfg->type == HV_TYPE_HVM) {
+	if (cfg->type == HV_TYPE_HVM && (!spec->device_model || !xen_qemu_installed())) {
 		snprintf(why, whylen, "HVM guests need their QEMU device model moved too, which "
-		    "xmig does not do; PV and PVH guests can be migrated");
+		    "%s; PV and PVH guests can be migrated", !xen_qemu_installed() ?
+		    "this host cannot start (no " XEN_DM_QEMU ")" :
+		    "the sender did not offer to carry");
 		return XMIG_ERR_INCOMPATIBLE;
+	}
+	if (cfg->type == HV_TYPE_HVM) {
+		char w[256];
+
+		/* the machine libxl builds for HVM, and a device model xmig can
+		 * start from the configuration that came with it */
+		if (cfg->emulation_flags != (XEN_X86_EMU_ALL & ~XEN_X86_EMU_VPCI) ||
+		    (cfg->cdf_flags & (XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap)) !=
+		    (XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap)) {
+			snprintf(why, whylen, "an HVM guest with emulation flags %#x and creation "
+			    "flags %#x is not one libxl builds on HAP; not supported",
+			    cfg->emulation_flags, cfg->cdf_flags);
+			return XMIG_ERR_INCOMPATIBLE;
+		}
+		if (cfg->toolcfg_len == 0) {
+			snprintf(why, whylen, "an HVM guest must come with its libxl configuration: "
+			    "its device model is started from it");
+			return XMIG_ERR_INCOMPATIBLE;
+		}
+		if ((r = xen_dm_check(cfg->toolcfg, w, sizeof(w))) != 0) {
+			snprintf(why, whylen, "%s", w);
+			return r;
+		}
 	}
 	memset(&pi, 0, sizeof(pi));
 	pthread_mutex_lock(&x->lock);
@@ -978,11 +1015,34 @@ xen_check_outgoing(struct hv *hv, const struct hv_dominfo *dom, bool live, char 
 		snprintf(why, whylen, "Domain-0 cannot be migrated");
 		return XMIG_ERR_UNSUPPORTED;
 	}
-	if (dom->type == HV_TYPE_HVM) {
+	if (dom->type == HV_TYPE_HVM && !hv->device_model) {
 		snprintf(why, whylen, "%s is an HVM guest: its QEMU device model would have to "
 		    "move too, which xmig does not do (PV and PVH guests can be migrated)",
 		    dom->name);
 		return XMIG_ERR_UNSUPPORTED;
+	}
+	if (dom->type == HV_TYPE_HVM) {
+		struct xen_cfg *cfg = malloc(sizeof(*cfg));
+		char w[256];
+		int r;
+
+		if (!xen_qemu_present(dom->id)) {
+			free(cfg);
+			snprintf(why, whylen, "%s is an HVM guest without a QEMU device model "
+			    "xmig can reach (no " QMP_LIBXL_SOCKET_FMT "); not supported",
+			    dom->name, dom->id);
+			return XMIG_ERR_UNSUPPORTED;
+		}
+		/* the destination starts its QEMU from its libxl configuration */
+		r = cfg == NULL ? XMIG_ERR_NOMEM : xen_toolcfg_read(dom->id, dom->uuid, cfg);
+		if (r == 0 && (r = xen_dm_check(cfg->toolcfg, w, sizeof(w))) != 0)
+			snprintf(why, whylen, "%s", w);
+		else if (r != 0)
+			snprintf(why, whylen, "%s is an HVM guest without a libxl configuration "
+			    "xmig can carry: its device model is started from it", dom->name);
+		free(cfg);
+		if (r != 0)
+			return r == XMIG_ERR_INVALID ? r : XMIG_ERR_UNSUPPORTED;
 	}
 	if (live && dom->type == HV_TYPE_PV && !(x->caps & XEN_SYSCTL_PHYSCAP_shadow)) {
 		snprintf(why, whylen, "%s is a PV guest and cannot be migrated live: this host's "
@@ -1212,6 +1272,12 @@ hv_xen_open(const struct conf *c, struct hv **out, char *err, size_t errlen)
 	}
 	caps[sizeof(caps) - 1] = '\0';
 	x->caps = pi.capabilities;
+	/* HVM guests with their device model (HELLO_F_DEVICE_MODEL) need
+	 * libxl's QEMU here, and HVM with HAP.  Opt-in until the lab proves
+	 * it (issue 15): without it HVM guests are refused as before. */
+	hv->device_model = xen_qemu_installed() && (pi.capabilities & XEN_SYSCTL_PHYSCAP_hvm) &&
+	    (pi.capabilities & XEN_SYSCTL_PHYSCAP_hap) &&
+	    getenv("XMIG_EXPERIMENTAL_DEVICE_MODEL") != NULL;
 	strlcpy_x(x->xen_caps, caps, sizeof(x->xen_caps));
 	for (n = strlen(x->xen_caps); n > 0 && isspace((unsigned char)x->xen_caps[n - 1]); n--)
 		x->xen_caps[n - 1] = '\0';

@@ -562,6 +562,24 @@ xen_dm_check(const char *json, char *why, size_t whylen)
 }
 
 int
+xen_dm_hvm_params(const char *json, bool *hpet, bool *vpt_align)
+{
+	char why[256];
+	json_t *root = parse(json, why, sizeof(why));
+	const json_t *h;
+	int r = XMIG_ERR_INVALID;
+
+	*hpet = *vpt_align = true;
+	if (root == NULL)
+		return r;
+	h = json_object_get(json_object_get(root, "b_info"), "type.hvm");
+	if (defbool(h, "hpet", true, hpet) == 0 && defbool(h, "vpt_align", true, vpt_align) == 0)
+		r = 0;
+	json_decref(root);
+	return r;
+}
+
+int
 xen_dm_reduce(const json_t *in, json_t *b_info, char *why, size_t whylen)
 {
 	static const char *const vga[] = { [DM_VGA_NONE] = "none", [DM_VGA_STD] = "std",

@@ -12,6 +12,7 @@
 #ifndef XMIG_HV_XEN_DM_H
 #define XMIG_HV_XEN_DM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,11 @@ int xen_dm_check(const char *json, char *why, size_t whylen);
 int xen_dm_cmd_build(const char *json, uint32_t domid, int incoming_fd, struct xen_dm_cmd *cmd,
     char *why, size_t whylen);
 void xen_dm_cmd_free(struct xen_dm_cmd *cmd);
+
+/* The HVM parameters libxl sets at creation from the configuration and the
+ * save stream does not carry: HPET_ENABLED and VPT_ALIGN (libxl's default
+ * for both: on).  0, or XMIG_ERR_INVALID for JSON it cannot read. */
+int xen_dm_hvm_params(const char *json, bool *hpet, bool *vpt_align);
 
 /* For xen_toolcfg_reduce: check the configuration in (as xen_dm_check) and
  * set in b_info (the reduced build information) the fields the device

@@ -197,6 +197,34 @@ int xen_destroy_domain(struct hv_xen *x, uint32_t domid);
  * that is not carried, logged). */
 int xen_read_devices(struct xs_handle *xsh, uint32_t domid, struct xen_cfg *cfg);
 
+/* hv/xen_qemu.c: an HVM guest's QEMU device model (libxl's files and
+ * xenstore nodes).  installed: this host has libxl's QEMU; present: domid
+ * has a QMP socket. */
+struct qmp;
+bool xen_qemu_installed(void);
+bool xen_qemu_present(uint32_t domid);
+/* /var/lib/xen/qemu-WHAT.DOMID: "save" at the source, "resume" here */
+void xen_qemu_state_path(char *p, size_t n, const char *what, uint32_t domid);
+/* device-model/DOMID/physmap/ read into m (count 0: none), or written back */
+int xen_qemu_physmap_read(struct xs_handle *xsh, uint32_t domid, struct msg_dm_physmap *m,
+    char *why, size_t whylen);
+int xen_qemu_physmap_write(struct xs_handle *xsh, uint32_t domid,
+    const struct msg_dm_physmap *m);
+/* Its QMP socket, opened (NULL and one line in why otherwise). */
+struct qmp *xen_qemu_qmp(uint32_t domid, char *why, size_t whylen);
+/* If domid has a device model that is stopped, let it run ("cont"). */
+int xen_qemu_cont(uint32_t domid);
+/* Start QEMU for domid from its reduced libxl configuration, loading
+ * state_file, and wait until it runs; on failure xen_qemu_kill undoes it. */
+int xen_qemu_start(struct xs_handle *xsh, uint32_t domid, const char *json, const char *name,
+    const char *state_file, char *why, size_t whylen);
+/* Stop domid's QEMU (checked to be it) and remove its sockets, state files
+ * and device-model/DOMID, as libxl's destroy does. */
+void xen_qemu_kill(struct xs_handle *xsh, uint32_t domid);
+/* hv/xen_lifecycle.c: the peer's libxl configuration reduced (caller frees) */
+int xen_toolcfg_reduced(struct hv_xen *x, const struct xen_cfg *cfg, char **out, char *why,
+    size_t whylen);
+
 /* hv/xen_save.c / hv/xen_restore.c */
 int xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io,
     const struct hv_save_opts *opts);

@@ -110,6 +110,18 @@ reduce(struct hv_xen *x, const struct xen_cfg *cfg, char **out, char *why, size_
 }
 
 int
+xen_toolcfg_reduced(struct hv_xen *x, const struct xen_cfg *cfg, char **out, char *why,
+    size_t whylen)
+{
+	*out = NULL;
+	if (cfg->toolcfg_len == 0) {
+		snprintf(why, whylen, "it came without its libxl configuration");
+		return XMIG_ERR_INVALID;
+	}
+	return reduce(x, cfg, out, why, whylen);
+}
+
+int
 xen_toolcfg_check(struct hv_xen *x, const struct xen_cfg *cfg, char *why, size_t whylen)
 {
 	char *out = NULL;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hv/xen_dm.h"
 #include "hv/xen_int.h"
 #include "log.h"
 #include "util.h"
@@ -42,6 +43,10 @@ struct xen_restore {
 	int dev_err;
 	atomic_bool dev_failed;		/* the feeder stops at the next record */
 	char dev_why[512];
+	/* An HVM guest's device model, after the memory stream. */
+	struct msg_dm_physmap physmap;	/* count 0: none came */
+	bool dm_state;			/* its state is in dm_file */
+	char dm_file[XEN_PATH_MAX];
 	/* Where a PAGES record would land: a Xen stream has none, and a
 	 * hostile one must not write anywhere that matters. */
 	uint8_t scratch[XC_PAGE_SIZE];
@@ -71,6 +76,35 @@ xen_write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* The device model's records (only an HVM guest's, the engine checked
+ * them): the physmap kept, the state written where QEMU will read it. */
+static int
+xen_dm_record(struct xen_restore *s, const struct hv_rec *rec)
+{
+	int fd;
+
+	if (s->cfg->type != HV_TYPE_HVM) {
+		log_error("domain %u: a device model's state for a guest without one", s->domid);
+		return XMIG_ERR_UNEXPECTED;
+	}
+	if (rec->type == HV_REC_DM_PHYSMAP) {
+		memcpy(&s->physmap, rec->data, sizeof(s->physmap));
+		return 0;
+	}
+	unlink(s->dm_file);
+	if ((fd = open(s->dm_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+	    xen_write_all(fd, rec->data, rec->len) != 0 || fsync(fd) != 0) {
+		log_error("domain %u: cannot write its device model's state to %s: %s", s->domid,
+		    s->dm_file, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return XMIG_ERR_SYSTEM;
+	}
+	close(fd);
+	s->dm_state = true;
+	return 0;
+}
+
 /* Engine records in, libxenguest stream out.  Closing the pipe tells
  * xc_domain_restore the stream ended; a write that fails means it stopped
  * reading (it failed), which ends the feeder too. */
@@ -95,6 +129,11 @@ xen_feeder(void *arg)
 		}
 		if (rec.type == HV_REC_ROUND_END)
 			continue;
+		if (rec.type == HV_REC_DM_PHYSMAP || rec.type == HV_REC_DM_STATE) {
+			if ((r = xen_dm_record(s, &rec)) != 0)
+				break;
+			continue;
+		}
 		if (rec.type != HV_REC_RAW) {
 			log_error("domain %u: a %s record in a Xen stream", s->domid,
 			    rec.type == HV_REC_PAGES ? "page" : "context");
@@ -149,7 +188,9 @@ xen_create(struct hv_xen *x, xc_interface *xch, const struct xen_cfg *cfg, uint3
 	dc.max_grant_frames = -1;	/* the hypervisor's defaults */
 	dc.max_maptrack_frames = -1;
 	dc.grant_opts = XEN_DOMCTL_GRANT_version((x->caps & XEN_SYSCTL_PHYSCAP_gnttab_v2) ? 2 : 1);
-	dc.arch.emulation_flags = cfg->type == HV_TYPE_PV ? 0 : XEN_X86_EMU_LAPIC;
+	/* HVM: libxl's XEN_X86_EMU_ALL less vPCI, as the source had (checked) */
+	dc.arch.emulation_flags = cfg->type == HV_TYPE_PV ? 0 : cfg->type == HV_TYPE_HVM ?
+	    cfg->emulation_flags : XEN_X86_EMU_LAPIC;
 	dc.arch.misc_flags = cfg->misc_flags & XEN_X86_MSR_RELAXED;
 	*domid = 0;	/* Xen picks */
 	if (xc_domain_create(xch, domid, &dc) != 0) {
@@ -161,9 +202,10 @@ xen_create(struct hv_xen *x, xc_interface *xch, const struct xen_cfg *cfg, uint3
 
 /* Limits and parameters the stream does not carry. */
 static int
-xen_setup(xc_interface *xch, uint32_t domid, const struct xen_cfg *cfg)
+xen_setup(xc_interface *xch, uint32_t domid, const struct xen_cfg *cfg, const char *dmjson)
 {
 	const char *what;
+	bool hpet, vpt_align;
 
 	what = "xc_domain_max_vcpus";
 	if (xc_domain_max_vcpus(xch, domid, cfg->max_vcpus) != 0)
@@ -176,6 +218,19 @@ xen_setup(xc_interface *xch, uint32_t domid, const struct xen_cfg *cfg)
 		if (xc_domain_set_memmap_limit(xch, domid, cfg->max_memkb) != 0)
 			goto fail;
 	} else {
+		/* HVM: what libxl's hvm_set_conf_params sets from the configuration
+		 * (MCA_CAP and VIRIDIAN come in the stream) */
+		if (cfg->type == HV_TYPE_HVM) {
+			what = "reading HPET and VPT_ALIGN from the configuration";
+			if (xen_dm_hvm_params(dmjson, &hpet, &vpt_align) != 0)
+				goto fail;
+			what = "setting HVM_PARAM_HPET_ENABLED";
+			if (xc_hvm_param_set(xch, domid, HVM_PARAM_HPET_ENABLED, hpet) != 0)
+				goto fail;
+			what = "setting HVM_PARAM_VPT_ALIGN";
+			if (xc_hvm_param_set(xch, domid, HVM_PARAM_VPT_ALIGN, vpt_align) != 0)
+				goto fail;
+		}
 		what = "setting the timer mode";
 		if (xc_hvm_param_set(xch, domid, HVM_PARAM_TIMER_MODE, cfg->timer_mode) != 0)
 			goto fail;
@@ -212,7 +267,7 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	int store_port, console_port, pfd[2] = { -1, -1 }, r, rc;
 	bool created = false, feeding = false, devs = false;
 	pthread_t feeder, devt;
-	char why[512];
+	char why[512], *dmjson = NULL;
 	uint64_t t0 = now_ms();
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -227,6 +282,13 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 		strlcpy_x(io->why, why, sizeof(io->why));
 		goto fail;
 	}
+	/* An HVM guest's QEMU is started from its reduced configuration. */
+	if (cfg.type == HV_TYPE_HVM &&
+	    (r = xen_toolcfg_reduced(x, &cfg, &dmjson, why, sizeof(why))) != 0) {
+		log_error("cannot build %s: %s", spec->name, why);
+		strlcpy_x(io->why, why, sizeof(io->why));
+		goto fail;
+	}
 	if ((r = xen_handles_open(&h, why, sizeof(why))) != 0) {
 		log_error("%s", why);
 		goto fail;
@@ -235,7 +297,9 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 		goto fail;
 	created = true;
 	s->domid = id;
-	if ((r = xen_setup(h.xch, id, &cfg)) != 0)
+	s->cfg = &cfg;
+	xen_qemu_state_path(s->dm_file, sizeof(s->dm_file), "resume", id);
+	if ((r = xen_setup(h.xch, id, &cfg, dmjson)) != 0)
 		goto fail;
 	store_domid = xen_xs_backend_domid(h.xsh, "xenstored");
 	console_domid = xen_xs_backend_domid(h.xsh, "xenconsoled");
@@ -349,6 +413,30 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 		r = XMIG_ERR_BACKEND;
 		goto fail;
 	}
+	/* HVM: its QEMU, as libxl starts it after the stream: the physmap
+	 * first (QEMU reads it while loading), then -incoming the state. */
+	if (cfg.type == HV_TYPE_HVM) {
+		char name[HV_NAME_MAX];
+
+		if (!s->dm_state) {
+			snprintf(io->why, sizeof(io->why), "the device model's state of %s did not "
+			    "come", cfg.name);
+			log_error("cannot build %s: %s", spec->name, io->why);
+			r = XMIG_ERR_UNEXPECTED;
+			goto fail;
+		}
+		strlcpy_x(name, cfg.name, sizeof(name));
+		if ((r = xen_qemu_physmap_write(h.xsh, id, &s->physmap)) != 0 ||
+		    (r = xen_qemu_start(h.xsh, id, dmjson, name, s->dm_file, why,
+		    sizeof(why))) != 0) {
+			if (r != XMIG_ERR_BACKEND || why[0] != '\0') {
+				log_error("cannot build %s: %s", spec->name, why);
+				strlcpy_x(io->why, why, sizeof(io->why));
+			}
+			goto fail;
+		}
+		unlink(s->dm_file);
+	}
 	log_info("built %s as domain %u (%s) in %llu ms from %llu bytes; paused", spec->name, id,
 	    hv_type_name((enum hv_dom_type)cfg.type), (unsigned long long)(now_ms() - t0),
 	    (unsigned long long)s->fed);
@@ -357,6 +445,7 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	io->page_dest = NULL;	/* s goes; the engine reads no more records */
 	io->bctx = NULL;
 	free(s);
+	free(dmjson);
 	return 0;
 fail:
 	if (pfd[0] >= 0)
@@ -366,6 +455,7 @@ fail:
 	if (devs)
 		pthread_join(devt, NULL);
 	if (created) {
+		xen_qemu_kill(h.xsh, id);	/* also the state file */
 		xen_devices_remove(id, x->hotplug_timeout_s);
 		if (xc_domain_destroy(h.xch, id) != 0 && errno != ESRCH)
 			log_error("cannot destroy the partial domain %u: %s", id, strerror(errno));
@@ -378,6 +468,7 @@ fail:
 	io->page_dest = NULL;
 	io->bctx = NULL;
 	free(s);
+	free(dmjson);
 	return r;
 }
 

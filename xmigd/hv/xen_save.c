@@ -22,9 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "hv/qmp.h"
 #include "hv/xen_int.h"
 #include "log.h"
 #include "util.h"
@@ -59,6 +61,11 @@ struct xen_save {
 	unsigned last_round;
 	uint64_t last_sent;
 	unsigned policy_calls;
+	/* an HVM guest's QEMU (opts->device_model): stopped and saved once
+	 * the guest is suspended, sent after the stream */
+	struct qmp *qmp;
+	bool dm_saved;
+	char dm_file[XEN_PATH_MAX];
 };
 
 /* ---- the pump ---- */
@@ -231,14 +238,114 @@ xen_precopy_cb(struct precopy_stats st, void *data)
 	    XGS_POLICY_STOP_AND_COPY : XGS_POLICY_CONTINUE_PRECOPY;
 }
 
-/* libxenguest asserts this exists for PVH/HVM; there is no QEMU here. */
+/* libxenguest asserts this exists for PVH/HVM (a PVH guest has no QEMU).
+ * For an HVM guest QEMU's own writes to guest memory (emulated DMA, VRAM)
+ * are logged dirty too while the pre-copy runs, as libxl does. */
 static int
 xen_logdirty_cb(uint32_t domid, unsigned enable, void *data)
 {
-	(void)domid;
-	(void)enable;
-	(void)data;
+	struct xen_save *s = data;
+
+	if (s->qmp == NULL)
+		return 0;
+	if (qmp_set_global_dirty_log(s->qmp, enable != 0) != 0) {
+		log_error("domain %u: cannot turn its device model's log-dirty %s: %s", domid,
+		    enable ? "on" : "off", qmp_error(s->qmp));
+		return -1;
+	}
 	return 0;
+}
+
+/* The guest is suspended: stop its QEMU and have it save its devices
+ * (libxl's order: after the suspend, before the last memory round, so
+ * what QEMU wrote until it stopped is in that round). */
+static int
+xen_dm_save(struct xen_save *s)
+{
+	uint64_t t0 = now_ms();
+
+	if (qmp_stop(s->qmp) != 0) {
+		log_error("domain %u: cannot stop its device model: %s", s->domid,
+		    qmp_error(s->qmp));
+		return XMIG_ERR_BACKEND;
+	}
+	s->dm_saved = true;	/* stopped: a failure from here must "cont" it */
+	unlink(s->dm_file);
+	if (qmp_save_devices_state(s->qmp, s->dm_file, s->opts->live) != 0) {
+		log_error("domain %u: its device model cannot save its state: %s", s->domid,
+		    qmp_error(s->qmp));
+		return XMIG_ERR_BACKEND;
+	}
+	log_verbose("domain %u: device model stopped and saved in %llu ms", s->domid,
+	    (unsigned long long)(now_ms() - t0));
+	return 0;
+}
+
+static int
+xen_read_all(int fd, uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* After the memory stream: QEMU's physmap and state to the engine. */
+static int
+xen_dm_send(struct xen_save *s)
+{
+	struct msg_dm_physmap *m = malloc(sizeof(*m));
+	char why[256];
+	uint8_t *buf = NULL;
+	struct stat st;
+	int fd = -1, r;
+
+	if (m == NULL)
+		return XMIG_ERR_NOMEM;
+	if ((r = xen_qemu_physmap_read(s->h.xsh, s->domid, m, why, sizeof(why))) != 0) {
+		log_error("domain %u: %s", s->domid, why);
+		goto out;
+	}
+	if (m->count > 0 && (r = s->io->dm_physmap(s->io, m)) != 0)
+		goto out;
+	if ((fd = open(s->dm_file, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+		log_error("domain %u: cannot read its device model's state %s: %s", s->domid,
+		    s->dm_file, strerror(errno));
+		r = XMIG_ERR_SYSTEM;
+		goto out;
+	}
+	if (st.st_size <= 0 || st.st_size > PROTO_DM_STATE_MAX) {
+		log_error("domain %u: its device model's state is %lld bytes; xmig carries "
+		    "1..%u", s->domid, (long long)st.st_size, PROTO_DM_STATE_MAX);
+		r = XMIG_ERR_TOO_LONG;
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size)) == NULL) {
+		r = XMIG_ERR_NOMEM;
+		goto out;
+	}
+	if (xen_read_all(fd, buf, (size_t)st.st_size) != 0) {
+		log_error("domain %u: reading %s: %s", s->domid, s->dm_file, strerror(errno));
+		r = XMIG_ERR_SYSTEM;
+		goto out;
+	}
+	r = s->io->dm_state(s->io, buf, (size_t)st.st_size);
+	if (r == 0)
+		log_verbose("domain %u: device model sent: %u physmap entries, %lld bytes of "
+		    "state", s->domid, m->count, (long long)st.st_size);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(m);
+	return r;
 }
 
 /* Ask through control/shutdown and wait for the guest to take the request
@@ -339,8 +446,11 @@ xen_suspend_cb(void *data)
 		return 0;
 	s->io->suspended(s->io);
 	/* The guest issues no more disk requests: wait for those in flight
-	 * while the last pages go (the quiesce op collects it after BUILT). */
+	 * while the last pages go (the quiesce op collects it after BUILT;
+	 * a failed save drops it with the resume). */
 	xen_quiesce_start(s->x, s->domid);
+	if (s->qmp != NULL && xen_dm_save(s) != 0)
+		return 0;
 	log_verbose("domain %u suspended in %llu ms (%s)", s->domid,
 	    (unsigned long long)(now_ms() - t0), s->sev_port >= 0 ? "event channel" :
 	    "control/shutdown");
@@ -394,9 +504,10 @@ xen_save_check(struct xen_save *s, const xc_domaininfo_t *di)
 {
 	uint64_t cb_irq = 0;
 
-	if (s->type == HV_TYPE_HVM) {
+	if (s->type == HV_TYPE_HVM && !s->opts->device_model) {
 		log_error("domain %u is an HVM guest: its QEMU device model would have to move "
-		    "too, which xmig does not do (PV and PVH guests can be migrated)", s->domid);
+		    "too, which the peer cannot take (PV and PVH guests can be migrated)",
+		    s->domid);
 		return XMIG_ERR_UNSUPPORTED;
 	}
 	if (xen_shutdown_reason(di) >= 0 || (di->flags & XEN_DOMINF_dying)) {
@@ -456,6 +567,14 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 	xen_suspend_evtchn_setup(&s);
 	if ((r = xen_save_check(&s, &di)) != 0)
 		goto out;
+	if (s.type == HV_TYPE_HVM) {
+		if ((s.qmp = xen_qemu_qmp(domid, err, sizeof(err))) == NULL) {
+			log_error("domain %u: %s", domid, err);
+			r = XMIG_ERR_BACKEND;
+			goto out;
+		}
+		xen_qemu_state_path(s.dm_file, sizeof(s.dm_file), "save", domid);
+	}
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
 		log_error("pipe: %s", strerror(errno));
 		r = XMIG_ERR_SYSTEM;
@@ -502,6 +621,8 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 	if ((r = io->round_end(io, opts->live ? s.last_round : 0, opts->live ? s.last_sent :
 	    s.nr_pages, 0)) != 0)
 		goto out;
+	if (s.qmp != NULL && (r = xen_dm_send(&s)) != 0)
+		goto out;
 	log_info("domain %u saved in %llu ms: %llu bytes, %u policy calls; the pump waited "
 	    "%llu ms for libxenguest, read %llu ms, sent %llu ms (%s), on CPU %llu ms", domid,
 	    (unsigned long long)(now_ms() - t0), (unsigned long long)s.pumped, s.policy_calls,
@@ -514,6 +635,16 @@ out:
 		pthread_join(s.pump, NULL);
 	}
 	xen_suspend_evtchn_release(&s);
+	if (s.qmp != NULL) {
+		/* A failed save leaves QEMU as the guest was: resume (xen_resume)
+		 * lets it run again; the source's commit kills it. */
+		if (r != 0 && s.dm_saved && qmp_cont(s.qmp) != 0)
+			log_error("domain %u: cannot let its device model run again: %s", domid,
+			    qmp_error(s.qmp));
+		qmp_close(s.qmp);
+	}
+	if (s.dm_file[0] != '\0')
+		unlink(s.dm_file);
 	xen_handles_close(&s.h);
 	pthread_mutex_destroy(&s.mu);
 	return r;

@@ -12,8 +12,9 @@
 #     from here to the guest and the guest's disk writes going on; then
 #     the same guest moved by xl migrate A->B (the table's reference, and
 #     xl on a domain xmigd restored), back with xmig, and rebooted here
-#  5. HVM guest hvm1: xmig refuses it (its device model does not move),
-#     xl migrate A->B for the table
+#  5. HVM guest hvm1 with its QEMU device model: xl migrate A->B for the
+#     table, xmig migrate -l B->A (B sends it) and A->B; an HVM guest with
+#     a VNC display is refused
 #  (issue 12: pvh1's configuration travels with it: xl list -l and
 #     xl reboot at B, crash kept at A; pv1 without one: xmig warns)
 . /lab/common.sh
@@ -252,28 +253,50 @@ if wait_for 400 "dev1 back from B" has_dom dev1; then
 fi
 xl list
 
-# 5. An HVM guest (issue 15), alone on the hosts: xmig refuses it before
-#    touching it (its QEMU device model does not move yet), it runs on,
-#    and xl migrate moves it A->B for the table.  Its device model's
-#    command line, as libxl started it, goes to the log.
+# 5. An HVM guest (issue 15), alone on the hosts: xl migrate moves it
+#    A->B for the table, B sends it back with xmig (an HVM domain xl made
+#    there) and A sends it to B again with xmig (one xmigd made): each time
+#    its QEMU moves with it (stopped and saved at the source, started with
+#    -incoming at the destination), its counter goes on, and the source's
+#    QEMU is gone.  Its device model's command line, as libxl started it,
+#    goes to the log.
 create_guest hvm1 hvm
 if wait_for 240 "hvm1 ticking" ticked hvm1 3; then
-	dm=$(xenstore-read "/local/domain/$(xl domid hvm1)/image/device-model-pid" 2>/dev/null)
+	dm=$(dm_pid hvm1)
 	[ -n "$dm" ] && log "hvm1's device model: $(tr '\0' ' ' < "/proc/$dm/cmdline")"
-	t=$(last_tick hvm1)
-	xmig_migrate hvm-refused -l hvm1 "$B"
-	sleep 3
-	if [ "$MIG_RC" = 1 ] && grep -q "device model" /tmp/mig.err && has_dom hvm1 &&
-	    ticked hvm1 $((t + 1)) && [ -n "$dm" ] && kill -0 "$dm"; then
-		result "hvm-refused PASS"
-	else
-		result "hvm-refused FAIL rc=$MIG_RC $(head -1 /tmp/mig.err)"
-	fi
-	sed 's/^/  xmig: /' /tmp/mig.err | head -2
 	xl_migrate_to xl-hvm-AB hvm1 "$B"
 	[ "$XL_RC" = 0 ] || xl destroy hvm1
+	retire_logs hvm1
+	if wait_for 300 "hvm1 back from B (xmig)" has_dom hvm1; then
+		check_arrived hvm-live-BA-arrived hvm1
+		dm=$(dm_pid hvm1)
+		id=$(xl domid hvm1)
+		[ -n "$dm" ] && log "hvm1's device model here now: $(tr '\0' ' ' < "/proc/$dm/cmdline")"
+		facts=$(dom_facts hvm1)
+		uuid=$(dom_uuid hvm1)
+		before=$(last_tick hvm1)
+		xmig_migrate hvm-live-AB -l hvm1 "$B"
+		result "hvm-live-AB rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end hvm1) $facts"
+		judge_gone hvm-live-AB-source-gone hvm1 "$uuid"
+		judge_dm_gone hvm-live-AB-source-dm-gone "$dm" "$id"
+	else
+		dm_log hvm1
+	fi
 else
-	result "hvm-refused FAIL hvm1 did not tick within 240 s"
+	result "xl-hvm-AB FAIL hvm1 did not tick within 240 s"
 	guest_trouble hvm1
 	xl destroy hvm1
 fi
+# An HVM guest whose device model xmig cannot start (a VNC display) is
+# refused before anything is sent, and keeps running with its QEMU.
+create_guest hvm2 hvm 'vnc=1'
+dm=$(dm_pid hvm2)
+xmig_migrate hvm-refused -l hvm2 "$B"
+sleep 2
+if [ "$MIG_RC" = 1 ] && grep -q "vnc" /tmp/mig.err && has_dom hvm2 && [ -n "$dm" ] &&
+    kill -0 "$dm"; then
+	result "hvm-refused PASS"
+else
+	result "hvm-refused FAIL rc=$MIG_RC $(head -1 /tmp/mig.err)"
+fi
+xl destroy hvm2

@@ -153,7 +153,26 @@ retire_logs dev1
 xl_receive
 if wait_for 600 "hvm1 from A (xl)" has_dom hvm1; then
 	xl_received xl-hvm-AB-arrived hvm1
-	xl destroy hvm1
+	# back to A with xmig: an HVM domain xl made here, with its QEMU
+	log "hvm1's libxl configuration here: $(xl list -l hvm1 2>&1 | tr -s ' \n' ' ' | head -c 3000)"
+	dm=$(dm_pid hvm1)
+	id=$(xl domid hvm1)
+	facts=$(dom_facts hvm1)
+	uuid=$(dom_uuid hvm1)
+	before=$(last_tick hvm1)
+	xmig_migrate hvm-live-BA -l hvm1 "$A"
+	result "hvm-live-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end hvm1) $facts"
+	judge_gone hvm-live-BA-source-gone hvm1 "$uuid"
+	has_dom hvm1 && xl destroy hvm1
+	retire_logs hvm1
+	judge_dm_gone hvm-live-BA-source-dm-gone "$dm" "$id"
+	# and here again from A (xmig), from a domain xmigd built there
+	if wait_for 300 "hvm1 from A (xmig)" has_dom hvm1; then
+		check_arrived hvm-live-AB-arrived hvm1
+		xl destroy hvm1
+	else
+		dm_log hvm1
+	fi
 else
 	sed 's/^/  xl-recv: /' /tmp/xl-recv.log
 fi

@@ -1273,11 +1273,10 @@ hv_xen_open(const struct conf *c, struct hv **out, char *err, size_t errlen)
 	caps[sizeof(caps) - 1] = '\0';
 	x->caps = pi.capabilities;
 	/* HVM guests with their device model (HELLO_F_DEVICE_MODEL) need
-	 * libxl's QEMU here, and HVM with HAP.  Opt-in until the lab proves
-	 * it (issue 15): without it HVM guests are refused as before. */
+	 * libxl's QEMU here, and HVM with HAP; without them HVM guests are
+	 * refused before they are touched. */
 	hv->device_model = xen_qemu_installed() && (pi.capabilities & XEN_SYSCTL_PHYSCAP_hvm) &&
-	    (pi.capabilities & XEN_SYSCTL_PHYSCAP_hap) &&
-	    getenv("XMIG_EXPERIMENTAL_DEVICE_MODEL") != NULL;
+	    (pi.capabilities & XEN_SYSCTL_PHYSCAP_hap);
 	strlcpy_x(x->xen_caps, caps, sizeof(x->xen_caps));
 	for (n = strlen(x->xen_caps); n > 0 && isspace((unsigned char)x->xen_caps[n - 1]); n--)
 		x->xen_caps[n - 1] = '\0';

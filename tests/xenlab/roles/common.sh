@@ -20,9 +20,7 @@ device-bridges-allow = br0
 device-disks-allow = /dev/vda /shared/
 domain-kernels-allow = /lab/
 EOC
-	# HVM guests with their device model (issue 15) are opt-in until
-	# proven: the lab proves them.
-	XMIG_EXPERIMENTAL_DEVICE_MODEL=1 xmigd -f -c /etc/xmig/xmigd.conf > /var/log/xmigd.log 2>&1 &
+	xmigd -f -c /etc/xmig/xmigd.conf > /var/log/xmigd.log 2>&1 &
 	XMIGD_PID=$!
 	for i in $(seq 1 50); do
 		[ -S /run/xmig/xmigd.sock ] && { log "xmigd up (pid $XMIGD_PID)"; return 0; }

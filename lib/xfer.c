@@ -419,41 +419,6 @@ xconn_writev_all(struct xconn *c, struct iovec *iov, int iovcnt)
 }
 
 int
-xconn_splice_from(struct xconn *c, int pfd, size_t len)
-{
-	ssize_t n;
-	int r;
-
-	if (c->err)
-		return c->err;
-	if (c->tls != NULL)
-		return XMIG_ERR_UNSUPPORTED;
-	if (c->rate)
-		xconn_pace(c, len);
-	while (len > 0) {
-		/* the pipe holds len: EAGAIN can only be the socket's */
-		n = splice(pfd, NULL, c->fd, NULL, len, SPLICE_F_MOVE | SPLICE_F_MORE |
-		    SPLICE_F_NONBLOCK);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				if ((r = xconn_wait(c, POLLOUT)) != 0)
-					return xconn_fail(c, r);
-				continue;
-			}
-			return xconn_fail(c, errno == EPIPE || errno == ECONNRESET
-			    ? XMIG_ERR_EOF : XMIG_ERR_SYSTEM);
-		}
-		if (n == 0)	/* the pipe had less than promised: the frame is short */
-			return xconn_fail(c, XMIG_ERR_UNEXPECTED);
-		c->tx_bytes += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int
 xconn_write_all(struct xconn *c, const void *buf, size_t len)
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };

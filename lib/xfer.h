@@ -74,11 +74,6 @@ const char *xconn_strerror(const struct xconn *c, int r);
 
 int xconn_write_all(struct xconn *c, const void *buf, size_t len);
 int xconn_writev_all(struct xconn *c, struct iovec *iov, int iovcnt);
-/* len bytes from the pipe pfd, which must hold at least that many and have
- * no other reader, to the socket without a copy through user space
- * (splice); paced and counted as a write.  Plaintext only:
- * XMIG_ERR_UNSUPPORTED under TLS, before anything is sent. */
-int xconn_splice_from(struct xconn *c, int pfd, size_t len);
 int xconn_read_exact(struct xconn *c, void *buf, size_t len);
 int xconn_readv_exact(struct xconn *c, struct iovec *iov, int iovcnt);
 /* Without waiting: has the peer sent something to read?  For a side

@@ -411,35 +411,6 @@ io_raw(struct hv_save_io *io, const void *buf, size_t len)
 	return 0;
 }
 
-/* The same without compression or TLS, spliced from the backend's pipe:
- * one frame header, then the bytes straight to the socket. */
-static int
-io_raw_fd(struct hv_save_io *io, int fd, size_t len)
-{
-	struct send_ctx *s = (struct send_ctx *)io;
-	int r;
-
-	if (s->comp != NULL || s->c.tls != NULL)
-		return XMIG_ERR_UNSUPPORTED;
-	while (len > 0) {
-		size_t k = len < PROTO_RAW_MAX ? len : PROTO_RAW_MAX;
-		uint64_t tx0 = s->c.tx_bytes, t0 = now_us();
-		uint8_t head[FRAME_HDR_LEN];
-
-		frame_hdr_encode(head, MSG_RAW, 0, (uint32_t)k);
-		if ((r = xconn_write_all(&s->c, head, sizeof(head))) != 0 ||
-		    (r = xconn_splice_from(&s->c, fd, k)) != 0)
-			return r;
-		s->wire_us += now_us() - t0;
-		s->wire_bytes += s->c.tx_bytes - tx0;
-		job_lock();
-		s->j->bytes_sent = s->c.tx_bytes;
-		job_unlock();
-		len -= k;
-	}
-	return 0;
-}
-
 /* The device model's physmap, one DM_PHYSMAP frame. */
 static int
 io_dm_physmap(struct hv_save_io *io, const struct msg_dm_physmap *m)
@@ -1227,7 +1198,6 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 	s->io.suspended = io_suspended;
 	s->io.context = io_context;
 	s->io.raw = io_raw;
-	s->io.raw_fd = io_raw_fd;
 	s->io.cancelled = io_cancelled;
 	s->io.poll_peer = io_poll_peer;
 	s->io.dm_physmap = io_dm_physmap;

@@ -76,11 +76,6 @@ struct hv_save_io {
 	int (*context)(struct hv_save_io *io, const void *blob, size_t len);
 	/* Opaque backend stream bytes (Xen: the libxenguest stream). */
 	int (*raw)(struct hv_save_io *io, const void *buf, size_t len);
-	/* The same, len bytes straight from the pipe fd (which holds them and
-	 * has no other reader), without a copy; XMIG_ERR_UNSUPPORTED, before
-	 * anything is sent, when the connection cannot (TLS, compression):
-	 * use raw.  NULL: never. */
-	int (*raw_fd)(struct hv_save_io *io, int fd, size_t len);
 	/* Nonzero when the job was cancelled: abort as soon as possible. */
 	bool (*cancelled)(struct hv_save_io *io);
 	/* Read, without waiting, what the receiver sent while we stream

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,9 +49,8 @@ struct xen_save {
 	pthread_mutex_t mu;
 	uint64_t pumped;		/* bytes handed to io->raw */
 	/* where the pump's time went (its own thread; read after the join):
-	 * whether a copy-free pump (splice) could shorten the stream */
+	 * what a copy-free pump (splice) could save: docs/performance.md */
 	uint64_t pump_wait_us, pump_read_us, pump_send_us, pump_cpu_us;
-	bool pump_spliced;
 	int pump_err;
 	bool re_pending;
 	unsigned re_round;
@@ -117,14 +115,10 @@ xen_pump(void *arg)
 	uint8_t *buf = malloc(XEN_PUMP_CHUNK);
 	int r = buf != NULL ? 0 : XMIG_ERR_NOMEM;
 	uint64_t cpu0 = thread_cpu_us(), t;
-	/* Spliced, libxenguest's bytes go from the pipe to the socket without
-	 * the copy through buf (XMIG_PUMP_COPY=1: through buf, to compare). */
-	bool splice_ok = s->io->raw_fd != NULL && getenv("XMIG_PUMP_COPY") == NULL;
 
-	s->pump_spliced = false;
 	while (r == 0) {
 		struct pollfd pf = { .fd = s->rfd, .events = POLLIN };
-		int pr, avail = 0;
+		int pr;
 		ssize_t n;
 
 		t = now_us();
@@ -141,28 +135,6 @@ xen_pump(void *arg)
 		if ((r = xen_pump_flush_round(s)) != 0 || (r = s->io->poll_peer(s->io)) != 0 ||
 		    pr <= 0)
 			continue;
-		if (splice_ok && ioctl(s->rfd, FIONREAD, &avail) == 0) {
-			size_t k = avail <= 0 ? 0 : (size_t)avail < XEN_PUMP_CHUNK ? (size_t)avail :
-			    XEN_PUMP_CHUNK;
-
-			if (k == 0)
-				break;	/* readable and empty: libxenguest closed it */
-			t = now_us();
-			r = s->io->raw_fd(s->io, s->rfd, k);
-			s->pump_send_us += now_us() - t;
-			if (r == XMIG_ERR_UNSUPPORTED) {	/* TLS, compression */
-				splice_ok = false;
-				r = 0;
-				continue;
-			}
-			if (r == 0) {
-				s->pump_spliced = true;
-				pthread_mutex_lock(&s->mu);
-				s->pumped += k;
-				pthread_mutex_unlock(&s->mu);
-			}
-			continue;
-		}
 		t = now_us();
 		n = read(s->rfd, buf, XEN_PUMP_CHUNK);
 		s->pump_read_us += now_us() - t;
@@ -624,11 +596,10 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 	if (s.qmp != NULL && (r = xen_dm_send(&s)) != 0)
 		goto out;
 	log_info("domain %u saved in %llu ms: %llu bytes, %u policy calls; the pump waited "
-	    "%llu ms for libxenguest, read %llu ms, sent %llu ms (%s), on CPU %llu ms", domid,
+	    "%llu ms for libxenguest, read %llu ms, sent %llu ms, on CPU %llu ms", domid,
 	    (unsigned long long)(now_ms() - t0), (unsigned long long)s.pumped, s.policy_calls,
 	    (unsigned long long)s.pump_wait_us / 1000, (unsigned long long)s.pump_read_us / 1000,
-	    (unsigned long long)s.pump_send_us / 1000, s.pump_spliced ? "spliced" : "copied",
-	    (unsigned long long)s.pump_cpu_us / 1000);
+	    (unsigned long long)s.pump_send_us / 1000, (unsigned long long)s.pump_cpu_us / 1000);
 out:
 	if (pumping) {
 		close(s.wfd);

@@ -105,37 +105,51 @@ xen_qemu_physmap_write(struct xs_handle *xsh, uint32_t domid, const struct msg_d
 	return 0;
 }
 
+/* /proc/PID/NAME into buf (NUL-terminated); its length, or -1. */
+static ssize_t
+proc_read(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char p[64];
+	size_t n;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/%s", (int)pid, name);
+	if ((f = fopen(p, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+/* Is pid a live process (not gone, not a zombie)? */
+static bool
+proc_alive(pid_t pid)
+{
+	char st[512], *rp;
+
+	if (proc_read(pid, "stat", st, sizeof(st)) < 0)
+		return false;
+	return !((rp = strrchr(st, ')')) != NULL && rp[1] == ' ' && rp[2] == 'Z');
+}
+
 /* Is pid the device model of domid (it may have gone and its pid been
  * reused: look before killing)?  A zombie counts as gone. */
 static bool
 qemu_is_ours(pid_t pid, uint32_t domid)
 {
-	char p[64], buf[4096], want[32], st[512];
-	size_t n, i;
-	FILE *f;
-	char *rp;
-	bool found = false;
+	char buf[4096], want[32];
+	ssize_t n;
+	size_t i;
 
-	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-	if ((f = fopen(p, "r")) == NULL)
+	if (!proc_alive(pid) || (n = proc_read(pid, "cmdline", buf, sizeof(buf))) < 0)
 		return false;
-	n = fread(st, 1, sizeof(st) - 1, f);
-	fclose(f);
-	st[n] = '\0';
-	if ((rp = strrchr(st, ')')) != NULL && rp[1] == ' ' && rp[2] == 'Z')
-		return false;
-	snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)pid);
-	if ((f = fopen(p, "r")) == NULL)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
 	snprintf(want, sizeof(want), "%u", domid);
-	for (i = 0; i < n; i += strlen(buf + i) + 1)
-		if (strcmp(buf + i, "-xen-domid") == 0 && i + 11 < n &&
+	for (i = 0; i < (size_t)n; i += strlen(buf + i) + 1)
+		if (strcmp(buf + i, "-xen-domid") == 0 && i + 11 < (size_t)n &&
 		    strcmp(buf + i + 11, want) == 0)
-			found = true;
-	return found;
+			return true;
+	return false;
 }
 
 void
@@ -216,23 +230,6 @@ xen_qemu_cont(uint32_t domid)
 		log_error("domain %u: cannot let its device model run: %s", domid, qmp_error(q));
 	qmp_close(q);
 	return r;
-}
-
-/* Is pid a live process (not gone, not a zombie)? */
-static bool
-proc_alive(pid_t pid)
-{
-	char p[64], st[512], *rp;
-	size_t n;
-	FILE *f;
-
-	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-	if ((f = fopen(p, "r")) == NULL)
-		return false;
-	n = fread(st, 1, sizeof(st) - 1, f);
-	fclose(f);
-	st[n] = '\0';
-	return !((rp = strrchr(st, ')')) != NULL && rp[1] == ' ' && rp[2] == 'Z');
 }
 
 /* The last line of QEMU's log, for the one-line error (printable only). */

@@ -129,6 +129,18 @@ xmig_migrate() {	# label, migrate args...
 # LABEL (rc, ms, its last tick and disk writes here, its shape), then
 # LABEL-source-gone and LABEL-source-clean.  MOVE_T0 and MOVE_T1: the
 # move's start and end (ms of uptime).
+# xmig migrate [FLAGS] DOMAIN HOST as LABEL: the facts run-lab.sh compares
+# and the last tick before and after, and the domain judged gone from here.
+xmig_move() {	# label, domain, host, migrate flags...
+	mv_l=$1 mv_d=$2 mv_h=$3
+	shift 3
+	facts=$(dom_facts "$mv_d")
+	uuid=$(dom_uuid "$mv_d")
+	before=$(last_tick "$mv_d")
+	xmig_migrate "$mv_l" "$@" "$mv_d" "$mv_h"
+	result "$mv_l rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end "$mv_d") $facts"
+	judge_gone "$mv_l-source-gone" "$mv_d" "$uuid"
+}
 xmig_move_dev() {	# label, domain, host
 	id=$(xl domid "$2")
 	facts=$(dom_facts "$2")

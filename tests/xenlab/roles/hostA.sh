@@ -38,12 +38,7 @@ xl_migrate_to xl-live-AB pvh2 "$B"
 # 1. PVH live, there and back
 create_guest pvh1 pvh 'on_reboot="rename-restart"'
 wait_for 90 "pvh1 ticking" ticked pvh1 5
-facts=$(dom_facts pvh1)
-uuid=$(dom_uuid pvh1)
-before=$(last_tick pvh1)
-xmig_migrate pvh-live-AB -l pvh1 "$B"
-result "pvh-live-AB rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end pvh1) $facts"
-judge_gone pvh-live-AB-source-gone pvh1 "$uuid"
+xmig_move pvh-live-AB pvh1 "$B" -l
 retire_logs pvh1
 xl list
 wait_for 300 "pvh1 back from B" has_dom pvh1 && check_arrived pvh-live-BA-arrived pvh1
@@ -272,12 +267,7 @@ if wait_for 240 "hvm1 ticking" ticked hvm1 3; then
 		dm=$(dm_pid hvm1)
 		id=$(xl domid hvm1)
 		[ -n "$dm" ] && log "hvm1's device model here now: $(tr '\0' ' ' < "/proc/$dm/cmdline")"
-		facts=$(dom_facts hvm1)
-		uuid=$(dom_uuid hvm1)
-		before=$(last_tick hvm1)
-		xmig_migrate hvm-live-AB -l hvm1 "$B"
-		result "hvm-live-AB rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end hvm1) $facts"
-		judge_gone hvm-live-AB-source-gone hvm1 "$uuid"
+		xmig_move hvm-live-AB hvm1 "$B" -l
 		judge_dm_gone hvm-live-AB-source-dm-gone "$dm" "$id"
 	else
 		dm_log hvm1

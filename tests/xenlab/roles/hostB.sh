@@ -82,23 +82,13 @@ fi
 grep -a 'built again\|asked to reboot\|rename-restart' /var/log/xmigd.log | tail -4 |
     sed 's/^/  xmigd: /'
 sleep 3
-facts=$(dom_facts pvh1)
-uuid=$(dom_uuid pvh1)
-before=$(last_tick pvh1)
 # back with the libxenguest stream compressed (ZRAW frames)
-xmig_migrate pvh-live-BA -l --compress lz4 pvh1 "$A"
-result "pvh-live-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end pvh1) $facts"
-judge_gone pvh-live-BA-source-gone pvh1 "$uuid"
+xmig_move pvh-live-BA pvh1 "$A" -l --compress lz4
 
 wait_for 400 "pv1 from A" has_dom pv1 || abort "no pv1 from A"
 check_arrived pv-offline-AB-arrived pv1
 sleep 5
-facts=$(dom_facts pv1)
-uuid=$(dom_uuid pv1)
-before=$(last_tick pv1)
-xmig_migrate pv-offline-BA pv1 "$A"
-result "pv-offline-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end pv1) $facts"
-judge_gone pv-offline-BA-source-gone pv1 "$uuid"
+xmig_move pv-offline-BA pv1 "$A"
 
 
 # The device guest's twin without devices (hostA.sh 4): back at once.
@@ -157,12 +147,7 @@ if wait_for 600 "hvm1 from A (xl)" has_dom hvm1; then
 	log "hvm1's libxl configuration here: $(xl list -l hvm1 2>&1 | tr -s ' \n' ' ' | head -c 3000)"
 	dm=$(dm_pid hvm1)
 	id=$(xl domid hvm1)
-	facts=$(dom_facts hvm1)
-	uuid=$(dom_uuid hvm1)
-	before=$(last_tick hvm1)
-	xmig_migrate hvm-live-BA -l hvm1 "$A"
-	result "hvm-live-BA rc=$MIG_RC ms=$MIG_MS tick_at_start=$before tick_at_end=$(tick_at_end hvm1) $facts"
-	judge_gone hvm-live-BA-source-gone hvm1 "$uuid"
+	xmig_move hvm-live-BA hvm1 "$A" -l
 	has_dom hvm1 && xl destroy hvm1
 	retire_logs hvm1
 	judge_dm_gone hvm-live-BA-source-dm-gone "$dm" "$id"

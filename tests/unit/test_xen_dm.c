@@ -525,19 +525,65 @@ test_reduction_keeps_what_the_device_model_needs(void **state)
 	    "emulated IDE disks too, which xmig's device model start does not support; name it "
 	    "xvde or later");
 
-	/* and no xl configuration is made of it yet: xl would build another machine */
+	/* and the xl configuration a reboot builds it again from: the same
+	 * machine spelled out (xl's defaults for HVM are VNC on and cirrus) */
 	carried(c, lab_json, "hvm1");
 	assert_int_equal(xen_toolcfg_reduce(c, UUID, "/lab/", &out, why, sizeof(why)), 0);
 	{
+		static const char *const want[] = { "type = \"hvm\"\n",
+			"kernel = \"/lab/vmlinuz\"\n", "ramdisk = \"/lab/guest.cpio.gz\"\n",
+			"cmdline = \"console=hvc0 quiet\"\n", "memory = 128\n",
+			"device_model_version = \"qemu-xen\"\n", "vga = \"none\"\n",
+			"vnc = 0\nsdl = 0\n", "acpi = 1\n", "xen_platform_pci = 1\n",
+			"nographic = 0\n", "boot = \"cda\"\n", "on_crash = \"preserve\"\n" };
 		char *text = NULL;
+		size_t k;
 
-		assert_int_equal(xen_toolcfg_to_xl(out, &text, why, sizeof(why)), XMIG_ERR_DENIED);
-		assert_null(text);
-		assert_string_equal(why, "an HVM guest is not built again from its carried "
-		    "configuration yet");
+		assert_int_equal(xen_toolcfg_to_xl(out, &text, why, sizeof(why)), 0);
+		for (k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+			if (strstr(text, want[k]) == NULL)
+				fail_msg("no \"%s\" in:\n%s", want[k], text);
+		assert_null(strstr(text, "videoram"));
+		assert_null(strstr(text, "serial"));
+		free(text);
 	}
 	free(out);
 	free(c);
+}
+
+/* A BIOS guest's xl configuration keeps its VGA, video RAM, serial port,
+ * boot order and the type.hvm booleans it was given; its NIC stays PV
+ * only (type=vif: xl's HVM default would add an emulated one). */
+static void
+test_xl_config_of_a_bios_guest(void **state)
+{
+	static const char *const want[] = { "vga = \"stdvga\"\n", "videoram = 16\n",
+		"serial = \"pty\"\n", "boot = \"c\"\n", "viridian = 1\n", "maxvcpus = 4\n",
+		"vcpus = 2\n", "mac=00:16:3e:00:00:21,devid=0,type=vif\"",
+		"vdev=xvde,access=rw,target=/dev/vg0/win1\"" };
+	char why[256], *text = NULL;
+	/* as the reduction leaves it: the NIC's script named */
+	char *json = patch(bios_json, "\"nictype\": \"vif\"",
+	    "\"nictype\": \"vif\", \"script\": \"vif-bridge\"");
+	size_t i;
+
+	(void)state;
+	if (xen_toolcfg_to_xl(json, &text, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strstr(text, want[i]) == NULL)
+			fail_msg("no \"%s\" in:\n%s", want[i], text);
+	assert_null(strstr(text, "kernel"));
+	free(text);
+	/* what xmig cannot start is not written either */
+	{
+		char *j = patch(json, "\"serial\": \"pty\"", "\"serial\": \"vc\"");
+
+		assert_int_equal(xen_toolcfg_to_xl(j, &text, why, sizeof(why)), XMIG_ERR_UNSUPPORTED);
+		assert_null(text);
+		free(j);
+	}
+	free(json);
 }
 
 /* HPET and VPT_ALIGN: libxl's defaults (on) unless the configuration
@@ -575,6 +621,7 @@ main(void)
 		cmocka_unit_test(test_build_refuses_bad_domid_and_fd),
 		cmocka_unit_test(test_reduction_keeps_what_the_device_model_needs),
 		cmocka_unit_test(test_hvm_params),
+		cmocka_unit_test(test_xl_config_of_a_bios_guest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

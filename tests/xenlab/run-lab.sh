@@ -287,6 +287,8 @@ check "HVM guest: B's QEMU of it gone after B->A" \
 move "HVM guest (with its device model)" A B hvm-live-AB
 check "HVM guest: A's QEMU of it gone after A->B" \
     "$(judge pass hvm-live-AB-source-dm-gone)" "$(res hvm-live-AB-source-dm-gone)"
+check "xl reboot at B of the HVM guest xmig moved: built again with its QEMU, same UUID, booted once more" \
+    "$(judge pass hvm-reboot-at-dest)" "$(res hvm-reboot-at-dest)"
 check "an HVM guest with a VNC display refused before anything is sent, kept running" \
     "$(judge pass hvm-refused)" "$(res hvm-refused)"
 # json_true LABEL EXPR: the migration's --json result makes EXPR true.

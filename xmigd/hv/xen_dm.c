@@ -624,6 +624,58 @@ xen_dm_reduce(const json_t *in, json_t *b_info, char *why, size_t whylen)
 	return 0;
 }
 
+int
+xen_dm_xl_lines(const char *json, FILE *out, char *why, size_t whylen)
+{
+	/* xl.cfg's names of libxl's VGA kinds */
+	static const char *const vga[] = { [DM_VGA_NONE] = "none", [DM_VGA_STD] = "stdvga",
+		[DM_VGA_CIRRUS] = "cirrus" };
+	const json_t *ib, *ih;
+	json_t *root;
+	struct dm d;
+	bool bv;
+	size_t i;
+	int r;
+
+	if ((root = parse(json, why, whylen)) == NULL)
+		return XMIG_ERR_INVALID;
+	if ((r = dm_read(root, &d, why, whylen)) != 0) {
+		json_decref(root);
+		return r;
+	}
+	ib = json_object_get(root, "b_info");
+	ih = json_object_get(ib, "type.hvm");
+	/* every value below was checked by dm_read (paths, boot letters,
+	 * serial kinds): none needs quoting */
+	fprintf(out, "device_model_version = \"qemu-xen\"\n");
+	fprintf(out, "vga = \"%s\"\n", vga[d.vga]);
+	if (d.vga != DM_VGA_NONE)
+		fprintf(out, "videoram = %lld\n", (long long)(d.video_memkb / 1024));
+	fprintf(out, "vnc = 0\nsdl = 0\n");
+	fprintf(out, "acpi = %d\n", d.acpi && d.hvm_acpi);
+	fprintf(out, "xen_platform_pci = %d\n", d.platform_pci);
+	fprintf(out, "nographic = %d\n", d.nographic);
+	fprintf(out, "boot = \"%s\"\n", d.boot);
+	if (d.serial_list) {
+		fprintf(out, "serial = [");
+		for (i = 0; i < d.nserial; i++)
+			fprintf(out, "%s \"%s\"", i ? "," : "", d.serial[i]);
+		fprintf(out, " ]\n");
+	} else if (d.nserial == 1) {
+		fprintf(out, "serial = \"%s\"\n", d.serial[0]);
+	}
+	/* the booleans given (left out: libxl's default, as when created) */
+	for (i = 0; i < NELEM(hvm_kept); i++)
+		if (json_object_get(ih, hvm_kept[i]) != NULL &&
+		    defbool(ih, hvm_kept[i], false, &bv) == 0)
+			fprintf(out, "%s = %d\n", hvm_kept[i], bv);
+	if (json_object_get(ih, "apic") == NULL && json_object_get(ib, "apic") != NULL &&
+	    defbool(ib, "apic", true, &bv) == 0)
+		fprintf(out, "apic = %d\n", bv);
+	json_decref(root);
+	return 0;
+}
+
 /* A growing NULL-terminated vector of malloc'ed strings; a failed append
  * is sticky and reported at the end. */
 struct vec {

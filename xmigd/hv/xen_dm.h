@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -53,5 +54,11 @@ int xen_dm_hvm_params(const char *json, bool *hpet, bool *vpt_align);
  * set in b_info (the reduced build information) the fields the device
  * model and a later xl create need, and nothing else. */
 int xen_dm_reduce(const json_t *in, json_t *b_info, char *why, size_t whylen);
+
+/* For xen_toolcfg_to_xl: the xl.cfg(5) lines that make `xl create` build
+ * the same machine and device model (vga, videoram, vnc, boot, serial,
+ * acpi, the type.hvm booleans it carries ...), written to out.  Checks as
+ * xen_dm_check first. */
+int xen_dm_xl_lines(const char *json, FILE *out, char *why, size_t whylen);
 
 #endif

@@ -395,7 +395,8 @@ xen_toolcfg_to_xl(const char *json, char **text, char *why, size_t whylen)
 	char *out = NULL;
 	size_t outlen = 0;
 	FILE *mem;
-	int werr;
+	int werr, r;
+	bool hvm;
 	json_t *in, *ci, *bi, *arr, *d;
 	json_int_t n, m;
 	const char *s;
@@ -413,14 +414,10 @@ xen_toolcfg_to_xl(const char *json, char **text, char *why, size_t whylen)
 		return bad(why, whylen, "%s", "the stored configuration cannot be written as an xl "
 		    "configuration (a missing name, or a quote, backslash or control character)");
 	}
-	/* An xl configuration of an HVM guest needs its device model's
-	 * settings (vga, vnc, serial, boot, NIC types) spelled out, or xl
-	 * builds another machine (VNC on, cirrus, emulated NICs): not yet. */
-	if (strcmp(jstr(ci, "type"), "hvm") == 0) {
-		json_decref(in);
-		return bad(why, whylen, "%s", "an HVM guest is not built again from its carried "
-		    "configuration yet");
-	}
+	/* An HVM guest's device model settings (vga, vnc, serial, boot) are
+	 * spelled out below and its NICs are PV only (type=vif), or xl would
+	 * build another machine (VNC on, cirrus, emulated NICs). */
+	hvm = jstr(ci, "type") != NULL && strcmp(jstr(ci, "type"), "hvm") == 0;
 	if ((mem = open_memstream(&out, &outlen)) == NULL) {
 		json_decref(in);
 		return XMIG_ERR_NOMEM;
@@ -464,7 +461,7 @@ xen_toolcfg_to_xl(const char *json, char **text, char *why, size_t whylen)
 			    jint(d, "rate_interval_usecs", &m) && m > 0)
 				fprintf(mem, ",rate=%lldB/s@%lldus",
 				    (long long)(n * 1000000 / m), (long long)m);
-			fprintf(mem, "\"");
+			fprintf(mem, "%s\"", hvm ? ",type=vif" : "");
 		}
 		fprintf(mem, " ]\n");
 	}
@@ -480,6 +477,11 @@ xen_toolcfg_to_xl(const char *json, char **text, char *why, size_t whylen)
 		fprintf(mem, " ]\n");
 	}
 	json_decref(in);
+	if (hvm && (r = xen_dm_xl_lines(json, mem, why, whylen)) != 0) {
+		fclose(mem);
+		free(out);
+		return r;
+	}
 	werr = ferror(mem);
 	if (fclose(mem) != 0 || werr != 0) {
 		free(out);

@@ -345,9 +345,9 @@ start_dev_guest() {	# name, tcplog, pinglog
 # id, with the same UUID, and it booted once more (its new console log
 # starts with GUEST-UP) and ticks.  Prints "old_id=.. new_id=.. uuid=..
 # boots=.."; 0 when all that holds within 150 s.
-rebuilt() {	# domain, old id, uuid
+rebuilt() {	# domain, old id, uuid, [s to tick again: 90; an HVM guest's BIOS takes longer]
 	wait_for 150 "$1 built again" sh -c "id=\$(xl domid $1 2>/dev/null) && [ -n \"\$id\" ] && [ \"\$id\" != $2 ]"
-	wait_for 90 "$1 ticking again" ticked "$1" 3
+	wait_for "${4:-90}" "$1 ticking again" ticked "$1" 3
 	nid=$(xl domid "$1" 2>/dev/null)
 	nu=$(dom_uuid "$1")
 	f=$(console_log "$1")

@@ -154,6 +154,20 @@ if wait_for 600 "hvm1 from A (xl)" has_dom hvm1; then
 	# and here again from A (xmig), from a domain xmigd built there
 	if wait_for 300 "hvm1 from A (xmig)" has_dom hvm1; then
 		check_arrived hvm-live-AB-arrived hvm1
+		# rebooted here, xmigd's watcher builds it again with xl from
+		# the configuration that came with it (its QEMU libxl's now)
+		id0=$(xl domid hvm1)
+		uuid0=$(dom_uuid hvm1)
+		retire_logs hvm1
+		xl reboot hvm1 || log "xl reboot hvm1 failed"
+		if out=$(rebuilt hvm1 "$id0" "$uuid0" 240) && [ -n "$(dm_pid hvm1)" ]; then
+			result "hvm-reboot-at-dest PASS $out"
+		else
+			result "hvm-reboot-at-dest FAIL $out dm=$(dm_pid hvm1)"
+			grep -a 'built again\|asked to reboot\|could not be built' /var/log/xmigd.log |
+			    tail -3 | sed 's/^/  xmigd: /'
+			dm_log hvm1
+		fi
 		xl destroy hvm1
 	else
 		dm_log hvm1

@@ -755,7 +755,11 @@ xen_get_config(struct hv *hv, uint32_t domid, void **blob, size_t *len)
 	cfg.tsc_mode = tsc_mode;
 	cfg.console_limit = xen_dom_u64(xsh, domid, "console/limit", 0);
 	if ((r = xen_read_devices(xsh, domid, &cfg)) == 0) {
-		(void)xen_toolcfg_read(domid, cfg.uuid, &cfg);
+		int tr = xen_toolcfg_read(domid, cfg.uuid, &cfg);
+
+		if (tr != 0 && tr != XMIG_ERR_NOT_FOUND)
+			log_warn("domain %u: its libxl configuration cannot be carried: %s", domid,
+			    tr == XMIG_ERR_TOO_LONG ? "longer than xmig carries" : xmig_strerror(tr));
 		r = xen_cfg_encode(&cfg, blob, len);
 	}
 out:
@@ -1060,13 +1064,18 @@ static void
 xen_warn_outgoing(struct hv *hv, const struct hv_dominfo *dom, char *note, size_t notelen)
 {
 	struct xen_cfg *cfg = malloc(sizeof(*cfg));
+	int r;
 
 	note[0] = '\0';
 	if (cfg == NULL)
 		return;
-	if (xen_toolcfg_read(dom->id, dom->uuid, cfg) != 0)
+	if ((r = xen_toolcfg_read(dom->id, dom->uuid, cfg)) == XMIG_ERR_NOT_FOUND)
 		snprintf(note, notelen, "%s has no toolstack configuration: at the destination a "
 		    "reboot will power it off", dom->name);
+	else if (r != 0)
+		snprintf(note, notelen, "%s's toolstack configuration cannot be carried (%s): at "
+		    "the destination a reboot will power it off", dom->name,
+		    r == XMIG_ERR_TOO_LONG ? "longer than xmig carries" : xmig_strerror(r));
 	free(cfg);
 }
 

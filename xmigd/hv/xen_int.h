@@ -176,7 +176,8 @@ int xen_spawn(const char *path, char *const argv[], char *const envp[], unsigned
 
 /* hv/xen_lifecycle.c: the domain's libxl configuration and its life here */
 /* Sender: xl's stored configuration of domid into cfg->toolcfg; 0, or
- * XMIG_ERR_NOT_FOUND (none) or XMIG_ERR_TOO_LONG (cfg->toolcfg_len 0). */
+ * XMIG_ERR_NOT_FOUND (none) or XMIG_ERR_TOO_LONG (cfg->toolcfg_len 0).
+ * Silent: read up to three times a migration, its caller says why once. */
 int xen_toolcfg_read(uint32_t domid, const uint8_t uuid[16], struct xen_cfg *cfg);
 /* Receiver preflight: a carried configuration is acceptable here. */
 int xen_toolcfg_check(struct hv_xen *x, const struct xen_cfg *cfg, char *why, size_t whylen);

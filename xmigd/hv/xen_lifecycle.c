@@ -91,9 +91,6 @@ xen_toolcfg_read(uint32_t domid, const uint8_t uuid[16], struct xen_cfg *cfg)
 	cfg->toolcfg_len = r == 0 ? (uint32_t)n : 0;
 	if (r != 0)
 		cfg->toolcfg[0] = '\0';
-	if (r != 0 && r != XMIG_ERR_NOT_FOUND)
-		log_warn("domain %u: its libxl configuration %s cannot be carried: %s", domid, p,
-		    r == XMIG_ERR_TOO_LONG ? "longer than xmig carries" : xmig_strerror(r));
 	return r;
 }
 

@@ -101,7 +101,11 @@ case " $(cat /proc/cmdline) " in
 	# drive.  Its TCP server (port 7000, one client) sends "SEQ n" every
 	# 100 ms: after a move the client's stream must go on, in order.  Its
 	# disks: xvdb (phy: on the shared drive) and xvdd (file: in the shared
-	# folder).
+	# folder), or those lab.disks=D1,D2 names (an HVM guest's xvde,xvdf:
+	# libxl gives the first four to QEMU as IDE disks too).
+	d1=xvdb d2=xvdd
+	v=$(sed -n 's/.* lab\.disks=\([a-z0-9]*,[a-z0-9]*\).*/\1/p' /proc/cmdline)
+	[ -n "$v" ] && d1=${v%,*} d2=${v#*,}
 	insmod /lib/xen-netfront.ko
 	insmod /lib/xen-blkfront.ko
 	ip link set lo up
@@ -109,8 +113,8 @@ case " $(cat /proc/cmdline) " in
 	ip link set eth0 up && ip addr add 10.99.0.10/24 dev eth0 && echo "GUEST-NET up"
 	seq_server &
 	(
-	for i in $(seq 1 60); do [ -b /dev/xvdb ] && [ -b /dev/xvdd ] && break; sleep 0.5; done
-	writer xvdb:DISK xvdd:FILE
+	for i in $(seq 1 60); do [ -b "/dev/$d1" ] && [ -b "/dev/$d2" ] && break; sleep 0.5; done
+	writer "$d1:DISK" "$d2:FILE"
 	) &
 	;;
 *" lab.dev=0 "*)
@@ -253,6 +257,16 @@ EOS
 	cat >> "$R/lab/guest-dev.cfg" <<EOS
 vif     = [ "bridge=br0,mac=00:16:3e:00:00:10" ]
 disk    = [ "phy:/dev/vda,xvdb,w", "file:/shared/dev1-file.img,xvdd,w" ]
+EOS
+	# The HVM device guest (issue 15): the same workload, NIC and disks
+	# (after dev1 has gone: the same MAC and address), PV only: the NIC
+	# type=vif (xl's HVM default adds an emulated one), the disks xvde and
+	# xvdf (libxl gives xvda-xvdd to QEMU too).
+	sed -e 's/quiet"/quiet lab.dev=1 lab.disks=xvde,xvdf"/' "$R/lab/guest-hvm.cfg" > \
+	    "$R/lab/guest-hvmdev.cfg"
+	cat >> "$R/lab/guest-hvmdev.cfg" <<EOS
+vif     = [ "bridge=br0,mac=00:16:3e:00:00:10,type=vif" ]
+disk    = [ "phy:/dev/vda,xvde,w", "file:/shared/hvmdev-file.img,xvdf,w" ]
 EOS
 	cp "$LAB_DIR/dom0-init.sh" "$R/init"
 	chmod +x "$R/init"

@@ -62,7 +62,7 @@ if [ "${1:-}" != --report ]; then
 	export LAB_SHARE=$LAB_BUILD/share
 	rm -rf "$LAB_SHARE"
 	mkdir -p "$LAB_SHARE"
-	truncate -s 4M "$LAB_SHARE/dev1-file.img"
+	truncate -s 4M "$LAB_SHARE/dev1-file.img" "$LAB_SHARE/hvmdev-file.img"
 	# B listens on the lab network, so it starts first.
 	"$LAB_DIR/boot-host.sh" B hostB 10.99.0.2 listen & pidB=$!
 	sleep 2
@@ -291,6 +291,23 @@ check "xl reboot at B of the HVM guest xmig moved: built again with its QEMU, sa
     "$(judge pass hvm-reboot-at-dest)" "$(res hvm-reboot-at-dest)"
 check "an HVM guest with a VNC display refused before anything is sent, kept running" \
     "$(judge pass hvm-refused)" "$(res hvm-refused)"
+# The HVM guest with a NIC and two disks: A->B->A as the device guest.
+for d in AB BA; do
+	from=${d%?} to=${d#?}
+	move "HVM device guest" "$from" "$to" "hvm-dev-live-$d"
+	check "HVM device guest: $from left with no backend, libxl node, vif or loop of it" \
+	    "$(judge pass "hvm-dev-live-$d-source-clean")" "$(res "hvm-dev-live-$d-source-clean")"
+	check "HVM device guest: $from's QEMU of it gone" \
+	    "$(judge pass "hvm-dev-live-$d-source-dm-gone")" "$(res "hvm-dev-live-$d-source-dm-gone")"
+	j=$(judge disk_continues "hvm-dev-live-$d" "hvm-dev-live-$d-arrived")
+	disk_continues "hvm-dev-live-$d" "hvm-dev-live-$d-arrived" 2>/dev/null || true
+	check "HVM device guest: disk writes (phy:) went on at $to, none lost or stale" "$j" "$DISK_DETAIL"
+	j=$(judge disk_continues "hvm-dev-live-$d" "hvm-dev-live-$d-arrived" file)
+	disk_continues "hvm-dev-live-$d" "hvm-dev-live-$d-arrived" file 2>/dev/null || true
+	check "HVM device guest: file: disk writes went on at $to, none lost or stale" "$j" "$DISK_DETAIL"
+done
+j=$(judge tcp_ok hvm-dev-tcp); tcp_ok hvm-dev-tcp 2>/dev/null || true
+check "HVM device guest: TCP stream from A's dom0 survived both moves, in order" "$j" "$TCP_DETAIL"
 # json_true LABEL EXPR: the migration's --json result makes EXPR true.
 json_true() { [ -n "$(json "$1")" ] || return 2; [ "$(jq_or "$1" "$2")" = true ]; }
 check "xmig --json reports the figures" "$(judge json_true pvh-live-AB '.total_ms > 0')"
@@ -379,6 +396,10 @@ row xl-dev-AB xl live vif,vbd "$(field gap_ab_ms "$(res xl-dev-tcp)")" \
 row xl-hvm-AB xl live "hvm"
 row hvm-live-BA xmig live "hvm"
 row hvm-live-AB xmig live "hvm"
+row hvm-dev-live-AB xmig live hvm,vif,vbd "$(field gap_ab_ms "$(res hvm-dev-tcp)")" \
+    "$(field ping_lost_ab "$(res hvm-dev-tcp)")"
+row hvm-dev-live-BA xmig live hvm,vif,vbd "$(field gap_ba_ms "$(res hvm-dev-tcp)")" \
+    "$(field ping_lost_ba "$(res hvm-dev-tcp)")"
 lab_log "lab: $(( $(date +%s) - t0 )) s wall, $fails failed"
 # Exit codes: 0 every check passed; 3 (LAB_EXIT_CREATE) the scenario was
 # cut short by a guest that failed to start (LAB-ABORT-CREATE) and nothing

@@ -331,9 +331,9 @@ stamp() {
 # client here reads its SEQ stream into TCPLOG and ping asks it every
 # 100 ms into PINGLOG, each line stamped.  The client's stdin never ends: a
 # busybox nc whose stdin ends closes the connection.
-start_dev_guest() {	# name, tcplog, pinglog
-	create_guest "$1" dev
-	wait_for 90 "$1 ticking" ticked "$1" 5
+start_dev_guest() {	# name, tcplog, pinglog, [configuration: dev; s to tick: 90]
+	create_guest "$1" "${4:-dev}"
+	wait_for "${5:-90}" "$1 ticking" ticked "$1" 5
 	wait_for 60 "$1 answering ping" ping -c 1 -W 1 10.99.0.10 ||
 	    abort "$1 not reachable at 10.99.0.10 over br0"
 	wait_for 60 "$1 writing its disks" disk_ok "$1" 3 || abort "$1 does not write its disks"

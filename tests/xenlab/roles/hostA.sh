@@ -13,8 +13,10 @@
 #     the same guest moved by xl migrate A->B (the table's reference, and
 #     xl on a domain xmigd restored), back with xmig, and rebooted here
 #  5. HVM guest hvm1 with its QEMU device model: xl migrate A->B for the
-#     table, xmig migrate -l B->A (B sends it) and A->B; an HVM guest with
-#     a VNC display is refused
+#     table, xmig migrate -l B->A (B sends it) and A->B, then rebooted at
+#     B (hostB.sh); an HVM guest with a VNC display is refused
+#  6. HVM guest hvmdev with a NIC and two disks: xmig migrate -l A->B (B
+#     sends it back)
 #  (issue 12: pvh1's configuration travels with it: xl list -l and
 #     xl reboot at B, crash kept at A; pv1 without one: xmig warns)
 . /lab/common.sh
@@ -290,3 +292,20 @@ else
 	result "hvm-refused FAIL rc=$MIG_RC $(head -1 /tmp/mig.err)"
 fi
 xl destroy hvm2
+
+# 6. An HVM guest with a NIC on br0 and two disks (issue 15; dev1 has gone:
+#    it takes dev1's MAC and address): xmig moves it A->B and B sends it
+#    back, judged as the device guest is (counter, disk writes, nothing
+#    left at the source, its QEMU gone), with its TCP stream and pings.
+start_dev_guest hvmdev /tmp/tcp-hvm.log /tmp/ping-hvm.log hvmdev 240
+dm=$(dm_pid hvmdev)
+id=$(xl domid hvmdev)
+xmig_move_dev hvm-dev-live-AB hvmdev "$B"
+ab0=$MOVE_T0 ab1=$MOVE_T1
+judge_dm_gone hvm-dev-live-AB-source-dm-gone "$dm" "$id"
+retire_logs hvmdev
+wait_for 400 "hvmdev back from B" has_dom hvmdev && check_arrived hvm-dev-live-BA-arrived hvmdev
+ba1=$(ms)
+sleep 2
+result "hvm-dev-tcp $(tcp_report /tmp/tcp-hvm.log $ab0 $((ab1 + 3000)) $((ab1 + 3000)) $ba1) $(ping_report /tmp/ping-hvm.log $ab0 $((ab1 + 3000)) $((ab1 + 3000)) $ba1)"
+xl destroy hvmdev

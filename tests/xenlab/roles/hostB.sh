@@ -175,3 +175,12 @@ if wait_for 600 "hvm1 from A (xl)" has_dom hvm1; then
 else
 	sed 's/^/  xl-recv: /' /tmp/xl-recv.log
 fi
+
+# The HVM device guest (hostA.sh 6): back at once, its QEMU gone here.
+if wait_for 600 "hvmdev from A" has_dom hvmdev; then
+	check_arrived hvm-dev-live-AB-arrived hvmdev
+	dm=$(dm_pid hvmdev)
+	id=$(xl domid hvmdev)
+	xmig_move_dev hvm-dev-live-BA hvmdev "$A"
+	judge_dm_gone hvm-dev-live-BA-source-dm-gone "$dm" "$id"
+fi

@@ -226,19 +226,25 @@ check "device guest: a move whose vif-bridge failed on B undone, guest running a
     "$(judge pass dev-hotplug-fault)" "$(res dev-hotplug-fault)"
 check "device guest: B left with no domain, backend or vif after that failure" \
     "$(judge pass dev-hotplug-fault-B-clean)" "$(res dev-hotplug-fault-B-clean)"
-for d in AB BA; do
-	from=${d%?} to=${d#?}
-	move "device guest" "$from" "$to" "dev-live-$d"
-	check "device guest: $from left with no backend, libxl node or vif of it" \
-	    "$(judge pass "dev-live-$d-source-clean")" "$(res "dev-live-$d-source-clean")"
-	j=$(judge disk_continues "dev-live-$d" "dev-live-$d-arrived")
-	disk_continues "dev-live-$d" "dev-live-$d-arrived" 2>/dev/null || true
-	check "device guest: disk writes (phy:) went on at $to, none lost or stale" "$j" "$DISK_DETAIL"
-	j=$(judge disk_continues "dev-live-$d" "dev-live-$d-arrived" file)
-	disk_continues "dev-live-$d" "dev-live-$d-arrived" file 2>/dev/null || true
-	check "device guest: file: disk writes (shared folder) went on at $to, none lost or stale" \
-	    "$j" "$DISK_DETAIL"
-done
+# A guest with a NIC and two disks moved A->B->A: judged as any move, and
+# by what it left at the source and its disk writes at the destination.
+device_moves() {	# what, label prefix (LABEL-AB, LABEL-BA)
+	local d from to j l
+	for d in AB BA; do
+		from=${d%?} to=${d#?} l=$2-$d
+		move "$1" "$from" "$to" "$l"
+		check "$1: $from left with no backend, libxl node, vif or loop of it" \
+		    "$(judge pass "$l-source-clean")" "$(res "$l-source-clean")"
+		j=$(judge disk_continues "$l" "$l-arrived")
+		disk_continues "$l" "$l-arrived" 2>/dev/null || true
+		check "$1: disk writes (phy:) went on at $to, none lost or stale" "$j" "$DISK_DETAIL"
+		j=$(judge disk_continues "$l" "$l-arrived" file)
+		disk_continues "$l" "$l-arrived" file 2>/dev/null || true
+		check "$1: file: disk writes (shared folder) went on at $to, none lost or stale" \
+		    "$j" "$DISK_DETAIL"
+	done
+}
+device_moves "device guest" dev-live
 j=$(judge tcp_ok dev-tcp); tcp_ok dev-tcp 2>/dev/null || true
 check "device guest: TCP stream from A's dom0 survived both moves, in order" "$j" "$TCP_DETAIL"
 check "xl migrate of the device guest A->B (reference; xl on a domain xmigd restored) succeeded" \
@@ -291,20 +297,12 @@ check "xl reboot at B of the HVM guest xmig moved: built again with its QEMU, sa
     "$(judge pass hvm-reboot-at-dest)" "$(res hvm-reboot-at-dest)"
 check "an HVM guest with a VNC display refused before anything is sent, kept running" \
     "$(judge pass hvm-refused)" "$(res hvm-refused)"
-# The HVM guest with a NIC and two disks: A->B->A as the device guest.
+# The HVM guest with a NIC and two disks: A->B->A as the device guest,
+# and its QEMU gone from the source each time.
+device_moves "HVM device guest" hvm-dev-live
 for d in AB BA; do
-	from=${d%?} to=${d#?}
-	move "HVM device guest" "$from" "$to" "hvm-dev-live-$d"
-	check "HVM device guest: $from left with no backend, libxl node, vif or loop of it" \
-	    "$(judge pass "hvm-dev-live-$d-source-clean")" "$(res "hvm-dev-live-$d-source-clean")"
-	check "HVM device guest: $from's QEMU of it gone" \
+	check "HVM device guest: ${d%?}'s QEMU of it gone after $d" \
 	    "$(judge pass "hvm-dev-live-$d-source-dm-gone")" "$(res "hvm-dev-live-$d-source-dm-gone")"
-	j=$(judge disk_continues "hvm-dev-live-$d" "hvm-dev-live-$d-arrived")
-	disk_continues "hvm-dev-live-$d" "hvm-dev-live-$d-arrived" 2>/dev/null || true
-	check "HVM device guest: disk writes (phy:) went on at $to, none lost or stale" "$j" "$DISK_DETAIL"
-	j=$(judge disk_continues "hvm-dev-live-$d" "hvm-dev-live-$d-arrived" file)
-	disk_continues "hvm-dev-live-$d" "hvm-dev-live-$d-arrived" file 2>/dev/null || true
-	check "HVM device guest: file: disk writes went on at $to, none lost or stale" "$j" "$DISK_DETAIL"
 done
 j=$(judge tcp_ok hvm-dev-tcp); tcp_ok hvm-dev-tcp 2>/dev/null || true
 check "HVM device guest: TCP stream from A's dom0 survived both moves, in order" "$j" "$TCP_DETAIL"

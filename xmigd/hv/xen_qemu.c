@@ -289,6 +289,7 @@ qemu_spawn(char **argv, char **envp, int state_fd, int log_fd, pid_t *pid)
 	}
 	if (child == 0) {
 		pid_t g = fork();
+		sigset_t none;
 		int nul;
 
 		if (g != 0) {
@@ -307,6 +308,11 @@ qemu_spawn(char **argv, char **envp, int state_fd, int log_fd, pid_t *pid)
 			if (fd != state_fd && fd != efd[1])
 				close(fd);
 		signal(SIGPIPE, SIG_DFL);
+		/* xmigd's threads block SIGTERM for its signal thread: QEMU
+		 * would inherit that mask and outlive every SIGTERM (measured:
+		 * each source teardown then waited QEMU_KILL_MS for SIGKILL) */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		execve(argv[0], argv, envp);
 		e = errno;
 		(void)!write(efd[1], &e, sizeof(e));

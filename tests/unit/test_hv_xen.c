@@ -12,6 +12,11 @@
 #include "hv/xen.h"
 #include "xbuf.h"
 #include "xerr.h"
+#ifdef HAVE_XEN
+#include <signal.h>
+
+#include "hv/xen_int.h"
+#endif
 
 static void
 sample(struct xen_cfg *c)
@@ -440,6 +445,35 @@ test_devpolicy_shapes_and_prefixes(void **state)
 	assert_false(dp_listed("", "block"));
 }
 
+#ifdef HAVE_XEN
+/* xmigd's threads block SIGTERM, SIGINT and SIGHUP for its signal thread;
+ * a program run from one (xl create, a hotplug script) must not inherit
+ * that mask: what it leaves running, xl's monitor or libxl's QEMU, would
+ * ignore SIGTERM for good.  (cat, not a shell: dash clears its own mask.) */
+static void
+test_spawned_program_has_no_signal_blocked(void **state)
+{
+	char *const argv[] = { "cat", "/proc/self/status", NULL };
+	char *const envp[] = { NULL };
+	char out[8192], why[256];
+	sigset_t mask, old;
+	int status = -1;
+
+	(void)state;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	assert_int_equal(xen_spawn("/bin/cat", argv, envp, 10000, out, sizeof(out), &status, why,
+	    sizeof(why)), 0);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	assert_int_equal(status, 0);
+	if (strstr(out, "SigBlk:\t0000000000000000\n") == NULL)
+		fail_msg("the program ran with signals blocked:\n%s", out);
+}
+#endif
+
 int
 main(void)
 {
@@ -458,6 +492,9 @@ main(void)
 		cmocka_unit_test(test_bad_magic_and_version),
 		cmocka_unit_test(test_vcpu_limits),
 		cmocka_unit_test(test_name_checks),
+#ifdef HAVE_XEN
+		cmocka_unit_test(test_spawned_program_has_no_signal_blocked),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -225,7 +225,7 @@ xen_spawn(const char *path, char *const argv[], char *const envp[], unsigned tim
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	sigset_t def;
+	sigset_t def, none;
 	size_t used = 0;
 	int pfd[2], r;
 	pid_t pid;
@@ -244,12 +244,18 @@ xen_spawn(const char *path, char *const argv[], char *const envp[], unsigned tim
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&at);
-	/* xmigd ignores SIGPIPE; a shell script must not inherit that. */
+	/* xmigd ignores SIGPIPE; a shell script must not inherit that.  Nor
+	 * the mask that keeps SIGTERM, SIGINT and SIGHUP for xmigd's signal
+	 * thread: what the program leaves behind (xl create's domain monitor,
+	 * libxl's QEMU) would outlive every SIGTERM. */
 	sigemptyset(&def);
 	sigaddset(&def, SIGPIPE);
 	posix_spawnattr_setsigdefault(&at, &def);
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETPGROUP);
 	r = posix_spawn(&pid, path, &fa, &at, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);

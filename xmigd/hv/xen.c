@@ -371,8 +371,9 @@ xen_unpause(struct hv *hv, uint32_t domid)
 	if ((r = xen_refuse_dom0(domid)) != 0)
 		return r;
 	/* A restored HVM guest's QEMU runs once it loaded its state; should
-	 * it have stopped, it must run before the guest does. */
-	if (xen_qemu_present(domid) && (r = xen_qemu_cont(domid)) != 0)
+	 * it have stopped, it must run before the guest does (nothing to do
+	 * for a domain without one). */
+	if ((r = xen_qemu_cont(domid)) != 0)
 		return r;
 	pthread_mutex_lock(&x->lock);
 	xen_devices_fresh(x->h.xsh, domid);

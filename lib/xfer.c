@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 #include "tls.h"
@@ -486,6 +488,16 @@ xconn_readable(struct xconn *c)
 		n = poll(&p, 1, 0);
 	while (n < 0 && errno == EINTR);
 	return n > 0;
+}
+
+uint64_t
+xconn_unsent(const struct xconn *c)
+{
+	int n = 0;
+
+	if (c->fd < 0 || ioctl(c->fd, SIOCOUTQNSD, &n) != 0 || n < 0)
+		return 0;
+	return (uint64_t)n;
 }
 
 int

@@ -82,6 +82,10 @@ int xconn_readv_exact(struct xconn *c, struct iovec *iov, int iovcnt);
  * run at once.  True also when the peer closed (the read then says so);
  * false after an error of the connection's own. */
 bool xconn_readable(struct xconn *c);
+/* Bytes written to the connection that the kernel has not sent yet (its
+ * socket's queue, not what is in flight unacknowledged); 0 when unknown.
+ * Safe from any thread: it reads only the descriptor. */
+uint64_t xconn_unsent(const struct xconn *c);
 /* Discard len bytes (optional frames we do not know). */
 int xconn_skip(struct xconn *c, size_t len);
 

@@ -545,6 +545,12 @@ io_poll_peer(struct hv_save_io *io)
 	return r;
 }
 
+static uint64_t
+io_unsent(struct hv_save_io *io)
+{
+	return xconn_unsent(&((struct send_ctx *)io)->c);
+}
+
 static int
 send_policy(struct hv_precopy_stats st, void *opaque)
 {
@@ -1200,6 +1206,7 @@ engine_send_start(struct xmigd *d, const struct send_req *req, char *err, size_t
 	s->io.raw = io_raw;
 	s->io.cancelled = io_cancelled;
 	s->io.poll_peer = io_poll_peer;
+	s->io.unsent = io_unsent;
 	s->io.dm_physmap = io_dm_physmap;
 	s->io.dm_state = io_dm_state;
 	atomic_init(&s->devs_up, false);

@@ -86,6 +86,11 @@ struct hv_save_io {
 	 * that ends the save (XMIG_ERR_PEER_ABORT: the job has the receiver's
 	 * reason).  The policy learns what was read. */
 	int (*poll_peer)(struct hv_save_io *io);
+	/* Bytes handed to raw/pages that the network has not taken yet (the
+	 * connection's socket queue).  Any thread may call it: a backend
+	 * whose writer is another thread (Xen's pump) waits on it to send
+	 * the pre-copy's tail before the suspend, not during the downtime. */
+	uint64_t (*unsent)(struct hv_save_io *io);
 	/* An HVM guest's device model, after the guest is suspended and its
 	 * memory stream is out (only with hv_save_opts.device_model): the
 	 * physmap entries QEMU registered (not called when there are none),

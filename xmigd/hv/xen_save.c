@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +49,7 @@ struct xen_save {
 	pthread_t pump;
 	pthread_mutex_t mu;
 	uint64_t pumped;		/* bytes handed to io->raw */
+	uint64_t pump_holding;		/* bytes read from the pipe, not yet handed */
 	/* where the pump's time went (its own thread; read after the join):
 	 * what a copy-free pump (splice) could save: docs/performance.md */
 	uint64_t pump_wait_us, pump_read_us, pump_send_us, pump_cpu_us;
@@ -145,14 +147,17 @@ xen_pump(void *arg)
 				r = XMIG_ERR_SYSTEM;
 			continue;
 		}
+		pthread_mutex_lock(&s->mu);
+		s->pump_holding = (uint64_t)n;
+		pthread_mutex_unlock(&s->mu);
 		t = now_us();
 		r = s->io->raw(s->io, buf, (size_t)n);
 		s->pump_send_us += now_us() - t;
-		if (r == 0) {
-			pthread_mutex_lock(&s->mu);
+		pthread_mutex_lock(&s->mu);
+		s->pump_holding = 0;
+		if (r == 0)
 			s->pumped += (uint64_t)n;
-			pthread_mutex_unlock(&s->mu);
-		}
+		pthread_mutex_unlock(&s->mu);
 	}
 	if (r != 0) {
 		pthread_mutex_lock(&s->mu);
@@ -166,6 +171,45 @@ xen_pump(void *arg)
 	s->rfd = -1;
 	free(buf);
 	return NULL;
+}
+
+/* What libxenguest wrote that has not reached the network: in the pipe,
+ * in the pump's hands, in the socket's queue. */
+static uint64_t
+xen_pump_backlog(struct xen_save *s)
+{
+	uint64_t held;
+	int inpipe = 0;
+
+	/* the write end: libxenguest's thread owns it, the pump may close
+	 * the read end */
+	if (ioctl(s->wfd, FIONREAD, &inpipe) != 0 || inpipe < 0)
+		inpipe = 0;
+	pthread_mutex_lock(&s->mu);
+	held = s->pump_holding;
+	pthread_mutex_unlock(&s->mu);
+	return (uint64_t)inpipe + held + s->io->unsent(s->io);
+}
+
+/* The policy said stop: let the pre-copy's last megabytes (up to a pipe,
+ * a pump chunk and a socket buffer: 100-250 ms on the lab's link) go
+ * while the guest still runs, so that after the suspend only the final
+ * pages cross.  Pages the guest dirties meanwhile go in the final round;
+ * they are fewer than the bytes waited for, or pre-copy would not have
+ * converged.  Bounded: a stalled link is the stream's error to find. */
+static void
+xen_drain_before_suspend(struct xen_save *s)
+{
+	uint64_t t0 = now_ms(), b0 = xen_pump_backlog(s), b = b0;
+
+	while (b > XEN_DRAIN_SLACK && now_ms() - t0 < XEN_DRAIN_MAX_MS &&
+	    xen_pump_error(s) == 0 && !s->io->cancelled(s->io)) {
+		xen_sleep_ms(2);
+		b = xen_pump_backlog(s);
+	}
+	log_verbose("domain %u: %llu KiB of pre-copy sent before the suspend in %llu ms, "
+	    "%llu KiB left", s->domid, (unsigned long long)(b0 >> 10),
+	    (unsigned long long)(now_ms() - t0), (unsigned long long)(b >> 10));
 }
 
 /* ---- libxenguest's callbacks ---- */
@@ -206,6 +250,8 @@ xen_precopy_cb(struct precopy_stats st, void *data)
 	log_verbose("domain %u: precopy round %u, %llu pages dirty -> %s", s->domid,
 	    st.iteration, (unsigned long long)dirty, d == HV_POLICY_ABORT ? "abort" :
 	    d == HV_POLICY_STOP_AND_COPY ? "stop and copy" : "continue");
+	if (d == HV_POLICY_STOP_AND_COPY)
+		xen_drain_before_suspend(s);
 	return d == HV_POLICY_ABORT ? XGS_POLICY_ABORT : d == HV_POLICY_STOP_AND_COPY ?
 	    XGS_POLICY_STOP_AND_COPY : XGS_POLICY_CONTINUE_PRECOPY;
 }

@@ -211,6 +211,7 @@ static const struct fdef job_f[] = {
 	F_INT(T, compressed_bytes, 0), F_INT(T, compressed_wire_bytes, 0),
 	F_INT(T, precopy_ms, 0), F_INT(T, stream_ms, 0), F_INT(T, final_pages, 0),
 	F_INT(T, final_bytes, 0), F_INT(T, devices_wait_ms, 0),
+	F_INT(T, queued_at_suspend_bytes, 0),
 	F_ARR(T, rounds, nrounds, round_d),
 	F_OBJ(T, phases, 0, offsetof(T, has_phases), phases_d),
 };

@@ -208,6 +208,9 @@ struct ctl_job {
 	/* outgoing: pre-copy the sender went on with only because the
 	 * destination's devices were not up yet (HELLO_F_DEVICES_READY) */
 	int64_t devices_wait_ms;
+	/* outgoing, live: pre-copy bytes not yet sent (the socket's queue)
+	 * when the suspension was asked for: they cross during the downtime */
+	int64_t queued_at_suspend_bytes;
 	struct ctl_round *rounds;
 	size_t nrounds;
 	bool has_phases;		/* outgoing, finished */

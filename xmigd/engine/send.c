@@ -308,6 +308,7 @@ io_suspending(struct hv_save_io *io)
 	/* Offline, the suspension is asked for as the stream starts: whatever
 	 * the saver does before it is part of the downtime, never pre-copy. */
 	s->j->t_suspend_us = s->req.live ? now_us() : s->j->t_stream_us;
+	s->j->queued_at_suspend = s->req.live ? xconn_unsent(&s->c) : 0;
 	job_unlock();
 }
 

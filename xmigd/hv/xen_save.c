@@ -192,9 +192,9 @@ xen_pump_backlog(struct xen_save *s)
 }
 
 /* The policy said stop: let the pre-copy's last megabytes (up to a pipe,
- * a pump chunk and a socket buffer: 100-250 ms on the lab's link) go
- * while the guest still runs, so that after the suspend only the final
- * pages cross.  Pages the guest dirties meanwhile go in the final round;
+ * a pump chunk and a socket buffer: tens of ms on a link slower than
+ * libxenguest) go while the guest still runs, so that after the suspend
+ * only the final pages cross.  Pages the guest dirties meanwhile go in the final round;
  * they are fewer than the bytes waited for, or pre-copy would not have
  * converged.  Bounded: a stalled link is the stream's error to find. */
 static void

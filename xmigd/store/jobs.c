@@ -455,6 +455,7 @@ job_to_ctl_locked(const struct job *j, struct ctl_job *out)
 	out->stream_ms = (int64_t)j->stream_ms;
 	out->final_pages = (int64_t)j->final_pages;
 	out->final_bytes = (int64_t)j->final_bytes;
+	out->queued_at_suspend_bytes = (int64_t)j->queued_at_suspend;
 	out->devices_wait_ms = (int64_t)j->devices_wait_ms;
 	if (j->nrounds > 0) {
 		if ((out->rounds = calloc(j->nrounds, sizeof(*out->rounds))) == NULL) {

@@ -73,6 +73,7 @@ struct job {
 	uint64_t pause_pages0, pause_tx0;	/* pages_sent, bytes at suspension */
 	uint64_t final_pages;	/* pages sent after suspension */
 	uint64_t final_bytes;	/* bytes on the wire after suspension, to STREAM_END */
+	uint64_t queued_at_suspend;	/* pre-copy bytes still in the socket's queue then */
 	uint64_t devices_wait_ms;	/* pre-copy past the stop, for the destination's devices */
 	/* outgoing: when each phase ended (monotonic us), for "phases" */
 	uint64_t t_prepare_us;	/* PREPARE sent: connect and hello before it */

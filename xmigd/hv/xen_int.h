@@ -230,31 +230,6 @@ void xen_qemu_kill(struct xs_handle *xsh, uint32_t domid);
 int xen_toolcfg_reduced(struct hv_xen *x, const struct xen_cfg *cfg, char **out, char *why,
     size_t whylen);
 
-/* hv/xen_suspend.c: a guest's suspension, asked for and then polled, so
- * that the save goes on sending while the guest suspends itself */
-struct xen_susp {
-	struct xen_handles *h;
-	uint32_t domid;
-	xenevtchn_handle *xce;	/* its suspend event channel, if it has one */
-	int port, lockfd;	/* port -1: control/shutdown */
-	bool asked, taken, suspended;
-	uint64_t asked_ms, taken_ms;
-};
-void xen_susp_init(struct xen_susp *p, struct xen_handles *h, uint32_t domid);
-void xen_susp_release(struct xen_susp *p);
-/* Ask once (event channel, or control/shutdown = suspend). */
-int xen_susp_ask(struct xen_susp *p);
-/* Without waiting: 1 suspended, 0 not yet, or an error (the guest did not
- * take the request within XEN_SUSPEND_ACK_MS: withdrawn; it did not
- * suspend within XEN_SUSPEND_WAIT_MS; it vanished or shut down). */
-int xen_susp_poll(struct xen_susp *p);
-/* Poll until suspended (0) or an error. */
-int xen_susp_wait(struct xen_susp *p);
-/* A save that ends with the guest half-way: withdraw a request not yet
- * taken, or wait for a taken one to complete, so the resume knows where
- * the guest is. */
-void xen_susp_settle(struct xen_susp *p);
-
 /* hv/xen_save.c / hv/xen_restore.c */
 int xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io,
     const struct hv_save_opts *opts);

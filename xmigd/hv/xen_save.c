@@ -40,10 +40,10 @@ struct xen_save {
 	struct hv_save_io *io;
 	const struct hv_save_opts *opts;
 	uint64_t nr_pages;		/* clamps libxenguest's p2m-sized counts */
-	/* the guest's suspension: asked for when the policy says stop, then
-	 * pre-copy rounds go on until it is done (xen_suspend.c) */
-	struct xen_susp susp;
-	unsigned rounds_suspending;	/* pre-copy rounds sent while it did */
+	/* the guest's suspend event channel, if it has one */
+	xenevtchn_handle *xce;
+	int sev_port;			/* local port, -1 = use control/shutdown */
+	int sev_lockfd;
 	/* the pump (mu guards what both threads touch) */
 	int rfd, wfd;
 	pthread_t pump;
@@ -223,18 +223,12 @@ xen_precopy_cb(struct precopy_stats st, void *data)
 	int d;
 
 	s->policy_calls++;
-	if (s->io->cancelled(s->io) || xen_pump_error(s) != 0) {
-		xen_susp_settle(&s->susp);
+	if (s->io->cancelled(s->io) || xen_pump_error(s) != 0)
 		return XGS_POLICY_ABORT;
-	}
 	/* Called twice a round: after sending (count unknown: continue, so
-	 * libxenguest fetches the dirty bitmap) and with the count. */
-	if (st.dirty_count < 0) {
-		int r = s->susp.asked ? xen_susp_poll(&s->susp) : 0;
-
-		return r < 0 ? XGS_POLICY_ABORT : r > 0 ? XGS_POLICY_STOP_AND_COPY :
-		    XGS_POLICY_CONTINUE_PRECOPY;
-	}
+	 * libxenguest fetches the dirty bitmap) and with the real count. */
+	if (st.dirty_count < 0)
+		return XGS_POLICY_CONTINUE_PRECOPY;
 	/* Counts are pfns of the whole p2m (0xff000 for a PVH guest on the
 	 * first call), not guest pages: clamp to the guest's size. */
 	dirty = (uint64_t)st.dirty_count < s->nr_pages ? (uint64_t)st.dirty_count : s->nr_pages;
@@ -249,21 +243,6 @@ xen_precopy_cb(struct precopy_stats st, void *data)
 	pthread_mutex_unlock(&s->mu);
 	s->last_round = st.iteration;
 	s->last_sent = dirty;
-	/* Asked to suspend: rounds go on until it has (then stop), sending
-	 * what the guest's own suspension dirties, so that the final round
-	 * after it is small.  A guest that does not take the request or
-	 * never gets there ends the save (the request withdrawn, or the
-	 * suspend waited for). */
-	if (s->susp.asked) {
-		int r = xen_susp_poll(&s->susp);
-
-		if (r != 0)
-			return r < 0 ? XGS_POLICY_ABORT : XGS_POLICY_STOP_AND_COPY;
-		s->rounds_suspending++;
-		if (dirty == 0)
-			xen_sleep_ms(1);	/* no busy loop on the bitmap */
-		return XGS_POLICY_CONTINUE_PRECOPY;
-	}
 	hs.iteration = st.iteration;
 	hs.total_written = (unsigned long)(pumped / XC_PAGE_SIZE);
 	hs.dirty_count = (long)dirty;
@@ -271,15 +250,10 @@ xen_precopy_cb(struct precopy_stats st, void *data)
 	log_verbose("domain %u: precopy round %u, %llu pages dirty -> %s", s->domid,
 	    st.iteration, (unsigned long long)dirty, d == HV_POLICY_ABORT ? "abort" :
 	    d == HV_POLICY_STOP_AND_COPY ? "stop and copy" : "continue");
-	if (d == HV_POLICY_ABORT)
-		return XGS_POLICY_ABORT;
-	if (d == HV_POLICY_STOP_AND_COPY) {
+	if (d == HV_POLICY_STOP_AND_COPY)
 		xen_drain_before_suspend(s);
-		s->io->suspending(s->io);
-		if (xen_susp_ask(&s->susp) != 0)
-			return XGS_POLICY_ABORT;
-	}
-	return XGS_POLICY_CONTINUE_PRECOPY;
+	return d == HV_POLICY_ABORT ? XGS_POLICY_ABORT : d == HV_POLICY_STOP_AND_COPY ?
+	    XGS_POLICY_STOP_AND_COPY : XGS_POLICY_CONTINUE_PRECOPY;
 }
 
 /* libxenguest asserts this exists for PVH/HVM (a PVH guest has no QEMU).
@@ -392,22 +366,101 @@ out:
 	return r;
 }
 
+/* Ask through control/shutdown and wait for the guest to take the request
+ * (it clears the node).  On timeout withdraw it, unless the guest took it
+ * at the last moment (libxl does the same in one transaction). */
+static int
+xen_suspend_request(struct xen_save *s)
+{
+	struct xs_handle *xsh = s->h.xsh;
+	uint64_t t0 = now_ms();
+	unsigned i;
+	char *v;
+
+	if (!xen_xs_write(xsh, XBT_NULL, "suspend", "/local/domain/%u/control/shutdown",
+	    s->domid)) {
+		log_error("domain %u: cannot write control/shutdown: %s", s->domid,
+		    strerror(errno));
+		return XMIG_ERR_BACKEND;
+	}
+	for (i = 0; now_ms() - t0 < XEN_SUSPEND_ACK_MS; i++) {
+		v = xen_xs_read(xsh, XBT_NULL, "/local/domain/%u/control/shutdown", s->domid);
+		if (v == NULL || strcmp(v, "suspend") != 0) {
+			free(v);
+			return 0;
+		}
+		free(v);
+		xen_sleep_ms(i < 100 ? 1 : 10);
+	}
+	for (i = 0; i < XEN_XS_RETRIES; i++) {
+		xs_transaction_t t = xs_transaction_start(xsh);
+		bool taken;
+
+		if (t == XBT_NULL)
+			break;
+		v = xen_xs_read(xsh, t, "/local/domain/%u/control/shutdown", s->domid);
+		taken = v == NULL || strcmp(v, "suspend") != 0;
+		free(v);
+		if (taken) {
+			xs_transaction_end(xsh, t, true);
+			return 0;
+		}
+		xen_xs_write(xsh, t, "", "/local/domain/%u/control/shutdown", s->domid);
+		if (xs_transaction_end(xsh, t, false) || errno != EAGAIN)
+			break;
+	}
+	log_error("domain %u did not acknowledge the suspend request within %u ms; "
+	    "request withdrawn", s->domid, XEN_SUSPEND_ACK_MS);
+	return XMIG_ERR_TIMEOUT;
+}
+
+static int
+xen_wait_suspended(struct xen_save *s)
+{
+	uint64_t t0 = now_ms();
+	xc_domaininfo_t di;
+	unsigned i;
+	int r, why;
+
+	for (i = 0; now_ms() - t0 < XEN_SUSPEND_WAIT_MS; i++) {
+		if ((r = xen_getinfo(s->h.xch, s->domid, &di)) != 0) {
+			log_error("domain %u vanished while suspending", s->domid);
+			return r;
+		}
+		why = xen_shutdown_reason(&di);
+		if (why == SHUTDOWN_suspend)
+			return 0;
+		if (why >= 0) {
+			log_error("domain %u shut down (reason %d) instead of suspending",
+			    s->domid, why);
+			return XMIG_ERR_STATE;
+		}
+		xen_sleep_ms(i < 100 ? 1 : 10);
+	}
+	log_error("domain %u did not suspend within %u ms", s->domid, XEN_SUSPEND_WAIT_MS);
+	return XMIG_ERR_TIMEOUT;
+}
+
 /* Returns 1 on success: libxenguest's convention for this callback. */
 static int
 xen_suspend_cb(void *data)
 {
 	struct xen_save *s = data;
+	uint64_t t0 = now_ms();
 
 	if (xen_pump_error(s) != 0)
 		return 0;
-	/* live, the policy asked already (and the guest is suspended by
-	 * now); offline, this is the request */
-	if (!s->susp.asked) {
-		s->io->suspending(s->io);
-		if (xen_susp_ask(&s->susp) != 0)
+	s->io->suspending(s->io);
+	if (s->sev_port >= 0) {
+		if (xenevtchn_notify(s->xce, (evtchn_port_t)s->sev_port) < 0) {
+			log_error("domain %u: notifying its suspend event channel failed: %s",
+			    s->domid, strerror(errno));
 			return 0;
+		}
+	} else if (xen_suspend_request(s) != 0) {
+		return 0;
 	}
-	if (xen_susp_wait(&s->susp) != 0)
+	if (xen_wait_suspended(s) != 0)
 		return 0;
 	s->io->suspended(s->io);
 	/* The guest issues no more disk requests: wait for those in flight
@@ -416,13 +469,52 @@ xen_suspend_cb(void *data)
 	xen_quiesce_start(s->x, s->domid);
 	if (s->qmp != NULL && xen_dm_save(s) != 0)
 		return 0;
-	log_verbose("domain %u suspended in %llu ms (%s), %u rounds sent meanwhile", s->domid,
-	    (unsigned long long)(now_ms() - s->susp.asked_ms), s->susp.port >= 0 ?
-	    "event channel" : "control/shutdown", s->rounds_suspending);
+	log_verbose("domain %u suspended in %llu ms (%s)", s->domid,
+	    (unsigned long long)(now_ms() - t0), s->sev_port >= 0 ? "event channel" :
+	    "control/shutdown");
 	return 1;
 }
 
 /* ---- set-up ---- */
+
+/* A guest that advertises a suspend event channel is asked through it
+ * (faster than xenstore); any failure falls back to control/shutdown. */
+static void
+xen_suspend_evtchn_setup(struct xen_save *s)
+{
+	char *v = xen_xs_read(s->h.xsh, XBT_NULL,
+	    "/local/domain/%u/device/suspend/event-channel", s->domid);
+	long port = v != NULL && *v ? strtol(v, NULL, 10) : -1;
+
+	free(v);
+	if (port <= 0)
+		return;
+	if ((s->xce = xenevtchn_open(NULL, 0)) == NULL) {
+		log_warn("domain %u: cannot open the event channel device: %s", s->domid,
+		    strerror(errno));
+		return;
+	}
+	s->sev_port = xc_suspend_evtchn_init_exclusive(s->h.xch, s->xce, s->domid, (int)port,
+	    &s->sev_lockfd);
+	if (s->sev_port < 0) {
+		log_warn("domain %u: its suspend event channel %ld is unusable; using "
+		    "control/shutdown", s->domid, port);
+		xenevtchn_close(s->xce);
+		s->xce = NULL;
+		s->sev_port = -1;
+	}
+}
+
+static void
+xen_suspend_evtchn_release(struct xen_save *s)
+{
+	if (s->xce == NULL)
+		return;
+	if (s->sev_port >= 0)
+		xc_suspend_evtchn_release(s->h.xch, s->xce, s->domid, s->sev_port, &s->sev_lockfd);
+	xenevtchn_close(s->xce);
+	s->xce = NULL;
+}
 
 /* What cannot work must fail before the guest is touched, saying why. */
 static int
@@ -450,7 +542,7 @@ xen_save_check(struct xen_save *s, const xc_domaininfo_t *di)
 	}
 	/* PVH answers control/shutdown only with its PV drivers up, which
 	 * shows as an event-channel callback. */
-	if (s->type == HV_TYPE_PVH && s->susp.port < 0 &&
+	if (s->type == HV_TYPE_PVH && s->sev_port < 0 &&
 	    (xc_hvm_param_get(s->h.xch, s->domid, HVM_PARAM_CALLBACK_IRQ, &cb_irq) != 0 ||
 	    cb_irq == 0)) {
 		log_error("domain %u has no PV drivers running to answer a suspend request",
@@ -478,6 +570,8 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 	s.domid = domid;
 	s.io = io;
 	s.opts = opts;
+	s.sev_port = -1;
+	s.sev_lockfd = -1;
 	s.rfd = s.wfd = -1;
 	pthread_mutex_init(&s.mu, NULL);
 	if ((r = xen_handles_open(&s.h, err, sizeof(err))) != 0) {
@@ -488,7 +582,7 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 		goto out;
 	s.type = xen_dom_type(&di);
 	s.nr_pages = di.tot_pages;
-	xen_susp_init(&s.susp, &s.h, domid);
+	xen_suspend_evtchn_setup(&s);
 	if ((r = xen_save_check(&s, &di)) != 0)
 		goto out;
 	if (s.type == HV_TYPE_HVM) {
@@ -531,7 +625,6 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 	pthread_join(s.pump, NULL);
 	pumping = false;
 	if (rc != 0) {
-		xen_susp_settle(&s.susp);
 		if ((r = s.pump_err) == 0)
 			r = io->cancelled(io) ? XMIG_ERR_INTERRUPTED : XMIG_ERR_BACKEND;
 		/* A failure of the connection (the peer aborted, the link went)
@@ -558,7 +651,7 @@ out:
 		close(s.wfd);
 		pthread_join(s.pump, NULL);
 	}
-	xen_susp_release(&s.susp);
+	xen_suspend_evtchn_release(&s);
 	if (s.qmp != NULL) {
 		/* A failed save leaves QEMU as the guest was: resume (xen_resume)
 		 * lets it run again; the source's commit kills it. */

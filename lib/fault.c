@@ -91,6 +91,21 @@ fault_hold(const char *point)
 	log_warn("fault injection: released at %s", point);
 }
 
+bool
+fault_armed(const char *point)
+{
+	const char *dir = getenv("XMIG_FAULT_DIR");
+	char path[1024];
+
+	if (!fault_at(point))
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", dir != NULL && *dir ? dir : "/tmp", point);
+	if (unlink(path) != 0)
+		return false;
+	log_warn("fault injection: %s (armed by %s)", point, path);
+	return true;
+}
+
 int
 fault_round(const char *side, unsigned round)
 {

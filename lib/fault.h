@@ -26,6 +26,12 @@ void fault_kill_at(const char *point);
  * for at most 5 minutes: the test acts (cuts a link) at a known moment. */
 void fault_hold(const char *point);
 
+/* When `point` is named and the test has armed it (created the file
+ * $XMIG_FAULT_DIR/<point>), disarm it (remove the file) and return true:
+ * one failure, for the one operation the test chooses, in a daemon that
+ * runs on.  False otherwise. */
+bool fault_armed(const char *point);
+
 /* After a batch of pages of pre-copy round `round` (0 is the first pass
  * over memory); side is "send" or "recv".  <side>-exit-in-first-round dies
  * in round 0 and <side>-exit-in-later-round in round 2;

@@ -182,6 +182,8 @@ move() {	# what, from, to, migration label
 }
 move PVH A B pvh-live-AB
 move PVH B A pvh-live-BA
+check "a save that fails with the guest suspended resumes it at the source" \
+    "$(judge pass suspend-fail-resumes)" "$(res suspend-fail-resumes)"
 check "PV live refused, guest kept running" "$(judge pass pv-live-refused)"
 check "a guest with a framebuffer refused before anything is sent, kept running" \
     "$(judge pass dev-refused)" "$(res dev-refused)"
@@ -332,6 +334,11 @@ EXPECTED_ERRORS=(
 	# refused by B at PREPARE, reported by both.
 	"A xmigd: error: job [0-9]+: 10\.99\.0\.2 refused: vbd 51744 \(xvdc\): /var/lib/xen/extra\.img is not allowed by device-disks-allow on this host$"
 	"B xmigd: error: job [0-9]+: refused: vbd 51744 \(xvdc\): /var/lib/xen/extra\.img is not allowed by device-disks-allow on this host$"
+	# A's save made to fail once with pvh1 suspended (hostA.sh 1b): the
+	# fault's line, the job's error, and B's record of A's abort.
+	"A xmigd: error: domain [0-9]+: fault injection: the save fails with the guest suspended$"
+	"A xmigd: error: job [0-9]+: sending pvh1 to 10\.99\.0\.2 failed: hypervisor backend error$"
+	"B xmigd: error: job [0-9]+: sender aborted: sending pvh1 to 10\.99\.0\.2 failed: hypervisor backend error$"
 	# B's vif-bridge made to fail once (hostB.sh, hostA.sh 4b): B sets up
 	# the devices while the memory comes (A waits for DEVICES_READY), so
 	# it ends the stream: aborted.

@@ -28,6 +28,7 @@
 
 #include "hv/qmp.h"
 #include "hv/xen_int.h"
+#include "fault.h"
 #include "log.h"
 #include "util.h"
 #include "xerr.h"
@@ -54,6 +55,7 @@ struct xen_save {
 	 * what a copy-free pump (splice) could save: docs/performance.md */
 	uint64_t pump_wait_us, pump_read_us, pump_send_us, pump_cpu_us;
 	int pump_err;
+	bool suspend_failed;		/* the suspend callback failed, and said why */
 	bool re_pending;
 	unsigned re_round;
 	uint64_t re_sent, re_dirty;
@@ -441,11 +443,10 @@ xen_wait_suspended(struct xen_save *s)
 	return XMIG_ERR_TIMEOUT;
 }
 
-/* Returns 1 on success: libxenguest's convention for this callback. */
+/* 1 on success, as the callback returns. */
 static int
-xen_suspend_cb(void *data)
+xen_suspend_do(struct xen_save *s)
 {
-	struct xen_save *s = data;
 	uint64_t t0 = now_ms();
 
 	if (xen_pump_error(s) != 0)
@@ -472,7 +473,28 @@ xen_suspend_cb(void *data)
 	log_verbose("domain %u suspended in %llu ms (%s)", s->domid,
 	    (unsigned long long)(now_ms() - t0), s->sev_port >= 0 ? "event channel" :
 	    "control/shutdown");
+	if (fault_armed("xen-fail-after-suspend")) {
+		log_error("domain %u: fault injection: the save fails with the guest suspended",
+		    s->domid);
+		return 0;
+	}
 	return 1;
+}
+
+/* Returns 1 on success: libxenguest's convention for this callback.
+ * Each failure says why where it happens; libxenguest's lines after it
+ * would only repeat that it failed. */
+static int
+xen_suspend_cb(void *data)
+{
+	struct xen_save *s = data;
+	int ok = xen_suspend_do(s);
+
+	if (!ok) {
+		s->suspend_failed = true;
+		atomic_store(&s->h.xtl.quiet, true);
+	}
+	return ok;
 }
 
 /* ---- set-up ---- */
@@ -629,7 +651,8 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 			r = io->cancelled(io) ? XMIG_ERR_INTERRUPTED : XMIG_ERR_BACKEND;
 		/* A failure of the connection (the peer aborted, the link went)
 		 * is the job's error, said once there. */
-		log_msg(r == XMIG_ERR_BACKEND ? LOG_LVL_ERROR : LOG_LVL_VERBOSE,
+		log_msg(r == XMIG_ERR_BACKEND && !s.suspend_failed ? LOG_LVL_ERROR :
+		    LOG_LVL_VERBOSE,
 		    "xc_domain_save of domain %u failed after %llu ms: %s", domid,
 		    (unsigned long long)(now_ms() - t0), r == XMIG_ERR_BACKEND ?
 		    xen_last_error(&s.h.xtl) : xmig_strerror(r));

@@ -20,7 +20,9 @@ device-bridges-allow = br0
 device-disks-allow = /dev/vda /shared/
 domain-kernels-allow = /lab/
 EOC
-	xmigd -f -c /etc/xmig/xmigd.conf > /var/log/xmigd.log 2>&1 &
+	# (a fault point that does nothing until a scenario arms it: hostA.sh 1b)
+	XMIG_FAULT=xen-fail-after-suspend xmigd -f -c /etc/xmig/xmigd.conf \
+	    > /var/log/xmigd.log 2>&1 &
 	XMIGD_PID=$!
 	for i in $(seq 1 50); do
 		[ -S /run/xmig/xmigd.sock ] && { log "xmigd up (pid $XMIGD_PID)"; return 0; }

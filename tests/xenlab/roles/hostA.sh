@@ -46,6 +46,24 @@ xl list
 wait_for 300 "pvh1 back from B" has_dom pvh1 && check_arrived pvh-live-BA-arrived pvh1
 xl list
 xm list
+# 1b. The save fails with pvh1 suspended (a fault armed for one save, in
+#     the suspend callback): xmigd resumes it here (xc_domain_resume, the
+#     guest's suspend hypercall returns "cancelled"); it ticks on, and B
+#     keeps nothing of it.
+t=$(last_tick pvh1)
+touch /tmp/xen-fail-after-suspend
+xmig_migrate suspend-fail -l pvh1 "$B"
+sleep 3
+state=$(xl list pvh1 2>/dev/null | awk 'NR == 2 { print $5 }')
+if [ "$MIG_RC" != 0 ] && [ ! -e /tmp/xen-fail-after-suspend ] && has_dom pvh1 &&
+    ticked pvh1 $((t + 2)) && ! echo "$state" | grep -q '[psc]'; then
+	result "suspend-fail-resumes PASS state=$state tick $t -> $(last_tick pvh1)"
+else
+	result "suspend-fail-resumes FAIL rc=$MIG_RC state=$state tick $t -> $(last_tick pvh1)"
+fi
+rm -f /tmp/xen-fail-after-suspend
+grep -a "fault injection\|the save ended while\|resum" /var/log/xmigd.log | tail -4 |
+    sed 's/^/  xmigd: /'
 
 # 2. PV: live refused (no shadow paging), then offline, there and back
 create_guest pv1 pv

@@ -337,8 +337,8 @@ EXPECTED_ERRORS=(
 	# A's save made to fail once with pvh1 suspended (hostA.sh 1b): the
 	# fault's line, the job's error, and B's record of A's abort.
 	"A xmigd: error: domain [0-9]+: fault injection: the save fails with the guest suspended$"
-	"A xmigd: error: job [0-9]+: sending pvh1 to 10\.99\.0\.2 failed: hypervisor backend error$"
-	"B xmigd: error: job [0-9]+: sender aborted: sending pvh1 to 10\.99\.0\.2 failed: hypervisor backend error$"
+	"A xmigd: error: job [0-9]+: sending pvh1 to 10\.99\.0\.2 failed: domain [0-9]+: fault injection: the save fails with the guest suspended$"
+	"B xmigd: error: job [0-9]+: sender aborted: sending pvh1 to 10\.99\.0\.2 failed: domain [0-9]+: fault injection: the save fails with the guest suspended$"
 	# B's vif-bridge made to fail once (hostB.sh, hostA.sh 4b): B sets up
 	# the devices while the memory comes (A waits for DEVICES_READY), so
 	# it ends the stream: aborted.

@@ -888,7 +888,7 @@ send_stream(struct send_ctx *s)
 			if (s->c.err)
 				send_fetch_peer_reason(s);
 			job_set_error(j, "sending %s to %s failed: %s", s->dom.name, s->req.host,
-			    xmig_strerror(r));
+			    s->io.why[0] != '\0' ? s->io.why : xmig_strerror(r));
 			engine_send_reason(&s->c, MSG_ABORT, r == XMIG_ERR_UNEXPECTED ?
 			    REASON_PROTOCOL : REASON_BACKEND, j->error);
 		}

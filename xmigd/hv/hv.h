@@ -91,6 +91,9 @@ struct hv_save_io {
 	 * whose writer is another thread (Xen's pump) waits on it to send
 	 * the pre-copy's tail before the suspend, not during the downtime. */
 	uint64_t (*unsent)(struct hv_save_io *io);
+	/* A failed save's reason, one line, set by the backend ("" = none:
+	 * the connection's error, or the cancel, is the reason). */
+	char why[320];
 	/* An HVM guest's device model, after the guest is suspended and its
 	 * memory stream is out (only with hv_save_opts.device_model): the
 	 * physmap entries QEMU registered (not called when there are none),

@@ -627,6 +627,11 @@ xen_devices_add(struct xs_handle *xsh, uint32_t domid, const struct xen_cfg *cfg
 			return r;
 		}
 	}
+	/* What this host cached of a file image (when it last ran the guest,
+	 * or the block script's probe) goes now, while the memory streams:
+	 * the drop before the unpause, inside the downtime, then finds little
+	 * (in the lab it took 30-90 ms there when the guest came back). */
+	xen_devices_fresh(xsh, domid);
 	log_info("domain %u: %u network interface%s and %u disk%s set up in %llu ms", domid,
 	    cfg->nvifs, cfg->nvifs == 1 ? "" : "s", cfg->nvbds, cfg->nvbds == 1 ? "" : "s",
 	    (unsigned long long)(now_ms() - t0));
@@ -986,7 +991,8 @@ xen_quiesce_drop(struct hv_xen *x, uint32_t domid)
 void
 xen_devices_fresh(struct xs_handle *xsh, uint32_t domid)
 {
-	unsigned i, n;
+	unsigned i, n, files = 0;
+	uint64_t t0 = now_ms();
 	char **ids = xen_be_ids(xsh, "vbd", domid, &n);
 
 	for (i = 0; ids != NULL && i < n; i++) {
@@ -1001,12 +1007,17 @@ xen_devices_fresh(struct xs_handle *xsh, uint32_t domid)
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
 			(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 			close(fd);
+			files++;
 		} else {
 			log_warn("domain %u: cannot open %s to drop its cached pages: %s", domid,
 			    path, strerror(errno));
 		}
 	}
 	free(ids);
+	if (files > 0)
+		log_verbose("domain %u: this host's cached pages of %u file image%s dropped in "
+		    "%llu ms", domid, files, files == 1 ? "" : "s",
+		    (unsigned long long)(now_ms() - t0));
 }
 
 #else

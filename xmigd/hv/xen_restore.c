@@ -32,6 +32,7 @@ struct xen_restore {
 	uint32_t domid;
 	int wfd;			/* owned by the feeder */
 	int feed_err;
+	bool feed_conn;		/* it stopped on the connection's error (or ABORT) */
 	bool got_end;
 	uint64_t fed;
 	/* The devices, set up by their own thread while the memory comes
@@ -116,8 +117,13 @@ xen_feeder(void *arg)
 	int r = 0;
 
 	while (r == 0) {
-		if ((r = s->io->next(s->io, &rec)) != 0)
+		if ((r = s->io->next(s->io, &rec)) != 0) {
+			/* the sender's ABORT or the connection: the job's error says
+			 * it; libxenguest would only add that its stream ended */
+			s->feed_conn = true;
+			atomic_store(&s->xtl->quiet, true);
 			break;
+		}
 		if (atomic_load(&s->dev_failed)) {
 			atomic_store(&s->xtl->quiet, true);
 			r = s->dev_err;
@@ -398,7 +404,8 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	}
 	if (rc != 0 || s->feed_err != 0 || !s->got_end) {
 		r = s->feed_err != 0 ? s->feed_err : XMIG_ERR_BACKEND;
-		log_error("restore of %s (domain %u) failed after %llu ms, %llu bytes: %s",
+		log_msg(s->feed_conn ? LOG_LVL_VERBOSE : LOG_LVL_ERROR,
+		    "restore of %s (domain %u) failed after %llu ms, %llu bytes: %s",
 		    spec->name, id, (unsigned long long)(now_ms() - t0),
 		    (unsigned long long)s->fed, rc != 0 ? xen_last_error(&h.xtl) :
 		    s->feed_err != 0 ? xmig_strerror(s->feed_err) : "stream did not end");

@@ -15,6 +15,7 @@
 #ifdef HAVE_XEN
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -69,6 +70,22 @@ struct xen_save {
 	bool dm_saved;
 	char dm_file[XEN_PATH_MAX];
 };
+
+/* A reason the save ends: logged, and the first one is the job's (the
+ * engine puts it in the error xmig prints). */
+static void __attribute__((format(printf, 2, 3)))
+save_fail(struct xen_save *s, const char *fmt, ...)
+{
+	char line[sizeof(s->io->why)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_error("%s", line);
+	if (s->io->why[0] == '\0')
+		strlcpy_x(s->io->why, line, sizeof(s->io->why));
+}
 
 /* ---- the pump ---- */
 
@@ -269,7 +286,7 @@ xen_logdirty_cb(uint32_t domid, unsigned enable, void *data)
 	if (s->qmp == NULL)
 		return 0;
 	if (qmp_set_global_dirty_log(s->qmp, enable != 0) != 0) {
-		log_error("domain %u: cannot turn its device model's log-dirty %s: %s", domid,
+		save_fail(s, "domain %u: cannot turn its device model's log-dirty %s: %s", domid,
 		    enable ? "on" : "off", qmp_error(s->qmp));
 		return -1;
 	}
@@ -285,14 +302,14 @@ xen_dm_save(struct xen_save *s)
 	uint64_t t0 = now_ms();
 
 	if (qmp_stop(s->qmp) != 0) {
-		log_error("domain %u: cannot stop its device model: %s", s->domid,
+		save_fail(s, "domain %u: cannot stop its device model: %s", s->domid,
 		    qmp_error(s->qmp));
 		return XMIG_ERR_BACKEND;
 	}
 	s->dm_saved = true;	/* stopped: a failure from here must "cont" it */
 	unlink(s->dm_file);
 	if (qmp_save_devices_state(s->qmp, s->dm_file, s->opts->live) != 0) {
-		log_error("domain %u: its device model cannot save its state: %s", s->domid,
+		save_fail(s, "domain %u: its device model cannot save its state: %s", s->domid,
 		    qmp_error(s->qmp));
 		return XMIG_ERR_BACKEND;
 	}
@@ -330,19 +347,19 @@ xen_dm_send(struct xen_save *s)
 	if (m == NULL)
 		return XMIG_ERR_NOMEM;
 	if ((r = xen_qemu_physmap_read(s->h.xsh, s->domid, m, why, sizeof(why))) != 0) {
-		log_error("domain %u: %s", s->domid, why);
+		save_fail(s, "domain %u: %s", s->domid, why);
 		goto out;
 	}
 	if (m->count > 0 && (r = s->io->dm_physmap(s->io, m)) != 0)
 		goto out;
 	if ((fd = open(s->dm_file, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
-		log_error("domain %u: cannot read its device model's state %s: %s", s->domid,
+		save_fail(s, "domain %u: cannot read its device model's state %s: %s", s->domid,
 		    s->dm_file, strerror(errno));
 		r = XMIG_ERR_SYSTEM;
 		goto out;
 	}
 	if (st.st_size <= 0 || st.st_size > PROTO_DM_STATE_MAX) {
-		log_error("domain %u: its device model's state is %lld bytes; xmig carries "
+		save_fail(s, "domain %u: its device model's state is %lld bytes; xmig carries "
 		    "1..%u", s->domid, (long long)st.st_size, PROTO_DM_STATE_MAX);
 		r = XMIG_ERR_TOO_LONG;
 		goto out;
@@ -352,7 +369,7 @@ xen_dm_send(struct xen_save *s)
 		goto out;
 	}
 	if (xen_read_all(fd, buf, (size_t)st.st_size) != 0) {
-		log_error("domain %u: reading %s: %s", s->domid, s->dm_file, strerror(errno));
+		save_fail(s, "domain %u: reading %s: %s", s->domid, s->dm_file, strerror(errno));
 		r = XMIG_ERR_SYSTEM;
 		goto out;
 	}
@@ -381,7 +398,7 @@ xen_suspend_request(struct xen_save *s)
 
 	if (!xen_xs_write(xsh, XBT_NULL, "suspend", "/local/domain/%u/control/shutdown",
 	    s->domid)) {
-		log_error("domain %u: cannot write control/shutdown: %s", s->domid,
+		save_fail(s, "domain %u: cannot write control/shutdown: %s", s->domid,
 		    strerror(errno));
 		return XMIG_ERR_BACKEND;
 	}
@@ -411,7 +428,7 @@ xen_suspend_request(struct xen_save *s)
 		if (xs_transaction_end(xsh, t, false) || errno != EAGAIN)
 			break;
 	}
-	log_error("domain %u did not acknowledge the suspend request within %u ms; "
+	save_fail(s, "domain %u did not acknowledge the suspend request within %u ms; "
 	    "request withdrawn", s->domid, XEN_SUSPEND_ACK_MS);
 	return XMIG_ERR_TIMEOUT;
 }
@@ -426,20 +443,20 @@ xen_wait_suspended(struct xen_save *s)
 
 	for (i = 0; now_ms() - t0 < XEN_SUSPEND_WAIT_MS; i++) {
 		if ((r = xen_getinfo(s->h.xch, s->domid, &di)) != 0) {
-			log_error("domain %u vanished while suspending", s->domid);
+			save_fail(s, "domain %u vanished while suspending", s->domid);
 			return r;
 		}
 		why = xen_shutdown_reason(&di);
 		if (why == SHUTDOWN_suspend)
 			return 0;
 		if (why >= 0) {
-			log_error("domain %u shut down (reason %d) instead of suspending",
+			save_fail(s, "domain %u shut down (reason %d) instead of suspending",
 			    s->domid, why);
 			return XMIG_ERR_STATE;
 		}
 		xen_sleep_ms(i < 100 ? 1 : 10);
 	}
-	log_error("domain %u did not suspend within %u ms", s->domid, XEN_SUSPEND_WAIT_MS);
+	save_fail(s, "domain %u did not suspend within %u ms", s->domid, XEN_SUSPEND_WAIT_MS);
 	return XMIG_ERR_TIMEOUT;
 }
 
@@ -454,7 +471,7 @@ xen_suspend_do(struct xen_save *s)
 	s->io->suspending(s->io);
 	if (s->sev_port >= 0) {
 		if (xenevtchn_notify(s->xce, (evtchn_port_t)s->sev_port) < 0) {
-			log_error("domain %u: notifying its suspend event channel failed: %s",
+			save_fail(s, "domain %u: notifying its suspend event channel failed: %s",
 			    s->domid, strerror(errno));
 			return 0;
 		}
@@ -474,7 +491,7 @@ xen_suspend_do(struct xen_save *s)
 	    (unsigned long long)(now_ms() - t0), s->sev_port >= 0 ? "event channel" :
 	    "control/shutdown");
 	if (fault_armed("xen-fail-after-suspend")) {
-		log_error("domain %u: fault injection: the save fails with the guest suspended",
+		save_fail(s, "domain %u: fault injection: the save fails with the guest suspended",
 		    s->domid);
 		return 0;
 	}
@@ -545,18 +562,18 @@ xen_save_check(struct xen_save *s, const xc_domaininfo_t *di)
 	uint64_t cb_irq = 0;
 
 	if (s->type == HV_TYPE_HVM && !s->opts->device_model) {
-		log_error("domain %u is an HVM guest: its QEMU device model would have to move "
+		save_fail(s, "domain %u is an HVM guest: its QEMU device model would have to move "
 		    "too, which the peer cannot take (PV and PVH guests can be migrated)",
 		    s->domid);
 		return XMIG_ERR_UNSUPPORTED;
 	}
 	if (xen_shutdown_reason(di) >= 0 || (di->flags & XEN_DOMINF_dying)) {
-		log_error("domain %u has shut down; nothing to migrate", s->domid);
+		save_fail(s, "domain %u has shut down; nothing to migrate", s->domid);
 		return XMIG_ERR_STATE;
 	}
 	/* PV log-dirty is built on shadow paging (Debian's Xen has none). */
 	if (s->opts->live && s->type == HV_TYPE_PV && !(s->x->caps & XEN_SYSCTL_PHYSCAP_shadow)) {
-		log_error("domain %u is a PV guest and cannot be migrated live: this host's Xen "
+		save_fail(s, "domain %u is a PV guest and cannot be migrated live: this host's Xen "
 		    "is built without shadow paging, which PV log-dirty tracking needs "
 		    "(Debian's Xen is); migrate it offline (without -l), or use a PVH guest",
 		    s->domid);
@@ -567,7 +584,7 @@ xen_save_check(struct xen_save *s, const xc_domaininfo_t *di)
 	if (s->type == HV_TYPE_PVH && s->sev_port < 0 &&
 	    (xc_hvm_param_get(s->h.xch, s->domid, HVM_PARAM_CALLBACK_IRQ, &cb_irq) != 0 ||
 	    cb_irq == 0)) {
-		log_error("domain %u has no PV drivers running to answer a suspend request",
+		save_fail(s, "domain %u has no PV drivers running to answer a suspend request",
 		    s->domid);
 		return XMIG_ERR_STATE;
 	}
@@ -597,7 +614,7 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 	s.rfd = s.wfd = -1;
 	pthread_mutex_init(&s.mu, NULL);
 	if ((r = xen_handles_open(&s.h, err, sizeof(err))) != 0) {
-		log_error("%s", err);
+		save_fail(&s, "%s", err);
 		goto out;
 	}
 	if ((r = xen_getinfo(s.h.xch, domid, &di)) != 0)
@@ -609,14 +626,14 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 		goto out;
 	if (s.type == HV_TYPE_HVM) {
 		if ((s.qmp = xen_qemu_qmp(domid, err, sizeof(err))) == NULL) {
-			log_error("domain %u: %s", domid, err);
+			save_fail(&s, "domain %u: %s", domid, err);
 			r = XMIG_ERR_BACKEND;
 			goto out;
 		}
 		xen_qemu_state_path(s.dm_file, sizeof(s.dm_file), "save", domid);
 	}
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
-		log_error("pipe: %s", strerror(errno));
+		save_fail(&s, "pipe: %s", strerror(errno));
 		r = XMIG_ERR_SYSTEM;
 		goto out;
 	}
@@ -625,7 +642,7 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 	/* Bigger than the default 64 KiB: fewer wake-ups under TCG. */
 	(void)fcntl(s.wfd, F_SETPIPE_SZ, XEN_PIPE_SIZE);
 	if (pthread_create(&s.pump, NULL, xen_pump, &s) != 0) {
-		log_error("cannot start the save pump thread");
+		save_fail(&s, "cannot start the save pump thread");
 		close(s.rfd);
 		s.rfd = -1;
 		r = XMIG_ERR_SYSTEM;

@@ -55,7 +55,9 @@ touch /tmp/xen-fail-after-suspend
 xmig_migrate suspend-fail -l pvh1 "$B"
 sleep 3
 state=$(xl list pvh1 2>/dev/null | awk 'NR == 2 { print $5 }')
+# xmig names the reason, not a bare "backend error"
 if [ "$MIG_RC" != 0 ] && [ ! -e /tmp/xen-fail-after-suspend ] && has_dom pvh1 &&
+    grep -q "failed: domain [0-9]*: fault injection: the save fails with the guest suspended" /tmp/mig.err &&
     ticked pvh1 $((t + 2)) && ! echo "$state" | grep -q '[psc]'; then
 	result "suspend-fail-resumes PASS state=$state tick $t -> $(last_tick pvh1)"
 else

@@ -210,12 +210,15 @@ xen_pump_backlog(struct xen_save *s)
 	return (uint64_t)inpipe + held + s->io->unsent(s->io);
 }
 
-/* The policy said stop: let the pre-copy's last megabytes (up to a pipe,
- * a pump chunk and a socket buffer: tens of ms on a link slower than
+/* Live, right before the suspend request (after the policy said stop,
+ * libxenguest still sends that round's dirty pages, then calls the
+ * suspend callback): let the pre-copy's last megabytes (up to a pipe, a
+ * pump chunk and a socket buffer: tens of ms on a link slower than
  * libxenguest) go while the guest still runs, so that after the suspend
- * only the final pages cross.  Pages the guest dirties meanwhile go in the final round;
- * they are fewer than the bytes waited for, or pre-copy would not have
- * converged.  Bounded: a stalled link is the stream's error to find. */
+ * only the final pages cross.  Pages the guest dirties meanwhile go in
+ * the final round; they are fewer than the bytes waited for, or pre-copy
+ * would not have converged.  Bounded: a stalled link is the stream's
+ * error to find. */
 static void
 xen_drain_before_suspend(struct xen_save *s)
 {
@@ -269,8 +272,6 @@ xen_precopy_cb(struct precopy_stats st, void *data)
 	log_verbose("domain %u: precopy round %u, %llu pages dirty -> %s", s->domid,
 	    st.iteration, (unsigned long long)dirty, d == HV_POLICY_ABORT ? "abort" :
 	    d == HV_POLICY_STOP_AND_COPY ? "stop and copy" : "continue");
-	if (d == HV_POLICY_STOP_AND_COPY)
-		xen_drain_before_suspend(s);
 	return d == HV_POLICY_ABORT ? XGS_POLICY_ABORT : d == HV_POLICY_STOP_AND_COPY ?
 	    XGS_POLICY_STOP_AND_COPY : XGS_POLICY_CONTINUE_PRECOPY;
 }
@@ -464,10 +465,13 @@ xen_wait_suspended(struct xen_save *s)
 static int
 xen_suspend_do(struct xen_save *s)
 {
-	uint64_t t0 = now_ms();
+	uint64_t t0;
 
 	if (xen_pump_error(s) != 0)
 		return 0;
+	if (s->opts->live)
+		xen_drain_before_suspend(s);
+	t0 = now_ms();
 	s->io->suspending(s->io);
 	if (s->sev_port >= 0) {
 		if (xenevtchn_notify(s->xce, (evtchn_port_t)s->sev_port) < 0) {

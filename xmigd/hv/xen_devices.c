@@ -629,8 +629,7 @@ xen_devices_add(struct xs_handle *xsh, uint32_t domid, const struct xen_cfg *cfg
 	}
 	/* What this host cached of a file image (when it last ran the guest,
 	 * or the block script's probe) goes now, while the memory streams:
-	 * the drop before the unpause, inside the downtime, then finds little
-	 * (in the lab it took 30-90 ms there when the guest came back). */
+	 * the drop before the unpause, inside the downtime, then finds little. */
 	xen_devices_fresh(xsh, domid);
 	log_info("domain %u: %u network interface%s and %u disk%s set up in %llu ms", domid,
 	    cfg->nvifs, cfg->nvifs == 1 ? "" : "s", cfg->nvbds, cfg->nvbds == 1 ? "" : "s",

@@ -34,6 +34,7 @@ struct xen_restore {
 	int feed_err;
 	bool feed_conn;		/* it stopped on the connection's error (or ABORT) */
 	bool got_end;
+	uint64_t end_us;		/* when the stream's end came (feeder) */
 	uint64_t fed;
 	/* The devices, set up by their own thread while the memory comes
 	 * (when the sender waits for them: hv_restore_io.devices_awaited). */
@@ -131,6 +132,7 @@ xen_feeder(void *arg)
 		}
 		if (rec.type == HV_REC_END) {
 			s->got_end = true;
+			s->end_us = now_us();
 			break;
 		}
 		if (rec.type == HV_REC_ROUND_END)
@@ -274,7 +276,7 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	bool created = false, feeding = false, devs = false;
 	pthread_t feeder, devt;
 	char why[512], *dmjson = NULL;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = now_ms(), t_lib = 0, t_dev = 0, t_xs = 0;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return XMIG_ERR_NOMEM;
@@ -388,6 +390,7 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	pfd[0] = -1;
 	pthread_join(feeder, NULL);
 	feeding = false;
+	t_lib = now_us();
 	if (devs) {
 		uint64_t tw = now_ms();
 
@@ -411,6 +414,7 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 		    s->feed_err != 0 ? xmig_strerror(s->feed_err) : "stream did not end");
 		goto fail;
 	}
+	t_dev = now_us();
 	xd.store_mfn = store_mfn;
 	xd.console_mfn = console_mfn;
 	if ((r = xen_xs_connect(h.xsh, &xd)) != 0)
@@ -420,6 +424,7 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 		r = XMIG_ERR_BACKEND;
 		goto fail;
 	}
+	t_xs = now_us();
 	/* HVM: its QEMU, as libxl starts it after the stream: the physmap
 	 * first (QEMU reads it while loading), then -incoming the state. */
 	if (cfg.type == HV_TYPE_HVM) {
@@ -444,6 +449,12 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 		}
 		unlink(s->dm_file);
 	}
+	/* what the sender's phases call restore, step by step */
+	if (s->end_us != 0 && t_lib >= s->end_us)
+		log_verbose("domain %u: after the stream's end: libxenguest %llu us, devices "
+		    "%llu us, xenstore %llu us, device model %llu us", id,
+		    (unsigned long long)(t_lib - s->end_us), (unsigned long long)(t_dev - t_lib),
+		    (unsigned long long)(t_xs - t_dev), (unsigned long long)(now_us() - t_xs));
 	log_info("built %s as domain %u (%s) in %llu ms from %llu bytes; paused", spec->name, id,
 	    hv_type_name((enum hv_dom_type)cfg.type), (unsigned long long)(now_ms() - t0),
 	    (unsigned long long)s->fed);

@@ -112,6 +112,9 @@ dump_xmigd() {
 	grep -v 'xc: detail' /var/log/xmigd.log | sed 's/^/  xmigd: /' | tail -"${1:-40}"
 	# every save's pump figures (docs/performance.md: the copy-free pump)
 	grep -a 'saved in' /var/log/xmigd.log | sed "s/^/LAB-PUMP $(hostname) /"
+	# the receiver's restore and unpause, step by step
+	grep -a "unpaused: \|after the stream's end: \|built .* as domain" /var/log/xmigd.log |
+	    sed "s/^/LAB-STEPS $(hostname) /"
 }
 
 # xmig migrate with its --json result on one line: LAB-JSON LABEL {...}

@@ -4,6 +4,7 @@
 
 #include "hv/hv.h"
 #include "hv/xen.h"
+#include "util.h"
 #include "xerr.h"
 
 int
@@ -62,4 +63,15 @@ hv_type_name(enum hv_dom_type t)
 	case HV_TYPE_HVM: return "hvm";
 	}
 	return "unknown";
+}
+
+uint64_t
+hv_save_drain(struct hv_save_io *io, uint64_t (*backlog)(void *arg), void *arg)
+{
+	uint64_t t0 = now_ms(), b;
+
+	while ((b = backlog != NULL ? backlog(arg) : io->unsent(io)) > HV_DRAIN_SLACK &&
+	    now_ms() - t0 < HV_DRAIN_MAX_MS && !io->cancelled(io))
+		usleep(1000);
+	return b;
 }

@@ -247,6 +247,17 @@ void hv_close(struct hv *hv);
 const char *hv_state_name(enum hv_dom_state s);
 const char *hv_type_name(enum hv_dom_type t);
 
+/* Before a live save asks for the suspend: the pre-copy's tail goes out
+ * while the guest runs, until this little is left or for this long (a
+ * link slower than the saver holds megabytes in the socket's queue). */
+#define HV_DRAIN_SLACK (64u * 1024)
+#define HV_DRAIN_MAX_MS 1000
+/* Wait until backlog(arg) (NULL: io->unsent) is at most HV_DRAIN_SLACK,
+ * HV_DRAIN_MAX_MS have passed or the job is cancelled; returns what is
+ * left.  A backlog that cannot shrink any more (the writer failed)
+ * returns 0. */
+uint64_t hv_save_drain(struct hv_save_io *io, uint64_t (*backlog)(void *arg), void *arg);
+
 /* Backend constructors. */
 int hv_sim_open(const struct conf *c, struct hv **out, char *err, size_t errlen);
 

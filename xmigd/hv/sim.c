@@ -27,10 +27,6 @@
 
 #define SIM_BATCH 4096		/* pfns handed to the engine at once */
 #define SIM_STATE_TIMEOUT_MS 5000
-/* As on Xen: the pre-copy's tail leaves the socket before the vCPUs stop
- * (a shaped or slow link holds megabytes there). */
-#define SIM_DRAIN_SLACK (64u * 1024)
-#define SIM_DRAIN_MAX_MS 1000
 
 struct hv_sim {
 	char root[1024];
@@ -592,11 +588,8 @@ sim_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 				goto out;
 			}
 			if (decision == HV_POLICY_STOP_AND_COPY) {
-				uint64_t t0 = now_ms();
-
-				while (io->unsent(io) > SIM_DRAIN_SLACK &&
-				    now_ms() - t0 < SIM_DRAIN_MAX_MS && !io->cancelled(io))
-					usleep(1000);
+				/* as on Xen: the socket's tail before the vCPUs stop */
+				hv_save_drain(io, NULL, NULL);
 				break;
 			}
 			sent = 0;

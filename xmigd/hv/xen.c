@@ -366,16 +366,15 @@ static int
 xen_unpause(struct hv *hv, uint32_t domid)
 {
 	struct hv_xen *x = xen_priv(hv);
+	uint64_t t[4];
 	int r;
 
 	if ((r = xen_refuse_dom0(domid)) != 0)
 		return r;
+	t[0] = now_us();
 	/* A restored HVM guest's QEMU runs once it loaded its state; should
 	 * it have stopped, it must run before the guest does (nothing to do
 	 * for a domain without one). */
-	uint64_t t[4];
-
-	t[0] = now_us();
 	if ((r = xen_qemu_cont(domid)) != 0)
 		return r;
 	pthread_mutex_lock(&x->lock);

@@ -990,8 +990,7 @@ xen_quiesce_drop(struct hv_xen *x, uint32_t domid)
 void
 xen_devices_fresh(struct xs_handle *xsh, uint32_t domid)
 {
-	unsigned i, n, files = 0;
-	uint64_t t0 = now_ms();
+	unsigned i, n;
 	char **ids = xen_be_ids(xsh, "vbd", domid, &n);
 
 	for (i = 0; ids != NULL && i < n; i++) {
@@ -1006,17 +1005,12 @@ xen_devices_fresh(struct xs_handle *xsh, uint32_t domid)
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
 			(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 			close(fd);
-			files++;
 		} else {
 			log_warn("domain %u: cannot open %s to drop its cached pages: %s", domid,
 			    path, strerror(errno));
 		}
 	}
 	free(ids);
-	if (files > 0)
-		log_verbose("domain %u: this host's cached pages of %u file image%s dropped in "
-		    "%llu ms", domid, files, files == 1 ? "" : "s",
-		    (unsigned long long)(now_ms() - t0));
 }
 
 #else

@@ -45,10 +45,6 @@
 #define XEN_PATH_MAX 256
 #define XEN_PUMP_CHUNK (1u << 20)	/* bytes per RAW frame from the save pump */
 #define XEN_PIPE_SIZE (1 << 20)		/* pipe buffer between libxenguest and the pump */
-/* Before the suspend, the pre-copy's tail (pipe, pump, socket) goes out
- * while the guest runs, until this little is left or for this long. */
-#define XEN_DRAIN_SLACK (64u * 1024)
-#define XEN_DRAIN_MAX_MS 1000
 #define XEN_SUSPEND_ACK_MS 10000	/* guest acknowledges control/shutdown */
 #define XEN_SUSPEND_WAIT_MS 10000	/* then shuts down with reason suspend */
 #define XEN_XS_RETRIES 16		/* xenstore transactions that meet EAGAIN */

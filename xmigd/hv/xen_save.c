@@ -56,7 +56,6 @@ struct xen_save {
 	 * what a copy-free pump (splice) could save: docs/performance.md */
 	uint64_t pump_wait_us, pump_read_us, pump_send_us, pump_cpu_us;
 	int pump_err;
-	bool suspend_failed;		/* the suspend callback failed, and said why */
 	bool re_pending;
 	unsigned re_round;
 	uint64_t re_sent, re_dirty;
@@ -72,7 +71,8 @@ struct xen_save {
 };
 
 /* A reason the save ends: logged, and the first one is the job's (the
- * engine puts it in the error xmig prints). */
+ * engine puts it in the error xmig prints).  Said here, it needs no echo
+ * from libxenguest, which only adds that its save failed. */
 static void __attribute__((format(printf, 2, 3)))
 save_fail(struct xen_save *s, const char *fmt, ...)
 {
@@ -85,6 +85,7 @@ save_fail(struct xen_save *s, const char *fmt, ...)
 	log_error("%s", line);
 	if (s->io->why[0] == '\0')
 		strlcpy_x(s->io->why, line, sizeof(s->io->why));
+	atomic_store(&s->h.xtl.quiet, true);
 }
 
 /* ---- the pump ---- */
@@ -193,13 +194,17 @@ xen_pump(void *arg)
 }
 
 /* What libxenguest wrote that has not reached the network: in the pipe,
- * in the pump's hands, in the socket's queue. */
+ * in the pump's hands, in the socket's queue; 0 once the pump failed
+ * (nothing more will leave). */
 static uint64_t
-xen_pump_backlog(struct xen_save *s)
+xen_pump_backlog(void *arg)
 {
+	struct xen_save *s = arg;
 	uint64_t held;
 	int inpipe = 0;
 
+	if (xen_pump_error(s) != 0)
+		return 0;
 	/* the write end: libxenguest's thread owns it, the pump may close
 	 * the read end */
 	if (ioctl(s->wfd, FIONREAD, &inpipe) != 0 || inpipe < 0)
@@ -222,13 +227,9 @@ xen_pump_backlog(struct xen_save *s)
 static void
 xen_drain_before_suspend(struct xen_save *s)
 {
-	uint64_t t0 = now_ms(), b0 = xen_pump_backlog(s), b = b0;
+	uint64_t t0 = now_ms(), b0 = xen_pump_backlog(s), b;
 
-	while (b > XEN_DRAIN_SLACK && now_ms() - t0 < XEN_DRAIN_MAX_MS &&
-	    xen_pump_error(s) == 0 && !s->io->cancelled(s->io)) {
-		xen_sleep_ms(2);
-		b = xen_pump_backlog(s);
-	}
+	b = hv_save_drain(s->io, xen_pump_backlog, s);
 	log_verbose("domain %u: %llu KiB of pre-copy sent before the suspend in %llu ms, "
 	    "%llu KiB left", s->domid, (unsigned long long)(b0 >> 10),
 	    (unsigned long long)(now_ms() - t0), (unsigned long long)(b >> 10));
@@ -461,10 +462,11 @@ xen_wait_suspended(struct xen_save *s)
 	return XMIG_ERR_TIMEOUT;
 }
 
-/* 1 on success, as the callback returns. */
+/* Returns 1 on success: libxenguest's convention for this callback. */
 static int
-xen_suspend_do(struct xen_save *s)
+xen_suspend_cb(void *data)
 {
+	struct xen_save *s = data;
 	uint64_t t0;
 
 	if (xen_pump_error(s) != 0)
@@ -500,22 +502,6 @@ xen_suspend_do(struct xen_save *s)
 		return 0;
 	}
 	return 1;
-}
-
-/* Returns 1 on success: libxenguest's convention for this callback.
- * Each failure says why where it happens; libxenguest's lines after it
- * would only repeat that it failed. */
-static int
-xen_suspend_cb(void *data)
-{
-	struct xen_save *s = data;
-	int ok = xen_suspend_do(s);
-
-	if (!ok) {
-		s->suspend_failed = true;
-		atomic_store(&s->h.xtl.quiet, true);
-	}
-	return ok;
 }
 
 /* ---- set-up ---- */
@@ -671,8 +657,9 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 		if ((r = s.pump_err) == 0)
 			r = io->cancelled(io) ? XMIG_ERR_INTERRUPTED : XMIG_ERR_BACKEND;
 		/* A failure of the connection (the peer aborted, the link went)
-		 * is the job's error, said once there. */
-		log_msg(r == XMIG_ERR_BACKEND && !s.suspend_failed ? LOG_LVL_ERROR :
+		 * is the job's error, said once there; so is a reason save_fail
+		 * gave. */
+		log_msg(r == XMIG_ERR_BACKEND && io->why[0] == '\0' ? LOG_LVL_ERROR :
 		    LOG_LVL_VERBOSE,
 		    "xc_domain_save of domain %u failed after %llu ms: %s", domid,
 		    (unsigned long long)(now_ms() - t0), r == XMIG_ERR_BACKEND ?

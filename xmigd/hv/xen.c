@@ -362,10 +362,47 @@ xen_pause(struct hv *hv, uint32_t domid)
 	return r;
 }
 
+/* Unlink domid's record (x->lock held). */
+static struct xen_images *
+xen_images_take(struct hv_xen *x, uint32_t domid)
+{
+	struct xen_images **p, *img;
+
+	for (p = &x->images; (img = *p) != NULL; p = &img->next)
+		if (img->domid == domid) {
+			*p = img->next;
+			img->next = NULL;
+			return img;
+		}
+	return NULL;
+}
+
+static void
+xen_images_free(struct xen_images *img)
+{
+	while (img != NULL) {
+		struct xen_images *next = img->next;
+
+		free(img);
+		img = next;
+	}
+}
+
+void
+xen_images_keep(struct hv_xen *x, struct xen_images *img)
+{
+	pthread_mutex_lock(&x->lock);
+	xen_images_free(xen_images_take(x, img->domid));
+	img->next = x->images;
+	x->images = img;
+	pthread_mutex_unlock(&x->lock);
+}
+
 static int
 xen_unpause(struct hv *hv, uint32_t domid)
 {
 	struct hv_xen *x = xen_priv(hv);
+	struct xen_images *img;
 	uint64_t t[4];
 	int r;
 
@@ -379,7 +416,12 @@ xen_unpause(struct hv *hv, uint32_t domid)
 		return r;
 	pthread_mutex_lock(&x->lock);
 	t[1] = now_us();
-	xen_devices_fresh(x->h.xsh, domid);
+	/* A domain restored here has its images on record; any other walks. */
+	if ((img = xen_images_take(x, domid)) != NULL)
+		xen_images_drop(img);
+	else
+		xen_devices_fresh(x->h.xsh, domid);
+	xen_images_free(img);
 	t[2] = now_us();
 	if (xc_domain_unpause(x->h.xch, domid) != 0) {
 		log_error("xc_domain_unpause(%u) failed: %s", domid, strerror(errno));
@@ -410,8 +452,10 @@ xen_destroy_locked(struct hv_xen *x, uint32_t domid)
 		log_error("xc_domain_destroy(%u) failed: %s", domid, strerror(errno));
 		r = XMIG_ERR_BACKEND;
 	}
-	if (r == 0)
+	if (r == 0) {
 		xen_xs_cleanup(x->h.xsh, domid);
+		xen_images_free(xen_images_take(x, domid));
+	}
 	return r;
 }
 
@@ -1218,6 +1262,7 @@ xen_close(struct hv *hv)
 		close(x->wake[1]);
 	xen_quiesce_wait_all(x);
 	xen_handles_close(&x->h);
+	xen_images_free(x->images);
 	pthread_mutex_destroy(&x->lock);
 	pthread_mutex_destroy(&x->eq_mu);
 	pthread_cond_destroy(&x->eq_cv);

@@ -593,13 +593,14 @@ xen_device_plug(struct xs_handle *xsh, uint32_t domid, const char *kind, uint32_
 
 int
 xen_devices_add(struct xs_handle *xsh, uint32_t domid, const struct xen_cfg *cfg,
-    unsigned timeout_s, char *why, size_t whylen)
+    unsigned timeout_s, struct xen_images **images, char *why, size_t whylen)
 {
 	char sub[400], vifname[XEN_CFG_IFNAME_LEN + 8];
 	uint64_t t0 = now_ms();
 	uint32_t i;
 	int r;
 
+	*images = NULL;
 	if (cfg->nvifs == 0 && cfg->nvbds == 0)
 		return 0;
 	if ((r = xen_devices_write(xsh, domid, cfg)) != 0) {
@@ -629,8 +630,10 @@ xen_devices_add(struct xs_handle *xsh, uint32_t domid, const struct xen_cfg *cfg
 	}
 	/* What this host cached of a file image (when it last ran the guest,
 	 * or the block script's probe) goes now, while the memory streams:
-	 * the drop before the unpause, inside the downtime, then finds little. */
-	xen_devices_fresh(xsh, domid);
+	 * the drop before the unpause, inside the downtime, then finds little
+	 * and needs no xenstore walk (the caller keeps *images for it). */
+	if ((*images = xen_images_find(xsh, domid)) != NULL)
+		xen_images_drop(*images);
 	log_info("domain %u: %u network interface%s and %u disk%s set up in %llu ms", domid,
 	    cfg->nvifs, cfg->nvifs == 1 ? "" : "s", cfg->nvbds, cfg->nvbds == 1 ? "" : "s",
 	    (unsigned long long)(now_ms() - t0));
@@ -987,30 +990,59 @@ xen_quiesce_drop(struct hv_xen *x, uint32_t domid)
 	pthread_mutex_unlock(&x->eq_mu);
 }
 
-void
-xen_devices_fresh(struct xs_handle *xsh, uint32_t domid)
+struct xen_images *
+xen_images_find(struct xs_handle *xsh, uint32_t domid)
 {
+	struct xen_images *img = calloc(1, sizeof(*img));
 	unsigned i, n;
-	char **ids = xen_be_ids(xsh, "vbd", domid, &n);
+	char **ids;
 
-	for (i = 0; ids != NULL && i < n; i++) {
-		char path[DP_PARAMS_MAX];
-		int fd;
+	if (img == NULL)
+		return NULL;
+	img->domid = domid;
+	if ((ids = xen_be_ids(xsh, "vbd", domid, &n)) == NULL && errno != ENOENT) {
+		free(img);
+		return NULL;
+	}
+	for (i = 0; ids != NULL && i < n && img->n < XEN_CFG_MAX_VBDS; i++)
+		if (xen_vbd_file(xsh, domid, (uint32_t)strtoul(ids[i], NULL, 10),
+		    img->path[img->n], sizeof(img->path[0])))
+			img->n++;
+	free(ids);
+	return img;
+}
 
-		if (!xen_vbd_file(xsh, domid, (uint32_t)strtoul(ids[i], NULL, 10), path,
-		    sizeof(path)))
-			continue;
-		/* Pages of the image this host cached before the source last
-		 * wrote it would be read back stale through the loop device. */
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+void
+xen_images_drop(const struct xen_images *img)
+{
+	unsigned i;
+	int fd;
+
+	/* Pages of an image this host cached before the source last wrote it
+	 * would be read back stale through the loop device. */
+	for (i = 0; i < img->n; i++) {
+		if ((fd = open(img->path[i], O_RDONLY | O_CLOEXEC)) >= 0) {
 			(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 			close(fd);
 		} else {
-			log_warn("domain %u: cannot open %s to drop its cached pages: %s", domid,
-			    path, strerror(errno));
+			log_warn("domain %u: cannot open %s to drop its cached pages: %s",
+			    img->domid, img->path[i], strerror(errno));
 		}
 	}
-	free(ids);
+}
+
+void
+xen_devices_fresh(struct xs_handle *xsh, uint32_t domid)
+{
+	struct xen_images *img = xen_images_find(xsh, domid);
+
+	if (img == NULL) {
+		log_warn("domain %u: cannot list its disks to drop their cached pages: %s",
+		    domid, strerror(errno));
+		return;
+	}
+	xen_images_drop(img);
+	free(img);
 }
 
 #else

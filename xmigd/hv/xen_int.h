@@ -96,6 +96,10 @@ struct hv_xen {
 	pthread_cond_t eq_cv;
 	struct xen_early_quiesce *eq[8];
 	unsigned eq_running;		/* threads not ended: close waits (10 s at most) */
+	/* The file images of domains restored here and not yet unpaused, so
+	 * that the unpause drops their cached pages without walking xenstore
+	 * inside the downtime (under lock). */
+	struct xen_images *images;
 };
 
 /* hv/xen.c */
@@ -152,7 +156,7 @@ int xen_dev_read_vbd(struct xs_handle *xsh, uint32_t domid, uint32_t devid,
 /* Receiver: nodes, hotplug scripts, connected; on failure the caller
  * removes what is there with xen_devices_remove. */
 int xen_devices_add(struct xs_handle *xsh, uint32_t domid, const struct xen_cfg *cfg,
-    unsigned timeout_s, char *why, size_t whylen);
+    unsigned timeout_s, struct xen_images **images, char *why, size_t whylen);
 /* Every dom0 backend of domid, as libxl's forced removal does it (its own
  * xenstore connection: takes seconds, no lock held). */
 void xen_devices_remove(uint32_t domid, unsigned timeout_s);
@@ -168,7 +172,21 @@ void xen_quiesce_start(struct hv_xen *x, uint32_t domid);
 bool xen_quiesce_take(struct hv_xen *x, uint32_t domid, int *r, char *why, size_t whylen);
 void xen_quiesce_drop(struct hv_xen *x, uint32_t domid);
 void xen_quiesce_wait_all(struct hv_xen *x);
-/* Receiver, before the guest runs: no stale cached page of a file image. */
+/* Receiver, before the guest runs: no stale cached page of a file image.
+ * xen_images_find walks the domain's vbd backends for the file images
+ * (malloc'ed, n may be 0; NULL when xenstore failed); xen_images_drop
+ * drops what this host caches of them; xen_devices_fresh does both. */
+struct xen_images {
+	struct xen_images *next;	/* hv_xen.images */
+	uint32_t domid;
+	unsigned n;
+	char path[XEN_CFG_MAX_VBDS][DP_PARAMS_MAX];
+};
+struct xen_images *xen_images_find(struct xs_handle *xsh, uint32_t domid);
+/* hv/xen.c: the restore hands a built domain's record to the unpause
+ * (it owns img from then; a destroy forgets it). */
+void xen_images_keep(struct hv_xen *x, struct xen_images *img);
+void xen_images_drop(const struct xen_images *img);
 void xen_devices_fresh(struct xs_handle *xsh, uint32_t domid);
 /* Run a program (hotplug script, xl) bounded by a timeout; see there. */
 int xen_spawn(const char *path, char *const argv[], char *const envp[], unsigned timeout_ms,

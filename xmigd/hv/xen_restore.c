@@ -45,6 +45,7 @@ struct xen_restore {
 	int dev_err;
 	atomic_bool dev_failed;		/* the feeder stops at the next record */
 	char dev_why[512];
+	struct xen_images *images;	/* its file images, for the unpause */
 	/* An HVM guest's device model, after the memory stream. */
 	struct msg_dm_physmap physmap;	/* count 0: none came */
 	bool dm_state;			/* its state is in dm_file */
@@ -170,8 +171,8 @@ xen_devices_thread(void *arg)
 	struct xen_restore *s = arg;
 	int r;
 
-	r = xen_devices_add(s->xsh, s->domid, s->cfg, s->x->hotplug_timeout_s, s->dev_why,
-	    sizeof(s->dev_why));
+	r = xen_devices_add(s->xsh, s->domid, s->cfg, s->x->hotplug_timeout_s, &s->images,
+	    s->dev_why, sizeof(s->dev_why));
 	if (r != 0) {
 		log_verbose("cannot set up the devices of domain %u: %s", s->domid, s->dev_why);
 		s->dev_err = r;
@@ -276,7 +277,7 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	bool created = false, feeding = false, devs = false;
 	pthread_t feeder, devt;
 	char why[512], *dmjson = NULL;
-	uint64_t t0 = now_ms(), t_lib = 0, t_dev = 0, t_xs = 0;
+	uint64_t t0 = now_ms(), t_lib = 0, t_dev = 0, t_rr = 0, t_xs = 0;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return XMIG_ERR_NOMEM;
@@ -340,6 +341,9 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	s->xtl = &h.xtl;
 	s->cfg = &cfg;
 	if (cfg.nvifs + cfg.nvbds == 0) {
+		s->images = calloc(1, sizeof(*s->images));	/* none: NULL walks */
+		if (s->images != NULL)
+			s->images->domid = id;
 		io->devices_ready(io);
 	} else if (io->devices_awaited) {
 		if (pthread_create(&devt, NULL, xen_devices_thread, s) != 0) {
@@ -352,7 +356,7 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 		/* An older sender suspends when its stream converges: the
 		 * devices first, outside the downtime, and a failure refuses
 		 * before the source is touched. */
-		if ((r = xen_devices_add(h.xsh, id, &cfg, x->hotplug_timeout_s, why,
+		if ((r = xen_devices_add(h.xsh, id, &cfg, x->hotplug_timeout_s, &s->images, why,
 		    sizeof(why))) != 0) {
 			/* the job's error line says it, with this text */
 			log_verbose("cannot set up the devices of %s (domain %u): %s", spec->name,
@@ -419,6 +423,7 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	xd.console_mfn = console_mfn;
 	if ((r = xen_xs_connect(h.xsh, &xd)) != 0)
 		goto fail;
+	t_rr = now_us();
 	if (!xs_introduce_domain(h.xsh, id, store_mfn, (unsigned)store_port)) {
 		log_error("xs_introduce_domain(%u) failed: %s", id, strerror(errno));
 		r = XMIG_ERR_BACKEND;
@@ -452,14 +457,18 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	/* what the sender's phases call restore, step by step */
 	if (s->end_us != 0 && t_lib >= s->end_us)
 		log_verbose("domain %u: after the stream's end: libxenguest %llu us, devices "
-		    "%llu us, xenstore %llu us, device model %llu us", id,
+		    "%llu us, xenstore %llu us (ring references %llu us, introduce %llu us), "
+		    "device model %llu us", id,
 		    (unsigned long long)(t_lib - s->end_us), (unsigned long long)(t_dev - t_lib),
-		    (unsigned long long)(t_xs - t_dev), (unsigned long long)(now_us() - t_xs));
+		    (unsigned long long)(t_xs - t_dev), (unsigned long long)(t_rr - t_dev),
+		    (unsigned long long)(t_xs - t_rr), (unsigned long long)(now_us() - t_xs));
 	log_info("built %s as domain %u (%s) in %llu ms from %llu bytes; paused", spec->name, id,
 	    hv_type_name((enum hv_dom_type)cfg.type), (unsigned long long)(now_ms() - t0),
 	    (unsigned long long)s->fed);
 	*domid = id;
 	xen_handles_close(&h);
+	if (s->images != NULL)
+		xen_images_keep(x, s->images);
 	io->page_dest = NULL;	/* s goes; the engine reads no more records */
 	io->bctx = NULL;
 	free(s);
@@ -485,6 +494,7 @@ fail:
 	 * away from freed memory. */
 	io->page_dest = NULL;
 	io->bctx = NULL;
+	free(s->images);
 	free(s);
 	free(dmjson);
 	return r;

@@ -120,6 +120,38 @@ xen_type_word(uint8_t type)
 	return type == HV_TYPE_PV ? "pv" : type == HV_TYPE_PVH ? "pvh" : "hvm";
 }
 
+/* The store's port and the console's nodes that xenconsoled and `xl
+ * console` read, all but the ring references (xen_xs_connect, after the
+ * stream).  The guest owns the console directory, as with libxl; name is
+ * already written, so xenconsoled's log file gets the right name. */
+static bool
+xen_xs_console_tx(struct xs_handle *xsh, xs_transaction_t t, const struct xen_xs_dom *d,
+    const char *dom, const char *uuid)
+{
+	struct xs_permissions conperm[2] = { { .id = d->domid, .perms = XS_PERM_NONE },
+	    { .id = d->console_domid, .perms = XS_PERM_READ } };
+	char p[XEN_PATH_MAX], v[32];
+	bool ok = true;
+
+	snprintf(v, sizeof(v), "%u", d->store_port);
+	ok = ok && xen_xs_write(xsh, t, v, "%s/store/port", dom);
+	snprintf(p, sizeof(p), "%s/console", dom);
+	ok = ok && xen_xs_mknod(xsh, t, conperm, 2, p);
+	snprintf(v, sizeof(v), "%u", d->console_port);
+	ok = ok && xen_xs_write(xsh, t, v, "%s/console/port", dom);
+	snprintf(v, sizeof(v), "%u", d->console_domid);
+	ok = ok && xen_xs_write(xsh, t, v, "%s/console/backend-id", dom);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)(d->cfg->console_limit ?
+	    d->cfg->console_limit : 1048576));
+	ok = ok && xen_xs_write(xsh, t, v, "%s/console/limit", dom);
+	ok = ok && xen_xs_write(xsh, t, "xenconsoled", "%s/console/type", dom);
+	ok = ok && xen_xs_write(xsh, t, "pty", "%s/console/output", dom);
+	ok = ok && xen_xs_write(xsh, t, "", "%s/console/tty", dom);
+	snprintf(v, sizeof(v), "%lld.00", (long long)time(NULL));
+	ok = ok && xen_xs_write(xsh, t, v, "/vm/%s/start_time", uuid);
+	return ok;
+}
+
 static bool
 xen_xs_skeleton_tx(struct xs_handle *xsh, xs_transaction_t t, const struct xen_xs_dom *d)
 {
@@ -174,7 +206,7 @@ xen_xs_skeleton_tx(struct xs_handle *xsh, xs_transaction_t t, const struct xen_x
 	for (i = 0; ok && i < c->max_vcpus; i++)
 		ok = xen_xs_write(xsh, t, (c->online[i / 8] & (1u << (i % 8))) ? "online" :
 		    "offline", "%s/cpu/%u/availability", dom, i);
-	return ok;
+	return ok && xen_xs_console_tx(xsh, t, d, dom, uuid);
 }
 
 int
@@ -183,46 +215,29 @@ xen_xs_skeleton(struct xs_handle *xsh, const struct xen_xs_dom *d)
 	return xen_xs_transact(xsh, xen_xs_skeleton_tx, d, "the skeleton");
 }
 
-static bool
-xen_xs_connect_tx(struct xs_handle *xsh, xs_transaction_t t, const struct xen_xs_dom *d)
-{
-	struct xs_permissions conperm[2] = { { .id = d->domid, .perms = XS_PERM_NONE },
-	    { .id = d->console_domid, .perms = XS_PERM_READ } };
-	char dom[64], p[XEN_PATH_MAX], v[32], uuid[37];
-	bool ok = true;
-
-	uuid_format(d->cfg->uuid, uuid);
-	snprintf(dom, sizeof(dom), "/local/domain/%u", d->domid);
-	snprintf(v, sizeof(v), "%u", d->store_port);
-	ok = ok && xen_xs_write(xsh, t, v, "%s/store/port", dom);
-	snprintf(v, sizeof(v), "%lu", d->store_mfn);
-	ok = ok && xen_xs_write(xsh, t, v, "%s/store/ring-ref", dom);
-	/* Console nodes that xenconsoled and `xl console` read; the guest owns
-	 * the directory as with libxl.  name is already written, so
-	 * xenconsoled's log file gets the right name when it connects. */
-	snprintf(p, sizeof(p), "%s/console", dom);
-	ok = ok && xen_xs_mknod(xsh, t, conperm, 2, p);
-	snprintf(v, sizeof(v), "%u", d->console_port);
-	ok = ok && xen_xs_write(xsh, t, v, "%s/console/port", dom);
-	snprintf(v, sizeof(v), "%lu", d->console_mfn);
-	ok = ok && xen_xs_write(xsh, t, v, "%s/console/ring-ref", dom);
-	snprintf(v, sizeof(v), "%u", d->console_domid);
-	ok = ok && xen_xs_write(xsh, t, v, "%s/console/backend-id", dom);
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)(d->cfg->console_limit ?
-	    d->cfg->console_limit : 1048576));
-	ok = ok && xen_xs_write(xsh, t, v, "%s/console/limit", dom);
-	ok = ok && xen_xs_write(xsh, t, "xenconsoled", "%s/console/type", dom);
-	ok = ok && xen_xs_write(xsh, t, "pty", "%s/console/output", dom);
-	ok = ok && xen_xs_write(xsh, t, "", "%s/console/tty", dom);
-	snprintf(v, sizeof(v), "%lld.00", (long long)time(NULL));
-	ok = ok && xen_xs_write(xsh, t, v, "/vm/%s/start_time", uuid);
-	return ok;
-}
-
+/* What the stream decides: the two rings' frames.  Everything else a
+ * guest's store and console need is in the skeleton, written before the
+ * stream starts, so this runs inside the downtime with two plain writes
+ * (no transaction to conflict with the device backends' nodes, which
+ * xenstored is busy with at the same moment). */
 int
 xen_xs_connect(struct xs_handle *xsh, const struct xen_xs_dom *d)
 {
-	return xen_xs_transact(xsh, xen_xs_connect_tx, d, "store and console entries");
+	char v[32];
+
+	snprintf(v, sizeof(v), "%lu", d->store_mfn);
+	if (!xen_xs_write(xsh, XBT_NULL, v, "/local/domain/%u/store/ring-ref", d->domid))
+		goto fail;
+	/* xenconsoled watches the console directory and maps the ring when
+	 * this node appears (before it, its attempts fail quietly). */
+	snprintf(v, sizeof(v), "%lu", d->console_mfn);
+	if (!xen_xs_write(xsh, XBT_NULL, v, "/local/domain/%u/console/ring-ref", d->domid))
+		goto fail;
+	return 0;
+fail:
+	log_error("xenstore: writing the ring references of domain %u failed: %s", d->domid,
+	    strerror(errno));
+	return XMIG_ERR_BACKEND;
 }
 
 static bool

@@ -403,7 +403,9 @@ xen_unpause(struct hv *hv, uint32_t domid)
 {
 	struct hv_xen *x = xen_priv(hv);
 	struct xen_images *img;
-	uint64_t t[4];
+	xc_domaininfo_t di;
+	uint64_t t[4], ran;
+	bool verbose;
 	int r;
 
 	if ((r = xen_refuse_dom0(domid)) != 0)
@@ -422,17 +424,23 @@ xen_unpause(struct hv *hv, uint32_t domid)
 	else
 		xen_devices_fresh(x->h.xsh, domid);
 	xen_images_free(img);
+	verbose = log_get_level() >= LOG_LVL_VERBOSE && xen_getinfo(x->h.xch, domid, &di) == 0;
+	ran = verbose ? di.cpu_time : 0;
 	t[2] = now_us();
 	if (xc_domain_unpause(x->h.xch, domid) != 0) {
 		log_error("xc_domain_unpause(%u) failed: %s", domid, strerror(errno));
 		r = errno == ESRCH ? XMIG_ERR_NOT_FOUND : XMIG_ERR_BACKEND;
 	}
-	pthread_mutex_unlock(&x->lock);
 	t[3] = now_us();
+	/* The guest's own CPU time while dom0 waited in the unpause: on a
+	 * host with few CPUs the woken guest runs before dom0 gets back. */
+	ran = verbose && xen_getinfo(x->h.xch, domid, &di) == 0 ? (di.cpu_time - ran) / 1000 : 0;
+	pthread_mutex_unlock(&x->lock);
 	/* the downtime's last part, as the sender's phases show it */
 	log_verbose("domain %u unpaused: device model and lock %llu us, cached images %llu us, "
-	    "unpause %llu us", domid, (unsigned long long)(t[1] - t[0]),
-	    (unsigned long long)(t[2] - t[1]), (unsigned long long)(t[3] - t[2]));
+	    "unpause %llu us (the guest ran %llu us of it)", domid,
+	    (unsigned long long)(t[1] - t[0]), (unsigned long long)(t[2] - t[1]),
+	    (unsigned long long)(t[3] - t[2]), (unsigned long long)ran);
 	return r;
 }
 

@@ -47,6 +47,7 @@
 #define XEN_PIPE_SIZE (1 << 20)		/* pipe buffer between libxenguest and the pump */
 #define XEN_SUSPEND_ACK_MS 10000	/* guest acknowledges control/shutdown */
 #define XEN_SUSPEND_WAIT_MS 10000	/* then shuts down with reason suspend */
+#define XEN_SUSPEND_POLL_MS 20	/* a suspend's checks between watch firings */
 #define XEN_XS_RETRIES 16		/* xenstore transactions that meet EAGAIN */
 
 /* A libxentoollog logger that forwards to xmig's log and keeps the last

@@ -46,6 +46,9 @@ struct xen_save {
 	xenevtchn_handle *xce;
 	int sev_port;			/* local port, -1 = use control/shutdown */
 	int sev_lockfd;
+	/* control/shutdown and @releaseDomain watched on h.xsh: the suspend
+	 * is waited for asleep, not by polling (false: polling) */
+	bool watching;
 	/* the pump (mu guards what both threads touch) */
 	int rfd, wfd;
 	pthread_t pump;
@@ -387,6 +390,32 @@ out:
 	return r;
 }
 
+/* Until a watch fires or ms pass.  Polling xenstore and the hypervisor
+ * every millisecond instead takes CPU time from the guest's own suspend
+ * path on a host with few CPUs, where dom0 and the guest share one. */
+static void
+xen_suspend_events_drop(struct xen_save *s)
+{
+	char **ev;
+
+	while ((ev = xs_check_watch(s->h.xsh)) != NULL)
+		free(ev);
+}
+
+static void
+xen_suspend_sleep(struct xen_save *s, unsigned i)
+{
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+
+	if (!s->watching) {
+		xen_sleep_ms(i < 100 ? 1 : 10);
+		return;
+	}
+	p.fd = xs_fileno(s->h.xsh);
+	(void)poll(&p, 1, XEN_SUSPEND_POLL_MS);
+	xen_suspend_events_drop(s);
+}
+
 /* Ask through control/shutdown and wait for the guest to take the request
  * (it clears the node).  On timeout withdraw it, unless the guest took it
  * at the last moment (libxl does the same in one transaction). */
@@ -411,7 +440,7 @@ xen_suspend_request(struct xen_save *s)
 			return 0;
 		}
 		free(v);
-		xen_sleep_ms(i < 100 ? 1 : 10);
+		xen_suspend_sleep(s, i);
 	}
 	for (i = 0; i < XEN_XS_RETRIES; i++) {
 		xs_transaction_t t = xs_transaction_start(xsh);
@@ -456,7 +485,7 @@ xen_wait_suspended(struct xen_save *s)
 			    s->domid, why);
 			return XMIG_ERR_STATE;
 		}
-		xen_sleep_ms(i < 100 ? 1 : 10);
+		xen_suspend_sleep(s, i);
 	}
 	save_fail(s, "domain %u did not suspend within %u ms", s->domid, XEN_SUSPEND_WAIT_MS);
 	return XMIG_ERR_TIMEOUT;
@@ -474,6 +503,8 @@ xen_suspend_cb(void *data)
 	if (s->opts->live)
 		xen_drain_before_suspend(s);
 	t0 = now_ms();
+	if (s->watching)	/* what the pre-copy's time queued (and the first firing) */
+		xen_suspend_events_drop(s);
 	s->io->suspending(s->io);
 	if (s->sev_port >= 0) {
 		if (xenevtchn_notify(s->xce, (evtchn_port_t)s->sev_port) < 0) {
@@ -532,6 +563,23 @@ xen_suspend_evtchn_setup(struct xen_save *s)
 		s->xce = NULL;
 		s->sev_port = -1;
 	}
+}
+
+/* The guest's ack (it clears control/shutdown) and its shutdown (xenstored
+ * fires @releaseDomain; xs_resume_domain re-arms that after a resume), as
+ * libxl waits for them.  Set up before the pre-copy: a watch costs a
+ * xenstore round trip, which must not fall inside the downtime. */
+static void
+xen_suspend_watch_setup(struct xen_save *s)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", s->domid);
+	s->watching = xs_watch(s->h.xsh, path, "xmig-suspend-ack") &&
+	    xs_watch(s->h.xsh, "@releaseDomain", "xmig-suspended") && xs_fileno(s->h.xsh) >= 0;
+	if (!s->watching)
+		log_warn("domain %u: cannot watch its suspend (%s): polling for it instead",
+		    s->domid, strerror(errno));
 }
 
 static void
@@ -614,6 +662,7 @@ xen_save(struct hv *hv, uint32_t domid, struct hv_save_io *io, const struct hv_s
 	xen_suspend_evtchn_setup(&s);
 	if ((r = xen_save_check(&s, &di)) != 0)
 		goto out;
+	xen_suspend_watch_setup(&s);
 	if (s.type == HV_TYPE_HVM) {
 		if ((s.qmp = xen_qemu_qmp(domid, err, sizeof(err))) == NULL) {
 			save_fail(&s, "domain %u: %s", domid, err);

@@ -404,7 +404,7 @@ xen_unpause(struct hv *hv, uint32_t domid)
 	struct hv_xen *x = xen_priv(hv);
 	struct xen_images *img;
 	xc_domaininfo_t di;
-	uint64_t t[4], ran;
+	uint64_t t[4], cpu0 = 0, ran = 0;
 	bool verbose;
 	int r;
 
@@ -425,7 +425,8 @@ xen_unpause(struct hv *hv, uint32_t domid)
 		xen_devices_fresh(x->h.xsh, domid);
 	xen_images_free(img);
 	verbose = log_get_level() >= LOG_LVL_VERBOSE && xen_getinfo(x->h.xch, domid, &di) == 0;
-	ran = verbose ? di.cpu_time : 0;
+	if (verbose)
+		cpu0 = di.cpu_time;
 	t[2] = now_us();
 	if (xc_domain_unpause(x->h.xch, domid) != 0) {
 		log_error("xc_domain_unpause(%u) failed: %s", domid, strerror(errno));
@@ -434,7 +435,8 @@ xen_unpause(struct hv *hv, uint32_t domid)
 	t[3] = now_us();
 	/* The guest's own CPU time while dom0 waited in the unpause: on a
 	 * host with few CPUs the woken guest runs before dom0 gets back. */
-	ran = verbose && xen_getinfo(x->h.xch, domid, &di) == 0 ? (di.cpu_time - ran) / 1000 : 0;
+	if (verbose && xen_getinfo(x->h.xch, domid, &di) == 0)
+		ran = (di.cpu_time - cpu0) / 1000;
 	pthread_mutex_unlock(&x->lock);
 	/* the downtime's last part, as the sender's phases show it */
 	log_verbose("domain %u unpaused: device model and lock %llu us, cached images %llu us, "

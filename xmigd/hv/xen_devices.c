@@ -991,15 +991,24 @@ xen_quiesce_drop(struct hv_xen *x, uint32_t domid)
 }
 
 struct xen_images *
-xen_images_find(struct xs_handle *xsh, uint32_t domid)
+xen_images_new(uint32_t domid)
 {
 	struct xen_images *img = calloc(1, sizeof(*img));
+
+	if (img != NULL)
+		img->domid = domid;
+	return img;
+}
+
+struct xen_images *
+xen_images_find(struct xs_handle *xsh, uint32_t domid)
+{
+	struct xen_images *img = xen_images_new(domid);
 	unsigned i, n;
 	char **ids;
 
 	if (img == NULL)
 		return NULL;
-	img->domid = domid;
 	if ((ids = xen_be_ids(xsh, "vbd", domid, &n)) == NULL && errno != ENOENT) {
 		free(img);
 		return NULL;

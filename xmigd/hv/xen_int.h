@@ -183,6 +183,8 @@ struct xen_images {
 	unsigned n;
 	char path[XEN_CFG_MAX_VBDS][DP_PARAMS_MAX];
 };
+/* An empty record (no file image), as for a domain without disks. */
+struct xen_images *xen_images_new(uint32_t domid);
 struct xen_images *xen_images_find(struct xs_handle *xsh, uint32_t domid);
 /* hv/xen.c: the restore hands a built domain's record to the unpause
  * (it owns img from then; a destroy forgets it). */

@@ -341,9 +341,8 @@ xen_restore(struct hv *hv, const struct hv_dom_spec *spec, struct hv_restore_io 
 	s->xtl = &h.xtl;
 	s->cfg = &cfg;
 	if (cfg.nvifs + cfg.nvbds == 0) {
-		s->images = calloc(1, sizeof(*s->images));	/* none: NULL walks */
-		if (s->images != NULL)
-			s->images->domid = id;
+		/* on record with no image: its unpause walks nothing */
+		s->images = xen_images_new(id);
 		io->devices_ready(io);
 	} else if (io->devices_awaited) {
 		if (pthread_create(&devt, NULL, xen_devices_thread, s) != 0) {

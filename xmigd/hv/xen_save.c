@@ -390,9 +390,7 @@ out:
 	return r;
 }
 
-/* Until a watch fires or ms pass.  Polling xenstore and the hypervisor
- * every millisecond instead takes CPU time from the guest's own suspend
- * path on a host with few CPUs, where dom0 and the guest share one. */
+/* Forget the watch events queued so far (only their firing matters). */
 static void
 xen_suspend_events_drop(struct xen_save *s)
 {
@@ -402,6 +400,10 @@ xen_suspend_events_drop(struct xen_save *s)
 		free(ev);
 }
 
+/* Until a watch fires or XEN_SUSPEND_POLL_MS pass.  Polling xenstore and
+ * the hypervisor every millisecond instead takes CPU time from the
+ * guest's own suspend path on a host with few CPUs, where dom0 and the
+ * guest share one. */
 static void
 xen_suspend_sleep(struct xen_save *s, unsigned i)
 {
